@@ -1,0 +1,1 @@
+"""Analytics on telemetry series: statistical process control, anomalies and forecasts."""

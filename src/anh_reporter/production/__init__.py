@@ -1,0 +1,1 @@
+"""Daily production volumes per official measurement point (PMO), from telemetry."""

@@ -1,0 +1,1 @@
+"""A simulated field: deterministic signals, later served over OPC UA and Modbus."""

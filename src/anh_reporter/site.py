@@ -1,0 +1,234 @@
+"""The site file (YAML): operator, fields, wells, measurement points (PMOs) and series.
+
+``load_site(path)`` returns a validated :class:`Site` or raises :class:`SiteFileError` whose
+message names the file, the path inside it (``fields[0].pmos[2].series[1].range``), the value
+and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from anh_reporter.domain.variables import VARIABLES
+from anh_reporter.errors import ConfigError
+
+
+class SiteFileError(ConfigError):
+    """A site file that cannot be read or does not describe a valid site."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Series(_Model):
+    """One variable of one PMO or well, as the SCADA delivers it."""
+
+    variable: str
+    unit: str
+    range: tuple[float, float] = Field(description="Engineering range [lo, hi]")
+    sampling_period_s: float = Field(gt=0, le=86_400)
+    commissioned: dt.date
+    code: str | None = Field(None, min_length=1, max_length=120)
+    rollover: float | None = Field(None, gt=0, description="Totalizer rollover value")
+    simulation: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("variable")
+    @classmethod
+    def _known_variable(cls, value: str) -> str:
+        if value not in VARIABLES:
+            raise ValueError(f"unknown variable {value!r}; expected one of {sorted(VARIABLES)}")
+        return value
+
+    @field_validator("range")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = value
+        if not lo < hi:
+            raise ValueError(f"range lo must be below hi, got [{lo}, {hi}]")
+        return value
+
+    @model_validator(mode="after")
+    def _unit_fits_variable(self) -> Series:
+        units = VARIABLES[self.variable].units
+        if self.unit not in units:
+            raise ValueError(
+                f"unit {self.unit!r} does not fit variable {self.variable!r}; expected one of "
+                f"{list(units)}"
+            )
+        return self
+
+
+class BaseConditions(_Model):
+    """Reference conditions of a volume (API MPMS: 60 °F; gas base pressure is configurable)."""
+
+    temperature_f: float = Field(60.0, ge=-40, le=200)
+    pressure_psia: float = Field(14.696, gt=0, le=20)
+
+
+class Meter(_Model):
+    """The meter of a PMO."""
+
+    type: str = Field("turbine", min_length=1, max_length=40)
+    has_totalizer: bool = True
+    meter_factor: float = Field(1.0, gt=0.8, lt=1.2)
+
+
+class Pmo(_Model):
+    """An official measurement point (Punto de Medición Oficial)."""
+
+    code: str = Field(min_length=1, max_length=60)
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["oil", "gas", "water"]
+    meter: Meter = Field(default_factory=Meter)
+    base_conditions: BaseConditions = Field(default_factory=BaseConditions)
+    series: tuple[Series, ...] = ()
+
+
+class Well(_Model):
+    """A producing or injecting well."""
+
+    code: str = Field(min_length=1, max_length=60)
+    name: str = Field(min_length=1, max_length=200)
+    production_method: Literal[
+        "natural_flow", "esp", "rod_pump", "pcp", "gas_lift", "jet_pump", "injector"
+    ] = "natural_flow"
+    pmo: str | None = Field(None, description="Code of the PMO this well's production goes to")
+    series: tuple[Series, ...] = ()
+
+
+class FieldSite(_Model):
+    """An oil or gas field (campo) under a contract."""
+
+    code: str = Field(min_length=1, max_length=60, description="ANH / AVM field code")
+    name: str = Field(min_length=1, max_length=200)
+    contract: str = Field(min_length=1, max_length=100)
+    municipality_dane: str = Field(pattern=r"^\d{5}$", description="DANE municipality code")
+    timezone: str = "America/Bogota"
+    contract_day_start_hour: int = Field(6, ge=0, le=23)
+    report_type: Literal["A", "B"] = "A"
+    wells: tuple[Well, ...] = ()
+    pmos: tuple[Pmo, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldSite:
+        pmo_codes = [p.code for p in self.pmos]
+        _no_duplicates(pmo_codes, "PMO code")
+        _no_duplicates([w.code for w in self.wells], "well code")
+        for well in self.wells:
+            if well.pmo is not None and well.pmo not in pmo_codes:
+                raise ValueError(
+                    f"well {well.code!r} names PMO {well.pmo!r}, which is not among {pmo_codes}"
+                )
+        return self
+
+
+class Operator(_Model):
+    """The company that reports."""
+
+    name: str = Field(min_length=1, max_length=200)
+    nit: str = Field(pattern=r"^\d{6,10}-\d$", description="NIT with check digit, e.g. 900123456-7")
+
+
+class Site(_Model):
+    """A whole site file."""
+
+    operator: Operator
+    fields: tuple[FieldSite, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> Site:
+        _no_duplicates([f.code for f in self.fields], "field code")
+        _no_duplicates([code for code, _ in self.series_codes()], "series code")
+        return self
+
+    def series_codes(self) -> list[tuple[str, Series]]:
+        """Every series with its code (given, or ``FIELD.OWNER.variable``)."""
+        out: list[tuple[str, Series]] = []
+        for field in self.fields:
+            owners = [(p.code, p.series) for p in field.pmos]
+            owners += [(w.code, w.series) for w in field.wells]
+            for owner, series in owners:
+                out.extend((series_code(field.code, owner, s), s) for s in series)
+        return out
+
+
+def series_code(field_code: str, owner_code: str, series: Series) -> str:
+    """The code a series is known by: its own, or ``FIELD.OWNER.variable``."""
+    return series.code or f"{field_code}.{owner_code}.{series.variable}"
+
+
+def _no_duplicates(codes: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for code in codes:
+        if code in seen:
+            raise ValueError(f"duplicate {what} {code!r}")
+        seen.add(code)
+
+
+def load_site(path: Path) -> Site:
+    """Read and validate a site file; raise :class:`SiteFileError` with one readable line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SiteFileError(f"{path}: cannot read the site file ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SiteFileError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise SiteFileError(f"{path}: expected a mapping with 'operator' and 'fields' at the top")
+    try:
+        return Site.model_validate(raw)
+    except ValidationError as exc:
+        raise SiteFileError(describe_validation_error(path, exc)) from None
+
+
+def describe_validation_error(path: Path, exc: ValidationError) -> str:
+    """One line per problem: ``file: loc: message (got value)``; the first problem leads."""
+    lines = []
+    for err in exc.errors():
+        loc = _format_loc(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        got = _short(err.get("input"))
+        lines.append(f"{path}: {loc or '(top)'}: {msg} (got {got})")
+    first = lines[0]
+    more = len(lines) - 1
+    return first if more == 0 else first + f"; and {more} more problem(s): " + " | ".join(lines[1:])
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-", "tagged-union")):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,1 @@
+"""PostgreSQL storage: server (external or embedded), migrations, partitions, COPY writer."""

@@ -1,0 +1,66 @@
+"""Run the Alembic migrations programmatically (``anh-reporter db migrate|status``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, pool
+
+from anh_reporter.config import StorageSettings
+from anh_reporter.storage.database import Database
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+FILE_TEMPLATE = "%%(year)d-%%(month).2d-%%(day).2d_%%(rev)s_%%(slug)s"
+
+
+def alembic_config(storage: StorageSettings | None = None) -> Config:
+    """An Alembic configuration for this package's migrations (no ini file needed)."""
+    storage = storage or StorageSettings()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("file_template", FILE_TEMPLATE)
+    cfg.attributes["use_timescaledb"] = storage.use_timescaledb
+    cfg.attributes["retention_years"] = storage.retention_years
+    return cfg
+
+
+def upgrade(db: Database, revision: str = "head", storage: StorageSettings | None = None) -> None:
+    """Migrate the database up to ``revision``."""
+    _run(db, storage, lambda cfg: command.upgrade(cfg, revision))
+
+
+def downgrade(db: Database, revision: str = "base", storage: StorageSettings | None = None) -> None:
+    """Migrate the database down to ``revision`` (``base`` drops everything)."""
+    _run(db, storage, lambda cfg: command.downgrade(cfg, revision))
+
+
+def current_revision(db: Database) -> str | None:
+    """The revision the database is at, or None when it was never migrated."""
+    engine = create_engine(db.sqlalchemy_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest revision this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _run(db: Database, storage: StorageSettings | None, action: object) -> None:
+    cfg = alembic_config(storage)
+    engine = create_engine(db.sqlalchemy_url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            action(cfg)  # type: ignore[operator]
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic migrations (date-named), run through :mod:`anh_reporter.storage.migrate`."""

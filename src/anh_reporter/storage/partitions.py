@@ -1,0 +1,152 @@
+"""Weekly range partitions of ``telemetry``: made ahead, made on demand, dropped when expired.
+
+Partitions are aligned to Monday 00:00 UTC and named ``telemetry_pYYYYMMDD`` after their first
+day. Where TimescaleDB made ``telemetry`` a hypertable, chunks and retention are its job and
+these functions do nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from anh_reporter.domain.timeutil import from_us, to_us
+
+UTC = dt.UTC
+WEEK = dt.timedelta(days=7)
+WEEK_US = 7 * 86_400 * 1_000_000
+MONDAY_US = 4 * 86_400 * 1_000_000  # 1970-01-05 was a Monday
+_NAME = re.compile(r"^telemetry_p(\d{8})$")
+_LOCK_KEY = 0x414E4801  # advisory lock serialising partition DDL
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One weekly partition and its approximate size."""
+
+    name: str
+    start: dt.datetime
+    end: dt.datetime
+    rows_estimate: int
+    bytes: int
+
+
+def week_start_us(time_us: int) -> int:
+    """Start (µs since the Unix epoch) of the partition week holding ``time_us``."""
+    return (time_us - MONDAY_US) // WEEK_US * WEEK_US + MONDAY_US
+
+
+def week_start(when: dt.datetime) -> dt.datetime:
+    """Start of the partition week holding ``when`` (an aware datetime)."""
+    return from_us(week_start_us(to_us(when)))
+
+
+def partition_name(start: dt.datetime) -> str:
+    """The name of the partition that starts at ``start``."""
+    return f"telemetry_p{start.astimezone(UTC):%Y%m%d}"
+
+
+def is_native(conn: psycopg.Connection[Any]) -> bool:
+    """True when ``telemetry`` is a natively partitioned table (not a hypertable)."""
+    row = conn.execute(
+        "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relname = 'telemetry' AND n.nspname = current_schema()"
+    ).fetchone()
+    return row is not None and row[0] == "p"
+
+
+def ensure_weeks(conn: psycopg.Connection[Any], week_starts_us: Iterable[int]) -> list[str]:
+    """Create the partitions for these week starts if missing; return the names created.
+
+    Runs in its own transaction (or the caller's), serialised by an advisory lock so that
+    concurrent writers do not race on the same partition.
+    """
+    wanted = sorted({week_start_us(int(w)) for w in week_starts_us})
+    if not wanted:
+        return []
+    created: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        existing = {p.name for p in list_partitions(conn)}
+        for start_us in wanted:
+            start = from_us(start_us)
+            name = partition_name(start)
+            if name in existing:
+                continue
+            conn.execute(
+                f"CREATE TABLE {name} PARTITION OF telemetry "
+                f"FOR VALUES FROM ({_lit(start)}) TO ({_lit(start + WEEK)})"
+            )
+            created.append(name)
+    return created
+
+
+def ensure_range(conn: psycopg.Connection[Any], start: dt.datetime, end: dt.datetime) -> list[str]:
+    """Create the partitions covering [start, end]."""
+    first, last = week_start_us(to_us(start)), week_start_us(to_us(end))
+    return ensure_weeks(conn, range(first, last + 1, WEEK_US))
+
+
+def premake(conn: psycopg.Connection[Any], now: dt.datetime, weeks_ahead: int) -> list[str]:
+    """Create this week's partition and ``weeks_ahead`` more."""
+    if not is_native(conn):
+        return []
+    return ensure_range(conn, now, now + weeks_ahead * WEEK)
+
+
+def list_partitions(conn: psycopg.Connection[Any]) -> list[Partition]:
+    """The telemetry partitions, oldest first."""
+    rows = conn.execute(
+        """
+        SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid)
+        FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid
+        JOIN pg_class p ON p.oid = i.inhparent
+        JOIN pg_namespace n ON n.oid = p.relnamespace
+        WHERE p.relname = 'telemetry' AND n.nspname = current_schema()
+        """
+    ).fetchall()
+    out = []
+    for name, tuples, size in rows:
+        match = _NAME.match(name)
+        if not match:
+            continue
+        start = dt.datetime.strptime(match.group(1), "%Y%m%d").replace(tzinfo=UTC)
+        out.append(Partition(name, start, start + WEEK, max(int(tuples), 0), int(size)))
+    return sorted(out, key=lambda p: p.start)
+
+
+def retention_cutoff(now: dt.datetime, years: int) -> dt.datetime:
+    """``now`` minus ``years`` calendar years (29 February becomes 28 February)."""
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:
+        return now.replace(year=now.year - years, day=28)
+
+
+def drop_expired(conn: psycopg.Connection[Any], now: dt.datetime, years: int) -> list[str]:
+    """Drop whole partitions that end at or before the retention cutoff; return their names."""
+    if not is_native(conn):
+        return []
+    cutoff = retention_cutoff(now, years)
+    dropped: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        for part in list_partitions(conn):
+            if part.end <= cutoff:
+                conn.execute(f"DROP TABLE {part.name}")
+                conn.execute(
+                    "DELETE FROM telemetry_hourly WHERE hour >= %s AND hour < %s",
+                    (part.start, part.end),
+                )
+                dropped.append(part.name)
+    return dropped
+
+
+def _lit(when: dt.datetime) -> str:
+    return "'" + when.astimezone(UTC).isoformat() + "'"

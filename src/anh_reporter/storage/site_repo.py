@@ -1,0 +1,248 @@
+"""Upsert a site file into the database, writing every configuration change to ``config_log``.
+
+API MPMS 21.1 asks for a configuration log of meter factors, ranges and base conditions:
+who changed what, when, from which value to which. Creation is logged too (old value NULL),
+so the log alone tells the configuration in force at any instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from anh_reporter.site import FieldSite, Site, series_code
+from anh_reporter.site import Series as SeriesConf
+
+# Attributes whose changes go to the configuration log, per table.
+TRACKED: dict[str, tuple[str, ...]] = {
+    "measurement_points": (
+        "meter_factor",
+        "base_temperature_f",
+        "base_pressure_psia",
+        "has_totalizer",
+        "meter_type",
+    ),
+    "series": ("range_lo", "range_hi", "unit", "rollover", "sampling_period_s", "commissioned_at"),
+}
+
+
+@dataclass
+class SiteLoadSummary:
+    """What a site load did."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    config_changes: int = 0
+
+    def count(self, table: str, created: bool) -> None:
+        """Count one created or updated row of ``table``."""
+        bucket = self.created if created else self.updated
+        bucket[table] = bucket.get(table, 0) + 1
+
+
+def load_site_into(
+    conn: psycopg.Connection[Any], site: Site, *, changed_by: str, reason: str | None = None
+) -> SiteLoadSummary:
+    """Upsert the whole site in one transaction; unchanged rows are left as they are."""
+    summary = SiteLoadSummary()
+    log = _ConfigLog(conn, changed_by, reason, summary)
+    with conn.transaction():
+        operator_id = _upsert(
+            conn,
+            "operators",
+            {"nit": site.operator.nit},
+            {"name": site.operator.name},
+            "operator",
+            site.operator.nit,
+            log,
+            summary,
+        )
+        for field_conf in site.fields:
+            _load_field(conn, operator_id, field_conf, log, summary)
+    return summary
+
+
+def _load_field(
+    conn: psycopg.Connection[Any],
+    operator_id: int,
+    f: FieldSite,
+    log: _ConfigLog,
+    summary: SiteLoadSummary,
+) -> None:
+    field_id = _upsert(
+        conn,
+        "fields",
+        {"code": f.code},
+        {
+            "operator_id": operator_id,
+            "name": f.name,
+            "contract": f.contract,
+            "municipality_dane": f.municipality_dane,
+            "timezone": f.timezone,
+            "contract_day_start_hour": f.contract_day_start_hour,
+            "report_type": f.report_type,
+        },
+        "field",
+        f.code,
+        log,
+        summary,
+    )
+    pmo_ids: dict[str, int] = {}
+    for pmo in f.pmos:
+        pmo_ids[pmo.code] = _upsert(
+            conn,
+            "measurement_points",
+            {"field_id": field_id, "code": pmo.code},
+            {
+                "name": pmo.name,
+                "kind": pmo.kind,
+                "meter_type": pmo.meter.type,
+                "has_totalizer": pmo.meter.has_totalizer,
+                "meter_factor": pmo.meter.meter_factor,
+                "base_temperature_f": pmo.base_conditions.temperature_f,
+                "base_pressure_psia": pmo.base_conditions.pressure_psia,
+            },
+            "measurement_point",
+            f"{f.code}.{pmo.code}",
+            log,
+            summary,
+        )
+        for s in pmo.series:
+            _load_series(
+                conn, f, field_id, pmo.code, {"pmo_id": pmo_ids[pmo.code]}, s, log, summary
+            )
+    for well in f.wells:
+        well_id = _upsert(
+            conn,
+            "wells",
+            {"field_id": field_id, "code": well.code},
+            {
+                "name": well.name,
+                "production_method": well.production_method,
+                "pmo_id": pmo_ids.get(well.pmo) if well.pmo else None,
+            },
+            "well",
+            f"{f.code}.{well.code}",
+            log,
+            summary,
+        )
+        for s in well.series:
+            _load_series(conn, f, field_id, well.code, {"well_id": well_id}, s, log, summary)
+
+
+def _load_series(
+    conn: psycopg.Connection[Any],
+    f: FieldSite,
+    field_id: int,
+    owner_code: str,
+    owner: dict[str, int],
+    s: SeriesConf,
+    log: _ConfigLog,
+    summary: SiteLoadSummary,
+) -> None:
+    code = series_code(f.code, owner_code, s)
+    commissioned = dt.datetime.combine(s.commissioned, dt.time(), dt.UTC)
+    _upsert(
+        conn,
+        "series",
+        {"code": code},
+        {
+            "field_id": field_id,
+            "pmo_id": owner.get("pmo_id"),
+            "well_id": owner.get("well_id"),
+            "variable": s.variable,
+            "unit": s.unit,
+            "range_lo": s.range[0],
+            "range_hi": s.range[1],
+            "sampling_period_s": s.sampling_period_s,
+            "commissioned_at": commissioned,
+            "rollover": s.rollover,
+        },
+        "series",
+        code,
+        log,
+        summary,
+    )
+
+
+class _ConfigLog:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        changed_by: str,
+        reason: str | None,
+        summary: SiteLoadSummary,
+    ) -> None:
+        self.conn, self.changed_by, self.reason, self.summary = conn, changed_by, reason, summary
+
+    def write(self, entity: str, code: str, attribute: str, old: Any, new: Any) -> None:
+        self.conn.execute(
+            "INSERT INTO config_log (changed_by, entity, entity_code, attribute, old_value, "
+            "new_value, reason) VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)",
+            (self.changed_by, entity, code, attribute, _json(old), _json(new), self.reason),
+        )
+        self.summary.config_changes += 1
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.isoformat()
+    return orjson.dumps(value).decode()
+
+
+def _upsert(
+    conn: psycopg.Connection[Any],
+    table: str,
+    key: dict[str, Any],
+    values: dict[str, Any],
+    entity: str,
+    entity_code: str,
+    log: _ConfigLog,
+    summary: SiteLoadSummary,
+) -> int:
+    """Insert or update one row by its natural key; log tracked attribute changes."""
+    tracked = TRACKED.get(table, ())
+    cols = list(values)
+    where = sql.SQL(" AND ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k in key
+    )
+    select = sql.SQL("SELECT id, {} FROM {} WHERE {} FOR UPDATE").format(
+        sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(table), where
+    )
+    row = conn.execute(select, list(key.values())).fetchone()
+    if row is None:
+        all_cols = [*key, *cols]
+        insert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(map(sql.Identifier, all_cols)),
+            sql.SQL(", ").join(sql.Placeholder() * len(all_cols)),
+        )
+        new = conn.execute(insert, [*key.values(), *values.values()]).fetchone()
+        assert new is not None
+        for attr in tracked:
+            log.write(entity, entity_code, attr, None, values[attr])
+        summary.count(table, created=True)
+        return int(new[0])
+    row_id, current = int(row[0]), dict(zip(cols, row[1:], strict=True))
+    changed = {c: v for c, v in values.items() if current[c] != v}
+    if changed:
+        update = sql.SQL("UPDATE {} SET {}, updated_at = now() WHERE id = {}").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(
+                sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder()) for c in changed
+            ),
+            sql.Placeholder(),
+        )
+        conn.execute(update, [*changed.values(), row_id])
+        for attr in tracked:
+            if attr in changed:
+                log.write(entity, entity_code, attr, current[attr], changed[attr])
+        summary.count(table, created=False)
+    return row_id

@@ -1,0 +1,111 @@
+"""Loading a site upserts it; meter factor, range and base-condition changes are logged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from anh_reporter.site import load_site
+from anh_reporter.storage.site_repo import load_site_into
+
+from ..conftest import EXAMPLE_SITE
+
+
+def config_entries(conn: psycopg.Connection[object], since_id: int = 0) -> list[tuple[object, ...]]:
+    return conn.execute(
+        "SELECT changed_by, entity, entity_code, attribute, old_value, new_value, reason "
+        "FROM config_log WHERE id > %s ORDER BY id",
+        (since_id,),
+    ).fetchall()
+
+
+def last_id(conn: psycopg.Connection[object]) -> int:
+    row = conn.execute("SELECT coalesce(max(id), 0) FROM config_log").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_first_load_creates_everything_and_logs_initial_configuration(
+    conn: psycopg.Connection[object],
+) -> None:
+    site = load_site(EXAMPLE_SITE)
+    summary = load_site_into(conn, site, changed_by="ana", reason="commissioning")
+    assert summary.created == {
+        "operators": 1,
+        "fields": 1,
+        "measurement_points": 3,
+        "series": 48,
+        "wells": 6,
+    }
+    counts = conn.execute(
+        "SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM wells), "
+        "(SELECT count(*) FROM measurement_points)"
+    ).fetchone()
+    assert counts == (48, 6, 3)
+    mf = conn.execute(
+        "SELECT old_value, new_value, changed_by, reason FROM config_log "
+        "WHERE entity_code = 'CAMPO-DEMO-LLANOS.PMO-LACT-01' AND attribute = 'meter_factor'"
+    ).fetchall()
+    assert mf == [(None, 1.0008, "ana", "commissioning")]
+
+
+def test_reload_unchanged_writes_nothing(conn: psycopg.Connection[object]) -> None:
+    site = load_site(EXAMPLE_SITE)
+    load_site_into(conn, site, changed_by="ana")
+    before = last_id(conn)
+    summary = load_site_into(conn, site, changed_by="ana")
+    assert summary.created == {} and summary.updated == {} and summary.config_changes == 0
+    assert last_id(conn) == before
+
+
+def test_changes_are_logged_with_old_and_new(
+    conn: psycopg.Connection[object], tmp_path: Path
+) -> None:
+    load_site_into(conn, load_site(EXAMPLE_SITE), changed_by="ana")
+    before = last_id(conn)
+    text = EXAMPLE_SITE.read_text()
+    text = text.replace("meter_factor: 1.0008", "meter_factor: 1.0021", 1)
+    text = text.replace(
+        "base_conditions: {temperature_f: 60.0, pressure_psia: 14.65}",
+        "base_conditions: {temperature_f: 60.0, pressure_psia: 14.696}",
+        1,
+    )
+    text = text.replace("range: [0, 25000]", "range: [0, 30000]", 1)
+    changed = tmp_path / "site.yaml"
+    changed.write_text(text)
+    summary = load_site_into(conn, load_site(changed), changed_by="luis", reason="recalibration")
+    assert summary.updated == {"measurement_points": 2, "series": 1}
+    assert config_entries(conn, before) == [
+        (
+            "luis",
+            "measurement_point",
+            "CAMPO-DEMO-LLANOS.PMO-LACT-01",
+            "meter_factor",
+            1.0008,
+            1.0021,
+            "recalibration",
+        ),
+        (
+            "luis",
+            "series",
+            "CAMPO-DEMO-LLANOS.PMO-LACT-01.oil_rate",
+            "range_hi",
+            25000.0,
+            30000.0,
+            "recalibration",
+        ),
+        (
+            "luis",
+            "measurement_point",
+            "CAMPO-DEMO-LLANOS.PMO-GAS-01",
+            "base_pressure_psia",
+            14.65,
+            14.696,
+            "recalibration",
+        ),
+    ]
+    row = conn.execute(
+        "SELECT meter_factor FROM measurement_points WHERE code = 'PMO-LACT-01'"
+    ).fetchone()
+    assert row == (1.0021,)

@@ -1,0 +1,105 @@
+"""Binary COPY round trip, idempotent replays, and rollups that equal the raw rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import psycopg
+
+from anh_reporter.domain.quality import BAD_NO_COMMUNICATION, UNCERTAIN
+from anh_reporter.domain.timeutil import to_us
+from anh_reporter.storage.telemetry import TelemetryWriter
+
+T0 = to_us(dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC))
+
+
+def test_round_trip_keeps_values_nulls_and_status_codes(conn: psycopg.Connection[object]) -> None:
+    writer = TelemetryWriter(conn)
+    sid = np.array([1, 1, 1, 2], dtype=np.int32)
+    t = np.array([T0, T0 + 1, T0 + 2_500_000, T0], dtype=np.int64)
+    v = np.array([1.5, -0.0, np.nan, 1e300])
+    q = np.array([0, UNCERTAIN, BAD_NO_COMMUNICATION, 0], dtype=np.uint32)
+    assert writer.write(sid, t, v, q).inserted == 4
+    rows = conn.execute(
+        "SELECT series_id, time, value, quality FROM telemetry ORDER BY series_id, time"
+    ).fetchall()
+    base = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+    assert rows == [
+        (1, base, 1.5, 0),
+        (1, base + dt.timedelta(microseconds=1), -0.0, 0x40000000),
+        (1, base + dt.timedelta(seconds=2.5), None, 0x80310000 - (1 << 32)),
+        (2, base, 1e300, 0),
+    ]
+
+
+def test_replay_changes_nothing_and_raises_nothing(conn: psycopg.Connection[object]) -> None:
+    writer = TelemetryWriter(conn)
+    n = 5_000
+    sid = (np.arange(n) % 5).astype(np.int32)
+    t = T0 + np.arange(n, dtype=np.int64) * 1_000_000
+    v = np.arange(n, dtype=np.float64)
+    q = np.zeros(n, dtype=np.uint32)
+    assert writer.write(sid, t, v, q).inserted == n
+    replay = writer.write(sid, t, v + 1000, q)  # same keys, other values: first write wins
+    assert (replay.inserted, replay.duplicates) == (0, n)
+    half = writer.write(sid[::2], t[::2] + 500_000, v[::2], q[::2])  # new rows: all stored
+    assert half.inserted == n // 2
+    mixed_t = np.concatenate([t[:10], t[:10] + 250_000])
+    mixed = writer.write(
+        np.concatenate([sid[:10], sid[:10]]), mixed_t, np.zeros(20), np.zeros(20, dtype=np.uint32)
+    )
+    assert (mixed.inserted, mixed.duplicates) == (10, 10)
+    row = conn.execute("SELECT count(*), sum(value) FROM telemetry").fetchone()
+    assert row == (n + n // 2 + 10, float(v.sum() + v[::2].sum()))
+
+
+def test_rollups_equal_raw_with_late_and_out_of_order_data(
+    conn: psycopg.Connection[object],
+) -> None:
+    rng = np.random.default_rng(7)
+    writer = TelemetryWriter(conn)
+    n = 6_000
+    sid = rng.integers(1, 4, n).astype(np.int32)
+    t = T0 + rng.integers(0, 5 * 3_600_000_000, n).astype(np.int64)
+    keys = np.unique(np.stack([sid.astype(np.int64), t]), axis=1)
+    sid, t = keys[0].astype(np.int32), keys[1]
+    v = rng.normal(100, 10, len(sid))
+    q = np.where(rng.random(len(sid)) < 0.1, BAD_NO_COMMUNICATION, 0).astype(np.uint32)
+    order = rng.permutation(len(sid))
+    for chunk in np.array_split(order, 7):  # out of order, hours touched by several batches
+        writer.write(sid[chunk], t[chunk], v[chunk], q[chunk])
+    got = {
+        (r[0], to_us(r[1])): r[2:]
+        for r in conn.execute(
+            "SELECT series_id, hour, count, good_count, avg, min, max, integral, first_time, "
+            "first_value, last_time, last_value FROM telemetry_hourly"
+        ).fetchall()
+    }
+    expected = {}
+    hours = t // 3_600_000_000 * 3_600_000_000
+    for s, h in set(zip(sid.tolist(), hours.tolist(), strict=True)):
+        sel = (sid == s) & (hours == h)
+        good = sel & (q == 0)
+        tg, vg = t[good], v[good]
+        o = np.argsort(tg)
+        tg, vg = tg[o], vg[o]
+        integral = float(np.sum((vg[1:] + vg[:-1]) / 2 * np.diff(tg) / 1e6))
+        expected[(s, h)] = (
+            int(sel.sum()),
+            int(good.sum()),
+            vg.mean(),
+            vg.min(),
+            vg.max(),
+            integral,
+            tg[0],
+            vg[0],
+            tg[-1],
+            vg[-1],
+        )
+    assert got.keys() == expected.keys()
+    for key, (count, good, avg, lo, hi, integral, t_first, v_first, t_last, v_last) in got.items():
+        e = expected[key]
+        assert (count, good) == e[:2]
+        np.testing.assert_allclose([avg, lo, hi, integral], e[2:6], rtol=1e-12)
+        assert (to_us(t_first), v_first, to_us(t_last), v_last) == (e[6], e[7], e[8], e[9])

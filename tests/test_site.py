@@ -1,0 +1,152 @@
+"""The site file: the example is valid; a bad file gets one line naming file, path and value."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anh_reporter.site import SiteFileError, load_site
+
+from .conftest import EXAMPLE_SITE, ROOT
+
+MINIMAL = """
+operator: {name: Op, nit: "900123456-7"}
+fields:
+  - code: F1
+    name: Field one
+    contract: C1
+    municipality_dane: "50568"
+    pmos:
+      - code: P1
+        name: LACT
+        kind: oil
+        series:
+          - {variable: oil_rate, unit: bbl/d, range: [0, 1000], sampling_period_s: 10,
+             commissioned: 2024-01-01}
+          - {variable: bsw, unit: "%", range: RANGE, sampling_period_s: 60,
+             commissioned: 2024-01-01}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_example_site_is_realistic() -> None:
+    site = load_site(EXAMPLE_SITE)
+    field = site.fields[0]
+    assert len(field.pmos) >= 3
+    assert len(field.wells) >= 6
+    assert {p.kind for p in field.pmos} == {"oil", "gas", "water"}
+    assert field.timezone == "America/Bogota"
+    assert field.report_type in ("A", "B")
+    codes = [code for code, _ in site.series_codes()]
+    assert len(codes) == len(set(codes))
+    assert "CAMPO-DEMO-LLANOS.PMO-LACT-01.oil_total" in codes
+
+
+def test_minimal_site_defaults(tmp_path: Path) -> None:
+    site = load_site(write(tmp_path, MINIMAL.replace("RANGE", "[0, 100]")))
+    field = site.fields[0]
+    assert field.contract_day_start_hour == 6
+    assert field.pmos[0].meter.meter_factor == 1.0
+    assert field.pmos[0].base_conditions.pressure_psia == 14.696
+
+
+def test_reversed_range_names_path_and_value(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace("RANGE", "[100, 0]"))
+    with pytest.raises(SiteFileError) as err:
+        load_site(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert "fields[0].pmos[0].series[1].range" in message
+    assert "range lo must be below hi, got [100.0, 0.0]" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("replace", "expected"),
+    [
+        (
+            ("oil_rate", "oil_flow"),
+            "fields[0].pmos[0].series[0].variable: unknown variable 'oil_flow'",
+        ),
+        (("bbl/d", "m3/d"), "unit 'm3/d' does not fit variable 'oil_rate'"),
+        (('"50568"', '"5056"'), "fields[0].municipality_dane: String should match pattern"),
+        (
+            ("kind: oil", "kind: diesel"),
+            "fields[0].pmos[0].kind: Input should be 'oil', 'gas' or 'water'",
+        ),
+        (
+            ("sampling_period_s: 10", "sampling_period_s: 0"),
+            "sampling_period_s: Input should be greater than 0",
+        ),
+        (
+            ("code: P1", "code: P1\n        colour: red"),
+            "fields[0].pmos[0].colour: Extra inputs are not permitted",
+        ),
+        (('nit: "900123456-7"', 'nit: "12"'), "operator.nit: String should match pattern"),
+    ],
+)
+def test_bad_values_are_named(tmp_path: Path, replace: tuple[str, str], expected: str) -> None:
+    text = MINIMAL.replace("RANGE", "[0, 100]").replace(*replace)
+    with pytest.raises(SiteFileError, match=None) as err:
+        load_site(write(tmp_path, text))
+    assert expected in str(err.value)
+
+
+def test_bad_timezone_and_duplicate_codes(tmp_path: Path) -> None:
+    text = MINIMAL.replace("RANGE", "[0, 100]").replace(
+        'municipality_dane: "50568"', 'municipality_dane: "50568"\n    timezone: Mars/Olympus'
+    )
+    with pytest.raises(SiteFileError, match="unknown IANA timezone 'Mars/Olympus'"):
+        load_site(write(tmp_path, text))
+    dup = MINIMAL.replace("RANGE", "[0, 100]").replace(
+        'variable: bsw, unit: "%"', "variable: oil_rate, unit: bbl/d"
+    )
+    with pytest.raises(SiteFileError, match=r"duplicate series code 'F1\.P1\.oil_rate'"):
+        load_site(write(tmp_path, dup))
+
+
+def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "operator: {name: Op\nfields: [")
+    with pytest.raises(SiteFileError, match=r"not valid YAML at line \d+, column \d+"):
+        load_site(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SiteFileError, match="cannot read the site file"):
+        load_site(tmp_path / "nope.yaml")
+
+
+def test_cli_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace("RANGE", "[5, 5]"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "anh_reporter", "site", "check", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "fields[0].pmos[0].series[1].range" in lines[0]
+
+
+def test_cli_check_valid_file() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "anh_reporter", "site", "check", str(EXAMPLE_SITE)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "3 PMO(s), 6 well(s)" in proc.stdout
