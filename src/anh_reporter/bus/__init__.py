@@ -1,0 +1,1 @@
+"""The ingest bus: carries batches from producers (connectors, files, API) to the writer."""

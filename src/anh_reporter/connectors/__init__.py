@@ -1,0 +1,1 @@
+"""Field protocol connectors: they map protocol data to columnar batches, nothing more."""

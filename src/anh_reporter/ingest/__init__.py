@@ -1,0 +1,1 @@
+"""Ingest: columnar batches, validation, quarantine, the writer loop and store-and-forward."""
