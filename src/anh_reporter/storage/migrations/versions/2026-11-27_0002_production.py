@@ -1,4 +1,4 @@
-"""Daily production, manual entries, reports and their versions (issue: production and IDP report).
+"""Daily production and manual entries (issue: production and IDP report).
 
 Revision ID: 0002
 Revises: 0001
