@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import psycopg
+import pytest
 
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION, UNCERTAIN
 from anh_reporter.domain.timeutil import to_us
@@ -54,8 +55,9 @@ def test_replay_changes_nothing_and_raises_nothing(conn: psycopg.Connection[obje
     assert row == (n + n // 2 + 10, float(v.sum() + v[::2].sum()))
 
 
+@pytest.mark.parametrize("arrival", ["in_order_then_late", "shuffled"])
 def test_rollups_equal_raw_with_late_and_out_of_order_data(
-    conn: psycopg.Connection[object],
+    conn: psycopg.Connection[object], arrival: str
 ) -> None:
     rng = np.random.default_rng(7)
     writer = TelemetryWriter(conn)
@@ -66,8 +68,13 @@ def test_rollups_equal_raw_with_late_and_out_of_order_data(
     sid, t = keys[0].astype(np.int32), keys[1]
     v = rng.normal(100, 10, len(sid))
     q = np.where(rng.random(len(sid)) < 0.1, BAD_NO_COMMUNICATION, 0).astype(np.uint32)
-    order = rng.permutation(len(sid))
-    for chunk in np.array_split(order, 7):  # out of order, hours touched by several batches
+    if arrival == "shuffled":
+        order = rng.permutation(len(sid))
+    else:  # time order (the merge path), with 5% held back and sent late at the end
+        by_time = np.argsort(t, kind="stable")
+        late = rng.random(len(by_time)) < 0.05
+        order = np.concatenate([by_time[~late], by_time[late]])
+    for chunk in np.array_split(order, 9):  # out of order, hours touched by several batches
         writer.write(sid[chunk], t[chunk], v[chunk], q[chunk])
     got = {
         (r[0], to_us(r[1])): r[2:]

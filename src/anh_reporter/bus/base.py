@@ -27,6 +27,7 @@ class Delivery:
     batch: Batch
     shard: str
     token: str  # bus-specific id (Redis entry id; a counter in memory)
+    published_at: float = 0.0  # when the producer published it (Unix seconds), for latency
 
 
 class Bus(Protocol):

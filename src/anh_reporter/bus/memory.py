@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 
@@ -44,7 +45,7 @@ class MemoryBus:
                 f"in-process bus backlog is {self._pending_readings:,} readings; the limit is "
                 f"{self.max_pending_readings:,} (is the database reachable?)"
             )
-        self._queue.append(Delivery(batch, shard, str(next(self._ids))))
+        self._queue.append(Delivery(batch, shard, str(next(self._ids)), time.time()))
         self._pending_readings += len(batch)
         self._ready.set()
 

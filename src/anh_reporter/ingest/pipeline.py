@@ -1,0 +1,273 @@
+"""The ingest writer loop: bus -> validate -> COPY (+ rollups) and quarantine -> ack -> announce.
+
+Batches are taken from the bus and flushed together when they reach ``flush_rows`` readings or
+when the oldest waiting batch is ``flush_deadline_ms`` old, so latency stays low under light
+traffic and transactions stay large (>= 10k rows) under load. While one flush is written (in a
+worker thread, on its own connection) the loop keeps taking batches. Deliveries are
+acknowledged only after the commit; when the database is unreachable the flush is retried
+with backoff (writes are idempotent, so a retry after an ambiguous commit is harmless) and the
+bus backlog grows until producers spool. A batch the database refuses for a non-transient
+reason is quarantined whole, with the database's message: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+
+from anh_reporter.bus.base import Bus, Delivery
+from anh_reporter.config import IngestSettings
+from anh_reporter.domain.timeutil import US_PER_SECOND
+from anh_reporter.ingest.batch import Batch
+from anh_reporter.ingest.quarantine import QuarantineRow, rows_from_rejects, write_quarantine
+from anh_reporter.ingest.validate import Reason, SeriesCatalog, validate
+from anh_reporter.observability import metrics
+from anh_reporter.storage.database import Database
+from anh_reporter.storage.telemetry import TelemetryWriter
+
+log = logging.getLogger(__name__)
+CommitHook = Callable[[list[Delivery], Batch, float], Awaitable[None] | None]
+"""Called after each commit with the deliveries, the written rows and the commit time."""
+
+_TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+_CATALOG_RELOAD_S = 5.0
+
+
+@dataclass
+class IngestStats:
+    """Running totals, for the CLI's live line and for tests."""
+
+    batches: int = 0
+    offered: int = 0
+    written: int = 0
+    duplicates: int = 0
+    rejected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    flushes: int = 0
+    retries: int = 0
+    last_commit: float | None = None
+
+    @property
+    def quarantined(self) -> int:
+        """Readings sent to quarantine."""
+        return sum(self.rejected.values())
+
+
+class IngestPipeline:
+    """Consumes a bus and writes what it carries; one instance per writer process."""
+
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        settings: IngestSettings,
+        *,
+        catalog: SeriesCatalog | None = None,
+        on_commit: list[CommitHook] | None = None,
+        clock: Callable[[], float] = time.time,
+        max_batches_per_take: int = 256,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.settings = settings
+        self.catalog = catalog
+        self.on_commit = list(on_commit or [])
+        self.clock = clock
+        self.max_batches_per_take = max_batches_per_take
+        self.stats = IngestStats()
+        self._stopping = asyncio.Event()
+        self._conn: psycopg.Connection[Any] | None = None
+        self._writer: TelemetryWriter | None = None
+        self._catalog_loaded_at = 0.0
+
+    async def run(self) -> None:
+        """Consume, flush and write until :meth:`stop`; then flush what is left."""
+        if self.catalog is None:
+            await self._reload_catalog()
+        pending: list[Delivery] = []
+        rows = 0
+        first_at = 0.0
+        inflight: asyncio.Task[None] | None = None
+        deadline = self.settings.flush_deadline_ms / 1000.0
+        try:
+            while True:
+                stopping = self._stopping.is_set()
+                if inflight is not None and inflight.done():
+                    inflight.result()
+                    inflight = None
+                age = time.monotonic() - first_at if pending else 0.0
+                due = bool(pending) and (
+                    rows >= self.settings.flush_rows or age >= deadline or stopping
+                )
+                if due and inflight is None:
+                    inflight = asyncio.create_task(self._flush(pending))
+                    pending, rows = [], 0
+                    continue
+                if stopping and not pending:
+                    break
+                if (rows >= 4 * self.settings.flush_rows or due) and inflight is not None:
+                    await asyncio.wait({inflight})
+                    continue
+                timeout = max(deadline - age, 0.001) if pending else 0.25
+                got = await self.bus.consume(self.max_batches_per_take, timeout)
+                if got and not pending:
+                    first_at = time.monotonic()
+                pending.extend(got)
+                rows += sum(len(d.batch) for d in got)
+        finally:
+            if inflight is not None:
+                await asyncio.wait({inflight})
+            await asyncio.to_thread(self._close)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to flush what it holds and return."""
+        self._stopping.set()
+
+    async def _flush(self, deliveries: list[Delivery]) -> None:
+        batch = Batch.concat([d.batch for d in deliveries])
+        assert self.catalog is not None
+        if not self.catalog.known_mask(batch.series_id).all():
+            await self._reload_catalog()
+        now_us = int(self.clock() * US_PER_SECOND)
+        tolerance_us = int(self.settings.future_tolerance_s * US_PER_SECOND)
+        checked = validate(batch, self.catalog, now_us=now_us, future_tolerance_us=tolerance_us)
+        qrows = rows_from_rejects(
+            checked.rejects, self.catalog, now_us=now_us, future_tolerance_us=tolerance_us
+        )
+        started = time.perf_counter()
+        inserted = await self._write_with_retry(checked.good, qrows)
+        committed = self.clock()
+        metrics.batch_write_seconds.observe(time.perf_counter() - started)
+        await self.bus.ack(deliveries)
+        self._count(deliveries, batch, checked.good, inserted, checked.rejects.counts(), committed)
+        await self._announce(deliveries, checked.good, checked.accepted)
+        for hook in self.on_commit:
+            result = hook(deliveries, checked.good, committed)
+            if result is not None:
+                await result
+
+    async def _write_with_retry(self, good: Batch, qrows: list[QuarantineRow]) -> int:
+        delay = 0.1
+        while True:
+            try:
+                return await asyncio.to_thread(self._write_sync, good, qrows)
+            except _TRANSIENT as exc:
+                self.stats.retries += 1
+                log.warning(
+                    "database unavailable (%s); retrying in %.1f s", _first_line(exc), delay
+                )
+                await asyncio.to_thread(self._close)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except psycopg.Error as exc:
+                log.error("database refused a batch of %d readings: %s", len(good), exc)
+                await asyncio.to_thread(self._close)
+                qrows = qrows + _refused(good, exc)
+                good = Batch.empty(good.source)
+
+    def _write_sync(self, good: Batch, qrows: list[QuarantineRow]) -> int:
+        if self._writer is None:
+            self._conn = self.db.connect()
+            self._writer = TelemetryWriter(self._conn)
+        assert self._conn is not None
+        with self._conn.transaction():
+            result = self._writer.write(good.series_id, good.time_us, good.value, good.quality)
+            write_quarantine(self._conn, qrows)
+        return result.inserted
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+        self._conn, self._writer = None, None
+
+    async def _reload_catalog(self) -> None:
+        now = time.monotonic()
+        if self.catalog is not None and now - self._catalog_loaded_at < _CATALOG_RELOAD_S:
+            return
+
+        def load() -> SeriesCatalog:
+            with self.db.connect() as conn:
+                return SeriesCatalog.load(conn)
+
+        self.catalog = await asyncio.to_thread(load)
+        self._catalog_loaded_at = now
+
+    def _count(
+        self,
+        deliveries: list[Delivery],
+        offered: Batch,
+        good: Batch,
+        inserted: int,
+        rejected: dict[Reason, int],
+        committed: float,
+    ) -> None:
+        s = self.stats
+        s.batches += len(deliveries)
+        s.offered += len(offered)
+        s.written += inserted
+        s.duplicates += len(good) - inserted
+        s.flushes += 1
+        s.last_commit = committed
+        for reason, n in rejected.items():
+            s.rejected[reason.value] += n
+            metrics.telemetry_rejected.labels(reason=reason.value).inc(n)
+        if len(good) > inserted:
+            metrics.telemetry_duplicates.inc(len(good) - inserted)
+        for d in deliveries:
+            if d.published_at:
+                metrics.reading_latency_seconds.observe(max(committed - d.published_at, 0.0))
+        assert self.catalog is not None
+        ids, counts = np.unique(good.series_id, return_counts=True)
+        for sid, n in zip(ids.tolist(), counts.tolist(), strict=True):
+            row = self.catalog.rows.get(sid)
+            if row is not None:
+                metrics.telemetry_processed.labels(
+                    field_id=str(row.field_id), variable=row.variable
+                ).inc(n)
+
+    async def _announce(
+        self, deliveries: list[Delivery], good: Batch, accepted: npt.NDArray[np.bool_]
+    ) -> None:
+        if not len(good):
+            return
+        shards = [d.shard for d in deliveries]
+        if len(set(shards)) == 1:
+            await self.bus.announce(good, shards[0])
+            return
+        # Several shards in one flush: each shard's subscribers get their own readings.
+        owner = np.repeat(np.arange(len(deliveries)), [len(d.batch) for d in deliveries])[accepted]
+        for shard in sorted(set(shards)):
+            mine = np.isin(owner, [i for i, s in enumerate(shards) if s == shard])
+            if mine.any():
+                await self.bus.announce(good.take(mine), shard)
+
+
+def _refused(good: Batch, exc: psycopg.Error) -> list[QuarantineRow]:
+    message = f"database refused the batch: {_first_line(exc)}"
+    return [
+        QuarantineRow(
+            source=good.source,
+            reason=Reason.WRITE_FAILED.value,
+            message=message,
+            series_id=int(good.series_id[i]),
+            time_us=int(good.time_us[i]),
+            value=float(good.value[i]),
+            quality=int(good.quality[i].view(np.int32)),
+        )
+        for i in range(len(good))
+    ]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
