@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import getpass
 import sys
@@ -18,6 +19,8 @@ from anh_reporter.backfill import backfill
 from anh_reporter.config import get_settings
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.errors import AnhError
+from anh_reporter.ingest.csv_file import ingest_csv
+from anh_reporter.ingest.quarantine import QuarantineRow
 from anh_reporter.site import load_site
 from anh_reporter.storage import migrate, partitions
 from anh_reporter.storage.database import Database, open_database
@@ -39,6 +42,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 DEFAULT_SITE = Path("examples/site.yaml")
+MAX_MALFORMED_SHOWN = 20
 SiteFile = Annotated[Path, typer.Argument(help="Site file (YAML)")]
 
 
@@ -105,6 +109,49 @@ def demo(
             f"{result.seconds:.1f} s ({result.rate:,.0f} readings/s); "
             + ("already up to date." if result.rows == 0 else "binary COPY, rollups updated.")
         )
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="CSV file: time, series (or pmo + variable), value")],
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone for times without a UTC offset")
+    ] = None,
+) -> None:
+    """Load a CSV file of readings; bad lines and readings go to quarantine, the run goes on."""
+    settings = get_settings()
+    if not path.is_file():
+        raise AnhError(f"{path}: no such file")
+    shown: list[QuarantineRow] = []
+
+    def malformed(row: QuarantineRow) -> None:
+        if len(shown) < MAX_MALFORMED_SHOWN:
+            err_console.print(f"[yellow]skipped[/] {row.message}", highlight=False)
+        shown.append(row)
+
+    with open_database(settings) as db:
+        migrate.upgrade(db, storage=settings.storage)
+        with _progress() as progress:
+            task = progress.add_task(f"ingesting {path.name}", total=path.stat().st_size)
+            stats = asyncio.run(
+                ingest_csv(
+                    db,
+                    path,
+                    settings.ingest,
+                    timezone=timezone,
+                    on_malformed=malformed,
+                    on_progress=lambda done: progress.update(task, completed=done),
+                )
+            )
+    if len(shown) > MAX_MALFORMED_SHOWN:
+        err_console.print(
+            f"[yellow]... and {len(shown) - MAX_MALFORMED_SHOWN} more malformed line(s)"
+        )
+    reasons = ", ".join(f"{n:,} {r}" for r, n in sorted(stats.rejected.items())) or "none"
+    console.print(
+        f"[bold]{path}[/]: [green]{stats.written:,} written[/], {stats.duplicates:,} duplicate "
+        f"(already stored), [yellow]{stats.quarantined:,} quarantined[/] ({reasons})"
+    )
 
 
 @db_app.command("migrate")

@@ -88,6 +88,14 @@ class IngestPipeline:
         self._conn: psycopg.Connection[Any] | None = None
         self._writer: TelemetryWriter | None = None
         self._catalog_loaded_at = 0.0
+        self._extra_quarantine: list[QuarantineRow] = []
+
+    def add_quarantine(self, rows: list[QuarantineRow]) -> None:
+        """Quarantine records that never became readings (e.g. malformed file lines).
+
+        They are written with the next flush.
+        """
+        self._extra_quarantine.extend(rows)
 
     async def run(self) -> None:
         """Consume, flush and write until :meth:`stop`; then flush what is left."""
@@ -113,7 +121,12 @@ class IngestPipeline:
                     pending, rows = [], 0
                     continue
                 if stopping and not pending:
-                    break
+                    drained = await self.bus.consume(self.max_batches_per_take, 0.001)
+                    if not drained:
+                        break
+                    pending, rows = drained, sum(len(d.batch) for d in drained)
+                    first_at = time.monotonic()
+                    continue
                 if (rows >= 4 * self.settings.flush_rows or due) and inflight is not None:
                     await asyncio.wait({inflight})
                     continue
@@ -143,12 +156,16 @@ class IngestPipeline:
         qrows = rows_from_rejects(
             checked.rejects, self.catalog, now_us=now_us, future_tolerance_us=tolerance_us
         )
+        qrows, self._extra_quarantine = qrows + self._extra_quarantine, []
         started = time.perf_counter()
         inserted = await self._write_with_retry(checked.good, qrows)
         committed = self.clock()
         metrics.batch_write_seconds.observe(time.perf_counter() - started)
         await self.bus.ack(deliveries)
-        self._count(deliveries, batch, checked.good, inserted, checked.rejects.counts(), committed)
+        rejected = {r.value: n for r, n in checked.rejects.counts().items()}
+        for row in qrows[len(checked.rejects) :]:
+            rejected[row.reason] = rejected.get(row.reason, 0) + 1
+        self._count(deliveries, batch, checked.good, inserted, rejected, committed)
         await self._announce(deliveries, checked.good, checked.accepted)
         for hook in self.on_commit:
             result = hook(deliveries, checked.good, committed)
@@ -208,7 +225,7 @@ class IngestPipeline:
         offered: Batch,
         good: Batch,
         inserted: int,
-        rejected: dict[Reason, int],
+        rejected: dict[str, int],
         committed: float,
     ) -> None:
         s = self.stats
@@ -219,8 +236,8 @@ class IngestPipeline:
         s.flushes += 1
         s.last_commit = committed
         for reason, n in rejected.items():
-            s.rejected[reason.value] += n
-            metrics.telemetry_rejected.labels(reason=reason.value).inc(n)
+            s.rejected[reason] += n
+            metrics.telemetry_rejected.labels(reason=reason).inc(n)
         if len(good) > inserted:
             metrics.telemetry_duplicates.inc(len(good) - inserted)
         for d in deliveries:
