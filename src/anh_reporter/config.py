@@ -20,7 +20,7 @@ class IngestSettings(BaseModel):
     """Validation and writer tuning (``ANH_INGEST__<NAME>``)."""
 
     future_tolerance_s: float = Field(300.0, ge=0, description="Readings later than now + this")
-    flush_rows: int = Field(20_000, ge=1, description="Flush the writer at this many rows")
+    flush_rows: int = Field(10_000, ge=1, description="Flush the writer at this many rows")
     flush_deadline_ms: float = Field(200.0, gt=0, description="Or when the oldest row is this old")
     spool_max_bytes: int = Field(1 << 30, ge=1 << 20, description="Store-and-forward spool cap")
     spool_alarm_ratio: float = Field(0.8, gt=0, le=1, description="Alarm above this fill ratio")
