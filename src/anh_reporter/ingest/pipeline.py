@@ -28,6 +28,7 @@ import psycopg
 from anh_reporter.bus.base import Bus, Delivery
 from anh_reporter.config import IngestSettings
 from anh_reporter.domain.timeutil import US_PER_SECOND
+from anh_reporter.errors import StorageError
 from anh_reporter.ingest.batch import Batch
 from anh_reporter.ingest.quarantine import QuarantineRow, rows_from_rejects, write_quarantine
 from anh_reporter.ingest.validate import Reason, SeriesCatalog, validate
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 CommitHook = Callable[[list[Delivery], Batch, float], Awaitable[None] | None]
 """Called after each commit with the deliveries, the written rows and the commit time."""
 
-_TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+_TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
 _CATALOG_RELOAD_S = 5.0
 
 

@@ -7,11 +7,13 @@ when the process exits. As root, the wheel runs the server as an OS user it crea
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import warnings
 from pathlib import Path
 
+import psutil
 import psycopg
 
 from anh_reporter.errors import StorageError
@@ -47,11 +49,40 @@ class EmbeddedPostgres:
         _ensure_database(admin_url, DATABASE_NAME)
         return str(server.get_uri(DATABASE_NAME))
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id while it runs."""
+        if self._server is None:
+            return None
+        pid = self._server.get_pid()  # type: ignore[attr-defined]
+        return int(pid) if pid is not None else None
+
+    def ensure_running(self) -> None:
+        """Start the server again if it died (e.g. after a crash); keeps its data."""
+        if self._server is None:
+            self.start()
+            return
+        # A killed postmaster may linger as a zombie where nobody reaps orphans (containers):
+        # its stale lock files would make the wheel, and PostgreSQL, believe it still runs.
+        for lock in [self.pgdata / "postmaster.pid", *self.pgdata.glob(".s.PGSQL.*.lock")]:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if not _alive(int(lock.read_text().split()[0])):
+                    lock.unlink()
+        with self._server._lock:  # type: ignore[attr-defined]
+            self._server.ensure_postgres_running()  # type: ignore[attr-defined]
+
     def stop(self) -> None:
         """Stop the server unless another process of ours still uses it."""
         if self._server is not None:
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
