@@ -1,0 +1,452 @@
+"""The scaled-out bus: Redis Streams with consumer groups, one stream per shard (field code).
+
+Keys (``prefix`` defaults to ``anh``):
+
+- ``anh:ingest:{shard}`` a stream; one entry is one whole batch in :meth:`Batch.to_bytes` form
+  (field ``b``), never one entry per reading (Redis stops at ~60-100K entries/s from Python).
+- ``anh:ingest:shards`` a set of the shards that have been published to, kept by ``publish``;
+  a consumer built without ``shards`` serves every shard it finds there (re-read every few
+  seconds), a consumer built with ``shards`` serves exactly those.
+- ``anh:live:{shard}`` a pub/sub channel of committed batches (``announce``/``subscribe``).
+
+Delivery is at least once. The writer acks a delivery after its database commit; ``ack`` is
+XACK then XDEL, so written entries leave the stream (no MAXLEN trimming: it could drop batches
+nobody has written yet). A delivery that is never acked, because its consumer died or gave up
+on it, stays pending and is claimed with XAUTOCLAIM by whichever consumer calls ``consume``
+once it has been idle ``claim_idle_ms``: there is no nack. The writer is idempotent on
+``(series_id, time)``, so a batch delivered twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError, ResponseError
+
+from anh_reporter.bus.base import BusUnavailable, Delivery
+from anh_reporter.bus.memory import SUBSCRIBER_QUEUE
+from anh_reporter.ingest.batch import Batch, BatchFormatError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GROUP = "writers"
+DEFAULT_CLAIM_IDLE_MS = 30_000
+DISCOVERY_INTERVAL_S = 2.0  # how often a consumer without fixed shards re-reads the shard set
+BATCH_FIELD = b"b"
+# Connection errors and timeouts: the link is down, not the request wrong.
+_LINK_ERRORS = (RedisError, OSError, TimeoutError)
+
+
+def display_url(url: str) -> str:
+    """A Redis URL without its password, fit for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return parts._replace(netloc=f"{user}:***@{host}{port}").geturl()
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def default_consumer_name() -> str:
+    """``host-pid``: unique per live process, readable in XINFO CONSUMERS."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class RedisStreamsBus:
+    """The :class:`~anh_reporter.bus.base.Bus` on Redis Streams, for several processes.
+
+    ``shards``: the shards this consumer serves; ``None`` discovers them from the shard set
+    (producers need not pass any). ``consumer``: this consumer's name in the group (default
+    ``host-pid``). ``claim_idle_ms``: how long a delivery may stay unacknowledged before another
+    consume (of any consumer, this one included) takes it over; keep it well above the longest
+    flush so that a slow but live writer is not doubled. One task consumes from an instance at a
+    time; producers may share one instance.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        shards: Iterable[str] | None = None,
+        group: str = DEFAULT_GROUP,
+        consumer: str | None = None,
+        claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS,
+        prefix: str = "anh",
+        socket_timeout_s: float = 5.0,
+        connect_timeout_s: float = 2.0,
+    ) -> None:
+        if claim_idle_ms < 1:
+            raise ValueError(f"claim_idle_ms is {claim_idle_ms}; it must be at least 1")
+        self.url = url
+        self.display_url = display_url(url)
+        self.group = group
+        self.consumer = consumer or default_consumer_name()
+        self.claim_idle_ms = claim_idle_ms
+        self.prefix = prefix
+        self.socket_timeout_s = socket_timeout_s
+        self._fixed_shards = None if shards is None else list(dict.fromkeys(shards))
+        for shard in self._fixed_shards or ():
+            self._check_shard(shard)
+        self._shards_key = f"{prefix}:ingest:shards"
+        # One quick retry only: a producer must learn fast that Redis is gone, so it spools.
+        options: dict[str, Any] = {
+            "socket_connect_timeout": connect_timeout_s,
+            "protocol": 2,  # the reply shapes parsed below
+            "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
+        }
+        self._redis: Redis = Redis.from_url(url, socket_timeout=socket_timeout_s, **options)
+        # XREADGROUP BLOCK holds its connection for the whole wait: its own client, without a
+        # socket timeout (``consume`` bounds the wait itself).
+        self._blocking: Redis = Redis.from_url(url, socket_timeout=None, **options)
+        self._closed = False
+        self._discovered: list[str] = []
+        self._discovered_at = -float("inf")
+        self._groups_ready: set[str] = set()
+        self._claim_cursor: dict[str, bytes] = {}
+        self._next_claim_at = 0.0
+        self._buffer: deque[Delivery] = deque()  # read beyond max_batches, handed out next
+        self._pumps: set[asyncio.Task[None]] = set()
+        self._blocked_read: asyncio.Future[Any] | None = None
+        self._announce_failing = False
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def _check_shard(self, shard: str) -> None:
+        if not shard or shard == "shards" or ":" in shard:
+            raise ValueError(
+                f"shard {shard!r} cannot name a Redis stream: use a field code without ':' "
+                "other than 'shards'"
+            )
+
+    def stream_key(self, shard: str) -> str:
+        """The stream of ``shard``'s batches."""
+        return f"{self.prefix}:ingest:{shard}"
+
+    def channel(self, shard: str) -> str:
+        """The pub/sub channel of ``shard``'s committed batches."""
+        return f"{self.prefix}:live:{shard}"
+
+    def _unavailable(self, doing: str, exc: BaseException) -> BusUnavailable:
+        return BusUnavailable(f"Redis at {self.display_url} cannot {doing}: {_reason(exc)}")
+
+    # -- producer -------------------------------------------------------------------------
+
+    async def publish(self, batch: Batch, shard: str) -> None:
+        """Append ``batch`` to its shard's stream as one entry; BusUnavailable if Redis cannot."""
+        if self._closed:
+            raise BusUnavailable(f"the Redis bus for {self.display_url} is closed")
+        self._check_shard(shard)
+        data = batch.to_bytes()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.xadd(self.stream_key(shard), {BATCH_FIELD: data})
+                pipe.sadd(self._shards_key, shard)
+                await pipe.execute()
+        except _LINK_ERRORS as exc:
+            # Any refusal (down, timeout, OOM, read-only replica) means "spool it and retry".
+            raise self._unavailable(f"take a batch for shard {shard!r}", exc) from None
+
+    # -- consumer -------------------------------------------------------------------------
+
+    async def consume(self, max_batches: int, timeout_s: float) -> list[Delivery]:
+        """Up to ``max_batches`` deliveries: idle pending ones claimed first, then new ones.
+
+        Waits at most ``timeout_s`` for the first; raises BusUnavailable when Redis is
+        unreachable, returns ``[]`` once the bus is closed.
+        """
+        out: list[Delivery] = []
+        while self._buffer and len(out) < max_batches:
+            out.append(self._buffer.popleft())
+        if self._closed or len(out) >= max_batches:
+            return out
+        try:
+            shards = await self._served_shards()
+            if not shards:
+                await asyncio.sleep(min(timeout_s, DISCOVERY_INTERVAL_S))
+                return out
+            await self._ensure_groups(shards)
+            if time.monotonic() >= self._next_claim_at:
+                out.extend(await self._claim_idle(shards, max_batches - len(out)))
+            if len(out) < max_batches:
+                out.extend(await self._read_new(shards, max_batches - len(out), out, timeout_s))
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise self._unavailable("deliver batches", exc) from None
+            # The stream or group vanished (Redis restarted empty, FLUSHDB): make them again.
+            self._groups_ready.clear()
+        except _LINK_ERRORS as exc:
+            if self._closed or out:
+                return out  # what we hold is ours (pending under our name) until acked
+            raise self._unavailable("deliver batches", exc) from None
+        while len(out) > max_batches:
+            self._buffer.appendleft(out.pop())
+        return out
+
+    async def _served_shards(self) -> list[str]:
+        if self._fixed_shards is not None:
+            return self._fixed_shards
+        now = time.monotonic()
+        if now - self._discovered_at >= DISCOVERY_INTERVAL_S:
+            members = await self._redis.smembers(self._shards_key)
+            self._discovered = sorted(m.decode() if isinstance(m, bytes) else m for m in members)
+            self._discovered_at = now
+        return self._discovered
+
+    async def _ensure_groups(self, shards: list[str]) -> None:
+        for shard in shards:
+            if shard in self._groups_ready:
+                continue
+            try:
+                # From id 0: batches published before any consumer existed are delivered too.
+                await self._redis.xgroup_create(self.stream_key(shard), self.group, "0", True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+            self._groups_ready.add(shard)
+
+    async def _claim_idle(self, shards: list[str], count: int) -> list[Delivery]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for shard in shards:
+                pipe.xautoclaim(
+                    self.stream_key(shard),
+                    self.group,
+                    self.consumer,
+                    self.claim_idle_ms,
+                    self._claim_cursor.get(shard, b"0-0"),
+                    count=count,
+                )
+            replies = await pipe.execute()
+        claimed: list[Delivery] = []
+        sweep_done = True
+        for shard, reply in zip(shards, replies, strict=True):
+            cursor, entries = reply[0], reply[1]
+            self._claim_cursor[shard] = cursor
+            sweep_done &= cursor in (b"0-0", "0-0")
+            got = await self._deliveries(shard, entries)
+            if got:
+                log.warning(
+                    "claimed %d batches of shard %s left unacknowledged for more than %d ms "
+                    "(a consumer died or gave up on them)",
+                    len(got),
+                    shard,
+                    self.claim_idle_ms,
+                )
+            claimed.extend(got)
+        # Nothing becomes claimable faster than claim_idle_ms: sweep a few times per period,
+        # and right away again while the sweep has not reached the end of the pending list.
+        self._next_claim_at = time.monotonic() + (self.claim_idle_ms / 4000 if sweep_done else 0.0)
+        return claimed
+
+    async def _read_new(
+        self, shards: list[str], count: int, have: list[Delivery], timeout_s: float
+    ) -> list[Delivery]:
+        streams: dict[Any, Any] = {self.stream_key(s): ">" for s in shards}
+        if have or timeout_s <= 0:
+            # Something to hand out already: take what is there, do not wait.
+            reply = await self._redis.xreadgroup(self.group, self.consumer, streams, count)
+        else:
+            block_ms = max(1, round(timeout_s * 1000))
+            # A task that close() can cancel: closing the client does not wake a blocked read.
+            self._blocked_read = asyncio.ensure_future(
+                asyncio.wait_for(
+                    self._blocking.xreadgroup(self.group, self.consumer, streams, count, block_ms),
+                    timeout_s + self.socket_timeout_s,
+                )
+            )
+            try:
+                reply = await self._blocked_read
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if self._closed and not (task and task.cancelling()):
+                    return []  # woken by close(); anything read stays pending, is reclaimed
+                raise
+            finally:
+                self._blocked_read = None
+        if not reply:
+            return []
+        key_to_shard = {self.stream_key(s).encode(): s for s in shards}
+        new: list[Delivery] = []
+        for key, entries in cast(list[Any], reply):  # RESP2: [[key, [(id, fields), ...]], ...]
+            new.extend(await self._deliveries(key_to_shard[key], entries))
+        return new
+
+    async def _deliveries(self, shard: str, entries: Any) -> list[Delivery]:
+        out: list[Delivery] = []
+        poison: list[bytes] = []
+        for entry_id, fields in entries:
+            if entry_id is None or fields is None:
+                continue  # deleted while pending (already written and acked)
+            token = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+            try:
+                batch = Batch.from_bytes(fields[BATCH_FIELD])
+            except (KeyError, BatchFormatError) as exc:
+                log.error(
+                    "stream %s entry %s is not a batch (%s); acknowledged and left in the "
+                    "stream for inspection",
+                    self.stream_key(shard),
+                    token,
+                    _reason(exc),
+                )
+                poison.append(entry_id)
+                continue
+            out.append(Delivery(batch, shard, token))
+        if poison:
+            # Acked so it is not redelivered forever, not deleted so it can be examined.
+            await self._redis.xack(self.stream_key(shard), self.group, *poison)
+        return out
+
+    async def ack(self, deliveries: list[Delivery]) -> None:
+        """XACK then XDEL committed deliveries; BusUnavailable if Redis cannot be reached.
+
+        If it fails the entries stay pending and are delivered again after ``claim_idle_ms``;
+        the idempotent writer then writes nothing twice.
+        """
+        if not deliveries:
+            return
+        by_shard: dict[str, list[str]] = {}
+        for d in deliveries:
+            by_shard.setdefault(d.shard, []).append(d.token)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for shard, ids in by_shard.items():
+                    pipe.xack(self.stream_key(shard), self.group, *ids)
+                    pipe.xdel(self.stream_key(shard), *ids)
+                await pipe.execute()
+        except _LINK_ERRORS as exc:
+            raise self._unavailable(f"acknowledge {len(deliveries)} batches", exc) from None
+
+    async def nack(self, deliveries: list[Delivery]) -> None:
+        """Optional: make unwritten deliveries claimable now instead of after ``claim_idle_ms``.
+
+        Not needed for correctness (an unacked delivery comes back by itself); it shortens the
+        wait when the writer knows it will not write them (e.g. the database is down).
+        """
+        by_shard: dict[str, list[Any]] = {}
+        for d in deliveries:
+            by_shard.setdefault(d.shard, []).append(d.token)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for shard, ids in by_shard.items():
+                    pipe.xclaim(
+                        self.stream_key(shard),
+                        self.group,
+                        self.consumer,
+                        0,
+                        ids,
+                        idle=self.claim_idle_ms,
+                        justid=True,
+                    )
+                await pipe.execute()
+        except _LINK_ERRORS as exc:
+            raise self._unavailable(f"release {len(deliveries)} batches", exc) from None
+        self._next_claim_at = 0.0
+
+    # -- live fan-out ---------------------------------------------------------------------
+
+    async def announce(self, batch: Batch, shard: str) -> None:
+        """PUBLISH a committed batch on ``anh:live:{shard}``.
+
+        Live fan-out is best effort: when Redis cannot take it the batch is dropped (it is in
+        the database already) and a warning is logged once per outage; it never raises.
+        """
+        try:
+            await self._redis.publish(self.channel(shard), batch.to_bytes())
+        except _LINK_ERRORS as exc:
+            if not self._announce_failing:
+                log.warning(
+                    "live fan-out to Redis at %s is failing (%s); subscribers miss batches",
+                    self.display_url,
+                    _reason(exc),
+                )
+            self._announce_failing = True
+            return
+        self._announce_failing = False
+
+    async def subscribe(self, shard: str) -> AsyncIterator[Batch]:
+        """Committed batches of ``shard`` from now on; a slow reader loses the oldest.
+
+        A background task drains the Redis connection into a bounded local queue at once, so
+        a slow reader neither backs up Redis nor slows the writer that announces. The iterator
+        ends when the bus is closed.
+        """
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.channel(shard))
+        except _LINK_ERRORS as exc:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            raise self._unavailable(f"subscribe to shard {shard!r}", exc) from None
+        queue: asyncio.Queue[Batch | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
+        pump = asyncio.create_task(self._pump(pubsub, queue, shard))
+        self._pumps.add(pump)
+        pump.add_done_callback(self._pumps.discard)
+        try:
+            while (batch := await queue.get()) is not None:
+                yield batch
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            with contextlib.suppress(*_LINK_ERRORS):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _pump(self, pubsub: PubSub, queue: asyncio.Queue[Batch | None], shard: str) -> None:
+        backoff = 0.1
+        try:
+            while not self._closed:
+                try:
+                    message = await pubsub.get_message(timeout=1.0)
+                except _LINK_ERRORS as exc:
+                    # redis-py reconnects and re-subscribes on the next read; wait a little.
+                    log.warning("live subscription to %s lost: %s", shard, _reason(exc))
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                backoff = 0.1
+                if message is None or message.get("type") != "message":
+                    continue
+                try:
+                    batch = Batch.from_bytes(message["data"])
+                except BatchFormatError as exc:
+                    log.error("live message on %s is not a batch: %s", shard, exc)
+                    continue
+                _put_dropping_oldest(queue, batch)
+        finally:
+            _put_dropping_oldest(queue, None)  # tells the iterator the stream ended
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the connections: a consumer waiting in ``consume`` returns, subscribers end."""
+        self._closed = True
+        if self._blocked_read is not None:
+            self._blocked_read.cancel()
+        for pump in list(self._pumps):
+            pump.cancel()
+        for client in (self._blocking, self._redis):
+            with contextlib.suppress(*_LINK_ERRORS):
+                await client.aclose()
+
+
+def _put_dropping_oldest(queue: asyncio.Queue[Batch | None], item: Batch | None) -> None:
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)
