@@ -1,4 +1,4 @@
-"""Fault tests with real processes: PostgreSQL killed with SIGKILL mid-ingest, then restarted.
+"""Fault tests with real processes: PostgreSQL killed mid-ingest, or down for 30 s.
 
 The test runs its own PostgreSQL cluster (embedded server in a temporary directory) so that it
 can kill it without disturbing anybody else.
@@ -23,7 +23,9 @@ from anh_reporter.bus.memory import MemoryBus
 from anh_reporter.config import IngestSettings
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.ingest.batch import Batch
+from anh_reporter.ingest.forwarder import SpoolingProducer
 from anh_reporter.ingest.pipeline import IngestPipeline
+from anh_reporter.ingest.spool import Spool
 from anh_reporter.site import load_site
 from anh_reporter.storage import migrate
 from anh_reporter.storage.database import Database
@@ -107,3 +109,68 @@ async def test_sigkill_postgres_mid_ingest_loses_nothing(
     assert count == distinct == len(batch)
     assert total == pytest.approx(float(batch.value.sum()), rel=1e-12)
     assert hourly == (len(batch),)
+
+
+async def test_database_unreachable_for_30_s_spool_grows_then_drains_in_order(
+    own_cluster: tuple[EmbeddedPostgres, Database], tmp_path: Path
+) -> None:
+    server, db = own_cluster
+    total_batches, size = 600, 1_000  # 600k readings over ~36 s: 16.7k readings/s
+    batch = readings(db, total_batches * size)
+    bus = MemoryBus(max_pending_readings=20_000)
+    published: list[int] = []  # first time of each batch, in the order the bus took them
+    original_publish = bus.publish
+
+    async def recording_publish(b: Batch, shard: str) -> None:
+        await original_publish(b, shard)
+        published.append(int(b.time_us[0]))
+
+    bus.publish = recording_publish  # type: ignore[method-assign]
+    spool = Spool(tmp_path / "spool.sqlite3", max_bytes=1 << 30)
+    producer = SpoolingProducer(bus, spool, backoff_initial_s=0.1, backoff_max_s=1.0)
+    producer.start()
+    pipeline = IngestPipeline(db, bus, IngestSettings(), clock=lambda: (T0 / 1e6) + 86_400)
+    writer = asyncio.create_task(pipeline.run())
+    max_depth = 0
+    start = time.monotonic()
+    outage = (2.0, 32.0)
+    down = False
+    for k in range(total_batches):
+        due = start + k * 0.06
+        await asyncio.sleep(max(due - time.monotonic(), 0))
+        elapsed = time.monotonic() - start
+        if not down and outage[0] <= elapsed < outage[1]:
+            pid = server.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGINT)  # fast shutdown: the database is unreachable
+            down = True
+        elif down and elapsed >= outage[1]:
+            await asyncio.to_thread(server.ensure_running)
+            down = False
+        await producer.submit(batch.take(np.arange(k * size, (k + 1) * size)), "CAMPO-DEMO-LLANOS")
+        max_depth = max(max_depth, spool.depth_batches)
+    if down:
+        await asyncio.to_thread(server.ensure_running)
+    assert await producer.wait_drained(120)
+    deadline = time.monotonic() + 120
+    while pipeline.stats.offered < len(batch) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    pipeline.stop()
+    await writer
+    await producer.stop()
+    spool.close()
+    assert max_depth > 100, "the spool must have grown while the database was down"
+    assert spool_was_replayed(producer)
+    assert published == sorted(published), "batches must reach the bus in the order produced"
+    assert len(published) == total_batches
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT count(*), count(DISTINCT (series_id, time)), sum(value) FROM telemetry"
+        ).fetchone()
+    assert row is not None
+    assert row[0] == row[1] == len(batch)
+    assert row[2] == pytest.approx(float(batch.value.sum()), rel=1e-12)
+
+
+def spool_was_replayed(producer: SpoolingProducer) -> bool:
+    return producer.stats.replayed > 0 and producer.stats.spooled == producer.stats.replayed
