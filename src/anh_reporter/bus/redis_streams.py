@@ -308,7 +308,9 @@ class RedisStreamsBus:
                 )
                 poison.append(entry_id)
                 continue
-            out.append(Delivery(batch, shard, token))
+            # An entry id is "<ms since epoch>-<seq>": Redis's own publication time.
+            published_at = int(token.split("-", 1)[0]) / 1000.0
+            out.append(Delivery(batch, shard, token, published_at))
         if poison:
             # Acked so it is not redelivered forever, not deleted so it can be examined.
             await self._redis.xack(self.stream_key(shard), self.group, *poison)

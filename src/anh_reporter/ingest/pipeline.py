@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
-from anh_reporter.bus.base import Bus, Delivery
+from anh_reporter.bus.base import Bus, BusUnavailable, Delivery
 from anh_reporter.config import IngestSettings
 from anh_reporter.domain.timeutil import US_PER_SECOND
 from anh_reporter.errors import StorageError
@@ -107,6 +107,7 @@ class IngestPipeline:
         first_at = 0.0
         inflight: asyncio.Task[None] | None = None
         deadline = self.settings.flush_deadline_ms / 1000.0
+        bus_delay = 0.1
         try:
             while True:
                 stopping = self._stopping.is_set()
@@ -132,7 +133,14 @@ class IngestPipeline:
                     await asyncio.wait({inflight})
                     continue
                 timeout = max(deadline - age, 0.001) if pending else 0.25
-                got = await self.bus.consume(self.max_batches_per_take, timeout)
+                try:
+                    got = await self.bus.consume(self.max_batches_per_take, timeout)
+                except BusUnavailable as exc:
+                    log.warning("bus unavailable (%s); retrying in %.1f s", exc, bus_delay)
+                    await asyncio.sleep(bus_delay)
+                    bus_delay = min(bus_delay * 2, 5.0)
+                    continue
+                bus_delay = 0.1
                 if got and not pending:
                     first_at = time.monotonic()
                 pending.extend(got)
@@ -162,7 +170,11 @@ class IngestPipeline:
         inserted = await self._write_with_retry(checked.good, qrows)
         committed = self.clock()
         metrics.batch_write_seconds.observe(time.perf_counter() - started)
-        await self.bus.ack(deliveries)
+        try:
+            await self.bus.ack(deliveries)
+        except BusUnavailable as exc:
+            # Harmless: the bus redelivers them and the writer is idempotent.
+            log.warning("could not acknowledge %d batch(es): %s", len(deliveries), exc)
         rejected = {r.value: n for r, n in checked.rejects.counts().items()}
         for row in qrows[len(checked.rejects) :]:
             rejected[row.reason] = rejected.get(row.reason, 0) + 1
