@@ -15,12 +15,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from anh_reporter import __version__
+from anh_reporter.analytics.cli import app as analytics_app
 from anh_reporter.backfill import backfill
 from anh_reporter.config import get_settings
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.errors import AnhError
 from anh_reporter.ingest.csv_file import ingest_csv
 from anh_reporter.ingest.quarantine import QuarantineRow
+from anh_reporter.production.cli import app as production_app
+from anh_reporter.production.cli import manual_app
+from anh_reporter.reports.cli import app as report_app
 from anh_reporter.site import load_site
 from anh_reporter.storage import migrate, partitions
 from anh_reporter.storage.database import Database, open_database
@@ -37,6 +41,10 @@ db_app = typer.Typer(help="Database: migrations, status, partitions.", no_args_i
 site_app = typer.Typer(help="Site files: check and load.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(site_app, name="site")
+app.add_typer(analytics_app, name="analytics")
+app.add_typer(production_app, name="production")
+app.add_typer(manual_app, name="manual")
+app.add_typer(report_app, name="report")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -109,6 +117,20 @@ def demo(
             f"{result.seconds:.1f} s ({result.rate:,.0f} readings/s); "
             + ("already up to date." if result.rows == 0 else "binary COPY, rollups updated.")
         )
+        _demo_report(db, site.fields[0].code)
+
+
+def _demo_report(db: Database, field_code: str) -> None:
+    """Generate and sign yesterday's report for the demo field and say where it is."""
+    from anh_reporter.reports.service import ReportBlocked, demo_report
+
+    try:
+        report = demo_report(db, field_code)
+    except ReportBlocked as exc:  # e.g. too little history for yesterday's contract day
+        console.print(f"[yellow]report not signed:[/] {exc}")
+        return
+    console.print(report.summary())
+    console.print(f"[bold]signed report[/]: {report.path}")
 
 
 @app.command()

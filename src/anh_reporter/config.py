@@ -7,8 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from anh_reporter.reports.settings import ReportSettings
 
 
 def _default_data_dir() -> Path:
@@ -34,6 +36,22 @@ class StorageSettings(BaseModel):
     use_timescaledb: bool = Field(True, description="Use TimescaleDB where it can be created")
 
 
+class AlertSettings(BaseModel):
+    """Alert channels and limits (``ANH_ALERTS__<NAME>``)."""
+
+    webhook_url: str | None = Field(None, description="POST alerts as JSON to this URL")
+    smtp_host: str | None = Field(None, description="Send alert e-mails through this server")
+    smtp_port: int = Field(25, ge=1, le=65_535)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "anh-reporter@localhost"
+    mail_to: list[str] = Field(default_factory=list)
+    min_severity: Literal["INFO", "WARNING", "CRITICAL"] = "WARNING"
+    burst: int = Field(10, ge=1, description="Alerts a channel may send at once")
+    per_hour: float = Field(60.0, gt=0, description="Alerts a channel may send per hour")
+
+
 class Settings(BaseSettings):
     """Everything a process needs to know about its environment."""
 
@@ -50,6 +68,8 @@ class Settings(BaseSettings):
     site_file: Path | None = None
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
