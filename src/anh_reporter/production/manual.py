@@ -1,0 +1,273 @@
+"""Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests.
+
+An entry says who typed which value, for which PMO (or well) and contract day, when and why.
+Entries are never edited: a correction is a new entry that *replaces* an older one (the old one
+gets ``superseded_by``). An active entry is used instead of telemetry for its PMO and day (see
+:mod:`~anh_reporter.production.figures`), so adding one recomputes that day; if the day's
+report was already signed, the report is marked as needing an amendment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from anh_reporter.domain.mpms import TEMPERATURE_RANGE_F, density_to_api
+from anh_reporter.errors import AnhError
+from anh_reporter.production.daily import (
+    ComputeResult,
+    compute_day,
+    flag_issued_report,
+    load_field,
+)
+from anh_reporter.production.figures import DEFAULT_SETTINGS, ProductionSettings
+
+Conn = psycopg.Connection[Any]
+
+API_RANGE = (round(density_to_api(1163.5), 1), round(density_to_api(610.6), 1))
+"""API gravity limits of crude oil in API MPMS 11.1-2004 (base density 610.6-1163.5 kg/m³)."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of manual entry: its unit, accepted range and what it belongs to."""
+
+    name: str
+    unit: str
+    low: float
+    high: float
+    owner: str
+    """``pmo`` or ``well``."""
+    fluid: str | None = None
+    """The PMO kind a volume entry must match (``None``: any liquid)."""
+    description: str = ""
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("bsw", "%", 0.0, 100.0, "pmo", "oil", "lab BSW (sediment and water), volume %"),
+        Kind("api_gravity", "degAPI", *API_RANGE, "pmo", "oil", "lab API gravity at 60 °F"),
+        Kind("temperature", "degF", *TEMPERATURE_RANGE_F, "pmo", None, "meter temperature"),
+        Kind("pressure", "psig", 0.0, 1500.0, "pmo", None, "meter pressure"),
+        Kind("oil_volume", "bbl", 0.0, 10_000_000.0, "pmo", "oil", "indicated oil volume"),
+        Kind("water_volume", "bbl", 0.0, 10_000_000.0, "pmo", "water", "indicated water volume"),
+        Kind("gas_volume", "kscf", 0.0, 100_000_000.0, "pmo", "gas", "gas at base conditions"),
+        Kind("tank_gauging", "bbl", 0.0, 10_000_000.0, "pmo", None, "tank movement (TOV)"),
+        Kind("well_test_oil", "bbl/d", 0.0, 1_000_000.0, "well", None, "well test oil rate"),
+        Kind("well_test_water", "bbl/d", 0.0, 10_000_000.0, "well", None, "well test water"),
+        Kind("well_test_gas", "kscf/d", 0.0, 100_000_000.0, "well", None, "well test gas"),
+    )
+}
+
+
+class ManualEntryError(AnhError):
+    """A manual entry that cannot be accepted; the message names the field and the limit."""
+
+
+@dataclass(frozen=True)
+class ManualEntry:
+    """A stored manual entry."""
+
+    id: int
+    field_code: str
+    owner_code: str
+    """The PMO or well code."""
+    owner: str
+    """``pmo`` or ``well``."""
+    contract_day: dt.date
+    kind: str
+    value: Decimal
+    unit: str
+    entered_by: str
+    entered_at: dt.datetime
+    reason: str
+    superseded_by: int | None
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """The new entry and the recompute it caused."""
+
+    entry: ManualEntry
+    replaced: int | None
+    recomputed: ComputeResult | None
+
+
+def _decimal(value: Decimal | float | str) -> Decimal:
+    try:
+        out = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise ManualEntryError(f"value {value!r} is not a number") from None
+    if not out.is_finite():
+        raise ManualEntryError(f"value {value!r} is not a finite number")
+    return out
+
+
+def add_entry(
+    conn: Conn,
+    *,
+    field_code: str,
+    day: dt.date,
+    kind: str,
+    value: Decimal | float | str,
+    entered_by: str,
+    reason: str,
+    pmo_code: str | None = None,
+    well_code: str | None = None,
+    unit: str | None = None,
+    replaces: int | None = None,
+    recompute: bool = True,
+    settings: ProductionSettings = DEFAULT_SETTINGS,
+) -> AddResult:
+    """Store a manual entry (replacing ``replaces`` when given) and recompute its day."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise ManualEntryError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    number = _decimal(value)
+    if unit is not None and unit != spec.unit:
+        raise ManualEntryError(
+            f"{kind}: unit {unit!r} is not accepted; enter the value in {spec.unit!r}"
+        )
+    if not spec.low <= float(number) <= spec.high:
+        raise ManualEntryError(
+            f"{kind} {number} {spec.unit} is outside [{spec.low:g}, {spec.high:g}] {spec.unit}"
+        )
+    if kind == "bsw" and number >= 100:
+        raise ManualEntryError(f"bsw {number} % must be below 100 % (NSV would be zero)")
+    if not reason.strip():
+        raise ManualEntryError("a reason is required (why the value is entered by hand)")
+    if not entered_by.strip():
+        raise ManualEntryError("entered_by is required (who enters the value)")
+    config = load_field(conn, field_code)
+    pmo_id = well_id = None
+    if spec.owner == "pmo":
+        if pmo_code is None or well_code is not None:
+            raise ManualEntryError(f"{kind} is entered for a PMO: give the PMO code, not a well")
+        pmo = next((p for p in config.pmos if p.code == pmo_code), None)
+        if pmo is None:
+            codes = ", ".join(p.code for p in config.pmos)
+            raise ManualEntryError(f"PMO {pmo_code!r} is not in field {field_code} ({codes})")
+        if spec.fluid is not None and pmo.kind != spec.fluid:
+            raise ManualEntryError(
+                f"{kind} applies to {spec.fluid} PMOs; {pmo_code} measures {pmo.kind}"
+            )
+        if kind == "tank_gauging" and pmo.kind == "gas":
+            raise ManualEntryError(f"tank gauging applies to liquid PMOs; {pmo_code} is gas")
+        pmo_id = pmo.id
+    else:
+        if well_code is None or pmo_code is not None:
+            raise ManualEntryError(f"{kind} is entered for a well: give the well code")
+        row = conn.execute(
+            "SELECT id FROM wells WHERE field_id = %s AND code = %s", (config.id, well_code)
+        ).fetchone()
+        if row is None:
+            raise ManualEntryError(f"well {well_code!r} is not in field {field_code}")
+        well_id = row[0]
+    with conn.transaction():
+        if replaces is not None:
+            old = conn.execute(
+                "SELECT field_id, pmo_id, well_id, kind, contract_day, superseded_by "
+                "FROM manual_entries WHERE id = %s FOR UPDATE",
+                (replaces,),
+            ).fetchone()
+            if old is None:
+                raise ManualEntryError(f"manual entry #{replaces} does not exist")
+            if old[5] is not None:
+                raise ManualEntryError(
+                    f"manual entry #{replaces} was already replaced by #{old[5]}"
+                )
+            if tuple(old[:5]) != (config.id, pmo_id, well_id, kind, day):
+                raise ManualEntryError(
+                    f"manual entry #{replaces} is for another PMO, well, kind or day; "
+                    "a replacement must be for the same one"
+                )
+        row = conn.execute(
+            "INSERT INTO manual_entries (field_id, pmo_id, well_id, contract_day, kind, value, "
+            "unit, entered_by, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING id",
+            (config.id, pmo_id, well_id, day, kind, number, spec.unit, entered_by, reason),
+        ).fetchone()
+        assert row is not None
+        new_id = int(row[0])
+        if replaces is not None:
+            conn.execute(
+                "UPDATE manual_entries SET superseded_by = %s WHERE id = %s", (new_id, replaces)
+            )
+        conn.execute(
+            "INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
+            (
+                entered_by,
+                "manual_entry.add",
+                f"{field_code}/{day.isoformat()}",
+                Jsonb({"id": new_id, "kind": kind, "value": str(number), "replaces": replaces}),
+            ),
+        )
+    conn.commit()
+    recomputed = compute_day(conn, field_code, day, settings=settings) if recompute else None
+    if spec.owner == "well":
+        # Well tests do not change a PMO's figures, only the per-well allocation of the report.
+        flag_issued_report(conn, config.id, day)
+        conn.commit()
+    entry = get_entry(conn, new_id)
+    return AddResult(entry, replaces, recomputed)
+
+
+_SELECT = """
+SELECT m.id, f.code, coalesce(p.code, w.code), CASE WHEN m.pmo_id IS NULL THEN 'well'
+       ELSE 'pmo' END, m.contract_day, m.kind, m.value, m.unit, m.entered_by, m.entered_at,
+       m.reason, m.superseded_by
+FROM manual_entries m
+JOIN fields f ON f.id = m.field_id
+LEFT JOIN measurement_points p ON p.id = m.pmo_id
+LEFT JOIN wells w ON w.id = m.well_id
+"""
+
+
+def get_entry(conn: Conn, entry_id: int) -> ManualEntry:
+    """One entry by id."""
+    row = conn.execute(_SELECT + " WHERE m.id = %s", (entry_id,)).fetchone()
+    if row is None:
+        raise ManualEntryError(f"manual entry #{entry_id} does not exist")
+    return ManualEntry(*row)
+
+
+def list_entries(
+    conn: Conn,
+    *,
+    field_code: str,
+    day: dt.date | None = None,
+    include_superseded: bool = False,
+    ids: list[int] | None = None,
+) -> list[ManualEntry]:
+    """Entries of a field (one day, when given), oldest first."""
+    rows = conn.execute(
+        _SELECT + " WHERE f.code = %(field)s"
+        " AND (%(day)s::date IS NULL OR m.contract_day = %(day)s)"
+        " AND (%(all)s OR m.superseded_by IS NULL)"
+        " AND (%(ids)s::bigint[] IS NULL OR m.id = ANY(%(ids)s))"
+        " ORDER BY m.contract_day, m.id",
+        {"field": field_code, "day": day, "all": include_superseded, "ids": ids},
+    ).fetchall()
+    return [ManualEntry(*r) for r in rows]
+
+
+def latest_well_tests(conn: Conn, field_id: int, day: dt.date) -> dict[str, dict[str, ManualEntry]]:
+    """Per well code and kind, the active well test entered for ``day`` or the latest before it."""
+    rows = conn.execute(
+        _SELECT.replace("SELECT", "SELECT DISTINCT ON (m.well_id, m.kind)", 1)
+        + " WHERE m.field_id = %s AND m.well_id IS NOT NULL AND m.contract_day <= %s"
+        " AND m.superseded_by IS NULL AND m.kind LIKE 'well_test_%%'"
+        " ORDER BY m.well_id, m.kind, m.contract_day DESC, m.id DESC",
+        (field_id, day),
+    ).fetchall()
+    out: dict[str, dict[str, ManualEntry]] = {}
+    for r in rows:
+        entry = ManualEntry(*r)
+        out.setdefault(entry.owner_code, {})[entry.kind] = entry
+    return out

@@ -1,0 +1,239 @@
+"""One hash chain over every signed version of every report, and its audit.
+
+When a version is signed it gets the next sequence number ``chain_seq`` and::
+
+    chain_hash = sha256(prev_hash + "\\n" + header)
+
+where ``prev_hash`` is the ``chain_hash`` of the version signed just before it (64 zeros for the
+first) and ``header`` is the canonical JSON of the version's identity: sequence number, field,
+contract day, version number, the version it amends, reason, SHA-256 of the canonical report,
+signature, key id, who made it and when it was signed. Appending takes a transaction-scoped
+advisory lock, so concurrent signers queue up and the sequence has no holes.
+
+Each signing is also written to the append-only ``audit_log`` with its ``chain_hash``, which
+anchors the head: dropping the *last* version would otherwise leave a valid shorter chain.
+
+:func:`audit` recomputes everything: content hash, signature (with the stored public key, whose
+SHA-256 must be the key id), header hash, links and sequence; and checks that every anchored
+``chain_hash`` is still in the chain. An altered, removed or reordered version is reported with
+its sequence number.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from anh_reporter.reports.canonical import canonical_bytes
+from anh_reporter.reports.signing import key_id_of, verify_signature
+
+GENESIS = "0" * 64
+_LOCK_KEY = 0x414E4843  # "ANHC": one chain per database
+
+Conn = psycopg.Connection[Any]
+
+
+def header_bytes(
+    *,
+    seq: int,
+    field_code: str,
+    contract_day: dt.date,
+    version: int,
+    amends_version: int | None,
+    reason: str | None,
+    sha256: str,
+    signature: str,
+    key_id: str,
+    created_by: str,
+    signed_at: dt.datetime,
+) -> bytes:
+    """The canonical header of a version: what its chain hash covers."""
+    return canonical_bytes(
+        {
+            "seq": seq,
+            "field": field_code,
+            "contract_day": contract_day.isoformat(),
+            "version": version,
+            "amends_version": amends_version,
+            "reason": reason,
+            "sha256": sha256,
+            "signature": signature,
+            "key_id": key_id,
+            "created_by": created_by,
+            "signed_at": signed_at.astimezone(dt.UTC).isoformat(),
+        }
+    )
+
+
+def link(prev_hash: str, header: bytes) -> str:
+    """``sha256(prev_hash + "\\n" + header)`` in hex."""
+    return hashlib.sha256(prev_hash.encode() + b"\n" + header).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainEntry:
+    """Where a version landed in the chain."""
+
+    seq: int
+    prev_hash: str
+    chain_hash: str
+
+
+def append(
+    conn: Conn,
+    *,
+    version_id: int,
+    field_code: str,
+    contract_day: dt.date,
+    version: int,
+    amends_version: int | None,
+    reason: str | None,
+    sha256: str,
+    signature: str,
+    key_id: str,
+    created_by: str,
+    signed_at: dt.datetime,
+) -> ChainEntry:
+    """Link a signed version at the head of the chain (call inside the signing transaction)."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+    head = conn.execute(
+        "SELECT chain_seq, chain_hash FROM report_versions WHERE chain_seq IS NOT NULL "
+        "ORDER BY chain_seq DESC LIMIT 1"
+    ).fetchone()
+    seq, prev = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
+    header = header_bytes(
+        seq=seq,
+        field_code=field_code,
+        contract_day=contract_day,
+        version=version,
+        amends_version=amends_version,
+        reason=reason,
+        sha256=sha256,
+        signature=signature,
+        key_id=key_id,
+        created_by=created_by,
+        signed_at=signed_at,
+    )
+    chain_hash = link(prev, header)
+    conn.execute(
+        "UPDATE report_versions SET chain_seq = %s, prev_hash = %s, chain_hash = %s WHERE id = %s",
+        (seq, prev, chain_hash, version_id),
+    )
+    conn.execute(
+        "INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
+        (
+            created_by,
+            "report.sign",
+            f"{field_code}/{contract_day.isoformat()}/v{version}",
+            Jsonb({"chain_seq": seq, "chain_hash": chain_hash, "sha256": sha256}),
+        ),
+    )
+    return ChainEntry(seq, prev, chain_hash)
+
+
+@dataclass
+class AuditResult:
+    """What the audit checked and what it found wrong."""
+
+    versions: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found wrong."""
+        return not self.problems
+
+
+_AUDIT_SQL = """
+SELECT v.chain_seq, v.prev_hash, v.chain_hash, f.code, r.contract_day, v.version,
+       a.version, v.reason, v.sha256, v.signature, v.key_id, v.created_by, v.signed_at,
+       v.canonical, k.public_key
+FROM report_versions v
+JOIN reports r ON r.id = v.report_id
+JOIN fields f ON f.id = r.field_id
+LEFT JOIN report_versions a ON a.id = v.amends_version_id
+LEFT JOIN signing_keys k ON k.key_id = v.key_id
+WHERE v.chain_seq IS NOT NULL
+ORDER BY v.chain_seq
+"""
+
+
+def audit(conn: Conn) -> AuditResult:
+    """Check the whole chain; see the module docstring for what is checked."""
+    result = AuditResult()
+    expected_seq, prev = 1, GENESIS
+    seen: set[str] = set()
+    with conn.cursor() as cur:
+        cur.execute(_AUDIT_SQL)
+        for row in cur:
+            (seq, prev_hash, chain_hash, field_code, day, version, amends, reason, sha, sig,
+             key_id, created_by, signed_at, canonical, public_key) = row  # fmt: skip
+            where = f"chain #{seq} ({field_code} {day} v{version})"
+            result.versions += 1
+            if seq != expected_seq:
+                result.problems.append(
+                    f"{where}: expected sequence #{expected_seq}: "
+                    f"{seq - expected_seq} version(s) removed before it"
+                )
+            if prev_hash != prev:
+                result.problems.append(
+                    f"{where}: prev_hash {prev_hash[:12]}… does not match the previous "
+                    f"version's chain hash {prev[:12]}…"
+                )
+            content = bytes(canonical) if canonical is not None else b""
+            if hashlib.sha256(content).hexdigest() != sha:
+                result.problems.append(f"{where}: report content does not match its SHA-256")
+            _check_signature(result, where, content, sig, key_id, public_key)
+            header = header_bytes(
+                seq=seq,
+                field_code=field_code,
+                contract_day=day,
+                version=version,
+                amends_version=amends,
+                reason=reason,
+                sha256=sha,
+                signature=sig,
+                key_id=key_id,
+                created_by=created_by,
+                signed_at=signed_at,
+            )
+            if link(prev_hash, header) != chain_hash:
+                result.problems.append(f"{where}: record was altered (chain hash mismatch)")
+            seen.add(chain_hash)
+            expected_seq, prev = seq + 1, chain_hash
+    anchors = conn.execute(
+        "SELECT details->>'chain_seq', details->>'chain_hash' FROM audit_log "
+        "WHERE action = 'report.sign' ORDER BY id"
+    ).fetchall()
+    for seq_text, anchored in anchors:
+        if anchored not in seen:
+            result.problems.append(
+                f"chain #{seq_text}: signed version recorded in the audit log is missing "
+                "from the chain (removed or altered)"
+            )
+    return result
+
+
+def _check_signature(
+    result: AuditResult,
+    where: str,
+    content: bytes,
+    signature: str,
+    key_id: str,
+    public_key: str | None,
+) -> None:
+    if public_key is None:
+        result.problems.append(f"{where}: signing key {key_id[:12]}… is not in signing_keys")
+        return
+    raw = base64.b64decode(public_key)
+    if key_id_of(raw) != key_id:
+        result.problems.append(f"{where}: stored public key does not hash to key id {key_id}")
+        return
+    if not verify_signature(content, base64.b64decode(signature), raw):
+        result.problems.append(f"{where}: signature does not verify")

@@ -1,0 +1,204 @@
+"""Command line: ``report generate|verify|submit|amend|ack|list|audit`` (mounted as ``report``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from anh_reporter.config import get_settings
+from anh_reporter.errors import AnhError
+from anh_reporter.reports import chain, service
+from anh_reporter.reports.rules import Finding
+from anh_reporter.reports.settings import profile_dirs
+from anh_reporter.storage.database import open_database
+
+app = typer.Typer(
+    help="Daily production report (IDP): generate, sign, verify, submit, amend, audit.",
+    no_args_is_help=True,
+)
+console = Console()
+
+FieldOpt = Annotated[str, typer.Option("--field", "-f", help="Field code")]
+DayOpt = Annotated[
+    dt.datetime, typer.Option("--day", "-d", formats=["%Y-%m-%d"], help="Contract day")
+]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who does it (default: OS user)")]
+
+
+class VerificationFailed(AnhError):
+    """``report verify`` found a problem (the message says which check failed)."""
+
+
+class AuditFailed(AnhError):
+    """``report audit`` found an altered or missing version."""
+
+
+def _findings(findings: list[dict[str, str]] | list[Finding]) -> None:
+    rows = [f.as_dict() if isinstance(f, Finding) else f for f in findings]
+    if not rows:
+        console.print("rules: no findings")
+        return
+    table = Table(title="pre-submission rules", show_edge=False)
+    for col in ("severity", "code", "target", "message"):
+        table.add_column(col)
+    colour = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in rows:
+        sev = f["severity"]
+        table.add_row(f"[{colour.get(sev, 'white')}]{sev}[/]", f["code"], f["target"], f["message"])
+    console.print(table)
+
+
+def _run(what: str, field: str, day: dt.date, reason: str | None, by: str | None) -> None:
+    settings = get_settings()
+    context = service.Context.from_settings(settings)
+    user = by or service.current_user()
+    with open_database(settings) as db, db.connect() as conn:
+        try:
+            if reason is None:
+                result = service.generate(
+                    conn, field_code=field, day=day, context=context, created_by=user
+                )
+            else:
+                result = service.amend(
+                    conn, field_code=field, day=day, reason=reason, context=context,
+                    created_by=user,
+                )  # fmt: skip
+        except service.ReportBlocked as exc:
+            _findings(exc.findings)
+            raise
+    _findings(result.findings)
+    console.print(result.summary())
+    if result.signature_path:
+        console.print(f"signature: {result.signature_path}")
+
+
+@app.command("generate")
+def generate(field: FieldOpt, day: DayOpt, by: ByOpt = None) -> None:
+    """Build, check, sign and store a field's report for a contract day (version 1)."""
+    _run("generate", field, day.date(), None, by)
+
+
+@app.command("amend")
+def amend(
+    field: FieldOpt,
+    day: DayOpt,
+    reason: Annotated[str, typer.Option(help="Why the report is corrected")],
+    by: ByOpt = None,
+) -> None:
+    """Make version n+1 of a signed report, with a reason, linked to version n."""
+    _run("amend", field, day.date(), reason, by)
+
+
+@app.command("verify")
+def verify(
+    file: Annotated[Path, typer.Argument(help="Report file (.json or .json.gz)")],
+    signature: Annotated[
+        Path | None, typer.Option(help="Detached signature (default: <report>.sig)")
+    ] = None,
+) -> None:
+    """Check a report file's hash, signature, canonical form and schema; say what failed."""
+    result = service.verify_file(
+        file, signature_path=signature, extra_profile_dirs=profile_dirs(get_settings())
+    )
+    for c in result.checks:
+        mark = "[green]ok[/]  " if c.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {c.name}: {c.detail}", highlight=False)
+    if not result.ok:
+        failed = ", ".join(c.name for c in result.failures())
+        raise VerificationFailed(f"{file}: verification failed ({failed})")
+    console.print(f"[bold green]{file}: valid[/]")
+
+
+@app.command("submit")
+def submit(
+    field: FieldOpt,
+    day: DayOpt,
+    version: Annotated[int | None, typer.Option(help="Version (default: the latest)")] = None,
+    by: ByOpt = None,
+) -> None:
+    """Deliver the signed report through the configured channel; store the receipt."""
+    settings = get_settings()
+    context = service.Context.from_settings(settings)
+    channel = service.channel_from_settings(context)
+    with open_database(settings) as db, db.connect() as conn:
+        result = service.submit(
+            conn,
+            field_code=field,
+            day=day.date(),
+            channel=channel,
+            created_by=by or service.current_user(),
+            version=version,
+        )
+    console.print(
+        f"{result.report_id} v{result.version} via {result.channel} to {result.target}: "
+        f"[bold]{result.status}[/]" + (f" — {result.message}" if result.message else "")
+    )
+
+
+@app.command("ack")
+def ack(
+    field: FieldOpt,
+    day: DayOpt,
+    accepted: Annotated[bool, typer.Option("--accepted/--rejected", help="The verdict")],
+    message: Annotated[str | None, typer.Option(help="The receiver's message")] = None,
+    version: Annotated[int | None, typer.Option(help="Version (default: the latest)")] = None,
+    by: ByOpt = None,
+) -> None:
+    """Record the receiver's verdict on a submitted report (manual upload, late answer)."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        status = service.acknowledge(
+            conn,
+            field_code=field,
+            day=day.date(),
+            accepted=accepted,
+            message=message,
+            actor=by or service.current_user(),
+            version=version,
+        )
+    console.print(f"{field} {day.date()}: {status}")
+
+
+@app.command("list")
+def list_(
+    field: Annotated[str | None, typer.Option("--field", "-f", help="Only this field")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """List report versions, newest first, with status and findings."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        rows = service.list_versions(conn, field_code=field, limit=limit)
+    table = Table(show_edge=False)
+    for col in ("field", "day", "v", "status", "chain", "errors", "warnings", "amend?",
+                "signed at", "by", "reason / message"):  # fmt: skip
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r.field_code,
+            str(r.contract_day),
+            str(r.version),
+            r.status,
+            f"#{r.chain_seq}" if r.chain_seq else "",
+            str(r.errors),
+            str(r.warnings),
+            "yes" if r.needs_amendment else "",
+            f"{r.signed_at:%Y-%m-%d %H:%M}" if r.signed_at else "",
+            r.created_by,
+            r.reason or r.status_message or "",
+        )
+    console.print(table)
+
+
+@app.command("audit")
+def audit() -> None:
+    """Check the hash chain of every signed version: altered or removed versions are found."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        result = chain.audit(conn)
+    if not result.ok:
+        for problem in result.problems:
+            console.print(f"[red]FAIL[/] {problem}", highlight=False)
+        raise AuditFailed(f"audit found {len(result.problems)} problem(s) in the report chain")
+    console.print(f"[bold green]chain intact[/]: {result.versions} signed version(s) checked")

@@ -1,0 +1,203 @@
+"""Profiles from files: template mapping, schema with format checking, the compiled validator."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anh_reporter.reports.fastschema import Unsupported, compile_schema
+from anh_reporter.reports.model import ReportInputs, build_report
+from anh_reporter.reports.profiles import (
+    ProfileError,
+    available_profiles,
+    compile_template,
+    format_checker,
+    get_profile,
+    load_profile,
+)
+
+from .test_golden import CASES
+
+
+def golden_document(name: str = "tipo-a-three-pmos") -> dict[str, Any]:
+    case = next(c for c in CASES if c.name == name)
+    report = build_report(ReportInputs.model_validate_json((case / "input.json").read_bytes()))
+    return get_profile().document(report)
+
+
+def test_template_language() -> None:
+    model = {"a": {"b": Decimal("1.234")}, "items": [{"x": 1}, {"x": 2}], "none": None}
+    template = {
+        "path": "$.a.b",
+        "rounded": {"$path": "$.a.b", "$round": "0.1"},
+        "default": {"$path": "$.none", "$default": "n/a"},
+        "const": {"$const": 1.5},
+        "list": {"$each": "$.items", "$map": {"x": "@.x", "root": "$.a.b"}},
+        "when": {"$if": "$.none", "$then": {"$const": "yes"}, "$else": {"$const": "no"}},
+        "missing": "$.nope.deeper",
+    }
+    assert compile_template(template)(model, None) == {
+        "path": Decimal("1.234"),
+        "rounded": Decimal("1.2"),
+        "default": "n/a",
+        "const": Decimal("1.5"),  # a float literal becomes an exact decimal
+        "list": [{"x": 1, "root": Decimal("1.234")}, {"x": 2, "root": Decimal("1.234")}],
+        "when": "no",
+        "missing": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ({"a": "literal"}, "must start with"),
+        ({"a": 3}, "is not a template"),
+        ({"a": {"$bogus": 1}}, "unknown template keyword '\\$bogus'"),
+        ({"a": {"$const": 1, "x": 2}}, "stands alone"),
+    ],
+)
+def test_template_mistakes_are_named(template: dict[str, Any], message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        compile_template(template)
+
+
+def test_an_operator_adds_a_profile_without_code(tmp_path: Path) -> None:
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "required": ["campo", "fecha", "petroleo_neto_bbl", "generado"],
+        "properties": {
+            "campo": {"type": "string"},
+            "fecha": {"type": "string", "format": "date"},
+            "generado": {"type": "string", "format": "date-time"},
+            "petroleo_neto_bbl": {"type": "number", "minimum": 0},
+            "puntos": {"type": "array", "items": {"type": "object"}},
+        },
+        "additionalProperties": False,
+    }
+    (tmp_path / "anh-annex-2.0.schema.json").write_text(json.dumps(schema))
+    (tmp_path / "anh-annex-2.0.profile.json").write_text(
+        json.dumps(
+            {
+                "name": "anh-annex-2.0",
+                "schema": "anh-annex-2.0.schema.json",
+                "document": {
+                    "campo": "$.field.code",
+                    "fecha": "$.contract_day.date",
+                    "generado": "$.report.generated_at",
+                    "petroleo_neto_bbl": {"$path": "$.totals.oil_net_bbl", "$round": "0.1"},
+                    "puntos": {"$each": "$.pmos", "$map": {"codigo": "@.code"}},
+                },
+            }
+        )
+    )
+    assert "anh-annex-2.0" in available_profiles((tmp_path,))
+    profile = get_profile("anh-annex-2.0", (tmp_path,))
+    case = next(c for c in CASES if c.name == "tipo-a-three-pmos")
+    report = build_report(ReportInputs.model_validate_json((case / "input.json").read_bytes()))
+    document = profile.document(report)
+    assert document == {
+        "campo": "CAMPO-GOLD",
+        "fecha": "2026-02-02",
+        "generado": "2026-02-03T11:30:00Z",
+        "petroleo_neto_bbl": Decimal("963.5"),
+        "puntos": [{"codigo": "PMO-LACT-01"}, {"codigo": "PMO-AGUA-01"}, {"codigo": "PMO-GAS-01"}],
+    }
+    assert profile.is_valid(document)
+
+
+def test_unknown_profile_lists_the_available_ones() -> None:
+    with pytest.raises(ProfileError, match=r"profile .idp-9. not found; available: idp-1\.0"):
+        get_profile("idp-9")
+
+
+def test_invalid_schema_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "x.schema.json").write_text('{"type": 12}')
+    (tmp_path / "x.profile.json").write_text(
+        '{"name": "x", "schema": "x.schema.json", "document": {}}'
+    )
+    with pytest.raises(ProfileError, match="not a valid JSON Schema"):
+        load_profile(tmp_path / "x.profile.json")
+
+
+def test_date_time_format_is_checked() -> None:
+    profile = get_profile()
+    document = golden_document()
+    assert profile.is_valid(document)
+    document["report"]["generated_at"] = "2026-02-30T11:30:00Z"  # no 30 February
+    assert not profile.is_valid(document)
+    problems = profile.problems(document)
+    assert [p.path for p in problems] == ["$.report.generated_at"]
+    assert "is not a 'date-time'" in problems[0].message
+    document["report"]["generated_at"] = "yesterday"
+    assert not profile.validator.is_valid(document)  # jsonschema agrees
+
+
+def test_schema_problems_name_the_path_and_the_limit() -> None:
+    profile = get_profile()
+    document = golden_document()
+    document["pmos"][0]["bsw_pct"] = Decimal("120.00")
+    problems = profile.problems(document)
+    assert [str(p) for p in problems] == [
+        "$.pmos[0].bsw_pct: 120.00 is greater than the maximum of 100"
+    ]
+
+
+def _mutations(document: dict[str, Any], rng: random.Random, n: int) -> list[Any]:
+    """Documents with one value replaced, removed or added at a random place."""
+    paths: list[tuple[Any, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in node:
+                paths.append((node, key))
+                walk(node[key])
+        elif isinstance(node, list):
+            for i in range(len(node)):
+                paths.append((node, i))
+                walk(node[i])
+
+    out = []
+    replacements = [None, True, 0, -1, Decimal("-0.01"), Decimal("1e3"), "x", "", [], {},
+                    "2026-02-02", "2026-02-02T11:00:00Z", 1.5, 101, "A", "oil"]  # fmt: skip
+    for _ in range(n):
+        doc = copy.deepcopy(document)
+        paths.clear()
+        walk(doc)
+        parent, key = rng.choice(paths)
+        action = rng.random()
+        if action < 0.7:
+            parent[key] = rng.choice(replacements)
+        elif action < 0.85 and isinstance(parent, dict):
+            del parent[key]
+        elif isinstance(parent, dict):
+            parent["extra_" + str(key)] = 1
+        else:
+            parent.append(rng.choice(replacements))
+        out.append(doc)
+    return out
+
+
+@pytest.mark.parametrize("case", ["tipo-a-three-pmos", "tipo-b-manual-allocated"])
+def test_compiled_validator_agrees_with_jsonschema(case: str) -> None:
+    profile = get_profile()
+    assert profile.fast_check is not None
+    rng = random.Random(20260202)
+    documents = [golden_document(case), *_mutations(golden_document(case), rng, 400)]
+    verdicts = [(profile.fast_check(d), profile.validator.is_valid(d)) for d in documents]
+    disagreements = [i for i, (fast, slow) in enumerate(verdicts) if fast != slow]
+    assert disagreements == []
+    assert sum(1 for fast, _ in verdicts if not fast) > 300  # most mutations break the schema
+
+
+def test_unsupported_keywords_fall_back() -> None:
+    with pytest.raises(Unsupported):
+        compile_schema({"type": "object", "patternProperties": {"^x": {}}}, format_checker())
+    with pytest.raises(Unsupported):
+        compile_schema({"$ref": "https://example.com/other.json"}, format_checker())
