@@ -16,6 +16,8 @@ from rich.table import Table
 
 from anh_reporter import __version__
 from anh_reporter.analytics.cli import app as analytics_app
+from anh_reporter.api import cli as api_cli
+from anh_reporter.api.users import create_admin
 from anh_reporter.backfill import backfill
 from anh_reporter.config import get_settings
 from anh_reporter.domain.timeutil import from_us
@@ -45,12 +47,15 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(production_app, name="production")
 app.add_typer(manual_app, name="manual")
 app.add_typer(report_app, name="report")
+app.command("serve")(api_cli.serve)
+app.add_typer(api_cli.users_app, name="users")
 
 console = Console()
 err_console = Console(stderr=True)
 
 DEFAULT_SITE = Path("examples/site.yaml")
 MAX_MALFORMED_SHOWN = 20
+DEMO_ADMIN = "admin@demo.local"
 SiteFile = Annotated[Path, typer.Argument(help="Site file (YAML)")]
 
 
@@ -89,6 +94,8 @@ def demo(
             partitions.premake(conn, dt.datetime.now(dt.UTC), settings.storage.partitions_ahead)
             summary = load_site_into(conn, site, changed_by=_user(), reason="demo site load")
         _print_site_summary(site_file, summary)
+        password = create_admin(db, DEMO_ADMIN, operator_nit=site.operator.nit)
+        console.print(f"[bold]API admin[/]: {DEMO_ADMIN} / {password}  (new password each run)")
         end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
         with db.connect() as conn, _progress() as progress:
             task = progress.add_task(f"backfilling {days:g} days", total=None)

@@ -1,0 +1,166 @@
+"""The FastAPI application: ``create_app(settings, database, bus)``.
+
+REST under ``/api/v1`` (OpenAPI at ``/api/docs``), the live WebSocket under ``/ws``, and
+``/health``, ``/health/ready``, ``/metrics`` at the root. Middleware, outermost first:
+security headers, CORS (when origins are configured), latency metrics, rate limits, body
+size limits, audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from redis.asyncio import Redis
+from starlette.middleware.cors import CORSMiddleware
+
+from anh_reporter import __version__
+from anh_reporter.api.audit import AuditMiddleware
+from anh_reporter.api.cache import ResponseCache
+from anh_reporter.api.errors import ERROR_RESPONSES, install_error_handlers
+from anh_reporter.api.ingest import CatalogCache
+from anh_reporter.api.middleware import (
+    API_PREFIX,
+    BodySizeLimitMiddleware,
+    MetricsMiddleware,
+    SecurityHeadersMiddleware,
+)
+from anh_reporter.api.pool import ConnectionPool
+from anh_reporter.api.ratelimit import Limit, RateLimiter, RateLimitMiddleware
+from anh_reporter.api.routes import (
+    analytics,
+    anomalies,
+    api_keys,
+    audit,
+    auth,
+    config_log,
+    fields,
+    health,
+    ingest,
+    operators,
+    pmos,
+    production,
+    reports,
+    series,
+    telemetry,
+    users,
+    wells,
+)
+from anh_reporter.api.security import AccessTokens
+from anh_reporter.api.settings import ApiSettings, api_settings, jwt_secret
+from anh_reporter.api.state import ApiState, ReadinessCheck
+from anh_reporter.api.websocket import router as websocket_router
+from anh_reporter.bus.base import Bus
+from anh_reporter.config import Settings
+from anh_reporter.storage.database import Database
+
+ROUTERS = (
+    auth.router,
+    users.router,
+    api_keys.router,
+    operators.router,
+    fields.router,
+    wells.router,
+    pmos.router,
+    series.router,
+    telemetry.router,
+    analytics.router,
+    ingest.router,
+    production.router,
+    anomalies.router,
+    reports.router,
+    audit.router,
+    config_log.router,
+)
+
+
+def operation_id(route: APIRoute) -> str:
+    """``<tag>-<function name>``: generated clients get ``telemetry.getRaw``-like methods."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(
+    settings: Settings,
+    database: Database,
+    bus: Bus,
+    *,
+    api: ApiSettings | None = None,
+    checks: Mapping[str, ReadinessCheck] | None = None,
+) -> FastAPI:
+    """The API for one process. ``checks`` adds readiness checks (``connectors``,
+    ``scheduler``) for what this process also runs."""
+    api = api or api_settings(settings)
+    secret = jwt_secret(settings, api)  # refuses a production start without a real secret
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    pool = ConnectionPool(
+        database, size=api.pool_size, statement_timeout_ms=api.statement_timeout_ms
+    )
+    auth_pool = ConnectionPool(database, size=2, statement_timeout_ms=api.statement_timeout_ms)
+    state = ApiState(
+        settings=settings,
+        api=api,
+        pool=pool,
+        auth_pool=auth_pool,
+        bus=bus,
+        tokens=AccessTokens(secret, api.access_token_ttl_s),
+        cache=ResponseCache(ttl_s=api.cache_ttl_s, max_entries=api.cache_max_entries, redis=redis),
+        limiter=RateLimiter(
+            Limit("auth", api.auth_rate_per_minute), Limit("api", api.rate_per_minute), redis
+        ),
+        catalog=CatalogCache(database),
+        checks=dict(checks or {}),
+        redis=redis,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.cache.start_listener()
+        try:
+            yield
+        finally:
+            await state.cache.close()
+            await pool.close()
+            await auth_pool.close()
+            if redis is not None:
+                await redis.aclose()
+
+    app = FastAPI(
+        title="ANH Smart Reporter API",
+        version=__version__,
+        summary="Field telemetry to the signed ANH daily production report.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
+    )
+    app.state.api = state
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(health.router)
+    app.include_router(websocket_router)
+
+    # add_middleware wraps: the last added runs first.
+    app.add_middleware(AuditMiddleware, pool=pool, trust_forwarded_for=api.trust_forwarded_for)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=api.max_request_bytes,
+        max_ingest_bytes=api.max_ingest_bytes,
+    )
+    app.add_middleware(
+        RateLimitMiddleware, limiter=state.limiter, trust_forwarded_for=api.trust_forwarded_for
+    )
+    app.add_middleware(MetricsMiddleware)
+    if api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=api.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

@@ -1,0 +1,92 @@
+"""Command line of the API: ``serve`` and ``users create-admin`` (mounted by the main CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from anh_reporter.api.settings import api_settings
+from anh_reporter.api.users import create_admin
+from anh_reporter.config import get_settings
+from anh_reporter.errors import AnhError
+from anh_reporter.storage import migrate, partitions
+from anh_reporter.storage.database import open_database
+
+app = typer.Typer(help="The HTTP API.", no_args_is_help=True)
+users_app = typer.Typer(help="Users of the API.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+console = Console()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (default ANH_API__HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default ANH_API__PORT)")] = None,
+) -> None:
+    """Serve the API (and its WebSocket) with uvicorn until interrupted."""
+    import uvicorn
+
+    from anh_reporter.api.app import create_app
+    from anh_reporter.bus.factory import make_bus
+
+    settings = get_settings()
+    api = api_settings(settings)
+    with open_database(settings) as db:
+        migrate.upgrade(db, storage=settings.storage)
+        with db.connect() as conn:
+            partitions.premake(conn, dt.datetime.now(dt.UTC), settings.storage.partitions_ahead)
+        bus = make_bus(settings)
+        app_ = create_app(settings, db, bus, api=api)
+        where = "embedded PostgreSQL" if db.embedded else db.display_url
+        console.print(
+            f"[bold]API[/] on http://{host or api.host}:{port or api.port}/api/docs "
+            f"(database: {where})"
+        )
+        config = uvicorn.Config(
+            app_,
+            host=host or api.host,
+            port=port or api.port,
+            proxy_headers=api.trust_forwarded_for,
+            log_level="info",
+            lifespan="on",
+        )
+        try:
+            asyncio.run(uvicorn.Server(config).serve())
+        finally:
+            asyncio.run(bus.close())
+
+
+@users_app.command("create-admin")
+def create_admin_command(
+    email: Annotated[str, typer.Argument(help="The admin's email (their login)")],
+    operator: Annotated[
+        str | None, typer.Option(help="Operator NIT (needed when several are loaded)")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+    prompt: Annotated[bool, typer.Option("--prompt", help="Ask for the password")] = False,
+) -> None:
+    """Create (or reset) an operator's admin; prints a generated password unless one is given."""
+    password: str | None = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif prompt:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise AnhError("the two passwords differ")
+    settings = get_settings()
+    with open_database(settings) as db:
+        migrate.upgrade(db, storage=settings.storage)
+        used = create_admin(db, email, password, operator_nit=operator)
+    if password is None:
+        console.print(f"admin [bold]{email.lower()}[/] created; password: [bold]{used}[/]")
+        console.print("[dim]shown once: keep it in a password manager[/]")
+    else:
+        console.print(f"admin [bold]{email.lower()}[/] created with the given password")

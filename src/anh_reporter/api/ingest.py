@@ -1,0 +1,328 @@
+"""Readings posted over HTTP (JSON, NDJSON, CSV): parsed, validated, quarantined, published.
+
+The same validation as the ingest pipeline (:func:`anh_reporter.ingest.validate.validate`)
+runs against the series the caller may write: a series of another field or operator is an
+unknown series. Rejects go to ``quarantine`` with their reason, right away, and the answer
+lists them; accepted readings are published to the bus, one batch per field shard, and the
+ingest writer stores them (validating again, which passes: the rules are the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from pydantic import BaseModel
+
+from anh_reporter.api.errors import ApiError
+from anh_reporter.api.scoping import Principal
+from anh_reporter.bus.base import Bus, BusUnavailable
+from anh_reporter.config import IngestSettings
+from anh_reporter.domain.quality import BAD, GOOD, UNCERTAIN
+from anh_reporter.domain.timeutil import US_PER_SECOND, to_us
+from anh_reporter.ingest.batch import Batch
+from anh_reporter.ingest.csv_file import CsvFormatError, read_csv
+from anh_reporter.ingest.quarantine import QuarantineRow, rows_from_rejects, write_quarantine
+from anh_reporter.ingest.validate import Reason, SeriesCatalog, validate
+from anh_reporter.observability.metrics import telemetry_rejected
+from anh_reporter.storage.database import Database
+from anh_reporter.storage.series_repo import SeriesRow, list_series
+
+CATALOG_TTL_S = 5.0
+MAX_REPORTED_REJECTS = 100
+_QUALITY_WORDS = {"good": GOOD, "uncertain": UNCERTAIN, "bad": BAD}
+
+
+class RejectOut(BaseModel):
+    """A reading or record that was quarantined, and why."""
+
+    index: int | None
+    reason: str
+    message: str
+
+
+class IngestResult(BaseModel):
+    """What happened to the readings posted."""
+
+    received: int
+    accepted: int
+    rejected: int
+    rejects: list[RejectOut]
+    rejects_truncated: bool
+
+
+@dataclass
+class CatalogCache:
+    """The series catalogue, reloaded at most every few seconds."""
+
+    database: Database
+    _rows: list[SeriesRow] = field(default_factory=list)
+    _loaded_at: float = -math.inf
+
+    async def rows(self) -> list[SeriesRow]:
+        """Every series row (fresh within :data:`CATALOG_TTL_S`)."""
+        if time.monotonic() - self._loaded_at > CATALOG_TTL_S:
+            self._rows = await asyncio.to_thread(self._load)
+            self._loaded_at = time.monotonic()
+        return self._rows
+
+    def _load(self) -> list[SeriesRow]:
+        with self.database.connect() as conn:
+            return list_series(conn)
+
+
+@dataclass
+class Parsed:
+    """Readings parsed from a body, and the records that did not parse."""
+
+    batch: Batch
+    index: list[int]  # position of each reading in the body
+    malformed: list[tuple[int | None, QuarantineRow]]
+
+
+def _quality(raw: Any) -> int:
+    if raw is None:
+        return GOOD
+    if isinstance(raw, bool):
+        raise ValueError(f"quality {raw!r} is not a status code")
+    if isinstance(raw, int):
+        if not 0 <= raw <= 0xFFFFFFFF:
+            raise ValueError(f"quality {raw} is outside 0..0xFFFFFFFF")
+        return raw
+    if isinstance(raw, str):
+        word = raw.strip().lower()
+        if word in _QUALITY_WORDS:
+            return _QUALITY_WORDS[word]
+        value = int(word, 16) if word.startswith("0x") else int(word)
+        return _quality(value)
+    raise ValueError(f"quality {raw!r} is not a status code or good/uncertain/bad")
+
+
+def _time_us(record: dict[str, Any]) -> int:
+    if "time_us" in record:
+        raw = record["time_us"]
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ValueError(f"time_us {raw!r} is not an integer")
+        return raw
+    raw = record.get("time")
+    if not isinstance(raw, str):
+        raise ValueError("time is missing (ISO 8601 with a UTC offset, or time_us)")
+    when = dt.datetime.fromisoformat(raw)
+    if when.tzinfo is None:
+        raise ValueError(f"time {raw!r} has no UTC offset (add Z or -05:00)")
+    return to_us(when)
+
+
+def parse_records(
+    records: Iterable[tuple[int, Any]], catalog: SeriesCatalog, source: str
+) -> Parsed:
+    """Reading objects (``series`` code or ``series_id``; ``time`` or ``time_us``; ``value``;
+    ``quality``) into a batch; anything else is a malformed record."""
+    by_code = {row.code: sid for sid, row in catalog.rows.items()}
+    sids: list[int] = []
+    times: list[int] = []
+    values: list[float] = []
+    qualities: list[int] = []
+    index: list[int] = []
+    malformed: list[tuple[int | None, QuarantineRow]] = []
+    for i, record in records:
+        try:
+            if not isinstance(record, dict):
+                raise ValueError("a reading must be an object")
+            if "series_id" in record:
+                sid = record["series_id"]
+                if isinstance(sid, bool) or not isinstance(sid, int):
+                    raise ValueError(f"series_id {sid!r} is not an integer")
+                sid = sid if -(2**31) <= sid < 2**31 else -1
+            elif isinstance(record.get("series"), str):
+                code = record["series"]
+                if code not in by_code:
+                    malformed.append(
+                        (
+                            i,
+                            QuarantineRow(
+                                source=source,
+                                reason=Reason.UNKNOWN_SERIES.value,
+                                message=f"reading {i}: series {code!r} is not one of yours",
+                                series_ref=code[:200],
+                                raw=orjson.dumps(record).decode()[:2000],
+                            ),
+                        )
+                    )
+                    continue
+                sid = by_code[code]
+            else:
+                raise ValueError("series (a code) or series_id is missing")
+            raw_value = record.get("value")
+            if raw_value is None:
+                value = math.nan
+            elif isinstance(raw_value, bool) or not isinstance(raw_value, int | float):
+                raise ValueError(f"value {raw_value!r} is not a number")
+            else:
+                value = float(raw_value)
+            t = _time_us(record)
+            q = _quality(record.get("quality"))
+        except (ValueError, TypeError, OverflowError) as exc:
+            malformed.append(
+                (
+                    i,
+                    QuarantineRow(
+                        source=source,
+                        reason=Reason.MALFORMED.value,
+                        message=f"reading {i}: {exc}",
+                        raw=_raw(record),
+                    ),
+                )
+            )
+            continue
+        sids.append(sid)
+        times.append(t)
+        values.append(value)
+        qualities.append(q)
+        index.append(i)
+    return Parsed(Batch.of(sids, times, values, qualities, source), index, malformed)
+
+
+def _raw(record: Any) -> str:
+    try:
+        return orjson.dumps(record).decode()[:2000]
+    except TypeError:
+        return repr(record)[:2000]
+
+
+def parse_json(body: bytes, catalog: SeriesCatalog, source: str) -> Parsed:
+    """``{"readings": [...]}`` or a bare list of reading objects."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"body: not valid JSON ({exc})") from None
+    readings = doc.get("readings") if isinstance(doc, dict) else doc
+    if not isinstance(readings, list):
+        raise ApiError(422, "validation_error", "body.readings: expected a list of reading objects")
+    return parse_records(enumerate(readings), catalog, source)
+
+
+def parse_ndjson(body: bytes, catalog: SeriesCatalog, source: str) -> Parsed:
+    """One reading object per line; a line that is not JSON is a malformed record."""
+    records: list[tuple[int, Any]] = []
+    bad: list[tuple[int | None, QuarantineRow]] = []
+    for i, line in enumerate(body.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            records.append((i, orjson.loads(line)))
+        except orjson.JSONDecodeError as exc:
+            text = line.decode("utf-8", "replace")[:2000]
+            bad.append(
+                (
+                    i,
+                    QuarantineRow(
+                        source=source,
+                        reason=Reason.MALFORMED.value,
+                        message=f"line {i + 1}: not JSON ({exc})",
+                        raw=text,
+                    ),
+                )
+            )
+    parsed = parse_records(records, catalog, source)
+    parsed.malformed[:0] = bad
+    return parsed
+
+
+async def parse_csv(body: bytes, catalog: SeriesCatalog, source: str) -> Parsed:
+    """The CSV formats of ``anh-reporter ingest`` (see :mod:`anh_reporter.ingest.csv_file`)."""
+
+    def run() -> Parsed:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "upload.csv"
+            path.write_bytes(body)
+            try:
+                chunks = list(read_csv(path, catalog))
+            except CsvFormatError as exc:
+                raise ApiError(422, "invalid_csv", f"body: {exc}") from None
+            except UnicodeDecodeError:
+                raise ApiError(400, "invalid_csv", "body: the CSV is not UTF-8") from None
+        batch = Batch.concat([c.batch for c in chunks], source)
+        batch = Batch(batch.series_id, batch.time_us, batch.value, batch.quality, source)
+        malformed: list[tuple[int | None, QuarantineRow]] = [
+            (None, row) for c in chunks for row in c.malformed
+        ]
+        return Parsed(batch, list(range(len(batch))), malformed)
+
+    return await asyncio.to_thread(run)
+
+
+def _write_quarantine(database: Database, rows: list[QuarantineRow]) -> None:
+    with database.connect() as conn:
+        write_quarantine(conn, rows)
+        conn.commit()
+
+
+async def ingest(
+    *,
+    parsed: Parsed,
+    catalog: SeriesCatalog,
+    rows: list[SeriesRow],
+    database: Database,
+    bus: Bus,
+    settings: IngestSettings,
+) -> IngestResult:
+    """Validate, quarantine the rejects, publish the rest per field shard."""
+    now_us = int(time.time() * US_PER_SECOND)
+    tolerance_us = int(settings.future_tolerance_s * US_PER_SECOND)
+    checked = validate(parsed.batch, catalog, now_us=now_us, future_tolerance_us=tolerance_us)
+    reject_rows = rows_from_rejects(
+        checked.rejects, catalog, now_us=now_us, future_tolerance_us=tolerance_us
+    )
+    rejected_index = np.asarray(parsed.index, dtype=np.int64)[~checked.accepted].tolist()
+    listed: list[tuple[int | None, QuarantineRow]] = [
+        *parsed.malformed,
+        *zip(rejected_index, reject_rows, strict=True),
+    ]
+    quarantine = [row for _, row in listed]
+    if quarantine:
+        await asyncio.to_thread(_write_quarantine, database, quarantine)
+        counts: dict[str, int] = {}
+        for row in quarantine:
+            counts[row.reason] = counts.get(row.reason, 0) + 1
+        for reason, n in counts.items():
+            telemetry_rejected.labels(reason=reason).inc(n)
+    good = checked.good
+    if len(good):
+        shard_of = {r.id: r.field_code for r in rows}
+        shards = np.array([shard_of[int(s)] for s in good.series_id.tolist()], dtype=object)
+        try:
+            for shard in sorted(set(shards.tolist())):
+                await bus.publish(good.take(np.asarray(shards == shard)), shard)
+        except BusUnavailable as exc:
+            raise ApiError(
+                503,
+                "bus_unavailable",
+                f"readings validated but not accepted: {exc}; retry later",
+                headers={"Retry-After": "5"},
+            ) from None
+    listed.sort(key=lambda item: (item[0] is None, item[0] or 0))
+    return IngestResult(
+        received=len(parsed.batch) + len(parsed.malformed),
+        accepted=len(good),
+        rejected=len(quarantine),
+        rejects=[
+            RejectOut(index=i, reason=row.reason, message=row.message)
+            for i, row in listed[:MAX_REPORTED_REJECTS]
+        ],
+        rejects_truncated=len(listed) > MAX_REPORTED_REJECTS,
+    )
+
+
+def catalog_for(principal: Principal, rows: list[SeriesRow]) -> SeriesCatalog:
+    """The catalogue restricted to the caller's fields: other series are unknown."""
+    return SeriesCatalog.from_rows([r for r in rows if r.field_id in principal.field_ids])

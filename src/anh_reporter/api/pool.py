@@ -1,0 +1,111 @@
+"""A small pool of async psycopg connections (autocommit, UTC, JIT off, statement timeout).
+
+Opened lazily on first use so the app works under any ASGI driver, lifespan or not. A
+connection that comes back broken or inside a transaction is closed instead of reused.
+(``psycopg_pool`` would do the same job; it is not a dependency of the project.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
+
+from anh_reporter.errors import StorageError
+from anh_reporter.observability.metrics import active_connections
+from anh_reporter.storage.database import Database
+
+ACQUIRE_TIMEOUT_S = 10.0
+
+
+class ConnectionPool:
+    """At most ``size`` connections to ``database``, handed out one request at a time."""
+
+    def __init__(self, database: Database, *, size: int, statement_timeout_ms: int) -> None:
+        self.database = database
+        self.size = size
+        self._options = (
+            f"-c timezone=UTC -c jit=off -c statement_timeout={statement_timeout_ms} "
+            "-c application_name=anh-api"
+        )
+        self._idle: list[AsyncConnection[Any]] = []
+        self._slots = asyncio.Semaphore(size)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    async def _open(self) -> AsyncConnection[Any]:
+        try:
+            return await AsyncConnection.connect(
+                self.database.url, autocommit=True, options=self._options, connect_timeout=5
+            )
+        except psycopg.OperationalError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise StorageError(
+                f"cannot connect to PostgreSQL at {self.database.display_url}: {first}"
+            ) from None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A connection for the duration of the block (waits when all are busy)."""
+        if self._closed:
+            raise StorageError("the API's database pool is closed")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # Connections belong to the loop that opened them (a test client may run the app
+            # on a new loop per call): start afresh rather than share them across loops.
+            self._idle, self._slots, self._loop = [], asyncio.Semaphore(self.size), loop
+        slots = self._slots
+        try:
+            async with asyncio.timeout(ACQUIRE_TIMEOUT_S):
+                await slots.acquire()
+        except TimeoutError:
+            raise StorageError(
+                f"no database connection free within {ACQUIRE_TIMEOUT_S:g} s "
+                f"(pool of {self.size}); the database is overloaded or slow"
+            ) from None
+        try:
+            conn = self._idle.pop() if self._idle else await self._open()
+            active_connections.labels("database").inc()
+            healthy = False
+            try:
+                yield conn
+                healthy = True
+            finally:
+                active_connections.labels("database").dec()
+                await self._give_back(conn, healthy)
+        finally:
+            slots.release()
+
+    async def _give_back(self, conn: AsyncConnection[Any], healthy: bool) -> None:
+        reusable = (
+            healthy
+            and not self._closed
+            and not conn.closed
+            and conn.info.transaction_status == TransactionStatus.IDLE
+        )
+        if not reusable and not conn.closed and not healthy:
+            # An error inside the block: the connection may still be fine once rolled back.
+            try:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    await conn.rollback()
+                reusable = not self._closed and conn.info.transaction_status == (
+                    TransactionStatus.IDLE
+                )
+            except psycopg.Error:
+                reusable = False
+        if reusable:
+            self._idle.append(conn)
+        else:
+            await conn.close()
+
+    async def close(self) -> None:
+        """Close idle connections; connections in use close when given back."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.close()

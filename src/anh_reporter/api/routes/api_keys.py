@@ -1,0 +1,135 @@
+"""API keys for machines (``users.manage``): shown once, stored hashed, scoped, revocable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, Field
+
+from anh_reporter.api.deps import ConnDep, StateDep, require
+from anh_reporter.api.errors import ApiError, not_found
+from anh_reporter.api.permissions import API_KEY_SCOPES, Permission
+from anh_reporter.api.scoping import Principal
+from anh_reporter.api.security import new_api_key
+
+router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+Manager = Annotated[Principal, require(Permission.USERS_MANAGE)]
+KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class ApiKeyCreate(BaseModel):
+    """A key's name, its scopes, and (optionally) the only fields it may touch."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    scopes: Annotated[list[Permission], Field(min_length=1, max_length=20)]
+    field_ids: (
+        Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=1000)] | None
+    ) = None
+    expires_at: dt.datetime | None = None
+
+
+class ApiKeyOut(BaseModel):
+    """A key as listed (never the key itself)."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    field_ids: list[int] | None
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    """A new key: ``key`` is shown this once and cannot be recovered."""
+
+    key: str
+
+
+_SELECT = (
+    "SELECT id, name, prefix, scopes, field_ids, created_at, expires_at, last_used_at, "
+    "revoked_at FROM api_keys "
+)
+
+
+def _key(row: tuple[Any, ...]) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=row[0],
+        name=row[1],
+        prefix=row[2],
+        scopes=list(row[3]),
+        field_ids=None if row[4] is None else list(row[4]),
+        created_at=row[5],
+        expires_at=row[6],
+        last_used_at=row[7],
+        revoked_at=row[8],
+    )
+
+
+@router.get("")
+async def list_api_keys(conn: ConnDep, me: Manager) -> list[ApiKeyOut]:
+    """The operator's API keys."""
+    cur = await conn.execute(_SELECT + "WHERE operator_id = %s ORDER BY id", (me.operator_id,))
+    return [_key(r) for r in await cur.fetchall()]
+
+
+@router.post("", status_code=201)
+async def create_api_key(body: ApiKeyCreate, conn: ConnDep, me: Manager) -> ApiKeyCreated:
+    """Create a key with some of the machine scopes; the answer is the only copy of the key."""
+    for scope in body.scopes:
+        if scope not in API_KEY_SCOPES:
+            raise ApiError(
+                422,
+                "invalid_scope",
+                f"scopes: {scope.value!r} cannot be given to an API key; allowed: "
+                f"{sorted(s.value for s in API_KEY_SCOPES)}",
+            )
+    if body.field_ids is not None:
+        for fid in body.field_ids:
+            if fid not in me.field_ids:
+                raise ApiError(422, "unknown_field", f"field_ids: field {fid} is not yours")
+    if body.expires_at is not None and body.expires_at.tzinfo is None:
+        raise ApiError(422, "validation_error", "expires_at: give a time zone (e.g. Z)")
+    new = new_api_key()
+    try:
+        cur = await conn.execute(
+            "INSERT INTO api_keys (operator_id, name, prefix, key_hash, scopes, field_ids, "
+            "created_by, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (
+                me.operator_id,
+                body.name,
+                new.prefix,
+                new.digest,
+                sorted({s.value for s in body.scopes}),
+                None if body.field_ids is None else sorted(set(body.field_ids)),
+                me.id if me.kind == "user" else None,
+                body.expires_at,
+            ),
+        )
+    except psycopg.errors.UniqueViolation:
+        raise ApiError(409, "name_taken", f"name: an API key named {body.name!r} exists") from None
+    row = await cur.fetchone()
+    assert row is not None
+    cur = await conn.execute(_SELECT + "WHERE id = %s", (row[0],))
+    stored = await cur.fetchone()
+    assert stored is not None
+    return ApiKeyCreated(**_key(stored).model_dump(), key=new.key)
+
+
+@router.delete("/{key_id}", status_code=204)
+async def revoke_api_key(key_id: KeyId, conn: ConnDep, state: StateDep, me: Manager) -> Response:
+    """Revoke a key; it stops working at once in this process, within seconds elsewhere."""
+    cur = await conn.execute(
+        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
+        "WHERE id = %s AND operator_id = %s",
+        (key_id, me.operator_id),
+    )
+    if cur.rowcount == 0:
+        raise not_found("API key", key_id)
+    state.forget_all()
+    return Response(status_code=204)

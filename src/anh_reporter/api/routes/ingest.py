@@ -1,0 +1,93 @@
+"""Readings over HTTP for machines (API key with ``telemetry.write``) and manual uploads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from anh_reporter.api import ingest
+from anh_reporter.api.deps import StateDep, require
+from anh_reporter.api.errors import ApiError
+from anh_reporter.api.permissions import Permission
+from anh_reporter.api.scoping import Principal
+
+router = APIRouter(prefix="/ingest", tags=["ingest"])
+Writer = Annotated[Principal, require(Permission.TELEMETRY_WRITE)]
+
+_READING = {
+    "type": "object",
+    "properties": {
+        "series": {"type": "string", "description": "Series code"},
+        "series_id": {"type": "integer"},
+        "time": {"type": "string", "format": "date-time"},
+        "time_us": {"type": "integer", "description": "µs since 1970-01-01T00:00:00Z"},
+        "value": {"type": ["number", "null"]},
+        "quality": {
+            "description": "OPC UA status code, or good / uncertain / bad (default good)",
+            "oneOf": [{"type": "integer"}, {"type": "string"}],
+        },
+    },
+}
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["readings"],
+                    "properties": {"readings": {"type": "array", "items": _READING}},
+                }
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "One reading object per line"}
+            },
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "description": "Header time,series,value[,quality] or "
+                    "time,pmo,variable,value[,quality]",
+                }
+            },
+        },
+    }
+}
+
+
+@router.post("/readings", status_code=202, openapi_extra=_BODY)
+async def post_readings(
+    request: Request,
+    state: StateDep,
+    me: Writer,
+    source: Annotated[str | None, Query(max_length=100)] = None,
+) -> ingest.IngestResult:
+    """Validate readings now (rejects are quarantined and listed), then queue the rest."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    rows = await state.catalog.rows()
+    catalog = ingest.catalog_for(me, rows)
+    label = f"api:{me.kind}:{me.id}" + (f":{source}" if source else "")
+    if kind == "application/json":
+        parsed = ingest.parse_json(body, catalog, label)
+    elif kind in ("application/x-ndjson", "application/jsonl", "application/ndjson"):
+        parsed = ingest.parse_ndjson(body, catalog, label)
+    elif kind == "text/csv":
+        parsed = await ingest.parse_csv(body, catalog, label)
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {kind or '(none)'!r} is not accepted; use application/json, "
+            "application/x-ndjson or text/csv",
+        )
+    result = await ingest.ingest(
+        parsed=parsed,
+        catalog=catalog,
+        rows=rows,
+        database=state.pool.database,
+        bus=state.bus,
+        settings=state.settings.ingest,
+    )
+    request.state.audit = {"accepted": result.accepted, "rejected": result.rejected}
+    return result

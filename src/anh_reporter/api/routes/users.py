@@ -1,0 +1,102 @@
+"""Users of the caller's operator (``users.manage``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, Field
+
+from anh_reporter.api import users
+from anh_reporter.api.deps import ConnDep, StateDep, require
+from anh_reporter.api.errors import ApiError
+from anh_reporter.api.permissions import Permission, Role
+from anh_reporter.api.scoping import Principal
+from anh_reporter.api.security import MAX_PASSWORD_CHARS
+
+router = APIRouter(prefix="/users", tags=["users"])
+Manager = Annotated[Principal, require(Permission.USERS_MANAGE)]
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+FieldIds = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=1000)]
+
+
+class UserCreate(BaseModel):
+    """A new user: its role, and all of the operator's fields or the listed ones."""
+
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_CHARS)]
+    role: Role
+    all_fields: bool = False
+    field_ids: FieldIds = []
+
+
+class UserUpdate(BaseModel):
+    """What to change; absent members stay as they are."""
+
+    role: Role | None = None
+    all_fields: bool | None = None
+    field_ids: FieldIds | None = None
+    disabled: bool | None = None
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_CHARS)] | None = None
+
+
+@router.get("")
+async def list_users(conn: ConnDep, me: Manager) -> list[users.UserOut]:
+    """Every user of the caller's operator."""
+    return await users.list_users(conn=conn, operator_id=me.operator_id)
+
+
+@router.post("", status_code=201)
+async def create_user(body: UserCreate, conn: ConnDep, me: Manager) -> users.UserOut:
+    """Create a user of the caller's operator."""
+    return await users.create_user(
+        conn=conn,
+        operator_id=me.operator_id,
+        email=body.email,
+        password=body.password,
+        role=body.role,
+        all_fields=body.all_fields,
+        field_ids=body.field_ids,
+    )
+
+
+@router.get("/{user_id}")
+async def get_user(user_id: UserId, conn: ConnDep, me: Manager) -> users.UserOut:
+    """One user of the caller's operator."""
+    return await users.get_user(conn=conn, operator_id=me.operator_id, user_id=user_id)
+
+
+@router.patch("/{user_id}")
+async def update_user(
+    user_id: UserId, body: UserUpdate, conn: ConnDep, state: StateDep, me: Manager
+) -> users.UserOut:
+    """Change a user's role, fields, password or disabled flag (their sessions end on the
+    last two)."""
+    if user_id == me.id and (
+        (body.role is not None and body.role is not Role.ADMIN) or body.disabled
+    ):
+        raise ApiError(
+            409, "self_lockout", "you cannot demote or disable yourself; ask another admin"
+        )
+    out = await users.update_user(
+        conn=conn,
+        operator_id=me.operator_id,
+        user_id=user_id,
+        role=body.role,
+        all_fields=body.all_fields,
+        field_ids=body.field_ids,
+        disabled=body.disabled,
+        password=body.password,
+    )
+    state.forget_user(user_id)
+    return out
+
+
+@router.delete("/{user_id}", status_code=204)
+async def disable_user(user_id: UserId, conn: ConnDep, state: StateDep, me: Manager) -> Response:
+    """Disable a user and end its sessions (users are never erased: the audit log names them)."""
+    if user_id == me.id:
+        raise ApiError(409, "self_lockout", "you cannot disable yourself; ask another admin")
+    await users.update_user(conn=conn, operator_id=me.operator_id, user_id=user_id, disabled=True)
+    state.forget_user(user_id)
+    return Response(status_code=204)

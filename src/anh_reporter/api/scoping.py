@@ -1,0 +1,138 @@
+"""Who is calling and which data they may see: one operator, and some or all of its fields.
+
+Every query that reads operator data takes the principal's ``operator_id`` and ``field_ids``
+as parameters. An object of another operator is answered exactly like an object that does
+not exist (404 ``not_found``), so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from psycopg import AsyncConnection
+
+from anh_reporter.api.errors import ApiError, not_found
+from anh_reporter.api.permissions import Permission
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user or API key, with what it may do and see."""
+
+    kind: Literal["user", "api_key"]
+    id: int
+    name: str
+    operator_id: int
+    role: str
+    permissions: frozenset[Permission]
+    field_ids: frozenset[int]
+    family_id: uuid.UUID | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this principal."""
+        return f"{self.kind}:{self.id}:{self.name}"
+
+    @property
+    def fields(self) -> list[int]:
+        """Visible field ids as a list, for SQL ``= ANY(%s)``."""
+        return sorted(self.field_ids)
+
+    def can(self, permission: Permission) -> bool:
+        """True when the principal holds ``permission``."""
+        return permission in self.permissions
+
+    def check(self, permission: Permission) -> None:
+        """403 ``forbidden`` unless the principal holds ``permission``."""
+        if permission not in self.permissions:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"this action needs the permission {permission.value!r}, which "
+                f"{'role ' + repr(self.role) if self.kind == 'user' else 'this API key'} "
+                "does not have",
+            )
+
+    def sees_field(self, field_id: int) -> bool:
+        """True when the field is among the principal's fields."""
+        return field_id in self.field_ids
+
+
+def require_field_visible(principal: Principal, field_id: int) -> None:
+    """404 unless ``field_id`` is one of the principal's fields."""
+    if field_id not in principal.field_ids:
+        raise not_found("field", field_id)
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A field the principal may see."""
+
+    id: int
+    code: str
+    operator_id: int
+
+
+async def visible_field(
+    conn: AsyncConnection[Any], principal: Principal, field_id: int
+) -> FieldRef:
+    """The field, or 404 when it does not exist or is not the principal's."""
+    require_field_visible(principal, field_id)
+    cur = await conn.execute(
+        "SELECT id, code, operator_id FROM fields WHERE id = %s AND operator_id = %s",
+        (field_id, principal.operator_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise not_found("field", field_id)
+    return FieldRef(int(row[0]), str(row[1]), int(row[2]))
+
+
+@dataclass(frozen=True)
+class SeriesRef:
+    """A series the principal may see, with what queries and frames need of it."""
+
+    id: int
+    code: str
+    field_id: int
+    variable: str
+    unit: str
+    sampling_period_s: float
+
+
+async def visible_series(
+    conn: AsyncConnection[Any], principal: Principal, series_id: int
+) -> SeriesRef:
+    """The series, or 404 when it does not exist or is not on one of the principal's fields."""
+    cur = await conn.execute(
+        "SELECT s.id, s.code, s.field_id, s.variable, s.unit, s.sampling_period_s "
+        "FROM series s JOIN fields f ON f.id = s.field_id "
+        "WHERE s.id = %s AND f.operator_id = %s AND s.field_id = ANY(%s)",
+        (series_id, principal.operator_id, principal.fields),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise not_found("series", series_id)
+    return SeriesRef(int(row[0]), str(row[1]), int(row[2]), str(row[3]), str(row[4]), float(row[5]))
+
+
+async def visible_series_many(
+    conn: AsyncConnection[Any], principal: Principal, series_ids: list[int]
+) -> list[SeriesRef]:
+    """Several series, in the order asked; 404 naming the first one not visible."""
+    cur = await conn.execute(
+        "SELECT s.id, s.code, s.field_id, s.variable, s.unit, s.sampling_period_s "
+        "FROM series s JOIN fields f ON f.id = s.field_id "
+        "WHERE s.id = ANY(%s) AND f.operator_id = %s AND s.field_id = ANY(%s)",
+        (series_ids, principal.operator_id, principal.fields),
+    )
+    found = {
+        int(r[0]): SeriesRef(int(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4]), float(r[5]))
+        for r in await cur.fetchall()
+    }
+    for sid in series_ids:
+        if sid not in found:
+            raise not_found("series", sid)
+    return [found[sid] for sid in series_ids]
