@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,14 +36,17 @@ def unavailable(what: str, why: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def pg_admin() -> Iterator[Database]:
     """The server's maintenance database (``postgres``), external or embedded."""
     url = os.environ.get("ANH_TEST_DATABASE_URL")
     server: EmbeddedPostgres | None = None
+    workdir: Path | None = None
     if url:
         db = Database(url).with_name("postgres")
     else:
-        server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "pgdata")
+        # Its own folder, not pytest's numbered tmp dirs, which a concurrent run may prune.
+        workdir = Path(tempfile.mkdtemp(prefix="anh-test-pg-"))
+        server = EmbeddedPostgres(workdir / "pgdata")
         db = Database(server.start(), embedded=True).with_name("postgres")
     try:
         with psycopg.connect(db.url, connect_timeout=5) as conn:
@@ -51,6 +56,8 @@ def pg_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     yield db
     if server is not None:
         server.stop()
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def create_database(admin: Database, name: str, template: str | None = None) -> Database:
