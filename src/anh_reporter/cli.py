@@ -20,6 +20,7 @@ from anh_reporter.api import cli as api_cli
 from anh_reporter.api.users import create_admin
 from anh_reporter.backfill import backfill
 from anh_reporter.config import get_settings
+from anh_reporter.connectors.opcua.cli import app as opcua_app
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.errors import AnhError
 from anh_reporter.ingest.csv_file import ingest_csv
@@ -47,6 +48,7 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(production_app, name="production")
 app.add_typer(manual_app, name="manual")
 app.add_typer(report_app, name="report")
+app.add_typer(opcua_app, name="opcua")
 app.command("serve")(api_cli.serve)
 app.add_typer(api_cli.users_app, name="users")
 

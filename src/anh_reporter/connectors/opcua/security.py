@@ -1,0 +1,150 @@
+"""OPC UA application certificates and trust directories (shared by the connector and simulator).
+
+Each side has an application instance certificate (self-signed, made on first use with
+asyncua's helpers) and a directory of trusted peer certificates. A peer whose certificate is
+not in that directory is refused, and its certificate is saved under ``rejected/`` beside the
+trusted directory, so that an operator can review it and move it into ``trusted/``. The trusted
+directory is read again whenever its contents change: trusting a peer needs no restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+from pathlib import Path
+from typing import Literal
+
+from asyncua import ua
+from asyncua.common.utils import ServiceError
+from asyncua.crypto.cert_gen import setup_self_signed_certificate
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+from asyncua.ua.status_codes import StatusCodes
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+log = logging.getLogger(__name__)
+
+CERTIFICATE_FILE = "cert.der"
+PRIVATE_KEY_FILE = "key.pem"
+CERT_SUFFIXES = (".der", ".pem", ".crt")
+
+
+async def ensure_certificate(
+    certificate: Path,
+    private_key: Path,
+    application_uri: str,
+    role: Literal["client", "server"],
+) -> None:
+    """Create the private key and a one-year self-signed certificate when missing or invalid.
+
+    The certificate names ``application_uri`` (URI SAN) and this host (DNS SAN), as OPC UA
+    peers check. An existing valid pair is left untouched.
+    """
+    certificate.parent.mkdir(parents=True, exist_ok=True)
+    private_key.parent.mkdir(parents=True, exist_ok=True)
+    uses = (
+        [ExtendedKeyUsageOID.CLIENT_AUTH]
+        if role == "client"
+        else [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
+    await setup_self_signed_certificate(
+        private_key,
+        certificate,
+        application_uri,
+        socket.gethostname(),
+        uses,
+        {"organizationName": "ANH Smart Reporter"},
+    )
+
+
+def certificate_uri(certificate: Path) -> str | None:
+    """The application URI (URI SAN) of a certificate file, if it names one."""
+    data = certificate.read_bytes()
+    cert = (
+        x509.load_pem_x509_certificate(data)
+        if data.lstrip().startswith(b"-----")
+        else x509.load_der_x509_certificate(data)
+    )
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return None
+    uris = san.value.get_values_for_type(x509.UniformResourceIdentifier)
+    return uris[0] if uris else None
+
+
+def thumbprint(cert: x509.Certificate) -> str:
+    """SHA-1 of the DER certificate, as OPC UA tools show it (hex, lower case)."""
+    return hashlib.sha1(cert.public_bytes(Encoding.DER), usedforsecurity=False).hexdigest()
+
+
+class TrustDirectory:
+    """A certificate validator backed by a directory of trusted peer certificates.
+
+    Usable as asyncua's ``certificate_validator`` on a server (``peer="client"``) or a
+    client (``peer="server"``). It checks validity dates, the application URI, key usages and
+    that the certificate is in ``trusted``; a refused certificate is written to ``rejected``.
+    """
+
+    def __init__(
+        self, trusted: Path, rejected: Path | None, peer: Literal["client", "server"]
+    ) -> None:
+        self.trusted = trusted
+        self.rejected = rejected
+        role = (
+            CertificateValidatorOptions.PEER_CLIENT
+            if peer == "client"
+            else CertificateValidatorOptions.PEER_SERVER
+        )
+        self._options = CertificateValidatorOptions.TRUSTED_VALIDATION | role
+        self._signature: tuple[tuple[str, int], ...] | None = None
+        self._validator: CertificateValidator | None = None
+        trusted.mkdir(parents=True, exist_ok=True)
+
+    def _files(self) -> list[Path]:
+        return sorted(p for p in self.trusted.iterdir() if p.suffix.lower() in CERT_SUFFIXES)
+
+    async def _current(self) -> CertificateValidator | None:
+        """The validator for the directory as it is now (None when it trusts nobody)."""
+        files = self._files()
+        signature = tuple((p.name, p.stat().st_mtime_ns) for p in files)
+        if signature != self._signature:
+            self._signature = signature
+            if files:
+                store = TrustStore([self.trusted], [])
+                await store.load()
+                self._validator = CertificateValidator(self._options, store)
+            else:
+                # TrustStore refuses an empty directory, and a validator without a store
+                # would accept everyone: an empty directory trusts nobody.
+                self._validator = None
+        return self._validator
+
+    async def __call__(self, cert: x509.Certificate, app: ua.ApplicationDescription) -> None:
+        """Raise ``ServiceError`` (a Bad certificate status) unless ``cert`` is trusted."""
+        validator = await self._current()
+        try:
+            if validator is None:
+                raise ServiceError(StatusCodes.BadCertificateUntrusted)
+            await validator.validate(cert, app)
+        except ServiceError:
+            self._reject(cert, app)
+            raise
+
+    def _reject(self, cert: x509.Certificate, app: ua.ApplicationDescription) -> None:
+        if self.rejected is None:
+            return
+        self.rejected.mkdir(parents=True, exist_ok=True)
+        path = self.rejected / f"{thumbprint(cert)}.der"
+        if not path.exists():
+            path.write_bytes(cert.public_bytes(Encoding.DER))
+        log.warning(
+            "refused the certificate of %s (%s); to trust it, move %s into %s",
+            app.ApplicationUri,
+            cert.subject.rfc4514_string(),
+            path,
+            self.trusted,
+        )
