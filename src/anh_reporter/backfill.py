@@ -13,6 +13,7 @@ import psycopg
 
 from anh_reporter.domain.timeutil import US_PER_DAY, to_us
 from anh_reporter.simulator.signals import SignalSpec, generate, sample_times
+from anh_reporter.simulator.specs import site_signal_specs
 from anh_reporter.site import Site
 from anh_reporter.storage.series_repo import SeriesRow, list_series
 from anh_reporter.storage.telemetry import TelemetryWriter
@@ -43,20 +44,9 @@ class BackfillSummary:
 
 
 def signal_specs(site: Site, rows: list[SeriesRow]) -> dict[int, SignalSpec]:
-    """Generator parameters for each stored series, from the site file's ``simulation`` blocks."""
-    params = {code: dict(conf.simulation) for code, conf in site.series_codes()}
-    return {
-        r.id: SignalSpec(
-            key=r.id,
-            variable=r.variable,
-            range_lo=r.range_lo,
-            range_hi=r.range_hi,
-            commissioned_us=to_us(r.commissioned_at),
-            rollover=r.rollover,
-            params=params.get(r.code, {}),
-        )
-        for r in rows
-    }
+    """Generator parameters by series id, for the series stored in the database."""
+    by_code = site_signal_specs(site, {r.code: r.id for r in rows}, partial=True)
+    return {r.id: by_code[r.code] for r in rows if r.code in by_code}
 
 
 def backfill(
@@ -81,7 +71,8 @@ def backfill(
     plans = []
     for r in rows:
         first = max(start_us, resume.get(r.id, start_us - 1) + 1, to_us(r.commissioned_at))
-        plans.append((r, sample_times(first, end_us, r.sampling_period_s)))
+        if r.id in specs:
+            plans.append((r, sample_times(first, end_us, r.sampling_period_s)))
     total = sum(len(t) for _, t in plans)
     if on_progress:
         on_progress(0, total)

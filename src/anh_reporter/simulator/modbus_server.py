@@ -51,6 +51,7 @@ from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.errors import AnhError, ConfigError
 from anh_reporter.simulator.faults import Fault, FaultKind, FaultLog, apply_faults
 from anh_reporter.simulator.signals import SignalSpec, generate
+from anh_reporter.simulator.specs import site_signal_specs
 from anh_reporter.site import Series, Site, series_code
 
 MAX_UNIT_ID = 247
@@ -292,26 +293,6 @@ def encode(value: float, entry: RegisterEntry) -> list[int]:
     if entry.byte_order in ("BADC", "DCBA"):  # pymodbus orders words only; swap bytes here
         registers = [((r & 0xFF) << 8) | (r >> 8) for r in registers]
     return registers
-
-
-def site_signal_specs(site: Site, keys: Mapping[str, int] | None = None) -> dict[str, SignalSpec]:
-    """Generator parameters per series code; keys default to 1.. in site order (the ids a
-    fresh database gives them)."""
-    out: dict[str, SignalSpec] = {}
-    for i, (code, s) in enumerate(site.series_codes(), start=1):
-        key = i if keys is None else keys.get(code)
-        if key is None:
-            raise SimulatorError(f"no series key given for series {code!r}")
-        out[code] = SignalSpec(
-            key=key,
-            variable=s.variable,
-            range_lo=s.range[0],
-            range_hi=s.range[1],
-            commissioned_us=to_us(dt.datetime.combine(s.commissioned, dt.time(), dt.UTC)),
-            rollover=s.rollover,
-            params=dict(s.simulation),
-        )
-    return out
 
 
 class _Device:

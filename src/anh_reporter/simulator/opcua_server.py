@@ -57,6 +57,7 @@ from anh_reporter.domain.timeutil import from_us, to_us
 from anh_reporter.errors import ConfigError
 from anh_reporter.simulator.faults import Fault, FaultKind, FaultLog, apply_faults
 from anh_reporter.simulator.signals import SignalSpec, generate
+from anh_reporter.simulator.specs import site_signal_specs
 from anh_reporter.site import Site, series_code
 
 log = logging.getLogger(__name__)
@@ -85,16 +86,11 @@ class ServedSeries:
     unit: str
 
 
-def series_keys(site: Site) -> dict[str, int]:
-    """Stable generator keys when database ids are not known: 1, 2, ... in site-file order."""
-    return {code: i for i, (code, _) in enumerate(site.series_codes(), start=1)}
-
-
 def served_series(
     site: Site, keys: Mapping[str, int] | None = None, period_s: float | None = None
 ) -> list[ServedSeries]:
     """What the simulator serves for a site: names, generator specs, periods (pure)."""
-    keys = series_keys(site) if keys is None else keys
+    specs = site_signal_specs(site, keys)
     out: list[ServedSeries] = []
     for field in site.fields:
         owners = [(p.code, p.series) for p in field.pmos] + [
@@ -106,25 +102,11 @@ def served_series(
                 code = series_code(field.code, owner, s)
                 leaf = s.variable if s.variable not in used else code
                 used.add(leaf)
-                if code not in keys:
-                    raise ConfigError(
-                        f"series {code!r} has no generator key; keys were given for "
-                        f"{len(keys)} series (load the site into the database first)"
-                    )
-                commissioned = dt.datetime.combine(s.commissioned, dt.time(), dt.UTC)
-                spec = SignalSpec(
-                    key=keys[code],
-                    variable=s.variable,
-                    range_lo=s.range[0],
-                    range_hi=s.range[1],
-                    commissioned_us=to_us(commissioned),
-                    rollover=s.rollover,
-                    params=dict(s.simulation),
-                )
+                spec = specs[code]
                 out.append(
                     ServedSeries(
                         code,
-                        keys[code],
+                        spec.key,
                         f"{field.code}/{owner}/{leaf}",
                         spec,
                         period_s or s.sampling_period_s,

@@ -45,6 +45,7 @@ class SignalSpec:
     commissioned_us: int
     rollover: float | None = None
     params: dict[str, float] = field(default_factory=dict)
+    group: int = 0  # shared by the series of one PMO or well (pump cycles); 0: use the key
 
     def param(self, name: str, default: float) -> float:
         """A simulation parameter, or its default."""
@@ -145,7 +146,7 @@ def pump_on(spec: SignalSpec, times_us: npt.NDArray[np.int64]) -> npt.NDArray[np
     on_us = int(spec.param("on_h", 22.0) * 3_600_000_000)
     off_us = int(spec.param("off_h", 2.0) * 3_600_000_000)
     period = on_us + off_us
-    offset = (spec.key * 7_919 * 60_000_000) % period
+    offset = ((spec.group or spec.key) * 7_919 * 60_000_000) % period
     return np.asarray(((times_us + offset) % period) < on_us)
 
 

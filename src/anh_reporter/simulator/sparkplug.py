@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 from collections.abc import Coroutine, Mapping, Sequence
@@ -43,10 +42,10 @@ from anh_reporter.connectors.mqtt.sparkplug import (
     next_seq,
 )
 from anh_reporter.domain.quality import GOOD
-from anh_reporter.domain.timeutil import to_us
 from anh_reporter.errors import ConfigError
 from anh_reporter.simulator.faults import Fault, FaultKind, apply_faults
 from anh_reporter.simulator.signals import SignalSpec, generate
+from anh_reporter.simulator.specs import site_signal_specs
 from anh_reporter.site import FieldSite, Series, Site, series_code
 
 log = logging.getLogger(__name__)
@@ -103,23 +102,13 @@ def edge_points(
     database gives it when the site is loaded.
     """
     field = _field(site, field_code)
-    default_keys = {code: i + 1 for i, (code, _) in enumerate(site.series_codes())}
+    specs = site_signal_specs(site, keys)
     owners = [(p.code, p.series) for p in field.pmos] + [(w.code, w.series) for w in field.wells]
     points: list[EdgePoint] = []
     for owner, series in owners:
         for conf in series:
             code = series_code(field.code, owner, conf)
-            key = keys[code] if keys is not None else default_keys[code]
-            commissioned = dt.datetime.combine(conf.commissioned, dt.time(), dt.UTC)
-            spec = SignalSpec(
-                key=key,
-                variable=conf.variable,
-                range_lo=conf.range[0],
-                range_hi=conf.range[1],
-                commissioned_us=to_us(commissioned),
-                rollover=conf.rollover,
-                params=dict(conf.simulation),
-            )
+            spec = specs[code]
             datatype = DataType.BOOLEAN if conf.unit == "bool" else DataType.DOUBLE
             points.append(
                 EdgePoint(
