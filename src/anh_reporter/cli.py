@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import getpass
+import logging
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,18 +21,22 @@ from anh_reporter.analytics.cli import app as analytics_app
 from anh_reporter.api import cli as api_cli
 from anh_reporter.api.users import create_admin
 from anh_reporter.backfill import backfill
-from anh_reporter.config import get_settings
+from anh_reporter.config import Settings, get_settings
 from anh_reporter.connectors.opcua.cli import app as opcua_app
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.errors import AnhError
 from anh_reporter.ingest.csv_file import ingest_csv
 from anh_reporter.ingest.quarantine import QuarantineRow
+from anh_reporter.live import LiveIngest, demo_connectors
 from anh_reporter.production.cli import app as production_app
 from anh_reporter.production.cli import manual_app
 from anh_reporter.reports.cli import app as report_app
-from anh_reporter.site import load_site
+from anh_reporter.simulator.faults import FaultKind
+from anh_reporter.simulator.field import FieldPorts, SimulatedField
+from anh_reporter.site import Site, load_site
 from anh_reporter.storage import migrate, partitions
 from anh_reporter.storage.database import Database, open_database
+from anh_reporter.storage.series_repo import list_series
 from anh_reporter.storage.site_repo import SiteLoadSummary, load_site_into
 
 app = typer.Typer(
@@ -63,6 +69,9 @@ SiteFile = Annotated[Path, typer.Argument(help="Site file (YAML)")]
 
 def main() -> None:
     """Entry point: run the app; a known error is one readable line, never a traceback."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("asyncua", "pymodbus", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
         app()
     except AnhError as exc:
@@ -84,8 +93,18 @@ def demo(
     site_file: Annotated[Path, typer.Option("--site", help="Site file")] = DEFAULT_SITE,
     days: Annotated[float, typer.Option(min=0.01, max=400, help="Days of history")] = 7.0,
     seed: Annotated[int, typer.Option(help="Seed of the signal generator")] = 42,
+    live: Annotated[
+        float, typer.Option(min=0, help="Seconds of live field data after the backfill (0: none)")
+    ] = 90.0,
+    api_port: Annotated[int, typer.Option(help="Serve the API here while live (0: no API)")] = 8000,
 ) -> None:
-    """Start the database (embedded by default), migrate, load the site, backfill history."""
+    """Backfill history, sign yesterday's report, then run the simulated field live.
+
+    Starts the database (embedded by default), migrates, loads the site, backfills, signs
+    yesterday's report; then serves the site over OPC UA, Modbus and MQTT, collects it with
+    the connectors into the database, injects a few faults, serves the API, and prints a line
+    of statistics every few seconds, for ``--live`` seconds (Ctrl-C stops earlier).
+    """
     settings = get_settings()
     site = load_site(site_file)
     with open_database(settings) as db:
@@ -127,6 +146,91 @@ def demo(
             + ("already up to date." if result.rows == 0 else "binary COPY, rollups updated.")
         )
         _demo_report(db, site.fields[0].code)
+        if live > 0:
+            asyncio.run(_demo_live(db, settings, site, seconds=live, seed=seed, api_port=api_port))
+
+
+async def _demo_live(
+    db: Database, settings: Settings, site: Site, *, seconds: float, seed: int, api_port: int
+) -> None:
+    """The live part of the demo: simulated field, connectors, writer, API, faults, statistics."""
+    with db.connect() as conn:
+        rows = list_series(conn)
+    ids = {r.code: r.id for r in rows}
+    field = SimulatedField(
+        site,
+        ports=FieldPorts(opcua=0, modbus=0),
+        seed=seed,
+        keys=ids,
+        data_dir=settings.data_dir / "simulator",
+        opcua_period_s=1.0,
+    )
+    await field.start()
+    ingest = LiveIngest(db, settings)
+    api_server = None
+    try:
+        await ingest.start(demo_connectors(field, site, rows, ingest))
+        for line in field.describe():
+            console.print(f"  {line}", highlight=False)
+        api_server = await _start_api(db, settings, ingest, api_port)
+        faults = _demo_faults(site)
+        started = time.monotonic()
+        next_line = 5.0
+        console.print(f"[bold]live[/] for {seconds:g} s (Ctrl-C stops); faults at 40 s and 50 s")
+        while (elapsed := time.monotonic() - started) < seconds:
+            while faults and faults[0][0] <= elapsed:
+                _, kind, code, length, magnitude = faults.pop(0)
+                field.inject_now(kind, code, length, magnitude)
+                console.print(f"  [yellow]fault[/] {kind.value} on {code} for {length:g} s")
+            if elapsed >= next_line:
+                anomalies = await asyncio.to_thread(ingest.count_anomalies)
+                console.print("  " + ingest.stats(anomalies).line(), highlight=False)
+                next_line += 5.0
+            await asyncio.sleep(0.5)
+    finally:
+        if api_server is not None:
+            api_server.should_exit = True
+            await asyncio.sleep(0.3)
+        await ingest.stop()
+        await field.stop()
+    final = ingest.stats(await asyncio.to_thread(ingest.count_anomalies))
+    console.print("[bold green]live done[/]: " + final.line(), highlight=False)
+
+
+def _demo_faults(site: Site) -> list[tuple[float, FaultKind, str, float, float]]:
+    """A spike on the oil rate and a stuck meter temperature: what the analytics should catch.
+
+    They come after 40 s of 1-second samples, so the online rules have a baseline.
+    """
+    field = site.fields[0]
+    oil = next(p for p in field.pmos if p.kind == "oil")
+    return [
+        (40.0, FaultKind.SPIKE, f"{field.code}.{oil.code}.oil_rate", 10.0, 0.8),
+        (50.0, FaultKind.STUCK, f"{field.code}.{oil.code}.meter_temperature", 600.0, 0.0),
+    ]
+
+
+async def _start_api(db: Database, settings: Settings, ingest: LiveIngest, port: int) -> Any:
+    """Serve the API in this process while the demo runs (None when the port is taken)."""
+    if port == 0:
+        return None
+    import socket
+
+    import uvicorn
+
+    from anh_reporter.api.app import create_app
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            console.print(f"  [yellow]API not started[/]: port {port} is taken (--api-port)")
+            return None
+    app_ = create_app(settings, db, ingest.bus)
+    server = uvicorn.Server(
+        uvicorn.Config(app_, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    asyncio.get_running_loop().create_task(server.serve())
+    console.print(f"  API      http://127.0.0.1:{port}/api/docs  (WebSocket /ws/telemetry/{{id}})")
+    return server
 
 
 def _demo_report(db: Database, field_code: str) -> None:
