@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -22,7 +23,13 @@ from anh_reporter.api import cli as api_cli
 from anh_reporter.api.users import create_admin
 from anh_reporter.backfill import backfill
 from anh_reporter.config import Settings, get_settings
+from anh_reporter.connectors.modbus import config as modbus_config
+from anh_reporter.connectors.modbus.connector import ModbusConnector
+from anh_reporter.connectors.mqtt import config as mqtt_config
+from anh_reporter.connectors.mqtt.connector import SparkplugConnector
+from anh_reporter.connectors.opcua import config as opcua_config
 from anh_reporter.connectors.opcua.cli import app as opcua_app
+from anh_reporter.connectors.opcua.connector import OpcUaConnector
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.errors import AnhError
 from anh_reporter.ingest.csv_file import ingest_csv
@@ -32,7 +39,7 @@ from anh_reporter.production.cli import app as production_app
 from anh_reporter.production.cli import manual_app
 from anh_reporter.reports.cli import app as report_app
 from anh_reporter.simulator.faults import FaultKind
-from anh_reporter.simulator.field import FieldPorts, SimulatedField
+from anh_reporter.simulator.field import FieldPorts, SimulatedField, parse_fault
 from anh_reporter.site import Site, load_site
 from anh_reporter.storage import migrate, partitions
 from anh_reporter.storage.database import Database, open_database
@@ -75,6 +82,9 @@ def main() -> None:
     try:
         app()
     except AnhError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except OSError as exc:  # a file or port problem: one line too
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
@@ -287,6 +297,173 @@ def ingest(
         f"[bold]{path}[/]: [green]{stats.written:,} written[/], {stats.duplicates:,} duplicate "
         f"(already stored), [yellow]{stats.quarantined:,} quarantined[/] ({reasons})"
     )
+
+
+@app.command()
+def simulate(
+    site_file: Annotated[Path, typer.Option("--site", help="Site file")] = DEFAULT_SITE,
+    seed: Annotated[int, typer.Option(help="Seed of the signal generator")] = 42,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    opcua_port: Annotated[int, typer.Option(help="OPC UA port")] = 4840,
+    modbus_port: Annotated[int, typer.Option(help="Modbus TCP port")] = 5020,
+    mqtt: Annotated[
+        str, typer.Option(help="MQTT broker HOST:PORT for the Sparkplug B edge node, or 'none'")
+    ] = "127.0.0.1:1883",
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(help="Inject KIND:SERIES:SECONDS[:MAGNITUDE] at start (repeatable)"),
+    ] = None,
+    secure: Annotated[
+        bool, typer.Option(help="Also offer Basic256Sha256 Sign / SignAndEncrypt on OPC UA")
+    ] = False,
+    seconds: Annotated[float, typer.Option(min=0, help="Stop after this long (0: Ctrl-C)")] = 0,
+) -> None:
+    """Serve a site as a simulated field over OPC UA, Modbus TCP and MQTT Sparkplug B.
+
+    Series keys follow the site file's order (the ids a freshly loaded database gives them),
+    so values continue what ``demo`` backfilled. Faults can also be injected at run time with
+    the OPC UA methods under Objects/Simulator (InjectFault, ClearFaults, Outage).
+    """
+    settings = get_settings()
+    site = load_site(site_file)
+    specs = [parse_fault(f) for f in fault or []]
+    mqtt_host, mqtt_port = _host_port(mqtt)
+    ports = FieldPorts(host, opcua_port, modbus_port, mqtt_host, mqtt_port)
+    field = SimulatedField(
+        site, ports=ports, seed=seed, data_dir=settings.data_dir / "simulator", secure=secure
+    )
+
+    async def run() -> None:
+        await field.start()
+        try:
+            for kind, code, length, magnitude in specs:
+                field.inject_now(kind, code, length, magnitude)
+                console.print(f"  [yellow]fault[/] {kind.value} on {code} for {length:g} s")
+            for line in field.describe():
+                console.print(f"  {line}", highlight=False)
+            map_file = settings.data_dir / "simulator" / "modbus-register-map.md"
+            map_file.parent.mkdir(parents=True, exist_ok=True)
+            map_file.write_text(field.modbus.map.to_markdown(), encoding="utf-8")
+            console.print(f"  Modbus register map: {map_file}", highlight=False)
+            await _wait(seconds)
+        finally:
+            await field.stop()
+
+    asyncio.run(run())
+
+
+@app.command()
+def collect(
+    opcua: Annotated[Path | None, typer.Option(help="OPC UA tag map (YAML)")] = None,
+    modbus: Annotated[Path | None, typer.Option(help="Modbus tag map (YAML)")] = None,
+    mqtt: Annotated[Path | None, typer.Option(help="MQTT Sparkplug B tag map (YAML)")] = None,
+    shard: Annotated[str, typer.Option(help="Field code the batches are published under")] = (
+        "default"
+    ),
+    seconds: Annotated[float, typer.Option(min=0, help="Stop after this long (0: Ctrl-C)")] = 0,
+) -> None:
+    """The edge collector: run connectors; spool when the centre is unreachable.
+
+    With ``ANH_REDIS_URL`` set, batches go to the Redis bus for the centre's writers; without
+    it, this process also writes them into the database. The series catalogue is read from the
+    database and cached in the data directory, so a restart works while the centre is down.
+    """
+    if not (opcua or modbus or mqtt):
+        raise AnhError("give at least one tag map: --opcua, --modbus or --mqtt")
+    settings = get_settings()
+    configs = (
+        (opcua, opcua_config.load_config),
+        (modbus, modbus_config.load_config),
+        (mqtt, mqtt_config.load_config),
+    )
+    loaded = [(loader(path), path) for path, loader in configs if path is not None]
+    if settings.redis_url:
+        ids, spans = _series_catalogue(settings, None)
+        asyncio.run(_collect(None, settings, loaded, ids, spans, shard, seconds))
+        return
+    with open_database(settings) as db:
+        migrate.upgrade(db, storage=settings.storage)
+        ids, spans = _series_catalogue(settings, db)
+        asyncio.run(_collect(db, settings, loaded, ids, spans, shard, seconds))
+
+
+async def _collect(
+    db: Database | None,
+    settings: Settings,
+    loaded: list[tuple[Any, Path]],
+    ids: dict[str, int],
+    spans: dict[str, float],
+    shard: str,
+    seconds: float,
+) -> None:
+    ingest = LiveIngest(db, settings)
+    connectors: list[Any] = []
+    for config, _ in loaded:
+        if isinstance(config, opcua_config.OpcUaConfig):
+            connectors.append(OpcUaConnector(config, ids, ingest.sink(shard)))
+        elif isinstance(config, modbus_config.ModbusConfig):
+            connectors.append(
+                ModbusConnector(config, sink=ingest.sink(shard), series_ids=ids, spans=spans)
+            )
+        else:
+            connectors.append(SparkplugConnector(config, ingest.sink(shard), ids, spans=spans))
+    await ingest.start(connectors)
+    where = "Redis bus" if settings.redis_url else "the database"
+    console.print(f"collecting with {len(connectors)} connector(s) into {where}")
+    try:
+        started = time.monotonic()
+        while seconds == 0 or time.monotonic() - started < seconds:
+            await asyncio.sleep(
+                min(5.0, max(seconds - (time.monotonic() - started), 0.1)) if seconds else 5.0
+            )
+            console.print(
+                "  " + ingest.stats(await asyncio.to_thread(ingest.count_anomalies)).line(),
+                highlight=False,
+            )
+    finally:
+        await ingest.stop()
+
+
+def _series_catalogue(
+    settings: Settings, db: Database | None
+) -> tuple[dict[str, int], dict[str, float]]:
+    """Series ids and spans by code: from the database, else the cached copy."""
+    cache = settings.data_dir / "series-catalogue.json"
+    if db is None and settings.database_url is None and cache.exists():
+        data = orjson.loads(cache.read_bytes())
+        return data["ids"], data["spans"]
+    try:
+        if db is None:
+            with open_database(settings) as own:
+                return _series_catalogue(settings, own)
+        with db.connect() as conn:
+            rows = list_series(conn)
+    except AnhError:
+        if cache.exists():
+            data = orjson.loads(cache.read_bytes())
+            return data["ids"], data["spans"]
+        raise
+    ids = {r.code: r.id for r in rows}
+    spans = {r.code: r.range_hi - r.range_lo for r in rows}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(orjson.dumps({"ids": ids, "spans": spans}))
+    return ids, spans
+
+
+def _host_port(text: str) -> tuple[str | None, int]:
+    if text.lower() == "none":
+        return None, 0
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise AnhError(f"--mqtt {text!r}: expected HOST:PORT or 'none'")
+    return host, int(port)
+
+
+async def _wait(seconds: float) -> None:
+    if seconds:
+        await asyncio.sleep(seconds)
+    else:
+        await asyncio.Event().wait()
 
 
 @db_app.command("migrate")

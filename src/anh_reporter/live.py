@@ -63,14 +63,19 @@ class LiveStats:
 class LiveIngest:
     """The centre's side of live data: bus, spool, writer loop and online analytics."""
 
-    def __init__(self, db: Database, settings: Settings, *, analytics: bool = True) -> None:
+    def __init__(
+        self, db: Database | None, settings: Settings, *, analytics: bool = True
+    ) -> None:
+        """``db`` None: an edge collector that only publishes (the writer runs elsewhere)."""
         self.db = db
         self.settings = settings
         self.bus = make_bus(settings)
         self.spool = Spool.from_settings(settings)
         self.producer = SpoolingProducer(self.bus, self.spool)
-        hooks: list[Any] = [OnlineAnomalyHook(db)] if analytics else []
-        self.pipeline = IngestPipeline(db, self.bus, settings.ingest, on_commit=hooks)
+        hooks: list[Any] = [OnlineAnomalyHook(db)] if analytics and db is not None else []
+        self.pipeline = (
+            IngestPipeline(db, self.bus, settings.ingest, on_commit=hooks) if db else None
+        )
         self._hooks = hooks
         self._writer: asyncio.Task[None] | None = None
         self.connectors: list[Connector] = []
@@ -86,7 +91,8 @@ class LiveIngest:
 
     async def start(self, connectors: list[Connector]) -> None:
         """Start the writer, the spool's forwarder, then the connectors."""
-        self._writer = asyncio.create_task(self.pipeline.run())
+        if self.pipeline is not None:
+            self._writer = asyncio.create_task(self.pipeline.run())
         self.producer.start()
         self.connectors = connectors
         for connector in connectors:
@@ -99,7 +105,8 @@ class LiveIngest:
             with contextlib.suppress(Exception):
                 await connector.stop()
         await self.producer.stop()
-        self.pipeline.stop()
+        if self.pipeline is not None:
+            self.pipeline.stop()
         if self._writer is not None:
             await self._writer
         for hook in self._hooks:
@@ -112,12 +119,16 @@ class LiveIngest:
     def stats(self, anomalies: int) -> LiveStats:
         """Statistics since the start."""
         elapsed = time.monotonic() - self._started
-        s = self.pipeline.stats
+        if self.pipeline is not None:
+            written, quarantined = self.pipeline.stats.written, self.pipeline.stats.quarantined
+        else:  # an edge collector: what it handed to the bus
+            p = self.producer.stats
+            written, quarantined = p.published_readings + p.replayed_readings, 0
         return LiveStats(
             elapsed,
-            s.written,
-            s.written / elapsed if elapsed > 0 else 0.0,
-            s.quarantined,
+            written,
+            written / elapsed if elapsed > 0 else 0.0,
+            quarantined,
             self.spool.depth_batches,
             sum(1 for c in self.connectors if c.status().connected),
             len(self.connectors),
@@ -125,7 +136,9 @@ class LiveIngest:
         )
 
     def count_anomalies(self) -> int:
-        """Anomalies stored so far."""
+        """Anomalies stored so far (0 for an edge collector)."""
+        if self.db is None:
+            return 0
         with self.db.connect() as conn:
             row = conn.execute("SELECT count(*) FROM anomalies").fetchone()
         return int(row[0]) if row else 0
