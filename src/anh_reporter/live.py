@@ -63,9 +63,7 @@ class LiveStats:
 class LiveIngest:
     """The centre's side of live data: bus, spool, writer loop and online analytics."""
 
-    def __init__(
-        self, db: Database | None, settings: Settings, *, analytics: bool = True
-    ) -> None:
+    def __init__(self, db: Database | None, settings: Settings, *, analytics: bool = True) -> None:
         """``db`` None: an edge collector that only publishes (the writer runs elsewhere)."""
         self.db = db
         self.settings = settings
