@@ -466,6 +466,29 @@ async def _wait(seconds: float) -> None:
         await asyncio.Event().wait()
 
 
+@app.command()
+def scheduler() -> None:
+    """Run the scheduled jobs (daily reports, late data, partitions, anomaly models).
+
+    Several instances may run: one leads (a PostgreSQL advisory lock), the others wait.
+    """
+    import threading
+
+    from anh_reporter.scheduler import run_scheduler
+    from anh_reporter.scheduler.jobs import JOBS
+
+    settings = get_settings()
+    stop = threading.Event()
+    with open_database(settings) as db:
+        migrate.upgrade(db, storage=settings.storage)
+        for job in JOBS:
+            console.print(f"  {job.id}: {job.description}", highlight=False)
+        try:
+            run_scheduler(db, settings, stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+
 @db_app.command("migrate")
 def db_migrate(
     revision: Annotated[str, typer.Option(help="Target revision")] = "head",

@@ -36,8 +36,20 @@ def test_jobs_and_triggers(db: Database, tmp_path: Path) -> None:
         load_test_site(conn)
     scheduler = build_scheduler(db, Settings(data_dir=tmp_path))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {f"daily-report:{FIELD}", "recompute-late-data", "partitions"}
-    assert {spec.id for spec in JOBS} == {"daily-report", "recompute-late-data", "partitions"}
+    assert set(jobs) == {
+        f"daily-report:{FIELD}",
+        "recompute-late-data",
+        "partitions",
+        "train-anomaly-models",
+        "score-anomalies",
+    }
+    assert {spec.id for spec in JOBS} == {
+        "daily-report",
+        "recompute-late-data",
+        "partitions",
+        "train-anomaly-models",
+        "score-anomalies",
+    }
     for job in jobs.values():
         assert str(job.trigger.timezone) == "America/Bogota"
         assert job.coalesce is True and job.misfire_grace_time == 3600 and job.max_instances == 1

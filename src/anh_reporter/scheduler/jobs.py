@@ -8,6 +8,8 @@
 * ``recompute-late-data``: every 15 minutes, recompute the days whose telemetry changed after
   they were computed; a signed day whose figures changed is marked as needing an amendment.
 * ``partitions``: daily, create the telemetry partitions ahead and drop the expired ones.
+* ``train-anomaly-models``: daily, a new IsolationForest version per PMO on the last 14 days.
+* ``score-anomalies``: hourly, score the last 6 hours of each PMO with its newest model.
 
 Every trigger gets its timezone explicitly (APScheduler would otherwise use the machine's).
 """
@@ -26,6 +28,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from anh_reporter.config import Settings
+from anh_reporter.domain.timeutil import US_PER_HOUR
 from anh_reporter.production.contract_day import last_complete_day
 from anh_reporter.production.daily import load_field, recompute_stale
 from anh_reporter.reports import service
@@ -93,6 +96,29 @@ def maintain_partitions(db: Database, settings: Settings) -> list[str]:
         return partitions.drop_expired(conn, now, settings.storage.retention_years)
 
 
+def train_anomaly_models(db: Database, settings: Settings) -> int:
+    """Retrain the anomaly model of every PMO on its last 14 days; how many were trained."""
+    from anh_reporter.analytics import service as analytics  # scikit-learn: loaded here
+
+    with db.connect() as conn:
+        groups = analytics.pmo_groups(conn)
+        trained = analytics.train_models(
+            conn, groups=groups, end_us=analytics.window_end(None, US_PER_HOUR), days=14
+        )
+    return len(trained)
+
+
+def score_anomalies(db: Database, settings: Settings) -> int:
+    """Score the last 6 hours of every PMO with its newest model; new anomalies found."""
+    from anh_reporter.analytics import service as analytics
+
+    with db.connect() as conn:
+        scored = analytics.score_models(
+            conn, groups=analytics.pmo_groups(conn), until=None, hours=6
+        )
+    return sum(len(s.new) for s in scored)
+
+
 def daily_report_trigger(field: FieldSchedule, options: ReportSettings) -> BaseTrigger:
     """Cron at the field's start hour + the report delay, in the field's timezone."""
     minutes = field.start_hour * 60 + options.report_delay_minutes
@@ -133,6 +159,20 @@ JOBS: list[JobSpec] = [
         trigger=lambda field, options: CronTrigger(hour=2, minute=15, timezone=BOGOTA),
         per_field=False,
         description="create telemetry partitions ahead, drop expired ones",
+    ),
+    JobSpec(
+        id="train-anomaly-models",
+        func=train_anomaly_models,
+        trigger=lambda field, options: CronTrigger(hour=3, minute=0, timezone=BOGOTA),
+        per_field=False,
+        description="retrain the anomaly model of every PMO on its last 14 days",
+    ),
+    JobSpec(
+        id="score-anomalies",
+        func=score_anomalies,
+        trigger=lambda field, options: CronTrigger(minute=5, timezone=BOGOTA),
+        per_field=False,
+        description="score the last 6 hours of every PMO; store and count anomalies",
     ),
 ]
 """Every scheduled job."""
