@@ -28,7 +28,8 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/copy_ceiling.py
+	for b in copy_ceiling ingest bus connectors reports anomaly anomaly_quality api; do \
+		$(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
