@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
@@ -31,6 +32,32 @@ def test_decimals_keep_their_scale_and_never_use_exponents() -> None:
         "f": -3,
     }
     assert canonical_bytes(doc) == b'{"a":1.50,"b":0.00,"c":1000,"d":0.00001,"e":7,"f":-3}'
+
+
+def test_tiny_and_zero_decimals_are_written_in_plain_notation() -> None:
+    doc = {
+        "a": Decimal("0.0000001"),  # str() would give 1E-7
+        "b": Decimal("-0E-7"),
+        "c": Decimal("-0.00000012"),
+        "d": Decimal("12E+2"),
+        "e": Decimal("-5.10"),
+    }
+    assert canonical_bytes(doc) == (
+        b'{"a":0.0000001,"b":0.0000000,"c":-0.00000012,"d":1200,"e":-5.10}'
+    )
+
+
+def test_every_decimal_is_written_with_exactly_its_own_digits() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        digits = str(rng.randrange(10 ** rng.randrange(1, 12)))
+        sign = rng.choice(["", "-"])
+        value = Decimal(f"{sign}{digits}E{rng.randrange(-12, 6)}")
+        text = canonical_bytes(value).decode()
+        # Plain notation whose value is exactly the Decimal's, with its scale kept.
+        assert "E" not in text and "e" not in text
+        assert Decimal(text) == value and not (value.is_zero() and text.startswith("-"))
+        assert Decimal(text).as_tuple().exponent == min(value.as_tuple().exponent, 0)
 
 
 def test_control_characters_and_quotes_are_escaped() -> None:

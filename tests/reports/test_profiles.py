@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from anh_reporter.reports.fastschema import Unsupported, compile_schema
-from anh_reporter.reports.model import ReportInputs, build_report
+from anh_reporter.reports.model import IdpReport, ReportInputs, build_report
 from anh_reporter.reports.profiles import (
     ProfileError,
     available_profiles,
@@ -51,6 +52,51 @@ def test_template_language() -> None:
         "when": "no",
         "missing": None,
     }
+
+
+def golden_report(name: str = "tipo-a-three-pmos") -> IdpReport:
+    case = next(c for c in CASES if c.name == name)
+    return build_report(ReportInputs.model_validate_json((case / "input.json").read_bytes()))
+
+
+def test_template_on_the_report_model_reads_its_fields() -> None:
+    template = {
+        "gaps": {"$each": "$.pmos", "$map": "@.quality.score_terms.gap_points"},
+        "pressure_sources": {"$each": "$.pmos", "$map": "@.sources.pressure"},
+        "rounded": {"$path": "$.totals.water_net_bbl", "$round": "1", "$default": 0},
+        "amends": {"$if": "$.report.amends_version", "$then": "$.report.amends_sha256"},
+    }
+    mapping = compile_template(template, model=IdpReport)
+    assert mapping(golden_report(), None) == {
+        "gaps": [Decimal("17.1"), Decimal("20.0"), Decimal("20.0")],  # 17.0833 → 17.1
+        "pressure_sources": ["telemetry (flow-weighted)", "none", "telemetry (flow-weighted)"],
+        "rounded": Decimal("1022"),  # notes.md: total water net 1021.62
+        "amends": None,
+    }
+    # A manual PMO has no score terms: the step into them gives null.
+    assert mapping(golden_report("tipo-b-manual-allocated"), None)["gaps"] == [None]
+
+
+@pytest.mark.parametrize("case", [c.name for c in CASES])
+def test_whole_models_map_like_any_other_value(case: str) -> None:
+    # Generated code converts values of known types; without the model class, _plain does.
+    template = {"all": "$", "pmos": "$.pmos", "totals": "$.totals", "anomalies": "$.anomalies"}
+    report = golden_report(case)
+    typed = compile_template(template, model=IdpReport)(report, None)
+    generic = compile_template("$")(report, None)
+    assert typed["all"] == generic
+    assert [typed[k] for k in ("pmos", "totals", "anomalies")] == [
+        generic[k] for k in ("pmos", "totals", "anomalies")
+    ]
+    assert typed["all"]["contract_day"]["start"].endswith("Z")
+    assert typed["pmos"][0]["sources"] is not report.pmos[0].sources  # a copy
+
+
+def test_a_path_the_model_lacks_is_refused_at_load_time() -> None:
+    with pytest.raises(ProfileError, match=r"'@.quality.score': PmoQuality has no field 'score'"):
+        compile_template(
+            {"p": {"$each": "$.pmos", "$map": {"s": "@.quality.score"}}}, model=IdpReport
+        )
 
 
 @pytest.mark.parametrize(
@@ -194,6 +240,44 @@ def test_compiled_validator_agrees_with_jsonschema(case: str) -> None:
     disagreements = [i for i, (fast, slow) in enumerate(verdicts) if fast != slow]
     assert disagreements == []
     assert sum(1 for fast, _ in verdicts if not fast) > 300  # most mutations break the schema
+
+
+_SMALL_SCHEMAS: list[dict[str, Any]] = [
+    # Keywords of another type than the node allows never apply.
+    {"type": ["string", "number"], "minLength": 2, "minimum": 0, "maxItems": 1},
+    {"type": "string", "minimum": 5, "properties": {"a": {"type": "string"}}},
+    {"type": ["array", "null"], "minItems": 1, "items": {"type": "integer", "minimum": 1}},
+    {"type": ["array", "null"], "items": {}, "properties": {}},
+    {"items": True, "additionalProperties": {"type": "integer"}},
+    {"minLength": 2, "maximum": 3, "required": ["a"], "items": {"const": 1}},
+    # Float limits against exact decimals, right at the limit.
+    {"type": "number", "exclusiveMinimum": 0.5, "maximum": 100.0},
+    {"type": ["integer", "null"], "minimum": 0.5},
+    # A leaf definition (inlined) and a recursive one (called).
+    {
+        "$defs": {
+            "pct": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+            "tree": {"type": "object", "properties": {"kids": {"items": {"$ref": "#/$defs/tree"}}}},
+        },
+        "type": "object",
+        "properties": {"p": {"$ref": "#/$defs/pct"}, "t": {"$ref": "#/$defs/tree"}},
+        "required": ["p"],
+    },
+]
+_INSTANCES: list[Any] = [None, True, False, 0, 1, 2, -1, 0.5, 1.5, 100, 101, Decimal("0.5"),
+                         Decimal("0.50000000000000001"), Decimal("100.0"), Decimal("100.00001"),
+                         Decimal("-0.01"), "", "a", "abc", [], [1], [0], [1, 2], [None], {},
+                         {"a": 1}, {"a": "x"}, {"p": None}, {"p": Decimal("100.01")},
+                         {"p": 3, "t": {"kids": [{"kids": []}]}}, {"p": "x"},
+                         {"p": 3, "t": {"kids": [{"kids": 1}]}}]  # fmt: skip
+
+
+@pytest.mark.parametrize("schema", _SMALL_SCHEMAS)
+def test_compiled_validator_agrees_on_small_schemas(schema: dict[str, Any]) -> None:
+    checker = format_checker()
+    fast = compile_schema(schema, checker)
+    slow = Draft202012Validator(schema, format_checker=checker)
+    assert [fast(i) for i in _INSTANCES] == [slow.is_valid(i) for i in _INSTANCES]
 
 
 def test_unsupported_keywords_fall_back() -> None:

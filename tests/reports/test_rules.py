@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +27,9 @@ def with_pmo(r: IdpReport, index: int, **changes: Any) -> IdpReport:
     pmos = list(r.pmos)
     pmo = pmos[index]
     if "quality" in changes:
-        changes["quality"] = pmo.quality.model_copy(update=changes["quality"])
-    pmos[index] = pmo.model_copy(update=changes)
-    return r.model_copy(update={"pmos": pmos})
+        changes["quality"] = replace(pmo.quality, **changes["quality"])
+    pmos[index] = replace(pmo, **changes)
+    return replace(r, pmos=pmos)
 
 
 def codes(r: IdpReport, now: dt.datetime = AFTER) -> list[tuple[str, str, str]]:
@@ -68,6 +69,26 @@ def test_each_rule(changes: dict[str, Any], expected: tuple[str, str]) -> None:
     assert found == [expected]
 
 
+@pytest.mark.parametrize(
+    ("changes", "found"),
+    [
+        ({"api_gravity": D("100.0")}, []),  # API MPMS 11.1-2004 crude range [-10.0, 100.0] °API
+        ({"api_gravity": D("-10.0")}, []),
+        ({"api_gravity": D("-10.1")}, ["IDP003"]),
+        ({"temperature_f": D("302.0")}, []),  # [-58, 302] °F
+        ({"temperature_f": D("-58.0")}, []),
+        ({"temperature_f": D("-58.1")}, ["IDP014"]),
+        ({"pressure_psig": D("1500.0")}, []),  # [0, 1500] psig, down to -14.696 (vacuum)
+        ({"pressure_psig": D("-14.6")}, []),
+        ({"pressure_psig": D("-14.7")}, ["IDP014"]),
+        ({"pressure_psig": D("1500.1")}, ["IDP014"]),
+    ],
+)
+def test_limits_are_inclusive(changes: dict[str, Any], found: list[str]) -> None:
+    r = with_pmo(report(), 0, **changes)  # the oil PMO
+    assert [c for c, _, _ in codes(r)] == found
+
+
 def test_negative_volumes_and_totals() -> None:
     r = with_pmo(report(), 1, water_gross_bbl=D("-1.00"))
     found = codes(r)
@@ -88,15 +109,15 @@ def test_high_severity_anomaly_is_a_warning() -> None:
         Anomaly(at=at, target="X", severity="critical", kind="FLATLINE", message="frozen"),
         Anomaly(at=at, target="Y", severity="info", kind="SPIKE", message="small"),
     ]
-    assert codes(r.model_copy(update={"anomalies": anomalies})) == [("IDP016", "warning", "X")]
+    assert codes(replace(r, anomalies=anomalies)) == [("IDP016", "warning", "X")]
 
 
 def test_allocation_must_add_up() -> None:
     r = report("tipo-b-manual-allocated")
     assert [c for c, s, _ in codes(r) if s == "error"] == []
     wells = list(r.wells)
-    wells[0] = wells[0].model_copy(update={"oil_net_bbl": D("165.84")})
-    found = codes(r.model_copy(update={"wells": wells}))
+    wells[0] = replace(wells[0], oil_net_bbl=D("165.84"))
+    found = codes(replace(r, wells=wells))
     assert ("IDP017", "error", "PMO-TANQUE-01") in found
 
 

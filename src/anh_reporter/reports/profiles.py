@@ -27,10 +27,11 @@ The template has the shape of the output document. Each value is one of:
 * any other object: an object whose keys are kept and whose values are templates.
 
 Values taken from the model are converted for JSON: dates and times to ISO 8601 (``Z`` for UTC),
-numbers stay exact (Decimal). A path that does not exist in the model is an error at load time
-when it starts with ``$.`` and names a top-level field the model lacks.
+numbers stay exact (Decimal). A path that names a field the report model lacks is an error at
+load time; below a field that is not a model (a dict), a missing key gives null.
 
-Templates are compiled once into Python closures, and each profile's validator is built once
+Templates are compiled once into one Python function per profile, reading the report model's
+attributes directly (no ``model_dump``), and each profile's validator is built once
 (with a format checker, so ``date`` and ``date-time`` are checked). Where the schema keeps to the
 keywords :mod:`~anh_reporter.reports.fastschema` compiles, that compiled check answers "valid?"
 and ``jsonschema`` is asked only for the messages of an invalid document.
@@ -38,6 +39,7 @@ and ``jsonschema`` is asked only for the messages of an invalid document.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
@@ -45,12 +47,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import orjson
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 from jsonschema.protocols import Validator
+from pydantic import BaseModel
 
 from anh_reporter.errors import AnhError
 from anh_reporter.reports.fastschema import Unsupported, compile_schema
@@ -100,96 +104,112 @@ _SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def _plain(value: Any) -> Any:
-    """A model value as a JSON-ready value (dates as ISO text, nested containers converted)."""
-    if type(value) in _SCALARS:
+    """A model value as a JSON-ready value (dates as ISO text, models and containers converted).
+
+    The compiled templates convert values whose type they know themselves; this handles the rest.
+    """
+    if type(value) in _SCALAR_TYPES:
         return value
+    if isinstance(value, BaseModel):
+        # Its fields, as model_dump() gives them (the report models allow no extra fields).
+        value = value.__dict__
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {
+            k if type(k) is str else str(k): v if type(v) in _SCALAR_TYPES else _plain(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [v if type(v) in _SCALAR_TYPES else _plain(v) for v in value]
     if isinstance(value, dt.datetime):
         text = value.astimezone(dt.UTC).isoformat() if value.tzinfo else value.isoformat()
         return text.replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
     if isinstance(value, float):
         return Decimal(repr(value))
     return value
 
 
-def _path_getter(path: str, where: str) -> Getter:
-    if path == "$":
-        return lambda root, item: root
-    if path == "@":
-        return lambda root, item: item
-    if path.startswith("$."):
-        keys, from_root = path[2:].split("."), True
-    elif path.startswith("@."):
-        keys, from_root = path[2:].split("."), False
-    else:
-        raise ProfileError(f"{where}: path {path!r} must start with '$.' or '@.'")
-    if any(not k for k in keys):
-        raise ProfileError(f"{where}: path {path!r} has an empty part")
-
-    # Paths of one or two keys are nearly all of them: give them loop-free closures.
-    if len(keys) == 1:
-        (k1,) = keys
-        if from_root:
-            return lambda root, item: root.get(k1) if isinstance(root, dict) else None
-        return lambda root, item: item.get(k1) if isinstance(item, dict) else None
-    if len(keys) == 2:
-        k1, k2 = keys
-
-        def get2(root: Any, item: Any) -> Any:
-            node = root if from_root else item
-            node = node.get(k1) if isinstance(node, dict) else None
-            return node.get(k2) if isinstance(node, dict) else None
-
-        return get2
-
-    def get(root: Any, item: Any) -> Any:
-        value = root if from_root else item
-        for key in keys:
-            if value is None:
-                return None
-            value = value.get(key) if isinstance(value, dict) else None
-        return value
-
-    return get
+def _get(node: Any, key: str) -> Any:
+    """A path step the model's types do not describe: the key of a dict, else None."""
+    return node.get(key) if type(node) is dict else None
 
 
-def _g2(node: Any, k1: str, k2: str) -> Any:
-    node = node.get(k1) if type(node) is dict else None
-    return node.get(k2) if type(node) is dict else None
+def _get_optional(node: Any, key: str) -> Any:
+    """A path step into a model that may be None."""
+    return None if node is None else getattr(node, key)
 
 
-def _gn(node: Any, keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        node = node.get(key) if type(node) is dict else None
-    return node
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    """``X | None`` → ``(X, True)``; anything else → ``(annotation, False)``."""
+    if get_origin(annotation) in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(args) < len(get_args(annotation)):
+            return args[0], True
+    return annotation, False
+
+
+def _fields(annotation: Any) -> dict[str, Any] | None:
+    """Field name → type of a pydantic model or dataclass type; ``None`` for any other type."""
+    if not isinstance(annotation, type):
+        return None
+    if issubclass(annotation, BaseModel):
+        return {name: f.annotation for name, f in annotation.model_fields.items()}
+    if dataclasses.is_dataclass(annotation):
+        hints = get_type_hints(annotation)
+        return {f.name: hints[f.name] for f in dataclasses.fields(annotation)}
+    return None
+
+
+def _is_scalar(annotation: Any) -> bool:
+    """True when every value of this type is already JSON-ready (str, int, bool, Decimal, None)."""
+    if annotation in _SCALAR_TYPES:
+        return True
+    if get_origin(annotation) is Literal:
+        return all(type(a) in _SCALAR_TYPES for a in get_args(annotation))
+    if get_origin(annotation) in (Union, UnionType):
+        return all(_is_scalar(a) for a in get_args(annotation))
+    return False
+
+
+def _item_type(annotation: Any) -> Any:
+    """The item type of a list annotation (``None``: unknown)."""
+    annotation, _ = _unwrap_optional(annotation)
+    if get_origin(annotation) in (list, tuple) and get_args(annotation):
+        return get_args(annotation)[0]
+    return None
 
 
 class _TemplateCompiler:
     """Turns a template into the source of one Python expression (one function per profile).
 
-    Keys and literals reach the source only through ``repr`` of strings or through names bound
-    to constants, so a profile file cannot inject code.
+    When the root's model class is known, each path is resolved against the model's field types
+    at compile time: model fields are read as attributes (no ``model_dump``), a field the model
+    lacks is a :class:`ProfileError` at load time, and a field whose type is already JSON-ready
+    is taken as is. Below a field of another type (a dict, ``Any``), steps are dict look-ups.
+
+    Keys and literals reach the source only through ``repr`` of strings, as field names checked
+    against the model, or through names bound to constants, so a profile file cannot inject code.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, root_type: Any) -> None:
         self.consts: dict[str, Any] = {}
+        self.types: dict[str, Any] = {"root": root_type, "item": None}
+        """Static type of each variable of the generated code (``None``: unknown)."""
+        self.temps = 0
 
     def const(self, value: Any) -> str:
         name = f"_c{len(self.consts)}"
         self.consts[name] = value
         return name
 
-    def path(self, path: str, item: str, where: str) -> str:
-        """Source of the raw value at ``path`` (``item`` names the current ``@``)."""
-        if path == "$":
-            return "root"
-        if path == "@":
-            return item
+    def path(self, path: str, item: str, where: str) -> tuple[str, Any]:
+        """Source of the raw value at ``path`` (``item`` names the current ``@``), and its type."""
+        if path in ("$", "@"):
+            source = "root" if path == "$" else item
+            return source, self.types[source]
         if path.startswith("$."):
             source, keys = "root", path[2:].split(".")
         elif path.startswith("@."):
@@ -198,16 +218,50 @@ class _TemplateCompiler:
             raise ProfileError(f"{where}: path {path!r} must start with '$.' or '@.'")
         if any(not k for k in keys):
             raise ProfileError(f"{where}: path {path!r} has an empty part")
-        if len(keys) == 1:
-            return f"({source}.get({keys[0]!r}) if type({source}) is dict else None)"
-        if len(keys) == 2:
-            return f"_g2({source}, {keys[0]!r}, {keys[1]!r})"
-        return f"_gn({source}, {tuple(keys)!r})"
+        expr, annotation = source, self.types[source]
+        for key in keys:
+            annotation, optional = _unwrap_optional(annotation)
+            fields = _fields(annotation)
+            if fields is None:
+                expr, annotation = f"_get({expr}, {key!r})", None
+            elif key not in fields:
+                raise ProfileError(
+                    f"{where}: path {path!r}: {annotation.__name__} has no field {key!r} "
+                    f"(it has {', '.join(fields)})"
+                )
+            else:  # a field name is an identifier
+                expr = f"_get_optional({expr}, {key!r})" if optional else f"{expr}.{key}"
+                annotation = fields[key] | None if optional else fields[key]
+        return expr, annotation
+
+    def convert(self, raw: str, annotation: Any) -> str:
+        """Source of the JSON-ready form of the value ``raw`` whose type is ``annotation``.
+
+        Models, lists and string-keyed dicts of a known type are converted by generated code
+        (new containers, so the document shares nothing with the model); values of any other
+        type by :func:`_plain` at run time.
+        """
+        if _is_scalar(annotation):
+            return raw
+        base, _ = _unwrap_optional(annotation)
+        origin, args = get_origin(base), get_args(base)
+        self.temps += 1
+        var = f"_v{self.temps}"
+        if (fields := _fields(base)) is not None:
+            parts = ", ".join(f"{k!r}: {self.convert(f'{var}.{k}', a)}" for k, a in fields.items())
+            body = "{" + parts + "}"
+        elif origin is list and len(args) == 1:
+            body = f"[{self.convert(f'{var}i', args[0])} for {var}i in {var}]"
+        elif origin is dict and len(args) == 2 and args[0] is str:
+            value = self.convert(f"{var}v", args[1])
+            body = f"{{{var}k: {value} for {var}k, {var}v in {var}.items()}}"
+        else:
+            return f"(_t if type(_t := {raw}) in _SCALARS else _plain(_t))"
+        return f"(None if ({var} := {raw}) is None else {body})"
 
     def expr(self, template: Any, item: str, depth: int, where: str) -> str:
         if isinstance(template, str):
-            raw = self.path(template, item, where)
-            return f"(_t if type(_t := {raw}) in _SCALARS else _plain(_t))"
+            return self.convert(*self.path(template, item, where))
         if template is None:
             return "None"
         if not isinstance(template, dict):
@@ -219,17 +273,28 @@ class _TemplateCompiler:
                 raise ProfileError(f"{where}: $const stands alone")
             return self.const(_plain(template["$const"]))  # a float becomes an exact Decimal
         if "$each" in template:
-            source = self.path(template["$each"], item, where)
+            source, annotation = self.path(template["$each"], item, where)
             var = f"i{depth}"
+            self.types[var] = _item_type(annotation)
             body = self.expr(template.get("$map", "@"), var, depth + 1, where + "[]")
             return f"[{body} for {var} in ({source} or ())]"
         if "$if" in template:
-            test = self.path(template["$if"], item, where)
+            test, _ = self.path(template["$if"], item, where)
             then = self.expr(template.get("$then"), item, depth, where + ".$then")
             other = self.expr(template.get("$else", {"$const": None}), item, depth, where)
             return f"({then} if {test} is not None else {other})"
         if "$path" in template:
-            return f"{self.const(_compile_path(template, where))}(root, {item})"
+            raw, _ = self.path(template["$path"], item, where)
+            quantum: Decimal | None = None
+            if "$round" in template:
+                try:
+                    quantum = Decimal(str(template["$round"]))
+                except InvalidOperation:
+                    raise ProfileError(
+                        f"{where}: $round {template['$round']!r} is not a number"
+                    ) from None
+            default = self.const(_plain(template.get("$default")))
+            return f"_path_value({raw}, {self.const(quantum)}, {default}, {self.const(where)})"
         bad = [k for k in template if k.startswith("$")]
         if bad:
             raise ProfileError(f"{where}: unknown template keyword {bad[0]!r}")
@@ -239,44 +304,37 @@ class _TemplateCompiler:
         return "{" + parts + "}"
 
 
-def compile_template(template: Any, where: str = "document") -> Getter:
-    """Compile a template (see the module docstring) into ``f(model_dict, item) -> value``."""
-    compiler = _TemplateCompiler()
+def _path_value(value: Any, quantum: Decimal | None, default: Any, where: str) -> Any:
+    """A ``$path`` value: ``$default`` for null, rounded half up when ``$round`` is given."""
+    if value is None:
+        return default
+    if quantum is not None:
+        if not isinstance(value, Decimal | int):
+            raise ProfileError(f"{where}: $round needs a number, got {value!r}")
+        return Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
+    return _plain(value)
+
+
+def compile_template(template: Any, where: str = "document", model: type | None = None) -> Getter:
+    """Compile a template (see the module docstring) into ``f(root, item) -> value``.
+
+    ``root`` is an instance of ``model`` when one is given (paths are checked against it),
+    otherwise plain data (dicts and lists).
+    """
+    compiler = _TemplateCompiler(model)
     body = compiler.expr(template, "item", 1, where)
     namespace: dict[str, Any] = {
         "_SCALARS": _SCALAR_TYPES,
         "_plain": _plain,
-        "_g2": _g2,
-        "_gn": _gn,
+        "_get": _get,
+        "_get_optional": _get_optional,
+        "_path_value": _path_value,
         **compiler.consts,
     }
     source = f"def _map(root, item):\n    return {body}\n"
     exec(compile(source, f"<profile {where}>", "exec"), namespace)
     mapping: Getter = namespace["_map"]
     return mapping
-
-
-def _compile_path(template: dict[str, Any], where: str) -> Getter:
-    getter = _path_getter(template["$path"], where)
-    default = template.get("$default")
-    quantum: Decimal | None = None
-    if "$round" in template:
-        try:
-            quantum = Decimal(str(template["$round"]))
-        except InvalidOperation:
-            raise ProfileError(f"{where}: $round {template['$round']!r} is not a number") from None
-
-    def get(root: Any, item: Any) -> Any:
-        value = getter(root, item)
-        if value is None:
-            return default
-        if quantum is not None:
-            if not isinstance(value, Decimal | int):
-                raise ProfileError(f"{where}: $round needs a number, got {value!r}")
-            return Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
-        return _plain(value)
-
-    return get
 
 
 # --- Profiles ---------------------------------------------------------------------------------
@@ -309,10 +367,10 @@ class Profile:
     def document(self, report: IdpReport) -> dict[str, Any]:
         """The report as this profile's document (not yet validated).
 
-        The document holds no binary float (model floats and ``$const`` floats become exact
-        Decimals), so it can be canonicalised with ``check=False``.
+        The document holds no binary float (model floats, ``$const`` and ``$default`` floats
+        become exact Decimals), so it can be canonicalised with ``check=False``.
         """
-        doc = self.mapping(report.model_dump(), None)
+        doc = self.mapping(report, None)
         if not isinstance(doc, dict):
             raise ProfileError(f"profile {self.name}: the template must produce an object")
         return doc
@@ -352,7 +410,7 @@ def load_profile(path: Path) -> Profile:
         raise ProfileError(f"{schema_path}: not a valid JSON Schema: {exc.message}") from None
     checker = format_checker()
     validator = Draft202012Validator(schema, format_checker=checker)
-    mapping = compile_template(spec["document"], f"{path.name}: document")
+    mapping = compile_template(spec["document"], f"{path.name}: document", IdpReport)
     try:
         fast: Callable[[Any], bool] | None = compile_schema(schema, checker)
     except Unsupported:

@@ -33,10 +33,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 
 from anh_reporter.domain.mpms import PRESSURE_RANGE_PSIG, TEMPERATURE_RANGE_F
 from anh_reporter.production.manual import API_RANGE
-from anh_reporter.reports.model import IdpReport, PmoReport
+from anh_reporter.reports.model import IdpReport
 
 
 class Severity(StrEnum):
@@ -93,121 +94,147 @@ def _day_over(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Findi
         )
 
 
-def _per_pmo(check: Callable[[PmoReport, RuleSettings], Iterable[Finding]]) -> Rule:
-    def rule(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
-        for pmo in r.pmos:
-            yield from check(pmo, s)
+# Each rule walks the PMOs itself: one generator per rule, not one per rule and PMO.
+# Limits given as floats are compared as their exact Decimal value (Decimal(float) is exact, so
+# every answer is the same), which is ten times faster than comparing a Decimal with a float.
 
-    return rule
-
-
-def _bsw(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    if p.bsw_pct is not None and not Decimal(0) <= p.bsw_pct < Decimal(100):
-        yield Finding("IDP002", E, f"BSW {p.bsw_pct} % is outside [0, 100) %", p.code)
+_ZERO, _HUNDRED = Decimal(0), Decimal(100)
+_T_LOW, _T_HIGH = TEMPERATURE_RANGE_F
+_P_LOW, _P_HIGH = PRESSURE_RANGE_PSIG
+_T_RANGE = (Decimal(_T_LOW), Decimal(_T_HIGH))
+_P_RANGE = (Decimal(_P_LOW - 14.696), Decimal(_P_HIGH))  # gauge pressure down to a vacuum
 
 
-def _api(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
+def _bsw(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for p in r.pmos:
+        if p.bsw_pct is not None and not _ZERO <= p.bsw_pct < _HUNDRED:
+            yield Finding("IDP002", E, f"BSW {p.bsw_pct} % is outside [0, 100) %", p.code)
+
+
+def _api(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
     low, high = s.api_range
-    if p.api_gravity is not None and not low <= p.api_gravity <= high:
-        yield Finding(
-            "IDP003", E, f"API gravity {p.api_gravity} °API is outside [{low}, {high}] °API", p.code
-        )
+    exact_low, exact_high = Decimal(low), Decimal(high)
+    for p in r.pmos:
+        if p.api_gravity is not None and not exact_low <= p.api_gravity <= exact_high:
+            yield Finding(
+                "IDP003",
+                E,
+                f"API gravity {p.api_gravity} °API is outside [{low}, {high}] °API",
+                p.code,
+            )
 
 
-def _nsv_gsv(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    net, gross = p.oil_net_bbl, p.oil_gross_bbl
-    if net is not None and gross is not None and net > gross:
-        yield Finding(
-            "IDP004", E, f"net oil {net} bbl is greater than gross oil {gross} bbl", p.code
-        )
+def _nsv_gsv(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for p in r.pmos:
+        net, gross = p.oil_net_bbl, p.oil_gross_bbl
+        if net is not None and gross is not None and net > gross:
+            yield Finding(
+                "IDP004", E, f"net oil {net} bbl is greater than gross oil {gross} bbl", p.code
+            )
 
 
 _VOLUMES = ("oil_gross_bbl", "oil_net_bbl", "water_gross_bbl", "water_net_bbl", "gas_kpc")
+_volumes = attrgetter(*_VOLUMES)
+_NO_VOLUME = (None,) * len(_VOLUMES)
+_NOT_NEGATIVE = (*_VOLUMES, "indicated_volume")
 
 
-def _negative(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    for name in (*_VOLUMES, "indicated_volume"):
-        value = getattr(p, name)
-        if value is not None and value < 0:
-            yield Finding("IDP005", E, f"{name} {value} is negative (limit: >= 0)", p.code)
+def _negative(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for p in r.pmos:
+        for name in _NOT_NEGATIVE:
+            value = getattr(p, name)
+            if value is not None and value < 0:
+                yield Finding("IDP005", E, f"{name} {value} is negative (limit: >= 0)", p.code)
 
 
-def _completeness(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    c = p.quality.completeness_pct
-    if c is None or p.method in ("manual", "tank_gauging"):
-        return
-    if c < s.completeness_floor_pct:
-        yield Finding(
-            "IDP007",
-            E,
-            f"completeness {c} % is below the floor of {s.completeness_floor_pct} %: "
-            "enter the volume by hand (manual add) or fix the data",
-            p.code,
-        )
-    elif c < s.completeness_warning_pct:
-        yield Finding(
-            "IDP006",
-            W,
-            f"completeness {c} % is below {s.completeness_warning_pct} % "
-            f"(longest gap {p.quality.longest_gap_s} s)",
-            p.code,
-        )
+def _completeness(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for p in r.pmos:
+        c = p.quality.completeness_pct
+        if c is None or p.method in ("manual", "tank_gauging"):
+            continue
+        if c < s.completeness_floor_pct:
+            yield Finding(
+                "IDP007",
+                E,
+                f"completeness {c} % is below the floor of {s.completeness_floor_pct} %: "
+                "enter the volume by hand (manual add) or fix the data",
+                p.code,
+            )
+        elif c < s.completeness_warning_pct:
+            yield Finding(
+                "IDP006",
+                W,
+                f"completeness {c} % is below {s.completeness_warning_pct} % "
+                f"(longest gap {p.quality.longest_gap_s} s)",
+                p.code,
+            )
 
 
-def _has_volume(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    if p.method == "none" or all(getattr(p, n) is None for n in _VOLUMES):
-        yield Finding("IDP009", E, "no volume for the day (no telemetry, no manual entry)", p.code)
+def _has_volume(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for p in r.pmos:
+        if p.method == "none" or _volumes(p) == _NO_VOLUME:
+            yield Finding(
+                "IDP009", E, "no volume for the day (no telemetry, no manual entry)", p.code
+            )
 
 
-def _corrections(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    if p.kind == "oil" and p.method != "none" and p.ctpl is None:
-        yield Finding(
-            "IDP010",
-            E,
-            f"no CTL/CPL: temperature {_shown(p.temperature_f, '°F')}, API gravity "
-            f"{_shown(p.api_gravity, '°API')} (both are needed; enter the lab value by hand "
-            "if the meter has none)",
-            p.code,
-        )
+def _corrections(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for p in r.pmos:
+        if p.kind == "oil" and p.method != "none" and p.ctpl is None:
+            yield Finding(
+                "IDP010",
+                E,
+                f"no CTL/CPL: temperature {_shown(p.temperature_f, '°F')}, API gravity "
+                f"{_shown(p.api_gravity, '°API')} (both are needed; enter the lab value by hand "
+                "if the meter has none)",
+                p.code,
+            )
 
 
 def _shown(value: Decimal | None, unit: str) -> str:
     return "missing" if value is None else f"{value} {unit}"
 
 
-def _quality(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    score = p.quality.quality_score
-    if score is not None and score < s.quality_warning:
-        yield Finding(
-            "IDP011",
-            W,
-            f"quality score {score} is below {s.quality_warning}: {p.quality.explanation}",
-            p.code,
-        )
+def _quality(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for p in r.pmos:
+        score = p.quality.quality_score
+        if score is not None and score < s.quality_warning:
+            yield Finding(
+                "IDP011",
+                W,
+                f"quality score {score} is below {s.quality_warning}: {p.quality.explanation}",
+                p.code,
+            )
 
 
-def _issues(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    for issue in p.issues:
-        if issue.get("code") == "meter_reset":
-            yield Finding("IDP012", W, issue.get("message", "meter reset"), p.code)
-        elif issue.get("code") == "pressure_missing":
-            yield Finding("IDP013", W, issue.get("message", "no pressure"), p.code)
+def _issues(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for p in r.pmos:
+        for issue in p.issues:
+            if issue.get("code") == "meter_reset":
+                yield Finding("IDP012", W, issue.get("message", "meter reset"), p.code)
+            elif issue.get("code") == "pressure_missing":
+                yield Finding("IDP013", W, issue.get("message", "no pressure"), p.code)
 
 
-def _ranges(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    t, pr = p.temperature_f, p.pressure_psig
-    tlo, thi = TEMPERATURE_RANGE_F
-    if t is not None and not tlo <= t <= thi:
-        yield Finding("IDP014", E, f"temperature {t} °F is outside [{tlo}, {thi}] °F", p.code)
-    plo, phi = PRESSURE_RANGE_PSIG
-    if p.kind == "oil" and pr is not None and not plo - 14.696 <= pr <= phi:
-        yield Finding("IDP014", E, f"pressure {pr} psig is outside [{plo}, {phi}] psig", p.code)
+def _ranges(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    (t_low, t_high), (p_low, p_high) = _T_RANGE, _P_RANGE
+    for p in r.pmos:
+        t, pr = p.temperature_f, p.pressure_psig
+        if t is not None and not t_low <= t <= t_high:
+            yield Finding(
+                "IDP014", E, f"temperature {t} °F is outside [{_T_LOW}, {_T_HIGH}] °F", p.code
+            )
+        if p.kind == "oil" and pr is not None and not p_low <= pr <= p_high:
+            yield Finding(
+                "IDP014", E, f"pressure {pr} psig is outside [{_P_LOW}, {_P_HIGH}] psig", p.code
+            )
 
 
-def _manual(p: PmoReport, s: RuleSettings) -> Iterable[Finding]:
-    if p.manual_entry_ids:
-        ids = ", ".join(f"#{i}" for i in p.manual_entry_ids)
-        yield Finding("IDP015", INFO, f"uses manual entries {ids}", p.code)
+def _manual(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for p in r.pmos:
+        if p.manual_entry_ids:
+            ids = ", ".join(f"#{i}" for i in p.manual_entry_ids)
+            yield Finding("IDP015", INFO, f"uses manual entries {ids}", p.code)
 
 
 def _totals(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
@@ -248,17 +275,17 @@ def _allocation(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Fin
 
 RULES: tuple[Rule, ...] = (
     _day_over,
-    _per_pmo(_bsw),
-    _per_pmo(_api),
-    _per_pmo(_nsv_gsv),
-    _per_pmo(_negative),
-    _per_pmo(_completeness),
-    _per_pmo(_has_volume),
-    _per_pmo(_corrections),
-    _per_pmo(_quality),
-    _per_pmo(_issues),
-    _per_pmo(_ranges),
-    _per_pmo(_manual),
+    _bsw,
+    _api,
+    _nsv_gsv,
+    _negative,
+    _completeness,
+    _has_volume,
+    _corrections,
+    _quality,
+    _issues,
+    _ranges,
+    _manual,
     _totals,
     _anomalies,
     _allocation,
