@@ -36,7 +36,8 @@ from anh_reporter.config import IngestSettings
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.ingest.batch import Batch
 from anh_reporter.ingest.pipeline import IngestPipeline
-from anh_reporter.simulator.signals import SignalSpec, generate
+from anh_reporter.simulator.signals import generate
+from anh_reporter.simulator.specs import site_signal_specs
 from anh_reporter.site import load_site
 from anh_reporter.storage import migrate
 from anh_reporter.storage.database import Database
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_764_547_200_000_000  # 2025-12-01T00:00:00Z
 BATCH = 1_000
 SHARD = "CAMPO-DEMO-LLANOS"
+SITE = load_site(ROOT / "examples" / "site.yaml")
 
 
 def prepare(admin: Database) -> Database:
@@ -58,7 +60,7 @@ def prepare(admin: Database) -> Database:
     db = admin.with_name("anh_bench_ingest")
     migrate.upgrade(db)
     with db.connect() as conn:
-        load_site_into(conn, load_site(ROOT / "examples" / "site.yaml"), changed_by="bench")
+        load_site_into(conn, SITE, changed_by="bench")
     return db
 
 
@@ -66,20 +68,12 @@ def make_rows(db: Database, n: int, start_us: int) -> Batch:
     """``n`` readings of every series in time order (1 s apart per series), in range."""
     with db.connect() as conn:
         series = list_series(conn)
+    specs = site_signal_specs(SITE, {s.code: s.id for s in series})
     per = -(-n // len(series))
     times = start_us + np.arange(per, dtype=np.int64) * 1_000_000
     sid = np.repeat(np.array([s.id for s in series], dtype=np.int32), per)
     t = np.tile(times, len(series))
-    values = np.concatenate(
-        [
-            generate(
-                SignalSpec(s.id, s.variable, s.range_lo, s.range_hi, start_us - 86_400_000_000),
-                times,
-                42,
-            )
-            for s in series
-        ]
-    )
+    values = np.concatenate([generate(specs[s.code], times, 42) for s in series])
     order = np.argsort(t, kind="stable")[:n]  # as a field delivers: all series, tick by tick
     return Batch.of(sid[order], t[order], values[order], np.zeros(n, np.uint32), "bench")
 
