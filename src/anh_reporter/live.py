@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from anh_reporter.analytics.service import OnlineAnomalyHook
+from anh_reporter.api.cache import CacheInvalidationHook
 from anh_reporter.bus.factory import make_bus
 from anh_reporter.config import Settings
 from anh_reporter.connectors.base import Connector
@@ -70,7 +72,11 @@ class LiveIngest:
         self.bus = make_bus(settings)
         self.spool = Spool.from_settings(settings)
         self.producer = SpoolingProducer(self.bus, self.spool)
-        hooks: list[Any] = [OnlineAnomalyHook(db)] if analytics and db is not None else []
+        hooks: list[Any] = []
+        if db is not None:
+            hooks.append(CacheInvalidationHook(settings, db))
+            if analytics:
+                hooks.append(OnlineAnomalyHook(db))
         self.pipeline = (
             IngestPipeline(db, self.bus, settings.ingest, on_commit=hooks) if db else None
         )
@@ -109,8 +115,8 @@ class LiveIngest:
             await self._writer
         for hook in self._hooks:
             close = getattr(hook, "close", None)
-            if close is not None:
-                close()
+            if close is not None and inspect.isawaitable(result := close()):
+                await result
         await self.bus.close()
         self.spool.close()
 

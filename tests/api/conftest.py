@@ -7,6 +7,7 @@ act as A's users and must never see anything of B. Requests go through httpx's A
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import socket
 from collections.abc import AsyncIterator
@@ -58,8 +59,8 @@ def other_site() -> Site:
 class World:
     """Ids of both operators' objects, and markers that must never leak to A's users."""
 
-    own: dict[str, int] = field(default_factory=dict)
-    other: dict[str, int] = field(default_factory=dict)
+    own: dict[str, Any] = field(default_factory=dict)
+    other: dict[str, Any] = field(default_factory=dict)
     markers: list[str] = field(default_factory=list)
     users: dict[str, int] = field(default_factory=dict)
 
@@ -139,6 +140,61 @@ def seed(db: Database) -> World:
     return world
 
 
+REPORT_DAY = T0.date()  # contract day 2026-01-05: 11:00 UTC to 11:00 UTC the next day
+HISTORY_DAYS = 12
+
+
+def seed_reporting(db: Database, world: World, data_dir: Path) -> None:
+    """On top of :func:`seed`: a whole contract day of every series, a signed report and an
+    open anomaly per operator, and oil rates for the days before (to forecast from)."""
+    from anh_reporter.analytics.records import Anomaly, Severity
+    from anh_reporter.analytics.store import save_anomalies
+    from anh_reporter.backfill import backfill
+    from anh_reporter.reports import service
+    from anh_reporter.site import load_site
+
+    context = service.Context.from_settings(Settings(data_dir=data_dir, redis_url=None))
+    with db.connect() as conn:
+        writer = TelemetryWriter(conn)
+        t = to_us(T0) - np.arange(HISTORY_DAYS * 24 * 60, 0, -1, dtype=np.int64) * 60_000_000
+        for ids in (world.own, world.other):
+            writer.write(
+                np.full(len(t), ids["series"], dtype=np.int32),
+                t,
+                14_000.0 - np.arange(len(t)) * 0.05,
+                np.zeros(len(t), dtype=np.uint32),
+            )
+        conn.commit()
+        backfill(conn, load_site(EXAMPLE_SITE), end=T0 + dt.timedelta(hours=36), days=1.5, seed=3)
+        conn.commit()
+        for ids in (world.own, world.other):
+            code = conn.execute("SELECT code FROM fields WHERE id = %s", (ids["field"],)).fetchone()
+            assert code is not None
+            # A blocked draft would do for the other operator too: nobody of A may reach it.
+            with contextlib.suppress(service.ReportBlocked):
+                service.generate(
+                    conn, field_code=code[0], day=REPORT_DAY, context=context, created_by="seed"
+                )
+            row = conn.execute(
+                "SELECT id FROM reports WHERE field_id = %s", (ids["field"],)
+            ).fetchone()
+            assert row is not None
+            ids["report"] = int(row[0])
+            anomaly = Anomaly(
+                field_id=ids["field"],
+                series_id=ids["series"],
+                pmo_id=None,
+                window_start_us=to_us(T0),
+                window_end_us=to_us(T0) + 60_000_000,
+                score=5.0,
+                severity=Severity.WARNING,
+                detector="SPIKE",
+                explanation={"why": "a spike"},
+            )
+            ids["anomaly"] = save_anomalies(conn, anomalies=[anomaly])[0].id
+        conn.commit()
+
+
 def api_settings(**overrides: Any) -> ApiSettings:
     """Test settings: a fixed secret, limits high enough not to interfere."""
     values: dict[str, Any] = {
@@ -164,6 +220,13 @@ def make_app(
 def world(db: Database) -> World:
     """The seeded database."""
     return seed(db)
+
+
+@pytest.fixture
+def reporting_world(db: Database, world: World, tmp_path: Path) -> World:
+    """The seeded database with a signed report, an anomaly and forecastable history."""
+    seed_reporting(db, world, tmp_path)
+    return world
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ import datetime as dt
 import uuid
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
+from anh_reporter.api.errors import ApiError
 from anh_reporter.api.security import AccessTokens
 from anh_reporter.storage.database import Database
 
@@ -242,3 +244,16 @@ async def test_restricted_user_sees_only_assigned_fields(
     )
     assert r.status_code == 200
     assert len((await client.get("/api/v1/fields", headers=user)).json()) == 1
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = AccessTokens(SECRET, 900)
+    now = dt.datetime.now(dt.UTC)
+    token = tokens.issue(user_id=1, operator_id=1, role="viewer", family_id=uuid.uuid4(), now=now)
+    assert tokens.decode(token).user_id == 1  # verified, then remembered
+    assert tokens.decode(token).user_id == 1  # from memory
+    later = now.timestamp() + 901
+    monkeypatch.setattr("anh_reporter.api.security.time.time", lambda: later)
+    with pytest.raises(ApiError) as refused:
+        tokens.decode(token)
+    assert refused.value.code == "token_expired"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 from pathlib import Path
@@ -15,8 +16,10 @@ from redis.exceptions import RedisError
 from anh_reporter.api import cache
 from anh_reporter.api.app import create_app
 from anh_reporter.bus.memory import MemoryBus
-from anh_reporter.config import Settings
+from anh_reporter.config import IngestSettings, Settings
 from anh_reporter.domain.timeutil import to_us
+from anh_reporter.ingest.batch import Batch
+from anh_reporter.ingest.pipeline import IngestPipeline
 from anh_reporter.storage.database import Database
 from anh_reporter.storage.telemetry import TelemetryWriter
 
@@ -115,3 +118,49 @@ async def test_redis_l2_is_shared_and_invalidated_everywhere(
             for client in (ca, cb):
                 body = (await client.get(url, params=params, headers=auth)).json()
                 assert _count(body, world.own["series"]) == 24 * 360 + 1
+
+
+async def test_the_ingest_commit_hook_drops_what_the_batch_touched(
+    app: FastAPI, client: httpx.AsyncClient, db: Database, world: World, tokens: dict[str, str]
+) -> None:
+    url = f"/api/v1/analytics/fields/{world.own['field']}/daily-quality"
+    params = {"start_day": DAY.isoformat(), "end_day": DAY.isoformat()}
+    auth = bearer(tokens["viewer"])
+    sid = world.own["series"]
+    assert _count((await client.get(url, params=params, headers=auth)).json(), sid) == 24 * 360
+    hook = cache.CacheInvalidationHook(Settings(data_dir=Path("."), redis_url=None), db)
+    state = app.state.api
+    # Readings of another field, and of this field on another day, leave the entry alone.
+    elsewhere = Batch.of(
+        [world.other["series"], sid], [to_us(T0), to_us(T0 + dt.timedelta(days=3))], [1.0, 1.0]
+    )
+    await hook([], elsewhere, 0.0)
+    hits = state.cache.hits
+    await client.get(url, params=params, headers=auth)
+    assert state.cache.hits == hits + 1
+
+    # Through the real pipeline: the reading is written, then the hook drops the entry.
+    bus = MemoryBus()
+    pipeline = IngestPipeline(db, bus, IngestSettings(flush_deadline_ms=20), on_commit=[hook])
+    task = asyncio.create_task(pipeline.run())
+    await bus.publish(Batch.of([sid], [to_us(T0 + dt.timedelta(seconds=5))], [14_000.0]), "F")
+    for _ in range(250):
+        await asyncio.sleep(0.02)
+        if pipeline.stats.flushes:
+            break
+    pipeline.stop()
+    await task
+    assert pipeline.stats.written == 1
+    fresh = (await client.get(url, params=params, headers=auth)).json()
+    assert _count(fresh, sid) == 24 * 360 + 1 and state.cache.hits == hits + 1
+
+
+def test_field_days_of_a_batch() -> None:
+    series_field = np.array([0, 7, 7, 9], dtype=np.int32)  # series 1, 2 on field 7; 3 on 9
+    t = to_us(T0)
+    pairs = cache.field_days(
+        series_field,
+        np.array([1, 2, 3, 1, 5], dtype=np.int32),  # 5: not in the catalogue
+        np.array([t, t + 1, t, t + 86_400_000_000, t], dtype=np.int64),
+    )
+    assert pairs == [(7, DAY), (7, DAY + dt.timedelta(days=1)), (9, DAY)]

@@ -119,3 +119,27 @@ async def test_more_concurrent_requests_than_pooled_connections(
             30,
         )
     assert [r.status_code for r in answers] == [200] * 8
+
+
+async def test_a_series_newer_than_the_cached_catalogue_is_found(
+    client: httpx.AsyncClient, db: Database, world: World, tokens: dict[str, str]
+) -> None:
+    auth = bearer(tokens["viewer"])
+    span = {"start": T0.isoformat(), "end": T0.replace(hour=1).isoformat()}
+    r = await client.get(f"/api/v1/telemetry/{world.own['series']}/raw", params=span, headers=auth)
+    assert r.status_code == 200  # the catalogue is loaded now, for a few seconds
+    with db.connect() as conn:
+        row = conn.execute(
+            "INSERT INTO series (code, field_id, pmo_id, variable, unit, range_lo, range_hi, "
+            "sampling_period_s, commissioned_at) SELECT 'NEW.oil_rate', field_id, pmo_id, "
+            "'oil_rate', 'bbl/d', 0, 1, 60, now() FROM series WHERE id = %s RETURNING id",
+            (world.own["series"],),
+        ).fetchone()
+        conn.commit()
+    assert row is not None
+    r = await client.get(f"/api/v1/telemetry/{row[0]}/raw", params=span, headers=auth)
+    assert r.status_code == 200 and r.json()["count"] == 0
+    theirs = await client.get(
+        f"/api/v1/telemetry/{world.other['series']}/raw", params=span, headers=auth
+    )
+    assert theirs.status_code == 404

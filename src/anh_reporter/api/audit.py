@@ -84,15 +84,16 @@ class AuditMiddleware:
             actor = str(state.get("audit_actor") or "anonymous")
             raw_operator = state.get("audit_operator_id")
             operator_id = int(raw_operator) if raw_operator is not None else None
-        details: dict[str, Any] = {
-            "status": status,
-            "client": client_address(scope, self.trust_forwarded_for),
-            "path_params": scope.get("path_params") or {},
-        }
+        # A route's details first: the call's own facts (its status above all) win a clash.
+        details: dict[str, Any] = dict(state.get("audit") or {})
+        details.update(
+            status=status,
+            client=client_address(scope, self.trust_forwarded_for),
+            path_params=scope.get("path_params") or {},
+        )
         query = scope.get("query_string", b"")
         if query:
             details["query"] = query.decode("latin-1")[:500]
-        details.update(state.get("audit") or {})
         try:
             async with self.pool.connection() as conn:
                 await write_audit(

@@ -1,9 +1,10 @@
 """Response cache for analytics GETs: in-process L1, Redis L2, invalidated by (field, day).
 
 An entry is tagged with the field and the UTC days its answer depends on. When readings of a
-field land for a day, the ingest writer calls :func:`invalidate` (``field_id``, ``day``): the
-entries tagged with that pair are dropped from this process, from Redis, and (through a Redis
-pub/sub message) from every other API process. Keys are built after the caller's
+field land for a day, the ingest writer calls :func:`invalidate` (``field_id``, ``day``), or
+runs :class:`CacheInvalidationHook` as its commit hook: the entries tagged with that pair are
+dropped from this process, from Redis, and (through a Redis pub/sub message) from every other
+API process. Keys are built after the caller's
 authorisation, from the path and query only, so two users allowed to see a field share
 entries and nobody reaches one without passing the same checks.
 """
@@ -26,7 +27,12 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from anh_reporter.bus.base import Delivery
+from anh_reporter.config import Settings
 from anh_reporter.domain.timeutil import US_PER_DAY
+from anh_reporter.ingest.batch import Batch
+from anh_reporter.ingest.validate import SeriesCatalog
+from anh_reporter.storage.database import Database
 
 log = logging.getLogger(__name__)
 CHANNEL = "anh:cache:invalidate"
@@ -227,3 +233,67 @@ def days_touched(time_us: npt.NDArray[np.int64]) -> list[dt.date]:
     days = np.unique(time_us // US_PER_DAY)
     epoch = dt.date(1970, 1, 1)
     return [epoch + dt.timedelta(days=int(d)) for d in days]
+
+
+def field_days(
+    series_field: npt.NDArray[np.int32],
+    series_id: npt.NDArray[np.int32],
+    time_us: npt.NDArray[np.int64],
+) -> list[Tag]:
+    """The distinct (field, UTC day) pairs of readings, given each series' field (by id)."""
+    if len(series_id) == 0:
+        return []
+    inside = (series_id >= 0) & (series_id < len(series_field))
+    fields = series_field[series_id[inside]].astype(np.int64)
+    days = time_us[inside] // US_PER_DAY
+    keep = fields > 0  # 0: a series the catalogue does not know (yet)
+    pairs = np.unique(np.stack((fields[keep], days[keep]), axis=1), axis=0)
+    epoch = dt.date(1970, 1, 1)
+    return [(int(f), epoch + dt.timedelta(days=int(d))) for f, d in pairs]
+
+
+class CacheInvalidationHook:
+    """The ingest pipeline's commit hook (``IngestPipeline(..., on_commit=[hook])``): after
+    each commit, drop the cached analytics answers of the (field, UTC day) pairs it wrote.
+
+    In a process that also serves the API the caches are dropped directly (and, with Redis,
+    everywhere else too); an ingest worker on its own reaches the API processes through Redis
+    (``settings.redis_url``); with neither, there is nothing to drop. The series-to-field map is
+    read from the database once, and again when a series it does not know shows up.
+    """
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.database = database
+        self.redis_url = settings.redis_url
+        self._series_field = np.zeros(0, dtype=np.int32)
+        self._redis: Redis | None = None
+
+    async def __call__(self, deliveries: list[Delivery], good: Batch, committed: float) -> None:
+        """Invalidate what ``good`` (the committed readings) touched."""
+        if not len(good) or (not _caches and not self.redis_url):
+            return
+        ids = good.series_id
+        known = (ids >= 0) & (ids < len(self._series_field))
+        if not known.all() or not (self._series_field[ids[known]] > 0).all():
+            await asyncio.to_thread(self._load)
+        for field_id, day in field_days(self._series_field, ids, good.time_us):
+            await self._invalidate(field_id, day)
+
+    def _load(self) -> None:
+        with self.database.connect() as conn:
+            self._series_field = SeriesCatalog.load(conn).field_id
+
+    async def _invalidate(self, field_id: int, day: dt.date) -> None:
+        caches = list(_caches)
+        for cache in caches:
+            await cache.invalidate(field_id, day)
+        if not caches and self.redis_url:
+            if self._redis is None:
+                self._redis = Redis.from_url(self.redis_url)
+            await _invalidate_redis(self._redis, field_id, day)
+
+    async def close(self) -> None:
+        """Close the hook's Redis client, if it opened one."""
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None

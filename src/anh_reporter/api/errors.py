@@ -181,11 +181,18 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
+    async def refused_value(_: Request, exc: Exception) -> JsonResponse:
+        # Client-side (NUL in a text) or server-side (SQLSTATE class 22) refusal of a value.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("database refused a value: %s", first)
+        return error_response(422, "invalid_value", f"the database cannot take a value: {first}")
+
     async def unexpected(_: Request, exc: Exception) -> JsonResponse:
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "an unexpected error occurred; it was logged")
 
     app.add_exception_handler(psycopg.OperationalError, database_error)
+    app.add_exception_handler(psycopg.DataError, refused_value)
     app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,16 +1,20 @@
-"""A small pool of async psycopg connections (autocommit, UTC, JIT off, statement timeout).
+"""Small pools of psycopg connections (UTC, JIT off, statement timeout) for the API.
 
-Opened lazily on first use so the app works under any ASGI driver, lifespan or not. A
-connection that comes back broken or inside a transaction is closed instead of reused.
+:class:`ConnectionPool` hands out async autocommit connections to the routes' own queries.
+:class:`SyncPool` runs the project's synchronous services (production, anomaly store,
+reports), which take a blocking ``psycopg.Connection``, in worker threads on reused
+connections. Both open connections lazily on first use so the app works under any ASGI
+driver, lifespan or not; a connection that comes back broken is closed instead of reused.
 (``psycopg_pool`` would do the same job; it is not a dependency of the project.)
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
@@ -21,6 +25,7 @@ from anh_reporter.observability.metrics import active_connections
 from anh_reporter.storage.database import Database
 
 ACQUIRE_TIMEOUT_S = 10.0
+T = TypeVar("T")
 
 
 class ConnectionPool:
@@ -109,3 +114,82 @@ class ConnectionPool:
         idle, self._idle = self._idle, []
         for conn in idle:
             await conn.close()
+
+
+class SyncPool:
+    """At most ``size`` blocking connections, each used by one worker thread at a time.
+
+    ``await pool.run(fn)`` calls ``fn(conn)`` in a thread. The services commit what they do;
+    whatever ``fn`` leaves open is committed after it returns and rolled back if it raises,
+    so a connection always goes back idle.
+    """
+
+    def __init__(self, database: Database, *, size: int, statement_timeout_ms: int) -> None:
+        self.database = database
+        self.size = size
+        self.statement_timeout_ms = statement_timeout_ms
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        # A thread semaphore, not an asyncio one: it is taken in the worker thread, so it does
+        # not belong to any event loop (test clients may run each request on a new loop).
+        self._slots = threading.BoundedSemaphore(size)
+        self._closed = False
+
+    async def run(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """``fn(conn)`` in a worker thread on a pooled connection; its result."""
+        if self._closed:
+            raise StorageError("the API's database pool is closed")
+        return await asyncio.to_thread(self._run, fn)
+
+    def _run(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        if not self._slots.acquire(timeout=ACQUIRE_TIMEOUT_S):
+            raise StorageError(
+                f"no database connection free within {ACQUIRE_TIMEOUT_S:g} s "
+                f"(pool of {self.size} for background work); the database is overloaded"
+            )
+        try:
+            conn = self._take()
+            active_connections.labels("database").inc()
+            try:
+                result = fn(conn)
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.commit()
+            except BaseException:
+                self._give_back(conn, failed=True)
+                raise
+            finally:
+                active_connections.labels("database").dec()
+            self._give_back(conn, failed=False)
+            return result
+        finally:
+            self._slots.release()
+
+    def _take(self) -> psycopg.Connection[Any]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        conn = self.database.connect()
+        conn.execute(f"SET statement_timeout = {int(self.statement_timeout_ms)}")
+        conn.execute("SET application_name = 'anh-api'")
+        conn.commit()
+        return conn
+
+    def _give_back(self, conn: psycopg.Connection[Any], *, failed: bool) -> None:
+        if failed and not conn.closed:
+            try:
+                conn.rollback()
+            except psycopg.Error:
+                conn.close()
+        if conn.closed or self._closed or conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.close()
+            return
+        with self._lock:
+            self._idle.append(conn)
+
+    def close(self) -> None:
+        """Close idle connections; connections in use close when given back."""
+        self._closed = True
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()

@@ -15,6 +15,7 @@ from psycopg import AsyncConnection
 
 from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.permissions import Permission
+from anh_reporter.storage.series_repo import SeriesRow
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,18 @@ async def visible_series(
     if row is None:
         raise not_found("series", series_id)
     return SeriesRef(int(row[0]), str(row[1]), int(row[2]), str(row[3]), str(row[4]), float(row[5]))
+
+
+def catalog_series(principal: Principal, row: SeriesRow | None, series_id: int) -> SeriesRef | None:
+    """The series from a cached catalogue row: 404 when it is on a field the caller cannot see,
+    None when the catalogue does not have it (ask the database: it may be new)."""
+    if row is None:
+        return None
+    if row.field_id not in principal.field_ids:  # the principal's fields are its operator's
+        raise not_found("series", series_id)
+    return SeriesRef(
+        row.id, row.code, row.field_id, row.variable, row.unit, float(row.sampling_period_s)
+    )
 
 
 async def visible_series_many(

@@ -61,6 +61,9 @@ class ApiSettings(BaseModel):
         5.0, ge=0, description="How long a request may reuse a user's looked-up grants"
     )
     pool_size: int = Field(10, ge=1, le=200, description="Database connections per process")
+    service_pool_size: int = Field(
+        4, ge=1, le=50, description="Connections for production, anomaly and report services"
+    )
     statement_timeout_ms: int = Field(15_000, ge=100, description="Per-query limit for the API")
     ws_frame_ms: int = Field(250, ge=10, le=10_000, description="WebSocket batching interval")
     ws_queue_batches: int = Field(

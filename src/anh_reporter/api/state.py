@@ -1,4 +1,4 @@
-"""What one API process holds: settings, database pool, bus, token keys, caches, limits."""
+"""What one API process holds: settings, database pools, bus, token keys, caches, limits."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from psycopg import AsyncConnection
 from anh_reporter.api.cache import ResponseCache
 from anh_reporter.api.ingest import CatalogCache
 from anh_reporter.api.permissions import Permission, permissions_of
-from anh_reporter.api.pool import ConnectionPool
+from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import RateLimiter
+from anh_reporter.api.reports import ReportWork
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import AccessTokens, parse_api_key, same_digest, unauthenticated
 from anh_reporter.api.settings import ApiSettings
@@ -60,11 +61,13 @@ class ApiState:
     api: ApiSettings
     pool: ConnectionPool
     auth_pool: ConnectionPool  # its own: a request holding a pooled connection may need one
+    sync: SyncPool  # blocking connections for the production, anomaly and report services
     bus: Bus
     tokens: AccessTokens
     cache: ResponseCache
     limiter: RateLimiter
     catalog: CatalogCache
+    reports: ReportWork
     checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     redis: Any = None
     _principals: dict[tuple[str, object], tuple[float, Principal | None]] = field(

@@ -78,12 +78,14 @@ async def raw(
 ) -> dict[str, Any]:
     """Up to ``limit`` readings from ``start`` (inclusive) to ``end`` (exclusive), in order."""
     check_range(start, end)
-    cur = await conn.execute(
-        "SELECT time, value, quality::bigint & 4294967295 FROM telemetry "
-        "WHERE series_id = %s AND time >= %s AND time < %s ORDER BY time LIMIT %s",
-        (series.id, start, end, limit + 1),
-    )
-    rows = await cur.fetchall()
+    # Binary results: half the client CPU of text for the same Python values.
+    async with conn.cursor(binary=True) as cur:
+        await cur.execute(
+            "SELECT time, value, quality::bigint & 4294967295 FROM telemetry "
+            "WHERE series_id = %s AND time >= %s AND time < %s ORDER BY time LIMIT %s",
+            (series.id, start, end, limit + 1),
+        )
+        rows = await cur.fetchall()
     truncated = len(rows) > limit
     rows = rows[:limit]
     return {

@@ -6,9 +6,10 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from anh_reporter.api.deps import ConnDep, require
+from anh_reporter.api.params import UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 
@@ -31,8 +32,8 @@ class AuditEntry(BaseModel):
 async def list_audit(
     conn: ConnDep,
     me: Auditor,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
+    start: UtcDatetime | None = None,
+    end: UtcDatetime | None = None,
     actor: Annotated[str | None, Query(max_length=300)] = None,
     action: Annotated[str | None, Query(max_length=300)] = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,

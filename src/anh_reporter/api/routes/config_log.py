@@ -6,9 +6,10 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from anh_reporter.api.deps import ConnDep, require
+from anh_reporter.api.params import UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 
@@ -62,8 +63,8 @@ async def list_config_changes(
     me: Reader,
     entity: Annotated[str | None, Query(max_length=40)] = None,
     entity_code: Annotated[str | None, Query(max_length=300)] = None,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
+    start: UtcDatetime | None = None,
+    end: UtcDatetime | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ConfigChange]:

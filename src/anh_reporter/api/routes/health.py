@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from anh_reporter import __version__
-from anh_reporter.api.responses import JsonResponse
+from anh_reporter.api.responses import JsonResponse, dumps
 from anh_reporter.api.state import ApiState, api_state
 from anh_reporter.observability.metrics import REGISTRY, memory_usage_bytes
 
@@ -40,10 +40,13 @@ class Readiness(BaseModel):
     components: dict[str, ComponentStatus]
 
 
-@router.get("/health")
-async def health() -> Health:
+_ALIVE = dumps({"status": "ok", "version": __version__})  # probes call it often: made once
+
+
+@router.get("/health", response_model=Health)
+async def health() -> JsonResponse:
     """Liveness: answers as long as the process runs (touches nothing else)."""
-    return Health(status="ok", version=__version__)
+    return JsonResponse(_ALIVE)
 
 
 async def _database(state: ApiState) -> tuple[bool, str]:

@@ -1,123 +1,310 @@
-"""Daily production reports (IDP): generate, list, get, download, verify, sign, submit, amend.
+"""Daily production reports (IDP): generate, tasks, list, get, download, verify, submit, amend,
+diff.
 
-NOT IMPLEMENTED YET: every endpoint authorises the caller (and the field, where one is named),
-then answers 501 ``not_implemented`` until the report service lands.
+Generating builds, checks and signs a field's report of a contract day in one step (the
+service has no unsigned "validated" state to come back to), so it needs ``reports.generate``
+and ``reports.sign``; an amendment needs ``reports.amend`` and ``reports.sign``; delivering,
+``reports.submit``. Generation and amendments run as background tasks: the call answers 202
+with a task to poll. Every state-changing call is in the audit log, and so is each task's
+outcome.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import logging
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+import psycopg
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import AfterValidator, BaseModel, Field
 
-from anh_reporter.api.deps import require
-from anh_reporter.api.errors import ErrorResponse, not_implemented
+from anh_reporter.api import reports
+from anh_reporter.api.audit import write_audit
+from anh_reporter.api.deps import StateDep, require
+from anh_reporter.api.errors import ApiError, ErrorResponse
 from anh_reporter.api.permissions import Permission
+from anh_reporter.api.production import FIRST_DAY, LAST_DAY
+from anh_reporter.api.responses import JsonResponse
 from anh_reporter.api.scoping import Principal, require_field_visible
+from anh_reporter.api.state import ApiState
+from anh_reporter.errors import AnhError
+from anh_reporter.reports.canonical import canonical_bytes
 
-router = APIRouter(
-    prefix="/reports",
-    tags=["reports"],
-    responses={501: {"model": ErrorResponse, "description": "Not implemented yet"}},
-)
-ISSUE = "the production and IDP report issue"
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/reports", tags=["reports"])
 ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Version = Annotated[int | None, Query(ge=1, le=100_000, description="Default: latest signed")]
 Reader = Annotated[Principal, require(Permission.REPORTS_READ)]
+_BYTES = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
 class GenerateRequest(BaseModel):
     """Which field and contract day to report."""
 
     field_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
-    day: dt.date
+    day: Annotated[
+        dt.date, Field(ge=FIRST_DAY, le=LAST_DAY, description=f"{FIRST_DAY} to {LAST_DAY}")
+    ]
+
+
+def _printable(text: str) -> str:
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        raise ValueError("must not contain control characters")
+    return text.strip()
 
 
 class AmendRequest(BaseModel):
-    """Why the report is amended."""
+    """Why the report is amended (it becomes part of the signed record)."""
 
-    reason: Annotated[str, Field(min_length=3, max_length=2000)]
+    reason: Annotated[
+        str, Field(min_length=3, max_length=2000, pattern=r"\S"), AfterValidator(_printable)
+    ]
 
 
-@router.post("/generate", status_code=202)
+class SubmitRequest(BaseModel):
+    """Which signed version to deliver (default: the latest)."""
+
+    version: Annotated[int | None, Field(ge=1, le=100_000)] = None
+
+
+async def _run(state: ApiState, principal: Principal, task: dict[str, Any]) -> None:
+    """The background task: run the generation, record its outcome and audit it."""
+    task["status"] = "running"
+    await state.reports.save(task)
+    outcome: dict[str, Any]
+    try:
+        outcome = await state.sync.run(lambda conn: state.reports.run(conn, task))
+    except ApiError as exc:
+        outcome = {"status": "failed", "message": exc.message}
+    except AnhError as exc:
+        outcome = {"status": "failed", "message": str(exc)}
+    except psycopg.Error as exc:
+        log.error("report task %s: database error: %s", task["task_id"], exc)
+        outcome = {"status": "failed", "message": "the database could not answer; try again"}
+    except Exception:
+        log.exception("report task %s failed", task["task_id"])
+        outcome = {"status": "failed", "message": "an unexpected error occurred; it was logged"}
+    task.update(outcome)
+    task["finished_at"] = dt.datetime.now(dt.UTC)
+    await state.reports.save(task)
+    try:
+        async with state.pool.connection() as conn:
+            await write_audit(
+                conn,
+                actor=principal.actor,
+                action=f"report.{task['kind']}.task",
+                target=f"field:{task['field_id']}/{task['day']}",
+                operator_id=principal.operator_id,
+                details={
+                    k: task[k]
+                    for k in ("task_id", "status", "report_id", "version", "sha256", "message")
+                },
+            )
+    except (psycopg.Error, AnhError) as exc:
+        log.error("audit log write failed for report task %s: %s", task["task_id"], exc)
+
+
+async def _queue(
+    request: Request,
+    state: ApiState,
+    background: BackgroundTasks,
+    principal: Principal,
+    task: dict[str, Any],
+) -> JsonResponse:
+    await state.reports.save(task)
+    background.add_task(_run, state, principal, task)
+    request.state.audit = {"task_id": task["task_id"], "field_id": task["field_id"]}
+    location = f"{request.scope.get('root_path', '')}/api/v1/reports/tasks/{task['task_id']}"
+    return JsonResponse(dict(task), status_code=202, headers={"Location": location})
+
+
+@router.post("/generate", status_code=202, response_model=reports.ReportTask)
 async def generate_report(
-    body: GenerateRequest, me: Annotated[Principal, require(Permission.REPORTS_GENERATE)]
-) -> None:
-    """Start generating a report; answers a task id to poll."""
+    body: GenerateRequest,
+    request: Request,
+    state: StateDep,
+    background: BackgroundTasks,
+    me: Annotated[Principal, require(Permission.REPORTS_GENERATE)],
+) -> JsonResponse:
+    """Build, check and sign a field's report of a contract day; answers a task to poll.
+
+    A day already signed answers that version (no second one); rule errors leave a draft and
+    end the task as ``blocked`` with the findings.
+    """
+    me.check(Permission.REPORTS_SIGN)
     require_field_visible(me, body.field_id)
-    raise not_implemented("report generation", ISSUE)
+    task = state.reports.new_task(
+        kind="generate", principal=me, field_id=body.field_id, day=body.day
+    )
+    return await _queue(request, state, background, me, task)
 
 
-@router.get("/tasks/{task_id}")
-async def get_report_task(task_id: Annotated[str, Path(max_length=64)], me: Reader) -> None:
-    """The status of a generation task."""
-    raise not_implemented("report tasks", ISSUE)
+@router.get("/tasks/{task_id}", response_model=reports.ReportTask)
+async def get_report_task(
+    task_id: Annotated[str, Path(max_length=64)], state: StateDep, me: Reader
+) -> JsonResponse:
+    """A generation task: queued, running, succeeded, blocked (rule errors) or failed."""
+    return JsonResponse(await state.reports.task(me, task_id))
 
 
-@router.get("")
+@router.get("", response_model=list[reports.ReportSummary])
 async def list_reports(
+    state: StateDep,
     me: Reader,
     field_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     start_day: dt.date | None = None,
     end_day: dt.date | None = None,
-) -> None:
-    """Reports of the caller's fields."""
+    status: reports.VersionStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JsonResponse:
+    """Reports of the caller's fields (or one), newest contract day first; ``status`` filters
+    on the latest version's."""
     if field_id is not None:
         require_field_visible(me, field_id)
-    raise not_implemented("report listing", ISSUE)
+    fields = [field_id] if field_id is not None else me.fields
+
+    def run(conn: Any) -> list[dict[str, Any]]:
+        return reports.list_reports(
+            conn,
+            me,
+            field_ids=fields,
+            start_day=start_day,
+            end_day=end_day,
+            status=status,
+            limit=limit,
+        )
+
+    return JsonResponse(await state.sync.run(run))
 
 
-@router.get("/{report_id}")
-async def get_report(report_id: ReportId, me: Reader) -> None:
-    """One report with its versions and delivery status."""
-    raise not_implemented("reports", ISSUE)
+@router.get("/{report_id}", response_model=reports.ReportOut)
+async def get_report(report_id: ReportId, state: StateDep, me: Reader) -> JsonResponse:
+    """One report with its versions (status, findings, hash, chain) and deliveries."""
+    return JsonResponse(await state.sync.run(lambda c: reports.get_report(c, me, report_id)))
 
 
-@router.get("/{report_id}/download")
-async def download_report(report_id: ReportId, me: Reader) -> None:
-    """The signed report document (JSON)."""
-    raise not_implemented("report download", ISSUE)
+async def _signed(
+    state: ApiState, me: Principal, report_id: int, version: int | None
+) -> reports.SignedVersion:
+    return await state.sync.run(
+        lambda c: reports.signed_version(c, reports.visible_report(c, me, report_id), version)
+    )
 
 
-@router.get("/{report_id}/verify")
-async def verify_report(report_id: ReportId, me: Reader) -> None:
-    """Check the report's signature and hash chain."""
-    raise not_implemented("report verification", ISSUE)
+@router.get("/{report_id}/download", response_class=Response, responses={200: _BYTES})
+async def download_report(
+    report_id: ReportId, state: StateDep, me: Reader, version: Version = None
+) -> Response:
+    """The signed report as signed: its canonical JSON bytes (``<report>-v<n>.json``)."""
+    signed = await _signed(state, me, report_id, version)
+    return Response(
+        signed.data,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{signed.stem}.json"',
+            "X-Report-SHA256": signed.envelope.sha256,
+        },
+    )
 
 
-@router.get("/{report_id}/diff")
+@router.get("/{report_id}/signature", response_class=Response, responses={200: _BYTES})
+async def download_signature(
+    report_id: ReportId, state: StateDep, me: Reader, version: Version = None
+) -> Response:
+    """The detached signature of the report (``<report>-v<n>.sig``: Ed25519, key, SHA-256)."""
+    signed = await _signed(state, me, report_id, version)
+    return Response(
+        signed.envelope.to_bytes(),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{signed.stem}.sig"'},
+    )
+
+
+@router.get("/{report_id}/verify", response_model=reports.VerificationOut)
+async def verify_report(
+    report_id: ReportId, state: StateDep, me: Reader, version: Version = None
+) -> JsonResponse:
+    """Check a signed version again: hash, signature, key, canonical form, schema, chain."""
+
+    def run(conn: Any) -> dict[str, Any]:
+        report = reports.visible_report(conn, me, report_id)
+        return reports.verify(conn, report, version, state.settings)
+
+    return JsonResponse(await state.sync.run(run))
+
+
+@router.get("/{report_id}/diff", response_model=reports.DiffOut)
 async def diff_report(
     report_id: ReportId,
+    state: StateDep,
     me: Reader,
-    from_version: Annotated[int, Query(ge=1)] = 1,
-    to_version: Annotated[int | None, Query(ge=1)] = None,
-) -> None:
-    """What changed between two versions of a report."""
-    raise not_implemented("report diffs", ISSUE)
+    from_version: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    to_version: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+) -> Response:
+    """What changed between two versions' documents (default: the latest signed version
+    against the one before it); figures keep their exact decimals."""
+
+    def run(conn: Any) -> dict[str, Any]:
+        report = reports.visible_report(conn, me, report_id)
+        return reports.diff(conn, report, from_version, to_version)
+
+    result = await state.sync.run(run)
+    # Canonical JSON writes the report's Decimal figures with their own digits.
+    return Response(canonical_bytes(result, check=False), media_type="application/json")
 
 
-@router.post("/{report_id}/sign")
-async def sign_report(
-    report_id: ReportId, me: Annotated[Principal, require(Permission.REPORTS_SIGN)]
-) -> None:
-    """Sign the report's current version."""
-    raise not_implemented("report signing", ISSUE)
-
-
-@router.post("/{report_id}/submit")
+@router.post(
+    "/{report_id}/submit",
+    response_model=reports.SubmissionOut,
+    responses={502: {"model": ErrorResponse, "description": "delivery failed"}},
+)
 async def submit_report(
-    report_id: ReportId, me: Annotated[Principal, require(Permission.REPORTS_SUBMIT)]
-) -> None:
-    """Deliver the signed report through the field's delivery channel."""
-    raise not_implemented("report submission", ISSUE)
+    report_id: ReportId,
+    request: Request,
+    state: StateDep,
+    me: Annotated[Principal, require(Permission.REPORTS_SUBMIT)],
+    body: SubmitRequest | None = None,
+) -> JsonResponse:
+    """Deliver a signed version through the configured channel; record the receipt."""
+    version = body.version if body else None
+
+    def run(conn: Any) -> dict[str, Any]:
+        report = reports.visible_report(conn, me, report_id)
+        return state.reports.submit(conn, report, version, me.name)
+
+    sent = await state.sync.run(run)
+    request.state.audit = {"version": sent["version"], "report_status": sent["status"]}
+    return JsonResponse(sent)
 
 
-@router.post("/{report_id}/amend")
+@router.post("/{report_id}/amend", status_code=202, response_model=reports.ReportTask)
 async def amend_report(
     report_id: ReportId,
     body: AmendRequest,
+    request: Request,
+    state: StateDep,
+    background: BackgroundTasks,
     me: Annotated[Principal, require(Permission.REPORTS_AMEND)],
-) -> None:
-    """Start a new version of a report (an amendment)."""
-    raise not_implemented("report amendments", ISSUE)
+) -> JsonResponse:
+    """Make version n+1 of a signed report, with a reason, linked to version n (a task)."""
+    me.check(Permission.REPORTS_SIGN)
+
+    def check(conn: Any) -> reports.ReportRef:
+        report = reports.visible_report(conn, me, report_id)
+        if not state.reports.has_signed_version(conn, report):
+            raise ApiError(
+                409, "not_signed", f"{report.code} has no signed version to amend: generate it"
+            )
+        return report
+
+    report = await state.sync.run(check)
+    task = state.reports.new_task(
+        kind="amend",
+        principal=me,
+        field_id=report.field_id,
+        day=report.contract_day,
+        reason=body.reason,
+    )
+    return await _queue(request, state, background, me, task)
