@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from anh_reporter.domain.variables import VARIABLES
-from anh_reporter.errors import ConfigError
+from anh_reporter.errors import AnhError, ConfigError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class SiteFileError(ConfigError):
@@ -183,10 +185,23 @@ def _no_duplicates(codes: list[str], what: str) -> None:
 
 def load_site(path: Path) -> Site:
     """Read and validate a site file; raise :class:`SiteFileError` with one readable line."""
+    return load_yaml_model(
+        path, Site, what="site file", top="'operator' and 'fields'", error=SiteFileError
+    )
+
+
+def load_yaml_model(
+    path: Path, model: type[M], *, what: str, top: str, error: type[AnhError] = ConfigError
+) -> M:
+    """Read a YAML file into a Pydantic model; every problem is one line naming the file.
+
+    ``what`` names the file in messages ("site file", "Modbus tag map"), ``top`` what its top
+    level must hold; ``error`` is the exception raised.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SiteFileError(f"{path}: cannot read the site file ({exc.strerror})") from None
+        raise error(f"{path}: cannot read the {what} ({exc.strerror})") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -195,13 +210,13 @@ def load_site(path: Path) -> Site:
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SiteFileError(f"{path}: not valid YAML{where}: {problem}") from None
+        raise error(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(raw, dict):
-        raise SiteFileError(f"{path}: expected a mapping with 'operator' and 'fields' at the top")
+        raise error(f"{path}: expected a mapping with {top} at the top")
     try:
-        return Site.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
-        raise SiteFileError(describe_validation_error(path, exc)) from None
+        raise error(describe_validation_error(path, exc)) from None
 
 
 def describe_validation_error(path: Path, exc: ValidationError) -> str:

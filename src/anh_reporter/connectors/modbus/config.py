@@ -11,12 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from anh_reporter.connectors.tagmap import ByteOrder, TagBase
-from anh_reporter.errors import ConfigError
-from anh_reporter.site import describe_validation_error
+from anh_reporter.site import load_yaml_model
 
 DataType = Literal["int16", "uint16", "int32", "uint32", "float32", "float64"]
 """The register encodings the connector decodes."""
@@ -134,15 +132,4 @@ class ModbusConfig(BaseModel):
 
 def load_config(path: Path) -> ModbusConfig:
     """Read and validate a Modbus tag map; raise :class:`ConfigError` with one readable line."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the Modbus tag map ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with 'devices' at the top")
-    try:
-        return ModbusConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from None
+    return load_yaml_model(path, ModbusConfig, what="Modbus tag map", top="'devices'")

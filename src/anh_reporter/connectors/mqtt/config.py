@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from anh_reporter.connectors.base import ConnectorError
 from anh_reporter.connectors.mqtt.sparkplug import check_id
 from anh_reporter.connectors.tagmap import TagBase
-from anh_reporter.site import describe_validation_error
+from anh_reporter.site import load_yaml_model
 
 TagKey = tuple[str, str, str | None, str]
 """(group_id, edge_node_id, device_id or None for a node metric, metric name)."""
@@ -115,17 +114,10 @@ class SparkplugConnectorConfig(BaseModel):
 
 def load_config(path: Path) -> SparkplugConnectorConfig:
     """Read and validate a connector config file; raise :class:`ConnectorError` with one line."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConnectorError(
-            f"{path}: cannot read the MQTT connector config ({exc.strerror})"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConnectorError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConnectorError(f"{path}: expected a mapping with 'broker' and 'tags' at the top")
-    try:
-        return SparkplugConnectorConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConnectorError(describe_validation_error(path, exc)) from None
+    return load_yaml_model(
+        path,
+        SparkplugConnectorConfig,
+        what="MQTT connector config",
+        top="'broker' and 'tags'",
+        error=ConnectorError,
+    )

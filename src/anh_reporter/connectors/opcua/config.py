@@ -10,14 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from asyncua import ua
 from asyncua.ua.uaerrors import UaStringParsingError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from anh_reporter.connectors.tagmap import TagBase
-from anh_reporter.errors import ConfigError
-from anh_reporter.site import describe_validation_error
+from anh_reporter.site import load_yaml_model
 
 SecurityPolicy = Literal["None", "Basic256Sha256"]
 SecurityMode = Literal["None", "Sign", "SignAndEncrypt"]
@@ -146,18 +144,7 @@ class OpcUaConfig(_Model):
 
 def load_config(path: Path) -> OpcUaConfig:
     """Read and validate a connector file; raise :class:`ConfigError` with one readable line."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            f"{path}: cannot read the OPC UA connector file ({exc.strerror})"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with 'name', 'endpoint' and 'tags'")
-    try:
-        config = OpcUaConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from None
+    config = load_yaml_model(
+        path, OpcUaConfig, what="OPC UA connector file", top="'name', 'endpoint' and 'tags'"
+    )
     return config.model_copy(update={"security": config.security.resolved(path.parent)})
