@@ -60,48 +60,23 @@ def test_edge_collector_reads_the_simulated_field(empty_db: Database, tmp_path: 
     config = register_map(load_site(EXAMPLE_SITE)).connector_config(port=modbus_port)
     modbus_map.write_text(yaml.safe_dump(config.model_dump(mode="json")))
 
-    simulator = subprocess.Popen(
-        cli(
-            "simulate",
-            "--opcua-port",
-            str(opcua_port),
-            "--modbus-port",
-            str(modbus_port),
-            "--mqtt",
-            "none",
-            "--seconds",
-            "40",
-            "--fault",
-            "spike:bogus:1",
-        ),
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    def simulate(*extra: str) -> subprocess.Popen[str]:
+        args = ["simulate", "--opcua-port", str(opcua_port), "--modbus-port", str(modbus_port)]
+        return subprocess.Popen(
+            cli(*args, "--mqtt", "none", "--seconds", "40", *extra),
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    simulator = simulate("--fault", "spike:bogus:1")
     _, err = simulator.communicate(timeout=60)
     assert simulator.returncode == 1 and "no series 'bogus'" in err  # a bad fault: one line
     assert "Traceback" not in err
 
-    simulator = subprocess.Popen(
-        cli(
-            "simulate",
-            "--opcua-port",
-            str(opcua_port),
-            "--modbus-port",
-            str(modbus_port),
-            "--mqtt",
-            "none",
-            "--seconds",
-            "40",
-        ),
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    simulator = simulate()
     try:
         time.sleep(4)
         collector = subprocess.run(
