@@ -394,7 +394,7 @@ class RedisStreamsBus:
         try:
             await pubsub.subscribe(self.channel(shard))
         except _LINK_ERRORS as exc:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
             raise self._unavailable(f"subscribe to shard {shard!r}", exc) from None
         queue: asyncio.Queue[Batch | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
         pump = asyncio.create_task(self._pump(pubsub, queue, shard))
@@ -408,7 +408,7 @@ class RedisStreamsBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             with contextlib.suppress(*_LINK_ERRORS):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
 
     async def _pump(self, pubsub: PubSub, queue: asyncio.Queue[Batch | None], shard: str) -> None:
         backoff = 0.1
