@@ -60,9 +60,8 @@ PASSWORD = "bench password long enough"
 def bench_app() -> Any:
     """The app each uvicorn worker process builds (``api:bench_app``, a factory)."""
     from anh_reporter.api.app import create_app
-    from anh_reporter.api.settings import ApiSettings
     from anh_reporter.bus.memory import MemoryBus
-    from anh_reporter.config import Settings
+    from anh_reporter.config import ApiSettings, Settings
     from anh_reporter.storage.database import Database
 
     url = os.environ["ANH_BENCH_API_URL"]

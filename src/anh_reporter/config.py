@@ -1,17 +1,19 @@
-"""Process settings (environment variables with the ``ANH_`` prefix), loaded on demand."""
+"""Every settings section of a process (environment variables with the ``ANH_`` prefix).
+
+Nested sections read ``ANH_<SECTION>__<NAME>``, e.g. ``ANH_API__JWT_SECRET`` or
+``ANH_REPORTS__DELIVERY__HTTP_URL``. :func:`get_settings` loads them once, on demand.
+"""
 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from anh_reporter.api.settings import ApiSettings
-from anh_reporter.reports.settings import ReportSettings
 
 
 def _default_data_dir() -> Path:
@@ -53,6 +55,90 @@ class AlertSettings(BaseModel):
     per_hour: float = Field(60.0, gt=0, description="Alerts a channel may send per hour")
 
 
+class DeliverySettings(BaseModel):
+    """How a signed report reaches the receiver (``ANH_REPORTS__DELIVERY__<NAME>``)."""
+
+    channel: Literal["file", "http", "manual"] = "file"
+    drop_dir: Path | None = Field(None, description="File drop directory (default: <data>/outbox)")
+    http_url: str | None = Field(None, description="Upload endpoint (POST) for the http channel")
+    auth: Literal["none", "bearer", "oauth2"] = "none"
+    bearer_token: SecretStr | None = None
+    oauth_token_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = None
+    oauth_scope: str | None = None
+    max_attempts: int = Field(5, ge=1, le=20)
+    backoff_s: float = Field(2.0, ge=0, le=300, description="First retry delay, doubled each time")
+    max_backoff_s: float = Field(60.0, ge=0, le=3600)
+    timeout_s: float = Field(30.0, gt=0, le=600)
+
+
+class ReportSettings(BaseModel):
+    """Report generation and signing (``ANH_REPORTS__<NAME>``)."""
+
+    keys_dir: Path | None = Field(None, description="Signing key directory (default <data>/keys)")
+    reports_dir: Path | None = Field(None, description="Signed reports (default <data>/reports)")
+    profiles_dir: Path | None = Field(None, description="Extra profiles (default <data>/profiles)")
+    profile: str = "idp-1.0"
+    compress: bool = Field(False, description="Write reports as .json.gz")
+    completeness_warning_pct: Decimal = Field(Decimal("95"), ge=0, le=100)
+    completeness_floor_pct: Decimal = Field(Decimal("50"), ge=0, le=100)
+    quality_warning: Decimal = Field(Decimal("60"), ge=0, le=100)
+    report_delay_minutes: int = Field(
+        30, ge=0, le=720, description="Run the daily report this long after the day ends"
+    )
+    misfire_grace_s: int = Field(3600, ge=1)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+
+
+class ApiSettings(BaseModel):
+    """What the HTTP API needs beyond the process settings."""
+
+    jwt_secret: SecretStr | None = Field(
+        None, description="HMAC key for access tokens (>= 32 chars); required in production"
+    )
+    access_token_ttl_s: int = Field(900, ge=30, le=86_400, description="Access token lifetime")
+    refresh_token_ttl_s: int = Field(
+        14 * 86_400, ge=300, le=366 * 86_400, description="Refresh token lifetime"
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS; empty: CORS off"
+    )
+    auth_rate_per_minute: int = Field(
+        60, ge=1, description="Requests per minute per client on /api/v1/auth/*"
+    )
+    rate_per_minute: int = Field(
+        1200, ge=1, description="Requests per minute per client elsewhere under /api"
+    )
+    trust_forwarded_for: bool = Field(
+        False, description="Key rate limits by X-Forwarded-For (only behind a trusted proxy)"
+    )
+    max_request_bytes: int = Field(
+        1 << 20, ge=1024, description="Largest request body, except ingest"
+    )
+    max_ingest_bytes: int = Field(
+        32 << 20, ge=1024, description="Largest request body on /api/v1/ingest/*"
+    )
+    cache_ttl_s: float = Field(300.0, ge=0, description="Analytics response cache lifetime")
+    cache_max_entries: int = Field(2048, ge=0, description="In-process cache entries (L1)")
+    principal_cache_s: float = Field(
+        5.0, ge=0, description="How long a request may reuse a user's looked-up grants"
+    )
+    pool_size: int = Field(10, ge=1, le=200, description="Database connections per process")
+    service_pool_size: int = Field(
+        4, ge=1, le=50, description="Connections for production, anomaly and report services"
+    )
+    statement_timeout_ms: int = Field(15_000, ge=100, description="Per-query limit for the API")
+    ws_frame_ms: int = Field(250, ge=10, le=10_000, description="WebSocket batching interval")
+    ws_queue_batches: int = Field(
+        64, ge=1, description="Batches a WebSocket client may lag before it is dropped"
+    )
+    ws_send_timeout_s: float = Field(5.0, gt=0, description="A send slower than this drops")
+    totp_issuer: str = Field("ANH Smart Reporter", min_length=1)
+    host: str = Field("127.0.0.1", description="Address `serve` listens on")
+    port: int = Field(8000, ge=1, le=65_535, description="Port `serve` listens on")
+
+
 class Settings(BaseSettings):
     """Everything a process needs to know about its environment."""
 
@@ -86,6 +172,26 @@ class Settings(BaseSettings):
     def embedded_pgdata(self) -> Path:
         """Where the embedded PostgreSQL keeps its cluster."""
         return self.data_dir / "pgdata"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the report signing key lives."""
+        return self.reports.keys_dir or self.data_dir / "keys"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where signed reports are written."""
+        return self.reports.reports_dir or self.data_dir / "reports"
+
+    @property
+    def profile_dirs(self) -> tuple[Path, ...]:
+        """Extra report profile directories (the operator's), after the built-in one."""
+        return (self.reports.profiles_dir or self.data_dir / "profiles",)
+
+    @property
+    def drop_dir(self) -> Path:
+        """The report file-drop directory."""
+        return self.reports.delivery.drop_dir or self.data_dir / "outbox"
 
 
 @lru_cache(maxsize=1)

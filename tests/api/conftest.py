@@ -23,9 +23,8 @@ from fastapi import FastAPI
 
 from anh_reporter.api.app import create_app
 from anh_reporter.api.security import hash_password
-from anh_reporter.api.settings import ApiSettings
 from anh_reporter.bus.memory import MemoryBus
-from anh_reporter.config import Settings
+from anh_reporter.config import ApiSettings, Settings
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.site import Site
 from anh_reporter.storage.database import Database

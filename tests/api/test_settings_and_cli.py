@@ -8,9 +8,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from anh_reporter.api.settings import ApiSettings, jwt_secret
+from anh_reporter.api.security import jwt_secret
 from anh_reporter.api.users import create_admin
-from anh_reporter.config import Settings
+from anh_reporter.config import ApiSettings, Settings
 from anh_reporter.errors import AnhError, ConfigError
 from anh_reporter.storage.database import Database
 
@@ -20,18 +20,20 @@ from .conftest import World, make_app
 def test_production_refuses_a_missing_or_placeholder_secret(tmp_path: Path) -> None:
     prod = Settings(environment="production", database_url="postgresql://x/y", data_dir=tmp_path)
     with pytest.raises(ConfigError, match="must be set"):
-        jwt_secret(prod, ApiSettings())
+        jwt_secret(prod.model_copy(update={"api": ApiSettings()}))
     with pytest.raises(ConfigError, match="placeholder"):
-        jwt_secret(prod, ApiSettings(jwt_secret=SecretStr("changeme")))
+        jwt_secret(prod.model_copy(update={"api": ApiSettings(jwt_secret=SecretStr("changeme"))}))
     good = "k" * 48
-    assert jwt_secret(prod, ApiSettings(jwt_secret=SecretStr(good))) == good
+    assert (
+        jwt_secret(prod.model_copy(update={"api": ApiSettings(jwt_secret=SecretStr(good))})) == good
+    )
     assert not (tmp_path / "api_jwt_secret").exists()
 
 
 def test_development_generates_and_keeps_a_secret(tmp_path: Path) -> None:
     dev = Settings(data_dir=tmp_path / "data")
-    first = jwt_secret(dev, ApiSettings())
-    assert len(first) >= 32 and jwt_secret(dev, ApiSettings()) == first
+    first = jwt_secret(dev.model_copy(update={"api": ApiSettings()}))
+    assert len(first) >= 32 and jwt_secret(dev.model_copy(update={"api": ApiSettings()})) == first
     assert (tmp_path / "data" / "api_jwt_secret").stat().st_mode & 0o777 == 0o600
 
 

@@ -51,12 +51,11 @@ from anh_reporter.api.routes import (
     users,
     wells,
 )
-from anh_reporter.api.security import AccessTokens
-from anh_reporter.api.settings import ApiSettings, api_settings, jwt_secret
+from anh_reporter.api.security import AccessTokens, jwt_secret
 from anh_reporter.api.state import ApiState, ReadinessCheck
 from anh_reporter.api.websocket import router as websocket_router
 from anh_reporter.bus.base import Bus
-from anh_reporter.config import Settings
+from anh_reporter.config import ApiSettings, Settings
 from anh_reporter.storage.database import Database
 
 # FastAPI matches a request against the routes one by one, in this order: the busiest come
@@ -96,8 +95,10 @@ def create_app(
 ) -> FastAPI:
     """The API for one process. ``checks`` adds readiness checks (``connectors``,
     ``scheduler``) for what this process also runs."""
-    api = api or api_settings(settings)
-    secret = jwt_secret(settings, api)  # refuses a production start without a real secret
+    if api is not None:
+        settings = settings.model_copy(update={"api": api})
+    api = settings.api
+    secret = jwt_secret(settings)  # refuses a production start without a real secret
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     pool = ConnectionPool(
         database, size=api.pool_size, statement_timeout_ms=api.statement_timeout_ms

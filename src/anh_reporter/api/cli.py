@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from anh_reporter.api.settings import api_settings
 from anh_reporter.api.users import create_admin
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
@@ -36,7 +35,7 @@ def serve(
     from anh_reporter.bus.factory import make_bus
 
     settings = get_settings()
-    api = api_settings(settings)
+    api = settings.api
     with open_database(settings) as db:
         migrate.upgrade(db, storage=settings.storage)
         with db.connect() as conn:

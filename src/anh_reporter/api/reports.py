@@ -34,7 +34,6 @@ from anh_reporter.reports import chain, service
 from anh_reporter.reports.canonical import parse
 from anh_reporter.reports.delivery import DeliveryFailed
 from anh_reporter.reports.model import report_id as report_code
-from anh_reporter.reports.settings import profile_dirs
 from anh_reporter.reports.signing import Envelope, signature_path_for
 
 log = logging.getLogger(__name__)
@@ -382,7 +381,7 @@ def verify(
         path = Path(tmp) / f"{signed.stem}.json"
         path.write_bytes(signed.data)
         signature_path_for(path).write_bytes(signed.envelope.to_bytes())
-        result = service.verify_file(path, extra_profile_dirs=profile_dirs(settings))
+        result = service.verify_file(path, extra_profile_dirs=settings.profile_dirs)
     checks = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in result.checks]
     checks += _chain_checks(conn, signed)
     return {

@@ -14,11 +14,13 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import os
 import secrets
 import struct
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -28,6 +30,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from psycopg import AsyncConnection
 
 from anh_reporter.api.errors import ApiError
+from anh_reporter.config import Settings
+from anh_reporter.errors import ConfigError
 
 ISSUER = "anh-reporter"
 AUDIENCE = "anh-reporter-api"
@@ -36,6 +40,59 @@ MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 256
 REFRESH_PREFIX = "rt_"
 API_KEY_PREFIX = "anh_"
+
+# ------------------------------------------------------------------------------------------
+# The token signing key
+
+MIN_SECRET_CHARS = 32
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "change_me", "secret", "jwt-secret", "please-change", "dev", "test"}
+)
+SECRET_FILE = "api_jwt_secret"
+
+
+def jwt_secret(settings: Settings) -> str:
+    """The token signing key: configured, or (development only) generated and kept on disk."""
+    api = settings.api
+    if api.jwt_secret is not None:
+        value = api.jwt_secret.get_secret_value()
+        if value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_CHARS:
+            if settings.environment == "production":
+                raise ConfigError(
+                    f"ANH_API__JWT_SECRET is a placeholder or shorter than {MIN_SECRET_CHARS} "
+                    f"characters ({len(value)}); set a random secret, e.g. "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+                )
+        else:
+            return value
+    if settings.environment == "production":
+        raise ConfigError(
+            "ANH_API__JWT_SECRET must be set when ANH_ENVIRONMENT=production (>= "
+            f"{MIN_SECRET_CHARS} random characters)"
+        )
+    return _development_secret(settings.data_dir / SECRET_FILE)
+
+
+def _development_secret(path: Path) -> str:
+    try:
+        existing = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        existing = ""
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the development JWT secret ({exc})") from None
+    if len(existing) >= MIN_SECRET_CHARS:
+        return existing
+    value = secrets.token_urlsafe(48)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written with 0600 from the start: the key signs every access token.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(value + "\n")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the development JWT secret ({exc})") from None
+    return value
+
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 # Verified when the email is unknown, so a login takes as long whether or not the user exists.

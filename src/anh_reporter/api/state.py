@@ -19,9 +19,8 @@ from anh_reporter.api.ratelimit import RateLimiter
 from anh_reporter.api.reports import ReportWork
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import AccessTokens, parse_api_key, same_digest, unauthenticated
-from anh_reporter.api.settings import ApiSettings
 from anh_reporter.bus.base import Bus
-from anh_reporter.config import Settings
+from anh_reporter.config import ApiSettings, Settings
 
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
 """A component's readiness: (ok, one-line detail). Connectors and the scheduler provide one."""

@@ -14,7 +14,6 @@ from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
 from anh_reporter.reports import chain, service
 from anh_reporter.reports.rules import Finding
-from anh_reporter.reports.settings import profile_dirs
 from anh_reporter.storage.database import open_database
 
 app = typer.Typer(
@@ -103,7 +102,7 @@ def verify(
 ) -> None:
     """Check a report file's hash, signature, canonical form and schema; say what failed."""
     result = service.verify_file(
-        file, signature_path=signature, extra_profile_dirs=profile_dirs(get_settings())
+        file, signature_path=signature, extra_profile_dirs=get_settings().profile_dirs
     )
     for c in result.checks:
         mark = "[green]ok[/]  " if c.ok else "[red]FAIL[/]"

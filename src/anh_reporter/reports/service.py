@@ -26,7 +26,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from anh_reporter import __version__
-from anh_reporter.config import Settings
+from anh_reporter.config import ReportSettings, Settings
 from anh_reporter.errors import AnhError
 from anh_reporter.observability.metrics import reports_generated
 from anh_reporter.production.contract_day import last_complete_day
@@ -63,14 +63,6 @@ from anh_reporter.reports.model import (
     report_id,
 )
 from anh_reporter.reports.profiles import Profile, get_profile, profile_for_document
-from anh_reporter.reports.settings import (
-    ReportSettings,
-    drop_dir,
-    keys_dir,
-    profile_dirs,
-    report_settings,
-    reports_dir,
-)
 from anh_reporter.reports.signing import (
     Envelope,
     SigningError,
@@ -144,14 +136,14 @@ class Context:
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
         """Resolve the directories and the profile of ``settings``."""
-        options = report_settings(settings)
-        dirs = profile_dirs(settings)
+        options = settings.reports
+        dirs = settings.profile_dirs
         return cls(
-            keys_dir=keys_dir(settings),
-            reports_dir=reports_dir(settings),
+            keys_dir=settings.keys_dir,
+            reports_dir=settings.reports_dir,
             profile=get_profile(options.profile, dirs),
             options=options,
-            drop_dir=drop_dir(settings),
+            drop_dir=settings.drop_dir,
             profile_dirs=dirs,
         )
 

@@ -27,12 +27,11 @@ from apscheduler.triggers.base import BaseTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
-from anh_reporter.config import Settings
+from anh_reporter.config import ReportSettings, Settings
 from anh_reporter.domain.timeutil import US_PER_HOUR
 from anh_reporter.production.contract_day import last_complete_day
 from anh_reporter.production.daily import load_field, recompute_stale
 from anh_reporter.reports import service
-from anh_reporter.reports.settings import ReportSettings, report_settings
 from anh_reporter.storage import partitions
 from anh_reporter.storage.database import Database
 
@@ -186,4 +185,4 @@ def _need(field: FieldSchedule | None) -> FieldSchedule:
 
 def options_of(settings: Settings) -> ReportSettings:
     """The report settings the triggers use."""
-    return report_settings(settings)
+    return settings.reports
