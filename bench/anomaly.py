@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import median, report
 from anh_reporter.analytics import anomaly
-from anh_reporter.analytics.evaluation import batches, scenario_from_site
 from anh_reporter.analytics.features import FeatureMatrix
 from anh_reporter.analytics.online import OnlineAnalytics
 from anh_reporter.analytics.spc import ALL_RULES, SpcMonitor, control_limits, evaluate
 from anh_reporter.domain.timeutil import to_us
+from anh_reporter.simulator.evaluation import batches, scenario_from_site
 from anh_reporter.site import load_site
 
 SITE = Path(__file__).resolve().parent.parent / "examples" / "site.yaml"

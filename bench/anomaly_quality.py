@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from rich.table import Table
 
 from _common import console, report
-from anh_reporter.analytics.evaluation import (
+from anh_reporter.domain.timeutil import to_us
+from anh_reporter.simulator.evaluation import (
     DEFAULT_PLAN,
     QualityReport,
     naive_detection,
@@ -37,7 +38,6 @@ from anh_reporter.analytics.evaluation import (
     scenario_from_site,
     score_detections,
 )
-from anh_reporter.domain.timeutil import to_us
 from anh_reporter.site import load_site
 
 SITE = Path(__file__).resolve().parent.parent / "examples" / "site.yaml"

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import median, report
 from anh_reporter.bus.redis_streams import RedisStreamsBus
-from anh_reporter.ingest.batch import Batch
+from anh_reporter.domain.batch import Batch
 
 T0 = 1_764_547_200_000_000  # 2025-12-01T00:00:00Z
 PER_READING = np.dtype([("s", "<i4"), ("t", "<i8"), ("v", "<f8"), ("q", "<u4")])

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import median, report
 from anh_reporter.connectors.modbus import BlockDecoder, ModbusConfig, ModbusConnector
-from anh_reporter.ingest.batch import Batch
+from anh_reporter.domain.batch import Batch
 from anh_reporter.site import Site
 
 VALUES = 50  # float32 values: 100 registers

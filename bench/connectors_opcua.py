@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import bench_database, median, report
 from anh_reporter.connectors.opcua import OpcUaConfig, OpcUaConnector, OpcUaTag
-from anh_reporter.ingest.batch import Batch
+from anh_reporter.domain.batch import Batch
 from anh_reporter.simulator.opcua_server import served_series
 from anh_reporter.site import Site
 from anh_reporter.storage import migrate

@@ -33,8 +33,8 @@ from _common import bench_database, median, psql_binary, report
 from anh_reporter.bus.base import Bus, BusUnavailable, Delivery
 from anh_reporter.bus.memory import MemoryBus
 from anh_reporter.config import IngestSettings
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import from_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.ingest.pipeline import IngestPipeline
 from anh_reporter.simulator.signals import generate
 from anh_reporter.simulator.specs import site_signal_specs

@@ -19,18 +19,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from anh_reporter.analytics.service import OnlineAnomalyHook
-from anh_reporter.api.cache import CacheInvalidationHook
 from anh_reporter.bus.factory import make_bus
+from anh_reporter.collect.forwarder import SpoolingProducer
+from anh_reporter.collect.spool import Spool
 from anh_reporter.config import Settings
 from anh_reporter.connectors.base import Connector
 from anh_reporter.connectors.modbus.connector import ModbusConnector
 from anh_reporter.connectors.mqtt.config import BrokerConfig, SparkplugConnectorConfig
 from anh_reporter.connectors.mqtt.connector import SparkplugConnector
 from anh_reporter.connectors.opcua.connector import OpcUaConnector
-from anh_reporter.ingest.batch import Batch
-from anh_reporter.ingest.forwarder import SpoolingProducer
+from anh_reporter.domain.batch import Batch
+from anh_reporter.ingest.changes import ChangeNotifier
 from anh_reporter.ingest.pipeline import IngestPipeline
-from anh_reporter.ingest.spool import Spool
 from anh_reporter.simulator.field import SimulatedField
 from anh_reporter.simulator.sparkplug import site_tag_map
 from anh_reporter.site import Site, series_code
@@ -74,7 +74,7 @@ class LiveIngest:
         self.producer = SpoolingProducer(self.bus, self.spool)
         hooks: list[Any] = []
         if db is not None:
-            hooks.append(CacheInvalidationHook(settings, db))
+            hooks.append(ChangeNotifier(db, redis_url=settings.redis_url))
             if analytics:
                 hooks.append(OnlineAnomalyHook(db))
         self.pipeline = (

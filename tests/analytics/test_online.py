@@ -10,8 +10,8 @@ import pytest
 
 from anh_reporter.analytics.online import OnlineAnalytics, OnlineSettings, SeriesInfo
 from anh_reporter.analytics.records import Anomaly, Severity
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD_TIMEOUT, UNCERTAIN_LAST_USABLE_VALUE
-from anh_reporter.ingest.batch import Batch
 
 T0 = 1_780_000_000_000_000
 STEP = 10_000_000  # 10 s

@@ -13,8 +13,8 @@ from anh_reporter.analytics import anomaly, store
 from anh_reporter.analytics.features import FeatureMatrix
 from anh_reporter.analytics.online import OnlineAnalytics, SeriesInfo
 from anh_reporter.analytics.records import Anomaly, Severity
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import from_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.site import load_site
 from anh_reporter.storage import migrate
 from anh_reporter.storage.database import Database

@@ -9,16 +9,17 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import orjson
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from anh_reporter.api import cache
 from anh_reporter.api.app import create_app
 from anh_reporter.bus.memory import MemoryBus
 from anh_reporter.config import IngestSettings, Settings
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import to_us
-from anh_reporter.ingest.batch import Batch
+from anh_reporter.ingest import changes
 from anh_reporter.ingest.pipeline import IngestPipeline
 from anh_reporter.storage.database import Database
 from anh_reporter.storage.telemetry import TelemetryWriter
@@ -58,10 +59,10 @@ async def test_hit_then_invalidated_by_field_and_day(
     _add_reading(db, sid, T0 + dt.timedelta(seconds=5))
     cached = (await client.get(url, params=params, headers=auth)).json()
     assert state.cache.hits == hits + 1 and _count(cached, sid) == 24 * 360  # stale, cached
-    await cache.invalidate(world.other["field"], DAY)  # another field: no effect
-    await cache.invalidate(world.own["field"], DAY + dt.timedelta(days=1))  # another day
+    await state.cache.invalidate(world.other["field"], DAY)  # another field: no effect
+    await state.cache.invalidate(world.own["field"], DAY + dt.timedelta(days=1))  # another day
     assert _count((await client.get(url, params=params, headers=auth)).json(), sid) == 24 * 360
-    await cache.invalidate(world.own["field"], DAY)
+    await state.cache.invalidate(world.own["field"], DAY)
     fresh = (await client.get(url, params=params, headers=auth)).json()
     assert _count(fresh, sid) == 24 * 360 + 1
 
@@ -78,11 +79,6 @@ async def test_a_cached_answer_is_still_authorised(
     other = await login(client, "viewer@other.example")
     r = await client.get(url, params=params, headers=bearer(other["access_token"]))
     assert r.status_code == 404
-
-
-def test_days_touched() -> None:
-    t = np.array([to_us(T0), to_us(T0) + 1, to_us(T0 + dt.timedelta(days=1))], dtype=np.int64)
-    assert cache.days_touched(t) == [DAY, DAY + dt.timedelta(days=1)]
 
 
 async def test_redis_l2_is_shared_and_invalidated_everywhere(
@@ -109,12 +105,13 @@ async def test_redis_l2_is_shared_and_invalidated_everywhere(
             await cb.get(url, params=params, headers=auth)
             assert b.state.api.cache.hits == 1  # served from Redis (L2)
             _add_reading(db, world.own["series"], T0 + dt.timedelta(seconds=5))
-            # An ingest worker (no API in its process) invalidates through Redis.
-            await cache._invalidate_redis(b.state.api.redis, world.own["field"], DAY)
+            # An ingest worker (no API in its process) announces the change through Redis.
+            message = orjson.dumps([world.own["field"], DAY.isoformat()])
+            await b.state.api.redis.publish(changes.CHANNEL, message)
             for _ in range(100):
                 if not a.state.api.cache._l1 and not b.state.api.cache._l1:
                     break
-                await __import__("asyncio").sleep(0.02)
+                await asyncio.sleep(0.02)
             for client in (ca, cb):
                 body = (await client.get(url, params=params, headers=auth)).json()
                 assert _count(body, world.own["series"]) == 24 * 360 + 1
@@ -128,7 +125,7 @@ async def test_the_ingest_commit_hook_drops_what_the_batch_touched(
     auth = bearer(tokens["viewer"])
     sid = world.own["series"]
     assert _count((await client.get(url, params=params, headers=auth)).json(), sid) == 24 * 360
-    hook = cache.CacheInvalidationHook(Settings(data_dir=Path("."), redis_url=None), db)
+    hook = changes.ChangeNotifier(db, redis_url=None)
     state = app.state.api
     # Readings of another field, and of this field on another day, leave the entry alone.
     elsewhere = Batch.of(
@@ -153,14 +150,3 @@ async def test_the_ingest_commit_hook_drops_what_the_batch_touched(
     assert pipeline.stats.written == 1
     fresh = (await client.get(url, params=params, headers=auth)).json()
     assert _count(fresh, sid) == 24 * 360 + 1 and state.cache.hits == hits + 1
-
-
-def test_field_days_of_a_batch() -> None:
-    series_field = np.array([0, 7, 7, 9], dtype=np.int32)  # series 1, 2 on field 7; 3 on 9
-    t = to_us(T0)
-    pairs = cache.field_days(
-        series_field,
-        np.array([1, 2, 3, 1, 5], dtype=np.int32),  # 5: not in the catalogue
-        np.array([t, t + 1, t, t + 86_400_000_000, t], dtype=np.int64),
-    )
-    assert pairs == [(7, DAY), (7, DAY + dt.timedelta(days=1)), (9, DAY)]

@@ -84,7 +84,7 @@ async def test_bus_full_is_a_503_with_retry_after(
     client: httpx.AsyncClient, bus: MemoryBus, world: World, tokens: dict[str, str]
 ) -> None:
     bus.max_pending_readings = 1
-    await bus.publish(__import__("anh_reporter.ingest.batch", fromlist=["Batch"]).Batch.of(
+    await bus.publish(__import__("anh_reporter.domain.batch", fromlist=["Batch"]).Batch.of(
         [1, 1], [1, 2], [1.0, 2.0]), "x")  # fmt: skip
     r = await client.post(
         URL,

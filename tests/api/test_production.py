@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
-from anh_reporter.api import cache
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.storage.database import Database
 from anh_reporter.storage.telemetry import TelemetryWriter
@@ -114,7 +113,7 @@ async def test_forecast_recovers_an_exponential_decline_and_is_cached(
     hits = state.cache.hits
     again = await client.get(url, params=params, headers=bearer(tokens["engineer"]))
     assert again.json() == body and state.cache.hits == hits + 1
-    await cache.invalidate(world.own["field"], dt.date(2025, 6, 10))  # a day of its history
+    await state.cache.invalidate(world.own["field"], dt.date(2025, 6, 10))  # a day of history
     await client.get(url, params=params, headers=bearer(tokens["viewer"]))
     assert state.cache.hits == hits + 1
 

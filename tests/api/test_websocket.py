@@ -16,7 +16,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from anh_reporter.bus.memory import MemoryBus
-from anh_reporter.ingest.batch import Batch
+from anh_reporter.domain.batch import Batch
 from anh_reporter.storage.database import Database
 
 from .conftest import World, free_port, login, make_app

@@ -9,7 +9,7 @@ import pytest
 
 from anh_reporter.bus.base import BusUnavailable
 from anh_reporter.bus.memory import SUBSCRIBER_QUEUE, MemoryBus
-from anh_reporter.ingest.batch import Batch
+from anh_reporter.domain.batch import Batch
 
 
 def batch(tag: int, n: int = 3) -> Batch:

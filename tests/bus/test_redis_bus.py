@@ -27,7 +27,7 @@ from anh_reporter.bus.factory import make_bus
 from anh_reporter.bus.memory import SUBSCRIBER_QUEUE, MemoryBus
 from anh_reporter.bus.redis_streams import RedisStreamsBus, display_url
 from anh_reporter.config import Settings
-from anh_reporter.ingest.batch import Batch
+from anh_reporter.domain.batch import Batch
 from tests.conftest import unavailable
 
 REDIS_URL = os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

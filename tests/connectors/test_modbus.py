@@ -31,6 +31,7 @@ from anh_reporter.connectors.modbus import (
     plan_reads,
 )
 from anh_reporter.connectors.tagmap import Deadband
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import (
     BAD_COMMUNICATION_FAILURE,
     BAD_NO_COMMUNICATION,
@@ -39,7 +40,6 @@ from anh_reporter.domain.quality import (
 )
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.errors import ConfigError
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.simulator.faults import Fault, FaultKind
 from anh_reporter.simulator.modbus_server import ModbusSimulator, register_map
 from anh_reporter.simulator.signals import generate

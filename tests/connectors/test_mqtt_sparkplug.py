@@ -44,9 +44,9 @@ from anh_reporter.connectors.mqtt.sparkplug import (
     new_payload,
     numeric_value,
 )
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD, BAD_NO_COMMUNICATION
 from anh_reporter.domain.timeutil import to_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.simulator.faults import Fault, FaultKind
 from anh_reporter.simulator.signals import generate
 from anh_reporter.simulator.sparkplug import SparkplugEdgeNode, edge_points, site_tag_map

@@ -30,10 +30,10 @@ from anh_reporter.connectors.opcua.connector import (
     datavalue_columns,
 )
 from anh_reporter.connectors.tagmap import Deadband
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION, BAD_TIMEOUT, to_stored
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.errors import ConfigError
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.simulator.faults import FaultKind
 from anh_reporter.simulator.opcua_server import NAMESPACE_URI, OpcUaSimulator
 from anh_reporter.site import Site, load_site

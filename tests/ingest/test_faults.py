@@ -20,12 +20,12 @@ import pytest
 
 from anh_reporter.bus.base import BusUnavailable
 from anh_reporter.bus.memory import MemoryBus
+from anh_reporter.collect.forwarder import SpoolingProducer
+from anh_reporter.collect.spool import Spool
 from anh_reporter.config import IngestSettings
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import to_us
-from anh_reporter.ingest.batch import Batch
-from anh_reporter.ingest.forwarder import SpoolingProducer
 from anh_reporter.ingest.pipeline import IngestPipeline
-from anh_reporter.ingest.spool import Spool
 from anh_reporter.site import load_site
 from anh_reporter.storage import migrate
 from anh_reporter.storage.database import Database

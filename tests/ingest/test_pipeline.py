@@ -9,8 +9,8 @@ import numpy as np
 
 from anh_reporter.bus.memory import MemoryBus
 from anh_reporter.config import IngestSettings
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import to_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.ingest.pipeline import IngestPipeline
 from anh_reporter.site import load_site
 from anh_reporter.storage.database import Database

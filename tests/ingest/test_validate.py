@@ -6,9 +6,9 @@ import datetime as dt
 
 import numpy as np
 
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION, UNCERTAIN
 from anh_reporter.domain.timeutil import to_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.ingest.validate import Reason, SeriesCatalog, validate
 from anh_reporter.storage.series_repo import SeriesRow
 

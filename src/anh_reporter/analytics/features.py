@@ -36,8 +36,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from anh_reporter.domain.quality import good_mask
-from anh_reporter.domain.variables import VARIABLES, VariableKind
-from anh_reporter.simulator.signals import PUMP_DRIVEN
+from anh_reporter.domain.variables import PUMP_DRIVEN, VARIABLES, VariableKind
 
 FloatArray = npt.NDArray[np.float64]
 Int64Array = npt.NDArray[np.int64]

@@ -74,9 +74,9 @@ from anh_reporter.analytics.spc import (
     Violation,
     control_limits,
 )
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import SEVERITY_MASK, UNCERTAIN, good_mask
 from anh_reporter.domain.timeutil import from_us
-from anh_reporter.ingest.batch import Batch
 
 _BEYOND: Final = frozenset({Rule.WE1, Rule.NELSON1})
 _NELSON2_RUN: Final = RULE_SPECS[Rule.NELSON2].window

@@ -26,9 +26,9 @@ from anh_reporter.analytics.features import FeatureMatrix, WindowStats, pmo_feat
 from anh_reporter.analytics.online import OnlineAnalytics, OnlineSettings
 from anh_reporter.analytics.records import Anomaly
 from anh_reporter.bus.base import Delivery
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import US_PER_DAY, US_PER_HOUR, to_us
 from anh_reporter.errors import AnhError
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.storage.database import Database
 
 if TYPE_CHECKING:

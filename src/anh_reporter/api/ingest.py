@@ -27,9 +27,9 @@ from anh_reporter.api.errors import ApiError
 from anh_reporter.api.scoping import Principal
 from anh_reporter.bus.base import Bus, BusUnavailable
 from anh_reporter.config import IngestSettings
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD, GOOD, UNCERTAIN
 from anh_reporter.domain.timeutil import US_PER_SECOND, to_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.ingest.csv_file import CsvFormatError, read_csv
 from anh_reporter.ingest.quarantine import QuarantineRow, rows_from_rejects, write_quarantine
 from anh_reporter.ingest.validate import Reason, SeriesCatalog, validate

@@ -32,7 +32,7 @@ from anh_reporter.api.responses import dumps
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import API_KEY_PREFIX
 from anh_reporter.api.state import ApiState
-from anh_reporter.ingest.batch import Batch
+from anh_reporter.domain.batch import Batch
 from anh_reporter.observability.metrics import active_connections
 
 log = logging.getLogger(__name__)

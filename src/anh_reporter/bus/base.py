@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from anh_reporter.domain.batch import Batch
 from anh_reporter.errors import AnhError
-from anh_reporter.ingest.batch import Batch
 
 
 class BusUnavailable(AnhError):

@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 
 from anh_reporter.bus.base import BusUnavailable, Delivery
-from anh_reporter.ingest.batch import Batch
+from anh_reporter.domain.batch import Batch
 
 SUBSCRIBER_QUEUE = 64  # batches; beyond this a slow live subscriber loses the oldest
 

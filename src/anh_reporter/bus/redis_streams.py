@@ -38,7 +38,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from anh_reporter.bus.base import BusUnavailable, Delivery
 from anh_reporter.bus.memory import SUBSCRIBER_QUEUE
-from anh_reporter.ingest.batch import Batch, BatchFormatError
+from anh_reporter.domain.batch import Batch, BatchFormatError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What every connector is: start, stop, status; it emits columnar batches to a sink.
 
 A connector stays thin (protocol work lives in asyncua / pymodbus / aiomqtt): it maps
-library data to :class:`~anh_reporter.ingest.batch.Batch` es and library errors to
+library data to :class:`~anh_reporter.domain.batch.Batch` es and library errors to
 :class:`ConnectorError`. A lost connection is visible in the data: the connector emits a
 communication-lost marker (NaN value, ``BAD_NO_COMMUNICATION``) for the series it affects.
 """
@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from anh_reporter.domain.batch import Batch
 from anh_reporter.errors import AnhError
-from anh_reporter.ingest.batch import Batch
 
 BatchSink = Callable[[Batch], Awaitable[None]]
 """Where a connector sends its batches (the ingest bus, a spool, or a test's list)."""

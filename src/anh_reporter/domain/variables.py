@@ -67,3 +67,8 @@ VARIABLES: dict[str, Variable] = {
         Variable("motor_power", _P, ("kW",)),
     )
 }
+
+PUMP_DRIVEN: frozenset[str] = frozenset(
+    {"pump_speed", "strokes_per_minute", "motor_current", "motor_power"}
+)
+"""Variables that follow the pump: zero while it is stopped, so not judged as a process value."""

@@ -1,1 +1,1 @@
-"""Ingest: columnar batches, validation, quarantine, the writer loop and store-and-forward."""
+"""The centre side of ingest: validation, quarantine, the writer loop, CSV files."""

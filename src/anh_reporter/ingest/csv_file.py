@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 from anh_reporter.bus.base import BusUnavailable
 from anh_reporter.bus.memory import MemoryBus
 from anh_reporter.config import IngestSettings
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD, GOOD, UNCERTAIN
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.errors import AnhError
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.ingest.pipeline import IngestPipeline, IngestStats
 from anh_reporter.ingest.quarantine import QuarantineRow
 from anh_reporter.ingest.validate import Reason, SeriesCatalog

@@ -27,9 +27,9 @@ import psycopg
 
 from anh_reporter.bus.base import Bus, BusUnavailable, Delivery
 from anh_reporter.config import IngestSettings
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import US_PER_SECOND
 from anh_reporter.errors import StorageError
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.ingest.quarantine import QuarantineRow, rows_from_rejects, write_quarantine
 from anh_reporter.ingest.validate import Reason, SeriesCatalog, validate
 from anh_reporter.observability import metrics

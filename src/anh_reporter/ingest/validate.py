@@ -25,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import from_us, to_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.storage.series_repo import SeriesRow, list_series
 
 BAD_BIT = np.uint32(0x80000000)

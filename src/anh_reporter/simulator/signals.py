@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from anh_reporter.domain.variables import VARIABLES, VariableKind
+from anh_reporter.domain.variables import PUMP_DRIVEN, VARIABLES, VariableKind
 
 US_PER_DAY = 86_400_000_000
 DAYS_PER_YEAR = 365.25
 LOCAL_OFFSET_H = -5.0  # America/Bogota has no DST
-PUMP_DRIVEN = {"pump_speed", "strokes_per_minute", "motor_current", "motor_power"}
 
 FloatArray = npt.NDArray[np.float64]
 

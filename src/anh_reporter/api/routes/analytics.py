@@ -1,7 +1,7 @@
 """Cached analytics: daily data quality of a field, SPC chart of a series.
 
 Answers are cached (L1 in process, L2 Redis) after authorisation and dropped when new data
-for the field and day lands (:func:`anh_reporter.api.cache.invalidate`).
+for the field and day lands (:class:`anh_reporter.ingest.changes.ChangeNotifier`).
 """
 
 from __future__ import annotations

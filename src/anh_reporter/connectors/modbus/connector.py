@@ -36,6 +36,7 @@ from anh_reporter.connectors.base import BatchSink, ConnectorError, ConnectorSta
 from anh_reporter.connectors.modbus.config import ModbusConfig, ModbusDevice
 from anh_reporter.connectors.modbus.decode import BlockDecoder, deadband_limits, outside_deadband
 from anh_reporter.connectors.modbus.plan import ReadBlock, plan_reads
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import (
     BAD_COMMUNICATION_FAILURE,
     BAD_NO_COMMUNICATION,
@@ -43,7 +44,6 @@ from anh_reporter.domain.quality import (
     GOOD,
 )
 from anh_reporter.domain.timeutil import from_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.observability.metrics import connector_connected
 
 log = logging.getLogger(__name__)

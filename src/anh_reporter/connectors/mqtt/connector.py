@@ -40,9 +40,9 @@ from anh_reporter.connectors.mqtt.sparkplug import (
     rebirth_request,
 )
 from anh_reporter.connectors.tagmap import Deadband, outside_deadband
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD, BAD_NO_COMMUNICATION, GOOD
 from anh_reporter.domain.timeutil import from_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.observability.metrics import connector_connected
 
 log = logging.getLogger(__name__)

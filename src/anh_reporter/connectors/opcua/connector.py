@@ -48,9 +48,9 @@ from anh_reporter.connectors.opcua.security import (
     ensure_certificate,
 )
 from anh_reporter.connectors.tagmap import Deadband, outside_deadband
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION, good_mask
 from anh_reporter.domain.timeutil import EPOCH, from_us
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.observability import metrics
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ import pytest
 
 from anh_reporter.bus.memory import MemoryBus
 from anh_reporter.bus.redis_streams import RedisStreamsBus
+from anh_reporter.collect.forwarder import SpoolingProducer
+from anh_reporter.collect.spool import Spool, SpoolError, SpoolFullError
 from anh_reporter.config import IngestSettings, Settings
-from anh_reporter.ingest.batch import Batch
-from anh_reporter.ingest.forwarder import SpoolingProducer
-from anh_reporter.ingest.spool import Spool, SpoolError, SpoolFullError
+from anh_reporter.domain.batch import Batch
 from anh_reporter.observability.metrics import REGISTRY
 from tests.conftest import unavailable
 
@@ -102,7 +102,7 @@ def test_appending_past_the_cap_is_refused_and_nothing_is_dropped(tmp_path: Path
 def test_alarm_is_raised_once_per_crossing_and_published_as_gauges(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="anh_reporter.ingest.spool")
+    caplog.set_level(logging.INFO, logger="anh_reporter.collect.spool")
     spool = Spool(tmp_path / "s.sqlite3", max_bytes=10 * BATCH_BYTES, alarm_ratio=0.5)
     assert not spool.alarm and gauge("ingest_spool_alarm") == 0
     for t in range(4):

@@ -16,8 +16,8 @@ import logging
 from dataclasses import dataclass
 
 from anh_reporter.bus.base import Bus, BusUnavailable
-from anh_reporter.ingest.batch import Batch
-from anh_reporter.ingest.spool import Spool
+from anh_reporter.collect.spool import Spool
+from anh_reporter.domain.batch import Batch
 
 log = logging.getLogger(__name__)
 

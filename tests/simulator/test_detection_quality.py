@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from anh_reporter.analytics.evaluation import (
+from anh_reporter.domain.timeutil import to_us
+from anh_reporter.simulator.evaluation import (
     FaultPlan,
     QualityReport,
     naive_detection,
@@ -15,7 +16,6 @@ from anh_reporter.analytics.evaluation import (
     scenario_from_site,
     score_detections,
 )
-from anh_reporter.domain.timeutil import to_us
 from anh_reporter.simulator.faults import FaultKind
 from anh_reporter.site import load_site
 from tests.conftest import EXAMPLE_SITE

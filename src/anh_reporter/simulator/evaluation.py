@@ -40,9 +40,9 @@ from anh_reporter.analytics.features import (
 )
 from anh_reporter.analytics.online import OnlineAnalytics, OnlineSettings, SeriesInfo
 from anh_reporter.analytics.records import Anomaly, Severity
+from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import US_PER_DAY, US_PER_SECOND, to_us
 from anh_reporter.domain.variables import VARIABLES, VariableKind
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.simulator.faults import Fault, FaultKind, apply_faults
 from anh_reporter.simulator.signals import SignalSpec, generate, sample_times
 from anh_reporter.site import FieldSite

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anh_reporter.config import Settings
+from anh_reporter.domain.batch import Batch
 from anh_reporter.errors import AnhError
-from anh_reporter.ingest.batch import Batch
 from anh_reporter.observability import metrics
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""The edge side of ingest: forward connector batches to the bus, spooling them while it is down."""
