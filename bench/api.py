@@ -212,7 +212,7 @@ def _free_port() -> int:
 
 def _prepare(url: str) -> tuple[int, int]:
     """Site, a day of history, a bench admin; returns (field id, oil rate series id)."""
-    from anh_reporter.backfill import backfill
+    from anh_reporter.simulator.backfill import backfill
     from anh_reporter.storage.database import Database
 
     db = Database(url)

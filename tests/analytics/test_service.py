@@ -12,10 +12,10 @@ import pytest
 from anh_reporter.analytics import history, service, store
 from anh_reporter.analytics.alerts import AlertDispatcher
 from anh_reporter.analytics.records import Severity
-from anh_reporter.backfill import signal_specs
 from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import US_PER_DAY, US_PER_HOUR, from_us, to_us
 from anh_reporter.observability.metrics import REGISTRY
+from anh_reporter.simulator.backfill import signal_specs
 from anh_reporter.simulator.faults import Fault, FaultKind, apply_faults
 from anh_reporter.simulator.signals import generate, sample_times
 from anh_reporter.site import load_site

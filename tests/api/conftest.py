@@ -148,8 +148,8 @@ def seed_reporting(db: Database, world: World, data_dir: Path) -> None:
     open anomaly per operator, and oil rates for the days before (to forecast from)."""
     from anh_reporter.analytics.records import Anomaly, Severity
     from anh_reporter.analytics.store import save_anomalies
-    from anh_reporter.backfill import backfill
     from anh_reporter.reports import service
+    from anh_reporter.simulator.backfill import backfill
     from anh_reporter.site import load_site
 
     context = service.Context.from_settings(Settings(data_dir=data_dir, redis_url=None))

@@ -21,7 +21,6 @@ import numpy as np
 import psycopg
 import pytest
 
-from anh_reporter.backfill import signal_specs
 from anh_reporter.connectors.base import ConnectorError
 from anh_reporter.connectors.modbus import (
     ModbusConfig,
@@ -40,6 +39,7 @@ from anh_reporter.domain.quality import (
 )
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.errors import ConfigError
+from anh_reporter.simulator.backfill import signal_specs
 from anh_reporter.simulator.faults import Fault, FaultKind
 from anh_reporter.simulator.modbus_server import ModbusSimulator, register_map
 from anh_reporter.simulator.signals import generate

@@ -1,4 +1,4 @@
-"""Command line of the API: ``serve`` and ``users create-admin`` (mounted by the main CLI)."""
+"""Command line of the API: ``serve`` and ``users create-admin``."""
 
 from __future__ import annotations
 
@@ -17,13 +17,10 @@ from anh_reporter.errors import AnhError
 from anh_reporter.storage import migrate, partitions
 from anh_reporter.storage.database import open_database
 
-app = typer.Typer(help="The HTTP API.", no_args_is_help=True)
-users_app = typer.Typer(help="Users of the API.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
+users_app = typer.Typer(help="Users of the API.", no_args_is_help=True, add_completion=False)
 console = Console()
 
 
-@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (default ANH_API__HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default ANH_API__PORT)")] = None,
@@ -59,6 +56,11 @@ def serve(
             asyncio.run(uvicorn.Server(config).serve())
         finally:
             asyncio.run(bus.close())
+
+
+@users_app.callback()
+def users() -> None:
+    """Users of the API."""  # a group, so that `users create-admin` stays a sub-command
 
 
 @users_app.command("create-admin")

@@ -23,10 +23,13 @@ from anh_reporter.production.figures import DailyFigures
 from anh_reporter.production.manual import KINDS, add_entry, list_entries
 from anh_reporter.storage.database import open_database
 
-app = typer.Typer(help="Daily production per PMO (API MPMS).", no_args_is_help=True)
+app = typer.Typer(
+    help="Daily production per PMO (API MPMS).", no_args_is_help=True, add_completion=False
+)
 manual_app = typer.Typer(
     help="Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests.",
     no_args_is_help=True,
+    add_completion=False,
 )
 console = Console()
 

@@ -19,6 +19,7 @@ from anh_reporter.storage.database import open_database
 app = typer.Typer(
     help="Daily production report (IDP): generate, sign, verify, submit, amend, audit.",
     no_args_is_help=True,
+    add_completion=False,
 )
 console = Console()
 

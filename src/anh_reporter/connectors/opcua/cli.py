@@ -1,29 +1,22 @@
-"""``anh-reporter opcua``: browse a server, write a tag map for the simulator's address space."""
+"""``anh-reporter opcua browse``: show a server's address space with values, status and times."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import yaml
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.common.node import Node
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.uaerrors import UaError
-from rich.console import Console
 from rich.tree import Tree
 
 from anh_reporter.connectors.base import ConnectorError
-from anh_reporter.site import load_site
-
-app = typer.Typer(help="OPC UA: browse a server, make a tag map.", no_args_is_help=True)
-console = Console()
+from anh_reporter.terminal import console
 
 
-@app.command()
 def browse(
     endpoint: Annotated[str, typer.Argument(help="opc.tcp://host:port/path")],
     depth: Annotated[int, typer.Option(min=1, max=10, help="Levels below Objects")] = 3,
@@ -72,39 +65,3 @@ async def _walk(client: Client, node: Node, branch: Tree, depth: int) -> None:
         sub = branch.add(label)
         if node_class == ua.NodeClass.Object:
             await _walk(client, child, sub, depth - 1)
-
-
-@app.command()
-def tagmap(
-    site_file: Annotated[Path, typer.Option("--site", help="Site file")] = Path(
-        "examples/site.yaml"
-    ),
-    endpoint: Annotated[
-        str, typer.Option(help="Where the simulator listens")
-    ] = "opc.tcp://127.0.0.1:4840/anh/simulator",
-    name: Annotated[str, typer.Option(help="Connector name")] = "opcua-simulator",
-    output: Annotated[Path | None, typer.Option("-o", help="Write here instead of stdout")] = None,
-) -> None:
-    """A connector file for every series of a site, as the field simulator serves it."""
-    from anh_reporter.simulator.opcua_server import NAMESPACE_URI, served_series
-
-    site = load_site(site_file)
-    config: dict[str, Any] = {
-        "name": name,
-        "endpoint": endpoint,
-        "percent_deadband": "absolute",
-        "tags": [
-            {
-                "series": s.code,
-                "node_id": f"nsu={NAMESPACE_URI};s={s.name}",
-                "sampling_period_s": s.period_s,
-            }
-            for s in served_series(site)
-        ],
-    }
-    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-    if output is None:
-        console.print(text, markup=False, highlight=False, end="")
-    else:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {len(config['tags'])} tags to {output}")

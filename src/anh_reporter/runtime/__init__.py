@@ -1,0 +1,1 @@
+"""The running programs: ``demo`` and ``collect`` compose the packages below into processes."""

@@ -1,0 +1,29 @@
+"""``anh-reporter scheduler``: run the scheduled jobs; one instance leads, the others wait."""
+
+from __future__ import annotations
+
+import threading
+
+from anh_reporter.config import get_settings
+from anh_reporter.scheduler import run_scheduler
+from anh_reporter.scheduler.jobs import JOBS
+from anh_reporter.storage import migrate
+from anh_reporter.storage.database import open_database
+from anh_reporter.terminal import console
+
+
+def scheduler() -> None:
+    """Run the scheduled jobs (daily reports, late data, partitions, anomaly models).
+
+    Several instances may run: one leads (a PostgreSQL advisory lock), the others wait.
+    """
+    settings = get_settings()
+    stop = threading.Event()
+    with open_database(settings) as db:
+        migrate.upgrade(db, storage=settings.storage)
+        for job in JOBS:
+            console.print(f"  {job.id}: {job.description}", highlight=False)
+        try:
+            run_scheduler(db, settings, stop)
+        except KeyboardInterrupt:
+            stop.set()

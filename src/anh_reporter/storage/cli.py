@@ -1,0 +1,177 @@
+"""``anh-reporter db`` (migrations, status, partitions) and ``anh-reporter site`` (check, load)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from anh_reporter.config import get_settings
+from anh_reporter.site import load_site
+from anh_reporter.storage import migrate, partitions
+from anh_reporter.storage.database import Database, open_database
+from anh_reporter.storage.site_repo import SiteLoadSummary, load_site_into
+from anh_reporter.terminal import console, human_size, os_user
+
+db_app = typer.Typer(
+    help="Database: migrations, status, partitions.", no_args_is_help=True, add_completion=False
+)
+site_app = typer.Typer(
+    help="Site files: check and load.", no_args_is_help=True, add_completion=False
+)
+SiteFile = Annotated[Path, typer.Argument(help="Site file (YAML)")]
+
+
+@db_app.command("migrate")
+def db_migrate(
+    revision: Annotated[str, typer.Option(help="Target revision")] = "head",
+) -> None:
+    """Apply migrations and create the partitions ahead of time."""
+    settings = get_settings()
+    with open_database(settings) as db:
+        migrate.upgrade(db, revision, storage=settings.storage)
+        with db.connect() as conn:
+            made = partitions.premake(
+                conn, dt.datetime.now(dt.UTC), settings.storage.partitions_ahead
+            )
+        console.print(
+            f"migrated to [bold]{migrate.current_revision(db)}[/]; "
+            f"{len(made)} partition(s) created ahead"
+        )
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision ('base' drops everything)")],
+) -> None:
+    """Migrate down to a revision."""
+    settings = get_settings()
+    with open_database(settings) as db:
+        migrate.downgrade(db, revision, storage=settings.storage)
+        console.print(f"now at revision {migrate.current_revision(db) or 'base (empty)'}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the server, the schema revision and the size of the main tables."""
+    settings = get_settings()
+    with open_database(settings) as db:
+        _print_status(db)
+
+
+@db_app.command("partitions")
+def db_partitions(
+    drop_expired: Annotated[
+        bool, typer.Option(help="Drop partitions older than the retention period")
+    ] = False,
+    ahead: Annotated[int | None, typer.Option(min=0, help="Weeks to create ahead")] = None,
+) -> None:
+    """List telemetry partitions; create ahead and drop expired ones."""
+    settings = get_settings()
+    now = dt.datetime.now(dt.UTC)
+    with open_database(settings) as db, db.connect() as conn:
+        if not partitions.is_native(conn):
+            console.print(
+                "telemetry is a TimescaleDB hypertable: chunks and retention are "
+                "managed by TimescaleDB policies"
+            )
+            return
+        made = partitions.premake(
+            conn, now, settings.storage.partitions_ahead if ahead is None else ahead
+        )
+        dropped = (
+            partitions.drop_expired(conn, now, settings.storage.retention_years)
+            if drop_expired
+            else []
+        )
+        table = Table(show_edge=False)
+        for col in ("partition", "from", "to", "rows (est.)", "size"):
+            table.add_column(col)
+        for p in partitions.list_partitions(conn):
+            table.add_row(
+                p.name,
+                f"{p.start:%Y-%m-%d}",
+                f"{p.end:%Y-%m-%d}",
+                f"{p.rows_estimate:,}",
+                human_size(p.bytes),
+            )
+        console.print(table)
+        cutoff = partitions.retention_cutoff(now, settings.storage.retention_years)
+        console.print(
+            f"created {len(made)}, dropped {len(dropped)}"
+            f"{' (' + ', '.join(dropped) + ')' if dropped else ''}; retention "
+            f"{settings.storage.retention_years} years (cutoff {cutoff:%Y-%m-%d})"
+        )
+
+
+@site_app.command("check")
+def site_check(path: SiteFile) -> None:
+    """Validate a site file without touching the database."""
+    site = load_site(path)
+    n_pmo = sum(len(f.pmos) for f in site.fields)
+    n_well = sum(len(f.wells) for f in site.fields)
+    console.print(
+        f"{path}: valid — operator {site.operator.name} ({site.operator.nit}), "
+        f"{len(site.fields)} field(s), {n_pmo} PMO(s), {n_well} well(s), "
+        f"{len(site.series_codes())} series"
+    )
+
+
+@site_app.command("load")
+def site_load(
+    path: SiteFile,
+    by: Annotated[str | None, typer.Option(help="Who makes the change (default: OS user)")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the configuration log)")] = None,
+) -> None:
+    """Upsert a site into the database; configuration changes go to the configuration log."""
+    site = load_site(path)
+    settings = get_settings()
+    with open_database(settings) as db:
+        migrate.upgrade(db, storage=settings.storage)
+        with db.connect() as conn:
+            summary = load_site_into(conn, site, changed_by=by or os_user(), reason=reason)
+    print_site_summary(path, summary)
+
+
+def print_site_summary(path: Path, summary: SiteLoadSummary) -> None:
+    created = ", ".join(f"{n} {t}" for t, n in summary.created.items()) or "nothing"
+    updated = ", ".join(f"{n} {t}" for t, n in summary.updated.items()) or "nothing"
+    entries = "entry" if summary.config_changes == 1 else "entries"
+    console.print(
+        f"site {path}: created {created}; updated {updated}; "
+        f"{summary.config_changes} configuration log {entries}"
+    )
+
+
+def _print_status(db: Database) -> None:
+    with db.connect() as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+        native = partitions.is_native(conn)
+        counts = {}
+        if native or migrate.current_revision(db):
+            for table in ("series", "telemetry", "telemetry_hourly", "quarantine", "config_log"):
+                row = conn.execute(
+                    "SELECT CASE WHEN to_regclass(%s) IS NULL THEN NULL ELSE "
+                    "(SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint FROM pg_class c "
+                    " WHERE c.oid = to_regclass(%s) OR c.oid IN "
+                    " (SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%s))) END",
+                    (table, table, table),
+                ).fetchone()
+                counts[table] = row[0] if row else None
+        parts = partitions.list_partitions(conn) if native else []
+    current, head = migrate.current_revision(db), migrate.head_revision()
+    console.print(
+        f"server: PostgreSQL {version[0] if version else '?'} "
+        f"({'embedded' if db.embedded else db.display_url})"
+    )
+    state = "up to date" if current == head else f"behind (head is {head})"
+    console.print(f"schema: revision {current or 'none'} — {state}")
+    console.print(
+        f"telemetry: {'native weekly partitions' if native else 'TimescaleDB or absent'}"
+        f", {len(parts)} partition(s)"
+    )
+    for table, n in counts.items():
+        console.print(f"  {table}: ~{n:,} rows" if n is not None and n >= 0 else f"  {table}: -")
