@@ -50,7 +50,7 @@ from anh_reporter.storage.site_repo import load_site_into
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "examples" / "site.yaml"
 EMAIL = "bench@bench.example"
-PASSWORD = "bench password long enough"
+PASSWORD = "bench password long enough"  # noqa: S105 - a throwaway account the benchmark creates
 
 
 # ------------------------------------------------------------------------------------------

@@ -11,3 +11,9 @@ class ConfigError(AnhError):
 
 class StorageError(AnhError):
     """The database cannot be reached, started or migrated."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

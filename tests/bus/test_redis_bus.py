@@ -204,7 +204,7 @@ async def test_entries_of_a_killed_consumer_are_claimed_by_another(
             ),
             shard,
         )
-    victim = subprocess.Popen(
+    victim = subprocess.Popen(  # noqa: ASYNC220 - a victim process killed by the test
         [sys.executable, "-c", VICTIM, REDIS_URL, prefix, shard, "15"],
         stdout=subprocess.PIPE,
         text=True,

@@ -81,7 +81,7 @@ async def test_sigkill_postgres_mid_ingest_loses_nothing(
     pipeline = IngestPipeline(db, bus, IngestSettings(), clock=lambda: (T0 / 1e6) + 86_400)
     writer = asyncio.create_task(pipeline.run())
     producer = asyncio.create_task(publish_with_backpressure(bus, batch))
-    while pipeline.stats.written < 250_000:
+    while pipeline.stats.written < 250_000:  # noqa: ASYNC110 - progress counter polled; bounded
         await asyncio.sleep(0.01)
     pid = server.pid
     assert pid is not None
@@ -93,7 +93,7 @@ async def test_sigkill_postgres_mid_ingest_loses_nothing(
     await asyncio.to_thread(restart.join)
     await producer
     deadline = time.monotonic() + 120
-    while pipeline.stats.offered < len(batch) and time.monotonic() < deadline:
+    while pipeline.stats.offered < len(batch) and time.monotonic() < deadline:  # noqa: ASYNC110 - progress counter polled; bounded
         await asyncio.sleep(0.05)
     pipeline.stop()
     await writer
@@ -153,7 +153,7 @@ async def test_database_unreachable_for_30_s_spool_grows_then_drains_in_order(
         await asyncio.to_thread(server.ensure_running)
     assert await producer.wait_drained(120)
     deadline = time.monotonic() + 120
-    while pipeline.stats.offered < len(batch) and time.monotonic() < deadline:
+    while pipeline.stats.offered < len(batch) and time.monotonic() < deadline:  # noqa: ASYNC110 - progress counter polled; bounded
         await asyncio.sleep(0.05)
     pipeline.stop()
     await writer

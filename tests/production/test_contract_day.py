@@ -60,4 +60,4 @@ def test_invalid_inputs() -> None:
     with pytest.raises(ValueError, match=r"start hour must be in \[0, 23\], got 24"):
         contract_day(dt.date(2026, 1, 1), timezone="America/Bogota", start_hour=24)
     with pytest.raises(ValueError, match="naive datetime"):
-        contract_day_of(dt.datetime(2026, 1, 1), timezone="America/Bogota", start_hour=6)
+        contract_day_of(dt.datetime(2026, 1, 1), timezone="America/Bogota", start_hour=6)  # noqa: DTZ001 - a naive time is what is tested

@@ -293,7 +293,7 @@ class _SeriesState:
         violations: tuple[Violation, ...],
         touched: dict[tuple[int, str, int], _Episode],
     ) -> None:
-        assert self.monitor is not None
+        assert self.monitor is not None  # noqa: S101 - narrows for mypy: called only once the monitor is fitted
         limits = self.monitor.limits
         detail = _spc_detail(v, (v - limits.center) / limits.sigma, limits) | {
             "run": self.side_run,

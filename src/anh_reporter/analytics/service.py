@@ -62,7 +62,7 @@ def pmo_groups(
         )
     groups: PmoGroups = defaultdict(list)
     for s in series:
-        assert s.info.pmo_id is not None
+        assert s.info.pmo_id is not None  # noqa: S101 - narrows for mypy: the caller passes PMO series only
         groups[s.info.pmo_id].append(s)
     return dict(groups)
 

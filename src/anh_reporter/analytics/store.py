@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 from anh_reporter.analytics.records import Anomaly, Severity
 from anh_reporter.domain.timeutil import from_us, to_us
 from anh_reporter.errors import AnhError
+from anh_reporter.storage.database import returned
 
 if TYPE_CHECKING:
     from anh_reporter.analytics.anomaly import PmoModel
@@ -86,7 +87,7 @@ ON CONFLICT (dedup_key) DO UPDATE SET
                     THEN excluded.severity ELSE a.severity END,
     updated_at = now()
 RETURNING id, (xmax = 0) AS created
-"""
+"""  # noqa: S608 - column list is a module constant
 
 _COLUMNS = """
 id, field_id, series_id, pmo_id, window_start, window_end, score, severity, detector,
@@ -102,23 +103,24 @@ def save_anomalies(
     saved = []
     with conn.transaction():
         for a in anomalies:
-            row = conn.execute(
-                _UPSERT,
-                {
-                    "field_id": a.field_id,
-                    "series_id": a.series_id,
-                    "pmo_id": a.pmo_id,
-                    "window_start": from_us(a.window_start_us),
-                    "window_end": from_us(a.window_end_us),
-                    "score": a.score,
-                    "severity": a.severity.value,
-                    "detector": a.detector,
-                    "model_version": a.model_version,
-                    "explanation": Jsonb(a.explanation, dumps=_dumps),
-                    "dedup_key": a.dedup_key,
-                },
-            ).fetchone()
-            assert row is not None
+            row = returned(
+                conn.execute(
+                    _UPSERT,
+                    {
+                        "field_id": a.field_id,
+                        "series_id": a.series_id,
+                        "pmo_id": a.pmo_id,
+                        "window_start": from_us(a.window_start_us),
+                        "window_end": from_us(a.window_end_us),
+                        "score": a.score,
+                        "severity": a.severity.value,
+                        "detector": a.detector,
+                        "model_version": a.model_version,
+                        "explanation": Jsonb(a.explanation, dumps=_dumps),
+                        "dedup_key": a.dedup_key,
+                    },
+                ).fetchone()
+            )
             saved.append(SavedAnomaly(int(row[0]), bool(row[1])))
     return saved
 
@@ -175,7 +177,7 @@ def _stored(row: tuple[Any, ...]) -> StoredAnomaly:
 
 def get_anomaly(conn: psycopg.Connection[Any], *, anomaly_id: int) -> StoredAnomaly | None:
     """One anomaly by id, or None."""
-    row = conn.execute(f"SELECT {_COLUMNS} FROM anomalies WHERE id = %s", (anomaly_id,)).fetchone()
+    row = conn.execute(f"SELECT {_COLUMNS} FROM anomalies WHERE id = %s", (anomaly_id,)).fetchone()  # noqa: S608 - column list is a module constant
     return None if row is None else _stored(row)
 
 
@@ -210,7 +212,7 @@ def list_anomalies(
           AND (%(until)s::timestamptz IS NULL OR window_start < %(until)s)
         ORDER BY window_start DESC, id DESC
         LIMIT %(limit)s
-        """,
+        """,  # noqa: S608 - column list is a module constant
         {
             "fields": list(field_ids) if field_ids is not None else None,
             "series": series_id,
@@ -274,12 +276,13 @@ def _transition(
                 f"cannot {verb} anomaly {anomaly_id}: it is {status.value} (by {who}); "
                 f"only {' or '.join(a.value for a in allowed)} anomalies can be"
             )
-        row = conn.execute(
-            f"UPDATE anomalies SET {assignments}, updated_at = now() WHERE id = %(id)s "
-            f"RETURNING {_COLUMNS}",
-            {"id": anomaly_id, "by": by},
-        ).fetchone()
-    assert row is not None
+        row = returned(
+            conn.execute(
+                f"UPDATE anomalies SET {assignments}, updated_at = now() WHERE id = %(id)s "  # noqa: S608 - assignments from a fixed whitelist
+                f"RETURNING {_COLUMNS}",
+                {"id": anomaly_id, "by": by},
+            ).fetchone()
+        )
     return _stored(row)
 
 
@@ -315,8 +318,9 @@ def save_model(conn: psycopg.Connection[Any], *, model: PmoModel) -> int:
     with conn.transaction():
         # One trainer at a time per PMO: the lock makes max(version) + 1 safe.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('anh.models'), %s)", (model.pmo_id,))
-        row = conn.execute(
-            """
+        row = returned(
+            conn.execute(
+                """
             INSERT INTO models (pmo_id, kind, version, trained_from, trained_to, window_seconds,
                                 features, params, training_metrics, artefact, artefact_sha256)
             SELECT %(pmo)s, %(kind)s, coalesce(max(version), 0) + 1, %(from)s, %(to)s,
@@ -324,20 +328,20 @@ def save_model(conn: psycopg.Connection[Any], *, model: PmoModel) -> int:
             FROM models WHERE pmo_id = %(pmo)s AND kind = %(kind)s
             RETURNING version
             """,
-            {
-                "pmo": model.pmo_id,
-                "kind": anomaly.MODEL_KIND,
-                "from": from_us(model.trained_from_us),
-                "to": from_us(model.trained_to_us),
-                "window": model.window_us // 1_000_000,
-                "features": Jsonb(list(model.features)),
-                "params": Jsonb(model.params, dumps=_dumps),
-                "metrics": Jsonb(metrics, dumps=_dumps),
-                "artefact": artefact,
-                "sha": anomaly.artefact_digest(artefact),
-            },
-        ).fetchone()
-    assert row is not None
+                {
+                    "pmo": model.pmo_id,
+                    "kind": anomaly.MODEL_KIND,
+                    "from": from_us(model.trained_from_us),
+                    "to": from_us(model.trained_to_us),
+                    "window": model.window_us // 1_000_000,
+                    "features": Jsonb(list(model.features)),
+                    "params": Jsonb(model.params, dumps=_dumps),
+                    "metrics": Jsonb(metrics, dumps=_dumps),
+                    "artefact": artefact,
+                    "sha": anomaly.artefact_digest(artefact),
+                },
+            ).fetchone()
+        )
     model.version = int(row[0])
     return model.version
 

@@ -152,7 +152,7 @@ class ResponseCache:
             self._listener = asyncio.create_task(self._listen(), name="cache-invalidations")
 
     async def _listen(self) -> None:
-        assert self.redis is not None
+        assert self.redis is not None  # noqa: S101 - narrows for mypy: started only with Redis
         while True:
             try:
                 async with self.redis.pubsub() as pubsub:

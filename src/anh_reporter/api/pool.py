@@ -20,7 +20,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 
-from anh_reporter.errors import StorageError
+from anh_reporter.errors import StorageError, first_line
 from anh_reporter.observability.metrics import active_connections
 from anh_reporter.storage.database import Database
 
@@ -49,7 +49,7 @@ class ConnectionPool:
                 self.database.url, autocommit=True, options=self._options, connect_timeout=5
             )
         except psycopg.OperationalError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            first = first_line(exc)
             raise StorageError(
                 f"cannot connect to PostgreSQL at {self.database.display_url}: {first}"
             ) from None

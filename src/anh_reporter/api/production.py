@@ -304,7 +304,7 @@ def field_forecast(
             continue
         per_variable[rate.info.variable].append(result)
         fit = result.fit
-        assert fit is not None
+        assert fit is not None  # noqa: S101 - narrows for mypy: results without a fit were skipped
         out["fit"] = {
             "kind": fit.kind.value,
             "qi": fit.qi,

@@ -48,7 +48,7 @@ MIN_SECRET_CHARS = 32
 PLACEHOLDER_SECRETS = frozenset(
     {"changeme", "change-me", "change_me", "secret", "jwt-secret", "please-change", "dev", "test"}
 )
-SECRET_FILE = "api_jwt_secret"
+SECRET_FILE = "api_jwt_secret"  # noqa: S105 - a file name, not a secret
 
 
 def jwt_secret(settings: Settings) -> str:

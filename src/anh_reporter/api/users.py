@@ -18,7 +18,7 @@ from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.permissions import Role
 from anh_reporter.api.security import check_password_policy, hash_password, random_password
 from anh_reporter.errors import AnhError
-from anh_reporter.storage.database import Database
+from anh_reporter.storage.database import Database, returned
 
 
 class UserOut(BaseModel):
@@ -109,8 +109,7 @@ async def create_user(
                 "VALUES (%s, %s, %s, %s, %s) RETURNING id",
                 (email.lower(), password_hash, operator_id, role.value, all_fields),
             )
-            row = await cur.fetchone()
-            assert row is not None
+            row = returned(await cur.fetchone())
             user_id = int(row[0])
             for fid in sorted(set(field_ids)):
                 await conn.execute(

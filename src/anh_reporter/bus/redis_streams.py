@@ -39,6 +39,7 @@ from redis.exceptions import RedisError, ResponseError
 from anh_reporter.bus.base import BusUnavailable, Delivery
 from anh_reporter.bus.memory import SUBSCRIBER_QUEUE
 from anh_reporter.domain.batch import Batch, BatchFormatError
+from anh_reporter.errors import first_line
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,6 @@ def display_url(url: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return parts._replace(netloc=f"{user}:***@{host}{port}").geturl()
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def default_consumer_name() -> str:
@@ -146,7 +142,7 @@ class RedisStreamsBus:
         return f"{self.prefix}:live:{shard}"
 
     def _unavailable(self, doing: str, exc: BaseException) -> BusUnavailable:
-        return BusUnavailable(f"Redis at {self.display_url} cannot {doing}: {_reason(exc)}")
+        return BusUnavailable(f"Redis at {self.display_url} cannot {doing}: {first_line(exc)}")
 
     # -- producer -------------------------------------------------------------------------
 
@@ -304,7 +300,7 @@ class RedisStreamsBus:
                     "stream for inspection",
                     self.stream_key(shard),
                     token,
-                    _reason(exc),
+                    first_line(exc),
                 )
                 poison.append(entry_id)
                 continue
@@ -377,7 +373,7 @@ class RedisStreamsBus:
                 log.warning(
                     "live fan-out to Redis at %s is failing (%s); subscribers miss batches",
                     self.display_url,
-                    _reason(exc),
+                    first_line(exc),
                 )
             self._announce_failing = True
             return
@@ -418,7 +414,7 @@ class RedisStreamsBus:
                     message = await pubsub.get_message(timeout=1.0)
                 except _LINK_ERRORS as exc:
                     # redis-py reconnects and re-subscribes on the next read; wait a little.
-                    log.warning("live subscription to %s lost: %s", shard, _reason(exc))
+                    log.warning("live subscription to %s lost: %s", shard, first_line(exc))
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue

@@ -156,7 +156,7 @@ def _parse(
         if sid is None:
             sid = -1  # validation quarantines it as unknown_series
     else:
-        assert c.pmo is not None and c.variable is not None
+        assert c.pmo is not None and c.variable is not None  # noqa: S101 - narrows for mypy: the header check requires both
         sid = resolver.by_pmo(fields[c.pmo].strip(), fields[c.variable].strip())
     raw_time = fields[c.time].strip()
     try:

@@ -29,7 +29,7 @@ from anh_reporter.bus.base import Bus, BusUnavailable, Delivery
 from anh_reporter.config import IngestSettings
 from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.timeutil import US_PER_SECOND
-from anh_reporter.errors import StorageError
+from anh_reporter.errors import StorageError, first_line
 from anh_reporter.ingest.quarantine import QuarantineRow, rows_from_rejects, write_quarantine
 from anh_reporter.ingest.validate import Reason, SeriesCatalog, validate
 from anh_reporter.observability import metrics
@@ -156,7 +156,7 @@ class IngestPipeline:
 
     async def _flush(self, deliveries: list[Delivery]) -> None:
         batch = Batch.concat([d.batch for d in deliveries])
-        assert self.catalog is not None
+        assert self.catalog is not None  # noqa: S101 - narrows for mypy: loaded in run() first
         if not self.catalog.known_mask(batch.series_id).all():
             await self._reload_catalog()
         now_us = int(self.clock() * US_PER_SECOND)
@@ -192,9 +192,7 @@ class IngestPipeline:
                 return await asyncio.to_thread(self._write_sync, good, qrows)
             except _TRANSIENT as exc:
                 self.stats.retries += 1
-                log.warning(
-                    "database unavailable (%s); retrying in %.1f s", _first_line(exc), delay
-                )
+                log.warning("database unavailable (%s); retrying in %.1f s", first_line(exc), delay)
                 await asyncio.to_thread(self._close)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -208,7 +206,7 @@ class IngestPipeline:
         if self._writer is None:
             self._conn = self.db.connect()
             self._writer = TelemetryWriter(self._conn)
-        assert self._conn is not None
+        assert self._conn is not None  # noqa: S101 - narrows for mypy: connected just above
         with self._conn.transaction():
             result = self._writer.write(good.series_id, good.time_us, good.value, good.quality)
             write_quarantine(self._conn, qrows)
@@ -256,7 +254,7 @@ class IngestPipeline:
         for d in deliveries:
             if d.published_at:
                 metrics.reading_latency_seconds.observe(max(committed - d.published_at, 0.0))
-        assert self.catalog is not None
+        assert self.catalog is not None  # noqa: S101 - narrows for mypy: loaded in run() first
         ids, counts = np.unique(good.series_id, return_counts=True)
         for sid, n in zip(ids.tolist(), counts.tolist(), strict=True):
             row = self.catalog.rows.get(sid)
@@ -283,7 +281,7 @@ class IngestPipeline:
 
 
 def _refused(good: Batch, exc: psycopg.Error) -> list[QuarantineRow]:
-    message = f"database refused the batch: {_first_line(exc)}"
+    message = f"database refused the batch: {first_line(exc)}"
     return [
         QuarantineRow(
             source=good.source,
@@ -296,8 +294,3 @@ def _refused(good: Batch, exc: psycopg.Error) -> list[QuarantineRow]:
         )
         for i in range(len(good))
     ]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

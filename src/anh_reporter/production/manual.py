@@ -26,6 +26,7 @@ from anh_reporter.production.daily import (
     load_field,
 )
 from anh_reporter.production.figures import DEFAULT_SETTINGS, ProductionSettings
+from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
 
@@ -187,13 +188,14 @@ def add_entry(
                     f"manual entry #{replaces} is for another PMO, well, kind or day; "
                     "a replacement must be for the same one"
                 )
-        row = conn.execute(
-            "INSERT INTO manual_entries (field_id, pmo_id, well_id, contract_day, kind, value, "
-            "unit, entered_by, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "RETURNING id",
-            (config.id, pmo_id, well_id, day, kind, number, spec.unit, entered_by, reason),
-        ).fetchone()
-        assert row is not None
+        row = returned(
+            conn.execute(
+                "INSERT INTO manual_entries (field_id, pmo_id, well_id, contract_day, kind, value, "
+                "unit, entered_by, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "RETURNING id",
+                (config.id, pmo_id, well_id, day, kind, number, spec.unit, entered_by, reason),
+            ).fetchone()
+        )
         new_id = int(row[0])
         if replaces is not None:
             conn.execute(

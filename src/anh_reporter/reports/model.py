@@ -59,7 +59,7 @@ def q(value: Decimal | float | int | None, kind: str) -> Decimal | None:
 
 def _q(value: Decimal | float | int, kind: str) -> Decimal:
     out = q(value, kind)
-    assert out is not None
+    assert out is not None  # noqa: S101 - narrows for mypy: q() is None only for None
     return out
 
 

@@ -332,7 +332,7 @@ def compile_template(template: Any, where: str = "document", model: type | None 
         **compiler.consts,
     }
     source = f"def _map(root, item):\n    return {body}\n"
-    exec(compile(source, f"<profile {where}>", "exec"), namespace)
+    exec(compile(source, f"<profile {where}>", "exec"), namespace)  # noqa: S102 - expression compiled from a validated path
     mapping: Getter = namespace["_map"]
     return mapping
 

@@ -74,6 +74,7 @@ from anh_reporter.reports.signing import (
     verify_signature,
     write_signed,
 )
+from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
 ISSUED = ("signed", "submitted", "accepted", "rejected")
@@ -574,32 +575,35 @@ def _store_draft(
 ) -> tuple[int, int]:
     """The report row and a fresh draft row for this version (replacing an older draft)."""
     with conn.transaction():
-        row = conn.execute(
-            "INSERT INTO reports (field_id, contract_day, report_type, profile) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (field_id, contract_day) DO UPDATE "
-            "SET updated_at = now() RETURNING id",
-            (config.id, day, config.report_type, profile),
-        ).fetchone()
-        assert row is not None
+        row = returned(
+            conn.execute(
+                "INSERT INTO reports (field_id, contract_day, report_type, profile) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (field_id, contract_day) DO UPDATE "
+                "SET updated_at = now() RETURNING id",
+                (config.id, day, config.report_type, profile),
+            ).fetchone()
+        )
         report_row_id = int(row[0])
         conn.execute(
             "DELETE FROM report_versions WHERE report_id = %s AND version = %s "
             "AND chain_seq IS NULL",
             (report_row_id, number),
         )
-        new = conn.execute(
-            "INSERT INTO report_versions (report_id, version, amends_version_id, reason, status, "
-            "findings, created_by) VALUES (%s, %s, %s, %s, 'draft', %s, %s) RETURNING id",
-            (
-                report_row_id,
-                number,
-                amends[0] if amends else None,
-                reason,
-                Jsonb([f.as_dict() for f in findings]),
-                created_by,
-            ),
-        ).fetchone()
-        assert new is not None
+        new = returned(
+            conn.execute(
+                "INSERT INTO report_versions (report_id, version, amends_version_id, reason, "
+                "status, findings, created_by) "
+                "VALUES (%s, %s, %s, %s, 'draft', %s, %s) RETURNING id",
+                (
+                    report_row_id,
+                    number,
+                    amends[0] if amends else None,
+                    reason,
+                    Jsonb([f.as_dict() for f in findings]),
+                    created_by,
+                ),
+            ).fetchone()
+        )
     return report_row_id, int(new[0])
 
 
@@ -810,12 +814,13 @@ def submit(
     vid, number, status, _path, sha, _key, _seq, _f = signed[-1]
     if status in ("accepted",):
         raise ReportError(f"{report_id(field_code, day)} v{number} was already accepted")
-    row = conn.execute(
-        "SELECT v.canonical, v.signature, v.key_id, v.signed_at, k.public_key "
-        "FROM report_versions v JOIN signing_keys k ON k.key_id = v.key_id WHERE v.id = %s",
-        (vid,),
-    ).fetchone()
-    assert row is not None
+    row = returned(
+        conn.execute(
+            "SELECT v.canonical, v.signature, v.key_id, v.signed_at, k.public_key "
+            "FROM report_versions v JOIN signing_keys k ON k.key_id = v.key_id WHERE v.id = %s",
+            (vid,),
+        ).fetchone()
+    )
     data, signature, key_id, signed_at, public_key = row
     rid = report_id(field_code, day)
     item = Outgoing(
@@ -832,12 +837,13 @@ def submit(
         ),
         idempotency_key=f"{rid}-v{number}-{sha[:16]}",
     )
-    delivery = conn.execute(
-        "INSERT INTO deliveries (version_id, channel, target, idempotency_key, status, "
-        "created_by) VALUES (%s, %s, %s, %s, 'pending', %s) RETURNING id",
-        (vid, channel.name, channel.target, item.idempotency_key, created_by),
-    ).fetchone()
-    assert delivery is not None
+    delivery = returned(
+        conn.execute(
+            "INSERT INTO deliveries (version_id, channel, target, idempotency_key, status, "
+            "created_by) VALUES (%s, %s, %s, %s, 'pending', %s) RETURNING id",
+            (vid, channel.name, channel.target, item.idempotency_key, created_by),
+        ).fetchone()
+    )
     conn.commit()
     try:
         receipt = channel.deliver(item)

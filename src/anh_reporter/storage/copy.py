@@ -31,7 +31,8 @@ ROW = np.dtype(
         ("quality", ">i4"),
     ]
 )
-assert ROW.itemsize == 42
+if ROW.itemsize != 42:  # the COPY layout below depends on it
+    raise ImportError(f"binary COPY row layout is {ROW.itemsize} bytes, expected 42")
 _VALUE_OFFSET = 2 + 4 + 8 + 4 + 4 + 4  # byte offset of the value field in a row
 
 COLUMNS = "(time, series_id, value, quality)"

@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
 from anh_reporter.config import Settings
-from anh_reporter.errors import StorageError
+from anh_reporter.errors import StorageError, first_line
 from anh_reporter.storage.embedded import EmbeddedPostgres
+
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Database:
                 **kwargs,
             )
         except psycopg.OperationalError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            first = first_line(exc)
             raise StorageError(
                 f"cannot connect to PostgreSQL at {self.display_url}: {first}"
             ) from None
@@ -84,3 +86,10 @@ def open_database(settings: Settings) -> Iterator[Database]:
         yield Database(url, embedded=True)
     finally:
         server.stop()
+
+
+def returned(row: Row | None) -> Row:
+    """The row an ``INSERT/UPDATE ... RETURNING`` gives; a :class:`StorageError` if it gave none."""
+    if row is None:
+        raise StorageError("the database returned no row where the statement must return one")
+    return row

@@ -63,7 +63,7 @@ ON CONFLICT (series_id, hour) DO UPDATE SET
     min = excluded.min, max = excluded.max, integral = excluded.integral,
     first_time = excluded.first_time, first_value = excluded.first_value,
     last_time = excluded.last_time, last_value = excluded.last_value, updated_at = now()
-"""
+"""  # noqa: S608 - built from module constants only
 
 MERGE_SQL = """
 INSERT INTO telemetry_hourly AS r (series_id, hour, count, good_count, avg, min, max, integral,

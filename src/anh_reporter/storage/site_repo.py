@@ -17,6 +17,7 @@ from psycopg import sql
 
 from anh_reporter.site import FieldSite, Site, series_code
 from anh_reporter.site import Series as SeriesConf
+from anh_reporter.storage.database import returned
 
 # Attributes whose changes go to the configuration log, per table.
 TRACKED: dict[str, tuple[str, ...]] = {
@@ -224,8 +225,7 @@ def _upsert(
             sql.SQL(", ").join(map(sql.Identifier, all_cols)),
             sql.SQL(", ").join(sql.Placeholder() * len(all_cols)),
         )
-        new = conn.execute(insert, [*key.values(), *values.values()]).fetchone()
-        assert new is not None
+        new = returned(conn.execute(insert, [*key.values(), *values.values()]).fetchone())
         for attr in tracked:
             log.write(entity, entity_code, attr, None, values[attr])
         summary.count(table, created=True)

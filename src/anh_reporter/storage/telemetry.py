@@ -98,7 +98,7 @@ class TelemetryWriter:
         )
         copy_rows(conn, _STAGING, series_id, time_us, value, quality)
         cur = conn.execute(
-            f"INSERT INTO telemetry (time, series_id, value, quality) "
+            f"INSERT INTO telemetry (time, series_id, value, quality) "  # noqa: S608 - table names are module constants
             f"SELECT DISTINCT ON (series_id, time) time, series_id, value, quality "
             f"FROM {_STAGING} ON CONFLICT (series_id, time) DO NOTHING"
         )

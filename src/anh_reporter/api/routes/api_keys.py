@@ -14,6 +14,7 @@ from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.permissions import API_KEY_SCOPES, Permission
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import new_api_key
+from anh_reporter.storage.database import returned
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 Manager = Annotated[Principal, require(Permission.USERS_MANAGE)]
@@ -113,11 +114,9 @@ async def create_api_key(body: ApiKeyCreate, conn: ConnDep, me: Manager) -> ApiK
         )
     except psycopg.errors.UniqueViolation:
         raise ApiError(409, "name_taken", f"name: an API key named {body.name!r} exists") from None
-    row = await cur.fetchone()
-    assert row is not None
+    row = returned(await cur.fetchone())
     cur = await conn.execute(_SELECT + "WHERE id = %s", (row[0],))
-    stored = await cur.fetchone()
-    assert stored is not None
+    stored = returned(await cur.fetchone())
     return ApiKeyCreated(**_key(stored).model_dump(), key=new.key)
 
 

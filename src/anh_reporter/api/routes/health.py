@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from anh_reporter import __version__
 from anh_reporter.api.responses import JsonResponse, dumps
 from anh_reporter.api.state import ApiState, api_state
+from anh_reporter.errors import first_line
 from anh_reporter.observability.metrics import REGISTRY, memory_usage_bytes
 
 router = APIRouter(tags=["health"])
@@ -72,7 +73,7 @@ async def _run(check: Any) -> ComponentStatus:
     except TimeoutError:
         return ComponentStatus(ok=False, detail=f"no answer within {CHECK_TIMEOUT_S:g} s")
     except Exception as exc:  # a failing dependency is reported, not raised
-        return ComponentStatus(ok=False, detail=str(exc).splitlines()[0][:200] or repr(exc))
+        return ComponentStatus(ok=False, detail=first_line(exc)[:200])
     return ComponentStatus(ok=ok, detail=detail)
 
 

@@ -27,8 +27,8 @@ def browse(
     console.print(tree)
 
 
-async def _browse(endpoint: str, depth: int, timeout: float) -> Tree:
-    client = Client(endpoint, timeout=timeout)
+async def _browse(endpoint: str, depth: int, request_timeout_s: float) -> Tree:
+    client = Client(endpoint, timeout=request_timeout_s)
     try:
         await client.connect()
     except (OSError, TimeoutError, UaError) as exc:
