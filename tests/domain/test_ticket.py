@@ -15,7 +15,7 @@ from anh_reporter.domain.mpms import Commodity, MeasurementError, OutOfRangeErro
 from anh_reporter.domain.mpms.ticket import (
     CONTINUOUS_DISCRIMINATION,
     TICKET_DISCRIMINATION,
-    indicated_volume,
+    indicated_volume_from_readings,
     meter_ticket,
     ticket_volumes,
 )
@@ -59,7 +59,7 @@ def test_golden_lact_ticket_worked_by_hand() -> None:
     S&W volume = 12,277.31 − 12,234.34 = 42.97
     """
     ticket = meter_ticket(
-        indicated_volume=indicated_volume(D("48215.37"), D("60612.94")),
+        indicated_volume=indicated_volume_from_readings(D("48215.37"), D("60612.94")),
         meter_factor=D("1.00213"),
         temperature_f=D("84.04"),
         pressure_psig=D("50.4"),
@@ -183,7 +183,7 @@ def test_ticket_discrimination_defaults_are_the_documented_levels() -> None:
 
 def test_ticket_errors_name_the_value_and_the_limit() -> None:
     with pytest.raises(OutOfRangeError, match=r"closing meter reading 99 bbl .* \[100, inf\]"):
-        indicated_volume(D("100"), D("99"))
+        indicated_volume_from_readings(D("100"), D("99"))
     with pytest.raises(OutOfRangeError, match=r"indicated volume -1 is outside"):
         ticket_volumes(indicated_volume=-1, meter_factor=1, ctl=1, cpl=1, bsw_percent=0)
     with pytest.raises(MeasurementError, match=r"meter factor 0.0000 must be positive"):

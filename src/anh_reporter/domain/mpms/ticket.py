@@ -37,7 +37,7 @@ __all__ = [
     "MeterTicket",
     "TicketDiscrimination",
     "TicketVolumes",
-    "indicated_volume",
+    "indicated_volume_from_readings",
     "meter_ticket",
     "ticket_volumes",
 ]
@@ -122,7 +122,7 @@ class MeterTicket:
     discrimination: TicketDiscrimination
 
 
-def indicated_volume(opening_reading: Number, closing_reading: Number) -> Decimal:
+def indicated_volume_from_readings(opening_reading: Number, closing_reading: Number) -> Decimal:
     """IV = closing − opening meter reading (non-resettable totalizer), exact.
 
     A rollover or a reset between the readings is the caller's to resolve first; a closing
