@@ -156,6 +156,25 @@ def test_pressure_is_discriminated_to_whole_psi_before_cpl() -> None:
     assert vacuum.volumes.cpl == D("1.0000")
 
 
+def test_composite_meter_factor_applies_cpl_once() -> None:
+    """A composite meter factor already holds CPL: the ticket takes CPL as 1.0000, so
+    CCF = 0.9879 × 1.0000 × 1.0024 = 0.99027096 → 0.9903."""
+    ticket = meter_ticket(
+        indicated_volume=D("1000"),
+        meter_factor=D("1.0024"),
+        temperature_f=D("84.0"),
+        pressure_psig=D("50"),
+        api60=D("40.0"),
+        bsw_percent=0,
+        composite_meter_factor=True,
+    )
+    assert (ticket.volumes.ctl, ticket.volumes.cpl, ticket.volumes.ccf) == (
+        D("0.9879"),
+        D("1.0000"),
+        D("0.9903"),
+    )
+
+
 def test_temperature_gravity_and_density_levels() -> None:
     """84.05 °F → 84.1 °F; 40.05 °API → 40.1 °API; a base density 824.26 kg/m³ → 824.3 kg/m³
     (0.1 kg/m³), used instead of API gravity."""

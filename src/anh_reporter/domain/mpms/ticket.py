@@ -200,6 +200,7 @@ def meter_ticket(
     rho60: Number | None = None,
     commodity: Commodity = Commodity.CRUDE_OIL,
     equilibrium_pressure_psig: float = 0.0,
+    composite_meter_factor: bool = False,
     discrimination: TicketDiscrimination = TICKET_DISCRIMINATION,
 ) -> MeterTicket:
     """The full ticket: discriminate the field data, CTL and CPL by 11.1-2004, then the volumes.
@@ -207,6 +208,8 @@ def meter_ticket(
     Give the base gravity as ``api60`` (°API at 60 °F) or ``rho60`` (kg/m³ at 60 °F); convert an
     observed gravity first (:func:`~anh_reporter.domain.mpms.gravity.gravity_at_base`). The
     pressure is the meter's gauge pressure; below 0 psig CPL is 1, as 11.1-2004 corrects it.
+    With ``composite_meter_factor`` the meter factor already includes the pressure correction
+    (a composite factor, proved at the operating pressure): CPL is taken as 1, not applied twice.
     """
     if (api60 is None) == (rho60 is None):
         raise MeasurementError("give exactly one of api60 (°API) or rho60 (kg/m³)")
@@ -227,7 +230,7 @@ def meter_ticket(
         indicated_volume=indicated_volume,
         meter_factor=meter_factor,
         ctl=correction.ctl,
-        cpl=correction.cpl,
+        cpl=1 if composite_meter_factor else correction.cpl,
         bsw_percent=bsw_percent,
         discrimination=level,
     )
