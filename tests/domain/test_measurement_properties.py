@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from anh_reporter.domain.mpms.tanks import StrappingTable
@@ -17,11 +17,14 @@ bsw = st.decimals(min_value=0, max_value=Decimal("99.99"), places=2)
 
 @settings(max_examples=200, deadline=None)
 @given(volumes, factors, factors, factors, bsw)
+@example(Decimal("10000.00"), Decimal("0.9831"), Decimal("1"), Decimal("1.0516"), Decimal("13.25"))
 def test_ticket_balances_and_stays_close_to_the_continuous_method(
     iv: Decimal, mf: Decimal, ctl: Decimal, cpl: Decimal, sw: Decimal
 ) -> None:
-    """S&W volume = GSV − NSV exactly; NSV ≤ GSV; the discrete ticket differs from the
-    unrounded product by less than the rounding of CCF (±0.00005 × IV) plus the volume steps."""
+    """S&W volume = GSV − NSV exactly (the printed ticket balances); NSV ≤ GSV; the discrete
+    ticket differs from the unrounded product by less than the factors' rounding plus the
+    volume steps. The explicit example: CCF 1.0338, GSV 10,338.00, CSW 0.8675,
+    NSV = 8,968.215 → 8,968.22, so S&W = 10,338.00 − 8,968.22 = 1,369.78 (not 1,369.785 → .79)."""
     ticket = ticket_volumes(indicated_volume=iv, meter_factor=mf, ctl=ctl, cpl=cpl, bsw_percent=sw)
     assert ticket.sediment_and_water_volume == (
         ticket.gross_standard_volume - ticket.net_standard_volume

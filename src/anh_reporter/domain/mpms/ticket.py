@@ -174,6 +174,14 @@ def ticket_volumes(
     if level.round_intermediate_volumes:
         gsv_exact = round_half_up(gsv_exact, level.volume)
     nsv_exact = gsv_exact * csw
+    gsv = round_half_up(gsv_exact, level.volume)
+    nsv = round_half_up(nsv_exact, level.volume)
+    # Discrete: the ticket balances, S&W = GSV − NSV as printed. Continuous: nothing rounded on
+    # the way, so the S&W volume is rounded from the exact difference.
+    if level.round_intermediate_volumes:
+        sw = gsv - nsv
+    else:
+        sw = round_half_up(gsv_exact - nsv_exact, level.volume)
     return TicketVolumes(
         indicated_volume=round_half_up(iv, level.volume),
         meter_factor=mf,
@@ -181,11 +189,11 @@ def ticket_volumes(
         cpl=cpl_used,
         ccf=ccf,
         gross_observed_volume=round_half_up(iv * mf, level.volume),
-        gross_standard_volume=round_half_up(gsv_exact, level.volume),
+        gross_standard_volume=gsv,
         bsw_percent=bsw,
         csw=csw,
-        net_standard_volume=round_half_up(nsv_exact, level.volume),
-        sediment_and_water_volume=round_half_up(gsv_exact - nsv_exact, level.volume),
+        net_standard_volume=nsv,
+        sediment_and_water_volume=sw,
     )
 
 
