@@ -120,7 +120,7 @@ class Correction:
 def _rho_star(rho60: float, constants: GroupConstants | None, alpha60: float | None) -> float:
     """Step 3: shift ρ60 to the IPTS-68 basis."""
     if constants is None:
-        assert alpha60 is not None
+        assert alpha60 is not None  # noqa: S101 - narrows for mypy: without group constants alpha60 is required (checked)
         return rho60 * math.exp(0.5 * alpha60 * DELTA_60 * (1.0 + 0.4 * alpha60 * DELTA_60))
     k0, k1, k2 = constants.k0, constants.k1, constants.k2
     a = DELTA_60 / 2.0 * ((k0 / rho60 + k1) / rho60 + k2)
@@ -142,7 +142,7 @@ def _correct(
     t_star = its90_to_ipts68_f(temperature_f)  # step 2
     rho_star = _rho_star(rho60, constants, alpha60_given)  # step 3
     if constants is None:  # step 4
-        assert alpha60_given is not None
+        assert alpha60_given is not None  # noqa: S101 - narrows for mypy: checked by _check_commodity_alpha
         alpha60 = alpha60_given
     else:
         alpha60 = (constants.k0 / rho_star + constants.k1) / rho_star + constants.k2
@@ -284,7 +284,7 @@ def observed_to_base(
         estimate = rho60 + e / (1.0 + d_t + d_p)
         rho60 = min(max(estimate, rho_low), rho_high)
 
-    assert correction is not None
+    assert correction is not None  # noqa: S101 - narrows for mypy: the loop runs at least once
     if not rho_low <= estimate <= rho_high:
         # The iteration was held at a limit: the liquid's base density lies beyond it.
         raise OutOfRangeError(

@@ -76,7 +76,7 @@ def gravity_at_base(
     if observed_api is not None:
         rho_observed, api_observed = api_to_density(observed_api), observed_api
     else:
-        assert observed_density is not None  # observed_to_base took exactly one of the two
+        assert observed_density is not None  # noqa: S101 - narrows for mypy
         rho_observed, api_observed = observed_density, density_to_api(observed_density)
     return GravityAtBase(
         commodity=commodity,

@@ -260,7 +260,7 @@ def pick_density(
         if not density > 0.0:
             raise MeasurementError(f"{density_name} must be a positive density in kg/m³")
         return density
-    assert api is not None
+    assert api is not None  # noqa: S101 - narrows for mypy: exactly one of the two is given (checked)
     if not api > -131.5:
         raise MeasurementError(f"{api_name} {api!r} does not convert to a density")
     return api_to_density(api)

@@ -109,7 +109,7 @@ def water_correction(
                 "or neither to use pure water"
             )
         at_t, at_60 = measured
-        assert at_t is not None and at_60 is not None
+        assert at_t is not None and at_60 is not None  # noqa: S101 - narrows for mypy: both or neither (checked above)
         for name, value in (("at temperature", at_t), ("at 60 °F", at_60)):
             if not 900.0 <= value <= 1300.0:
                 raise OutOfRangeError(
