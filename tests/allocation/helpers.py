@@ -48,7 +48,10 @@ def well_test(
     )
 
 
-def in_force(test: WellTest, policy: WellTestPolicy = WellTestPolicy()) -> WellTestInForce:
+DEFAULT_POLICY = WellTestPolicy()
+
+
+def in_force(test: WellTest, policy: WellTestPolicy = DEFAULT_POLICY) -> WellTestInForce:
     """The test in force on :data:`DAY` when ``test`` is the well's only test."""
     return well_test_in_force(test.well, [test], DAY, policy)
 

@@ -195,7 +195,9 @@ def test_no_wells_leaves_the_volume_unallocated() -> None:
 
 def test_well_without_hours_is_left_out_with_a_warning() -> None:
     """Hours unknown (None): not allocated; the other well takes the PMO's volume."""
-    result = allocate_pmo("P", "oil", D("90.00"), [well("A", None, oil=100), well("B", 24, oil=100)])
+    result = allocate_pmo(
+        "P", "oil", D("90.00"), [well("A", None, oil=100), well("B", 24, oil=100)]
+    )
     assert [w.allocated for w in result.wells] == [None, D("90.00")]
     assert codes(result.findings) == ["hours_on_missing"]
 

@@ -4,6 +4,7 @@ are non-negative whole increments that add up to the measured volume exactly."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from decimal import Decimal
 
@@ -85,9 +86,7 @@ def test_order_of_wells_does_not_matter(
 ) -> None:
     shuffled = list(wells)
     random.Random(seed).shuffle(shuffled)
-    assert allocate_pmo("P", fluid, measured, wells) == allocate_pmo(
-        "P", fluid, measured, shuffled
-    )
+    assert allocate_pmo("P", fluid, measured, wells) == allocate_pmo("P", fluid, measured, shuffled)
 
 
 @settings(max_examples=100, deadline=None)
@@ -114,7 +113,7 @@ def test_shares_follow_theoretical_within_one_increment(
         exact = measured * weight / whole
         assert abs(result.well(code).allocated - exact) < Decimal("0.01")  # type: ignore[operator]
     ranked = sorted(weights, key=lambda c: weights[c])
-    for small, large in zip(ranked, ranked[1:], strict=False):
+    for small, large in itertools.pairwise(ranked):
         if weights[large] > weights[small]:
             assert result.well(large).allocated >= result.well(small).allocated  # type: ignore[operator]
 

@@ -80,7 +80,7 @@ class FieldDay:
     pmos: tuple[PmoAllocation, ...]
     wells: tuple[WellDay, ...]
     findings: tuple[Finding, ...] = field(default=())
-    """Every finding of the day: the PMOs', then the wells'."""
+    """Every finding of the day (the PMOs', then the wells'), each distinct finding once."""
 
 
 def allocate_field_day(
@@ -130,7 +130,9 @@ def allocate_field_day(
     rows = tuple(_well_day(topology, inputs[code], pmo_rows) for code in sorted(inputs))
     for row in rows:
         findings.extend(row.findings)
-    return FieldDay(topology.field_code, tuple(pmo_rows), rows, tuple(findings))
+    # One expired test is flagged by each fluid's allocation in the same words: say it once.
+    unique = tuple(dict.fromkeys(findings))
+    return FieldDay(topology.field_code, tuple(pmo_rows), rows, unique)
 
 
 def _well_day(topology: Topology, w: WellDayInput, allocations: Sequence[PmoAllocation]) -> WellDay:

@@ -203,6 +203,8 @@ def _validate(topology: Topology, problems: list[str]) -> dict[tuple[str, Fluid]
         if p.downstream_of is not None:
             children.setdefault(p.downstream_of, []).append(p.code)
     _series(pmos, problems)
+    if problems:  # the wells' paths would only repeat the series problem
+        return {}
     return _well_paths(topology, facilities, pmos, wells, children, problems)
 
 
