@@ -261,8 +261,9 @@ def test_pump_findings() -> None:
 
 
 def test_scaled_integers_keep_proportions() -> None:
-    assert scaled_integers([D("1.5"), D("2.25"), D(3)]) == [150, 225, 300]
-    assert scaled_integers([D("1E+2"), D("0.5")]) == [1000, 5]
+    assert scaled_integers([D("1.5"), D("2.25"), D(3)]) == [6, 9, 12]
+    assert scaled_integers([D("1E+2"), D("0.5")]) == [200, 1]
+    assert scaled_integers([D("0.001"), D("0.1"), D(0)]) == [1, 100, 0]
     assert scaled_integers([]) == []
 
 
@@ -270,3 +271,17 @@ def test_largest_remainder_with_another_increment() -> None:
     """1.000 m³ in 0.001 steps over 1 : 1 : 1 → 0.334, 0.333, 0.333 (tie to key 'a')."""
     parts = largest_remainder(D("1.000"), [1, 1, 1], ["b", "a", "c"], D("0.001"))
     assert parts == [D("0.333"), D("0.334"), D("0.333")]
+
+
+def test_long_decimals_stay_exact() -> None:
+    """Rates and hours with more digits than a Decimal context holds (28): the weights are
+    integers, so the shares still add up to the PMO to the cent."""
+    rates = ["1234.567890123456789012345678", "0.000000000000000000000000001", "987.6543210987"]
+    hours = ["23.99999999999999999999", "24", "0.000000000000000001"]
+    wells = [
+        WellInput(code, D(h), in_force(well_test(code, oil=r)))
+        for code, r, h in zip("ABC", rates, hours, strict=True)
+    ]
+    result = allocate_pmo("P", "oil", D("99999.99"), wells)
+    assert result.allocated_total == D("99999.99")
+    assert result.well("A").allocated == D("99999.99")

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
 from typing import Literal
 
@@ -56,7 +56,6 @@ from anh_reporter.allocation.fluids import (
 from anh_reporter.allocation.hours_on import NOT_PRODUCING, WellStatus
 from anh_reporter.allocation.rounding import largest_remainder, scaled_integers
 from anh_reporter.allocation.well_tests import WellTestInForce, WellTestState
-from anh_reporter.domain.mpms import round_half_up
 
 FACTOR_QUANTUM = Decimal("0.00001")
 
@@ -176,9 +175,11 @@ def allocate_pmo(
         if rate is not None:
             usable[w.well] = rate
     on = [w for w in ordered if w.well in usable and w.hours_on]
-    products = [usable[w.well] * _hours(w) for w in on]  # Decimal products are exact here
-    weights = scaled_integers(products)
-    theoretical_total = _theoretical(sum(products, Decimal(0)), settings.increment)
+    # Integer weights rate × hours, exact whatever the digits (a Decimal product may round).
+    rates = scaled_integers([usable[w.well] for w in on])
+    weights = [r * h for r, h in zip(rates, scaled_integers([_hours(w) for w in on]), strict=True)]
+    products = sum((_EXACT.multiply(usable[w.well], _hours(w)) for w in on), Decimal(0))
+    theoretical_total = _theoretical(products, settings.increment)
 
     shares: dict[str, Decimal] = {}
     basis = Basis.THEORETICAL
@@ -192,7 +193,7 @@ def allocate_pmo(
                 strict=True,
             )
         )
-        factor = _factor(measured, sum(products, Decimal(0)))
+        factor = _factor(measured, products)
         _check_factor(pmo, fluid, factor, settings, findings)
     elif measured > 0:
         basis = Basis.TEST_RATE
@@ -207,7 +208,8 @@ def allocate_pmo(
             unallocated = measured
             findings.append(_unallocated(pmo, fluid, measured, unit))
 
-    rows = tuple(_row(w, fluid, usable, shares, basis, settings.increment) for w in ordered)
+    zero = Decimal(0) * settings.increment
+    rows = tuple(_row(w, fluid, usable, shares, basis, settings.increment, zero) for w in ordered)
     result = PmoAllocation(
         pmo=pmo,
         fluid=fluid,
@@ -226,7 +228,6 @@ def allocate_pmo(
 def _check_wells(pmo: str, wells: Sequence[WellInput]) -> None:
     seen: set[str] = set()
     for w in wells:
-        require_code(f"well code at PMO {pmo!r}", w.well)
         if w.well in seen:
             raise AllocationError(f"well {w.well!r} is given twice for PMO {pmo!r}")
         seen.add(w.well)
@@ -234,10 +235,12 @@ def _check_wells(pmo: str, wells: Sequence[WellInput]) -> None:
             raise AllocationError(
                 f"well {w.well!r} at PMO {pmo!r} carries the test of well {w.test.well!r}"
             )
-        if w.hours_on is not None:
-            require_range(
-                f"hours on of well {w.well!r}", w.hours_on, Decimal(0), HOURS_PER_DAY, "h"
-            )
+        hours = w.hours_on
+        # The cheap test first: messages are built only for a well that fails it.
+        if hours is not None and not (type(hours) is Decimal and 0 <= hours <= HOURS_PER_DAY):
+            require_range(f"hours on of well {w.well!r}", hours, Decimal(0), HOURS_PER_DAY, "h")
+        if not w.well or w.well != w.well.strip():
+            require_code(f"well code at PMO {pmo!r}", w.well)
 
 
 def _hours(w: WellInput) -> Decimal:
@@ -308,16 +311,19 @@ def _usable_rate(
     return test.test.rate(fluid)
 
 
+_EXACT = Context(prec=80)
+"""Products of rates and hours without rounding at 28 digits."""
+_SHOWN = Context(prec=40)
+"""Quotients that are only shown (theoretical volumes, the factor): 40 digits before rounding."""
+
+
 def _theoretical(product: Decimal, increment: Decimal) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return round_half_up(product / HOURS_PER_DAY, increment)
+    return _SHOWN.divide(product, HOURS_PER_DAY).quantize(increment, ROUND_HALF_UP, _SHOWN)
 
 
 def _factor(measured: Decimal, products: Decimal) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return round_half_up(measured * HOURS_PER_DAY / products, FACTOR_QUANTUM)
+    quotient = _SHOWN.divide(_EXACT.multiply(measured, HOURS_PER_DAY), products)
+    return quotient.quantize(FACTOR_QUANTUM, ROUND_HALF_UP, _SHOWN)
 
 
 def _check_factor(
@@ -367,17 +373,20 @@ def _row(
     shares: dict[str, Decimal],
     basis: Basis,
     increment: Decimal,
+    zero: Decimal,
 ) -> WellAllocation:
     rate = usable.get(w.well)
-    theoretical = None if rate is None or w.hours_on is None else rate * w.hours_on
+    theoretical = None
+    if rate is not None and w.hours_on is not None:
+        theoretical = _EXACT.multiply(rate, w.hours_on)
     if w.well in shares:
         allocated: Decimal | None = shares[w.well]
         how = basis
     elif w.hours_on == 0:
-        allocated, how = Decimal(0) * increment, Basis.NOT_ON
+        allocated, how = zero, Basis.NOT_ON
     elif rate is not None and w.hours_on is not None:
         # A usable test and hours, yet no share: its rate is 0, or the PMO measured nothing.
-        allocated, how = Decimal(0) * increment, basis
+        allocated, how = zero, basis
     else:
         allocated, how = None, Basis.NOT_ALLOCATED
     return WellAllocation(

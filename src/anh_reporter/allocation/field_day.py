@@ -127,7 +127,10 @@ def allocate_field_day(
         allocation = allocate_pmo(pmo.code, pmo.fluid, volume, group, settings)
         pmo_rows.append(allocation)
         findings.extend(allocation.findings)
-    rows = tuple(_well_day(topology, inputs[code], pmo_rows) for code in sorted(inputs))
+    lookup: _Lookup = {
+        (a.pmo, a.fluid): (a.factor, {r.well: r.allocated for r in a.wells}) for a in pmo_rows
+    }
+    rows = tuple(_well_day(topology, inputs[code], lookup) for code in sorted(inputs))
     for row in rows:
         findings.extend(row.findings)
     # One expired test is flagged by each fluid's allocation in the same words: say it once.
@@ -135,20 +138,23 @@ def allocate_field_day(
     return FieldDay(topology.field_code, tuple(pmo_rows), rows, unique)
 
 
-def _well_day(topology: Topology, w: WellDayInput, allocations: Sequence[PmoAllocation]) -> WellDay:
+_Lookup = dict[tuple[str, Fluid], tuple[Decimal | None, dict[str, Decimal | None]]]
+"""Per (PMO, fluid): the allocation factor and each well's allocated volume."""
+
+
+def _well_day(topology: Topology, w: WellDayInput, lookup: _Lookup) -> WellDay:
     volumes: dict[Fluid, Decimal | None] = {}
     factors: dict[Fluid, Decimal | None] = {}
     pmos: dict[Fluid, str] = {}
-    by_key = {(a.pmo, a.fluid): a for a in allocations}
     for fluid in FLUIDS:
         pmo = topology.production_pmo(w.well, fluid)
-        allocation = by_key.get((pmo, fluid)) if pmo is not None else None
+        found = lookup.get((pmo, fluid)) if pmo is not None else None
         volumes[fluid] = None
         if pmo is not None:
             pmos[fluid] = pmo
-        if allocation is not None:
-            volumes[fluid] = allocation.well(w.well).allocated
-            factors[fluid] = allocation.factor
+        if found is not None:
+            factors[fluid], shares = found
+            volumes[fluid] = shares[w.well]
     findings = list(w.findings)
     findings.extend(pump_findings(w.well, w.pump_running_h, list(volumes.values())))
     if w.deferred is not None:

@@ -8,6 +8,7 @@ order, so that the result never depends on the order the wells are given in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -17,19 +18,17 @@ from anh_reporter.allocation.errors import AllocationError, require_multiple
 def scaled_integers(values: Sequence[Decimal]) -> list[int]:
     """Non-negative finite Decimals as integers on one common scale (exact, no rounding).
 
-    ``[1.5, 2.25]`` → ``[150, 225]``: each value times ``10**k`` for the smallest ``k`` that
-    makes them all whole. Proportions between the integers are those between the values.
+    Each value times the least common denominator of the values' exact fractions:
+    ``[1.5, 2.25, 3]`` → ``[6, 9, 12]``. Proportions between the integers are exactly those
+    between the values, which is all a proportional split needs.
     """
     if not values:
         return []
-    parts = [v.as_tuple() for v in values]
-    lowest = min(min(int(p.exponent), 0) for p in parts)  # exponents are ints for finite values
-    out: list[int] = []
-    for value, p in zip(values, parts, strict=True):
-        digits = int("".join(map(str, p.digits)) or "0")
-        sign = -1 if p.sign else 1
-        out.append(sign * digits * 10 ** (int(p.exponent) - lowest))
-        if out[-1] < 0:
+    ratios = [v.as_integer_ratio() for v in values]
+    common = math.lcm(*(d for _, d in ratios))
+    out = [n * (common // d) for n, d in ratios]
+    for value, weight in zip(values, out, strict=True):
+        if weight < 0:
             raise AllocationError(f"weight {value} is negative; weights must be >= 0")
     return out
 

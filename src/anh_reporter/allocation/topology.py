@@ -124,6 +124,7 @@ class Topology:
     wells: tuple[TopologyWell, ...]
     pmos: tuple[TopologyPmo, ...]
     _production: dict[tuple[str, Fluid], str] = field(init=False, repr=False, compare=False)
+    _wells_at: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -131,6 +132,10 @@ class Topology:
         if problems:
             raise TopologyError(self.field_code, problems)
         object.__setattr__(self, "_production", production)
+        groups: dict[str, set[str]] = {}
+        for (well, _), pmo in production.items():
+            groups.setdefault(pmo, set()).add(well)
+        object.__setattr__(self, "_wells_at", {p: tuple(sorted(w)) for p, w in groups.items()})
 
     def pmo(self, code: str) -> TopologyPmo:
         """The PMO ``code``."""
@@ -145,7 +150,7 @@ class Topology:
 
     def wells_at(self, pmo: str) -> tuple[str, ...]:
         """The wells allocated at production PMO ``pmo``, by code."""
-        return tuple(sorted({w for (w, _), p in self._production.items() if p == pmo}))
+        return self._wells_at.get(pmo, ())
 
     def production_pmos(self) -> tuple[TopologyPmo, ...]:
         """Every production PMO, by code."""
