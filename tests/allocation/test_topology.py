@@ -185,3 +185,21 @@ def test_field_totals_by_role_count_a_fluid_once_per_path() -> None:
 def test_field_totals_refuse_unknown_pmos() -> None:
     with pytest.raises(AllocationError, match=r"PMOs \['NOPE'\] that are not in field 'CAMPO'"):
         field_totals(demo_topology(), {"NOPE": D(1)})
+
+
+def test_roles_and_fluids_given_as_plain_strings() -> None:
+    """A topology read from a file may carry plain strings: they work like the enums, and an
+    unknown role or fluid is named."""
+    pmos = (
+        TopologyPmo("OIL", "BAT-1", "oil", "production"),  # type: ignore[arg-type]
+        TopologyPmo("LACT", "BAT-1", "oil", "sales", downstream_of="OIL"),  # type: ignore[arg-type]
+    )
+    wells = (TopologyWell("W", "BAT-1", frozenset({"oil"})),)
+    topo = Topology("CAMPO", (BATTERY,), wells, pmos)
+    assert topo.production_pmo("W", "oil") == "OIL"
+    bad = (TopologyPmo("X", "BAT-1", "oil", "custody"),)  # type: ignore[arg-type]
+    with pytest.raises(TopologyError, match="has role 'custody', not one of"):
+        Topology("CAMPO", (BATTERY,), (), bad)
+    odd = (TopologyWell("W", "BAT-1", frozenset({"condensate"})),)  # type: ignore[arg-type]
+    with pytest.raises(TopologyError, match=r"well 'W' produces \['condensate'\]"):
+        Topology("CAMPO", (BATTERY,), odd, pmos)

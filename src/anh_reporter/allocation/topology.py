@@ -154,7 +154,7 @@ class Topology:
 
     def production_pmos(self) -> tuple[TopologyPmo, ...]:
         """Every production PMO, by code."""
-        return tuple(sorted((p for p in self.pmos if p.role is Role.PRODUCTION), key=_code))
+        return tuple(sorted((p for p in self.pmos if p.role == Role.PRODUCTION), key=_code))
 
     def upstream(self, pmo: str) -> tuple[str, ...]:
         """The PMOs upstream of ``pmo`` along its chain, nearest first."""
@@ -180,6 +180,11 @@ def _validate(topology: Topology, problems: list[str]) -> dict[tuple[str, Fluid]
             problems.append(f"PMO {p.code!r} is at unknown facility {p.facility!r}")
         if p.fluid not in FLUIDS:
             problems.append(f"PMO {p.code!r} has fluid {p.fluid!r}, not one of {list(FLUIDS)}")
+            continue
+        if p.role not in ROLE_FLUIDS:
+            problems.append(
+                f"PMO {p.code!r} has role {p.role!r}, not one of {[str(r) for r in Role]}"
+            )
             continue
         if p.fluid not in ROLE_FLUIDS[p.role]:
             allowed = sorted(ROLE_FLUIDS[p.role])
@@ -248,11 +253,11 @@ def _cycles(pmos: Mapping[str, TopologyPmo]) -> list[list[str]]:
 
 def _series(pmos: Mapping[str, TopologyPmo], problems: list[str]) -> None:
     for p in sorted(pmos.values(), key=_code):
-        if p.role is not Role.PRODUCTION:
+        if p.role != Role.PRODUCTION:
             continue
         up = p.downstream_of
         while up is not None:
-            if pmos[up].role is Role.PRODUCTION:
+            if pmos[up].role == Role.PRODUCTION:
                 problems.append(
                     f"production PMOs {up!r} and {p.code!r} are in series for {p.fluid}: the same "
                     f"{p.fluid} would be counted twice; make one of them a transfer PMO"
@@ -271,6 +276,13 @@ def _well_paths(
 ) -> dict[tuple[str, Fluid], str]:
     production: dict[tuple[str, Fluid], str] = {}
     for w in sorted(wells.values(), key=lambda w: w.code):
+        odd = sorted(set(w.fluids) - set(FLUIDS))
+        if odd or not w.fluids:
+            problems.append(
+                f"well {w.code!r} produces {sorted(w.fluids)}; its fluids must be some of "
+                f"{list(FLUIDS)}"
+            )
+            continue
         if w.facility not in facilities:
             problems.append(f"well {w.code!r} flows to unknown facility {w.facility!r}")
             continue
@@ -284,7 +296,7 @@ def _well_paths(
                     code
                     for entry in entries
                     for code in _downstream(entry, children)
-                    if pmos[code].role is Role.PRODUCTION
+                    if pmos[code].role == Role.PRODUCTION
                 }
             )
             if not reached:
@@ -355,7 +367,7 @@ def field_totals(topology: Topology, volumes: Mapping[str, Decimal]) -> FieldTot
     left_out: list[str] = []
     missing: list[str] = []
     for p in sorted(topology.pmos, key=_code):
-        if any(roles[u] is p.role for u in topology.upstream(p.code)):
+        if any(roles[u] == p.role for u in topology.upstream(p.code)):
             left_out.append(p.code)
             continue
         volume = volumes.get(p.code)
