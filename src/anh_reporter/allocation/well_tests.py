@@ -206,7 +206,7 @@ def well_test_from_separator(
         field = f"test separator {name} rate of {well!r}"
         samples = good_samples(field, series.times_us, series.values, series.good)
         integral = trapezoid(samples, window, gap_tolerance_s)
-        if integral.coverage_pct < min_coverage_pct:
+        if integral.covered_s <= 0 or integral.coverage_pct < min_coverage_pct:
             raise AllocationError(
                 f"{field}: good samples cover {integral.coverage_pct:.1f} % of the test window, "
                 f"below the minimum {min_coverage_pct:g} %"
