@@ -1,0 +1,320 @@
+"""Field balances of a day: what was produced against where it went, per fluid.
+
+* **Oil**: production = dispatch (sales/LACT) + Δ stock + consumption + losses, with
+  Δ stock = Σ over tanks (closing − opening gauged volume at 60 °F). Tank volumes come in as
+  numbers (from gauges or level telemetry through a strapping table, API MPMS 12.1.1, computed
+  elsewhere).
+* **Gas**: produced = sold + fuel + flare + vent + reinjected + gas lift.
+* **Water**: produced = disposal + injection (the injection PMO, or the sum over injection
+  wells when they are metered).
+
+Residual = produced − Σ dispositions. The balance **closes** when ``|residual| <= tolerance``,
+the tolerance being the larger of a share of the production and an absolute floor (per fluid,
+configurable). Otherwise a warning finding names the residual and the tolerance. A tank whose
+gauged volume is negative or above its capacity is refused / flagged before the balance uses it.
+:func:`balances_from_totals` takes the dispositions from the topology's totals by role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from anh_reporter.allocation.errors import AllocationError, require_non_negative
+from anh_reporter.allocation.findings import Code, Finding, Severity
+from anh_reporter.allocation.fluids import VOLUME_UNIT, Fluid
+from anh_reporter.allocation.topology import FieldTotals, Role
+from anh_reporter.domain.mpms import round_half_up
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A balance closes when |residual| <= max(relative_pct % of production, absolute)."""
+
+    relative_pct: Decimal
+    absolute: Decimal
+
+    def __post_init__(self) -> None:
+        require_non_negative("balance tolerance (relative)", self.relative_pct, "%")
+        require_non_negative("balance tolerance (absolute)", self.absolute)
+
+    def of(self, produced: Decimal) -> Decimal:
+        """The tolerance for a day that produced ``produced``."""
+        return max(abs(produced) * self.relative_pct / 100, self.absolute)
+
+
+@dataclass(frozen=True)
+class BalanceSettings:
+    """Per-fluid tolerances (defaults: 0.5 % or 1 bbl for liquids, 2 % or 1 kscf for gas)."""
+
+    oil: Tolerance = Tolerance(Decimal("0.5"), Decimal("1"))
+    gas: Tolerance = Tolerance(Decimal("2"), Decimal("1"))
+    water: Tolerance = Tolerance(Decimal("0.5"), Decimal("1"))
+
+    def tolerance(self, fluid: Fluid) -> Tolerance:
+        """The tolerance of ``fluid``."""
+        return {"oil": self.oil, "gas": self.gas, "water": self.water}[fluid]
+
+
+DEFAULT_BALANCE_SETTINGS = BalanceSettings()
+
+
+@dataclass(frozen=True)
+class TankStock:
+    """One tank's gauged volume at the day's opening and closing (bbl at 60 °F)."""
+
+    tank: str
+    opening_bbl: Decimal
+    closing_bbl: Decimal
+    capacity_bbl: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        require_non_negative(f"opening stock of tank {self.tank!r}", self.opening_bbl, "bbl")
+        require_non_negative(f"closing stock of tank {self.tank!r}", self.closing_bbl, "bbl")
+        if self.capacity_bbl is not None:
+            require_non_negative(f"capacity of tank {self.tank!r}", self.capacity_bbl, "bbl")
+
+    @property
+    def change_bbl(self) -> Decimal:
+        """Closing − opening."""
+        return self.closing_bbl - self.opening_bbl
+
+
+@dataclass(frozen=True)
+class BalanceTerm:
+    """One disposition of a balance (name and volume; Δ stock may be negative)."""
+
+    name: str
+    volume: Decimal
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A fluid's balance for the day."""
+
+    fluid: Fluid
+    produced: Decimal
+    terms: tuple[BalanceTerm, ...]
+    residual: Decimal
+    """produced − Σ terms."""
+    tolerance: Decimal
+    closes: bool
+    findings: tuple[Finding, ...] = field(default=())
+
+    @property
+    def disposed(self) -> Decimal:
+        """Σ terms."""
+        return sum((t.volume for t in self.terms), Decimal(0))
+
+    def term(self, name: str) -> Decimal:
+        """The volume of term ``name``."""
+        for t in self.terms:
+            if t.name == name:
+                return t.volume
+        raise AllocationError(f"the {self.fluid} balance has no term {name!r}")
+
+
+def close_balance(
+    fluid: Fluid,
+    produced: Decimal,
+    terms: Sequence[BalanceTerm],
+    tolerance: Tolerance,
+    *,
+    target: str = "",
+    findings: Sequence[Finding] = (),
+) -> Balance:
+    """The balance of ``fluid``: residual, tolerance, and a finding when it does not close."""
+    unit = VOLUME_UNIT[fluid]
+    require_non_negative(f"produced {fluid}", produced, unit)
+    for t in terms:
+        if t.name != "stock_change":
+            require_non_negative(f"{fluid} balance term {t.name!r}", t.volume, unit)
+    disposed = sum((t.volume for t in terms), Decimal(0))
+    residual = produced - disposed
+    limit = tolerance.of(produced)
+    closes = abs(residual) <= limit
+    out = list(findings)
+    if not closes:
+        share = (
+            f" ({round_half_up(residual * 100 / produced, Decimal('0.01'))} % of production)"
+            if produced
+            else ""
+        )
+        listed = ", ".join(f"{t.name} {t.volume}" for t in terms)
+        out.append(
+            Finding(
+                Code.BALANCE_OPEN,
+                Severity.WARNING,
+                f"{fluid} balance does not close: produced {produced} {unit}, disposed "
+                f"{disposed} {unit} ({listed}); residual {residual} {unit}{share} exceeds the "
+                f"tolerance {round_half_up(limit, Decimal('0.01'))} {unit}",
+                target,
+            )
+        )
+    return Balance(fluid, produced, tuple(terms), residual, limit, closes, tuple(out))
+
+
+def oil_balance(
+    *,
+    produced: Decimal,
+    dispatched: Decimal,
+    tanks: Sequence[TankStock] = (),
+    consumption: Decimal = Decimal(0),
+    losses: Decimal = Decimal(0),
+    settings: BalanceSettings = DEFAULT_BALANCE_SETTINGS,
+    target: str = "",
+) -> Balance:
+    """Oil: production = dispatch + Δ stock + consumption + losses (module docstring)."""
+    names = [t.tank for t in tanks]
+    if len(set(names)) != len(names):
+        raise AllocationError(f"a tank is given twice in the oil balance: {names}")
+    gauge: list[Finding] = []
+    for t in tanks:
+        if t.capacity_bbl is None:
+            continue
+        for label, volume in (("opening", t.opening_bbl), ("closing", t.closing_bbl)):
+            if volume > t.capacity_bbl:
+                gauge.append(
+                    Finding(
+                        Code.TANK_GAUGE,
+                        Severity.WARNING,
+                        f"{label} stock {volume} bbl is above the tank's capacity "
+                        f"{t.capacity_bbl} bbl: check the gauge",
+                        t.tank,
+                    )
+                )
+    stock = sum((t.change_bbl for t in tanks), Decimal(0))
+    terms = (
+        BalanceTerm("dispatched", dispatched),
+        BalanceTerm("stock_change", stock),
+        BalanceTerm("consumption", consumption),
+        BalanceTerm("losses", losses),
+    )
+    return close_balance("oil", produced, terms, settings.oil, target=target, findings=gauge)
+
+
+def gas_balance(
+    *,
+    produced: Decimal,
+    sold: Decimal = Decimal(0),
+    fuel: Decimal = Decimal(0),
+    flare: Decimal = Decimal(0),
+    vent: Decimal = Decimal(0),
+    reinjected: Decimal = Decimal(0),
+    gas_lift: Decimal = Decimal(0),
+    settings: BalanceSettings = DEFAULT_BALANCE_SETTINGS,
+    target: str = "",
+) -> Balance:
+    """Gas: produced = sold + fuel + flare + vent + reinjected + gas lift."""
+    terms = (
+        BalanceTerm("sold", sold),
+        BalanceTerm("fuel", fuel),
+        BalanceTerm("flare", flare),
+        BalanceTerm("vent", vent),
+        BalanceTerm("reinjected", reinjected),
+        BalanceTerm("gas_lift", gas_lift),
+    )
+    return close_balance("gas", produced, terms, settings.gas, target=target)
+
+
+def water_balance(
+    *,
+    produced: Decimal,
+    disposal: Decimal = Decimal(0),
+    injection: Decimal | None = None,
+    injection_wells: Mapping[str, Decimal] | None = None,
+    settings: BalanceSettings = DEFAULT_BALANCE_SETTINGS,
+    target: str = "",
+) -> Balance:
+    """Water: produced = disposal + injection.
+
+    Injection is the injection PMO's volume, or, when the injection wells are metered and no
+    PMO total is given, the sum over ``injection_wells``. With both, the PMO's volume is used
+    (never both) and the wells' sum must match it within the tolerance, else a warning.
+    """
+    wells = dict(injection_wells or {})
+    for code, volume in wells.items():
+        require_non_negative(f"water injected in well {code!r}", volume, "bbl")
+    by_wells = sum(wells.values(), Decimal(0))
+    findings: list[Finding] = []
+    if injection is None:
+        injected = by_wells
+    else:
+        injected = injection
+        limit = settings.water.of(injection)
+        if wells and abs(by_wells - injection) > limit:
+            findings.append(
+                Finding(
+                    Code.BALANCE_OPEN,
+                    Severity.WARNING,
+                    f"injection wells add up to {by_wells} bbl, the injection PMO measured "
+                    f"{injection} bbl: the difference exceeds the tolerance "
+                    f"{round_half_up(limit, Decimal('0.01'))} bbl",
+                    target,
+                )
+            )
+    terms = (BalanceTerm("disposal", disposal), BalanceTerm("injection", injected))
+    return close_balance("water", produced, terms, settings.water, target=target, findings=findings)
+
+
+@dataclass(frozen=True)
+class FieldBalances:
+    """The day's three balances."""
+
+    oil: Balance | None
+    gas: Balance | None
+    water: Balance | None
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every balance's findings."""
+        return tuple(f for b in (self.oil, self.gas, self.water) if b for f in b.findings)
+
+
+def balances_from_totals(
+    totals: FieldTotals,
+    *,
+    tanks: Sequence[TankStock] = (),
+    oil_consumption: Decimal = Decimal(0),
+    oil_losses: Decimal = Decimal(0),
+    settings: BalanceSettings = DEFAULT_BALANCE_SETTINGS,
+    target: str = "",
+) -> FieldBalances:
+    """The three balances from the topology's totals by role (a fluid without production: None).
+
+    Oil dispatch is the ``sales`` total; gas dispositions are the sales, fuel, flare, vent,
+    reinjection and gas-lift totals; water dispositions the disposal and injection totals.
+    """
+    oil = gas = water = None
+    if ("oil", Role.PRODUCTION) in totals.totals:
+        oil = oil_balance(
+            produced=totals.total("oil", Role.PRODUCTION),
+            dispatched=totals.total("oil", Role.SALES),
+            tanks=tanks,
+            consumption=oil_consumption,
+            losses=oil_losses,
+            settings=settings,
+            target=target,
+        )
+    if ("gas", Role.PRODUCTION) in totals.totals:
+        gas = gas_balance(
+            produced=totals.total("gas", Role.PRODUCTION),
+            sold=totals.total("gas", Role.SALES),
+            fuel=totals.total("gas", Role.FUEL),
+            flare=totals.total("gas", Role.FLARE),
+            vent=totals.total("gas", Role.VENT),
+            reinjected=totals.total("gas", Role.REINJECTION),
+            gas_lift=totals.total("gas", Role.GAS_LIFT),
+            settings=settings,
+            target=target,
+        )
+    if ("water", Role.PRODUCTION) in totals.totals:
+        water = water_balance(
+            produced=totals.total("water", Role.PRODUCTION),
+            disposal=totals.total("water", Role.WATER_DISPOSAL),
+            injection=totals.total("water", Role.WATER_INJECTION),
+            settings=settings,
+            target=target,
+        )
+    return FieldBalances(oil, gas, water)
