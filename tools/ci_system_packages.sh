@@ -5,6 +5,7 @@
 #   amtool    <- prometheus-alertmanager    (check the Alertmanager routing example)
 #   nginx     <- nginx-light                (nginx -t on the edge configuration)
 #   pgbouncer <- pgbouncer                  (start the pooler with deploy/pgbouncer/)
+#   systemd-analyze <- systemd              (verify deploy/systemd/; present on most hosts)
 #
 # Usage: tools/ci_system_packages.sh        (as root, or with sudo available)
 #
@@ -20,6 +21,7 @@ declare -A PACKAGE_OF=(
   [amtool]=prometheus-alertmanager
   [nginx]=nginx-light
   [pgbouncer]=pgbouncer
+  [systemd-analyze]=systemd
 )
 
 have() {
