@@ -57,4 +57,6 @@ export DEBIAN_FRONTEND=noninteractive
 wait_lock=(-o DPkg::Lock::Timeout=600)
 echo "ci_system_packages: installing ${missing[*]}" >&2
 apt-get "${wait_lock[@]}" update -qq >/dev/null
-apt-get "${wait_lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# debconf's note that apt-utils is missing is noise: drop it, keep every other message.
+apt-get "${wait_lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+  2> >(grep -v '^debconf: delaying package configuration' >&2)

@@ -129,8 +129,7 @@ report_last_day_end_timestamp = Gauge(
 )
 report_deliveries = Counter(
     "anh_report_deliveries_total",
-    "Report delivery attempts that finished, by outcome "
-    "(delivered, accepted, rejected, failed)",
+    "Report delivery attempts that finished, by outcome (delivered, accepted, rejected, failed)",
     ["field_id", "status"],
     registry=REGISTRY,
 )
