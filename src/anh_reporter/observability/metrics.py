@@ -1,7 +1,9 @@
 """Prometheus metrics, with the names of the original design (in-process registry).
 
 Every module increments the metrics defined here; ``/metrics`` (API issue) exposes
-``REGISTRY``. Labels use ids and codes, never free text.
+``REGISTRY``. Labels use ids and codes, never free text. The alert rules in
+``deploy/prometheus/rules/`` and the dashboards in ``deploy/grafana/`` use these names only
+(a test checks it): rename one here and there together.
 """
 
 from __future__ import annotations
@@ -83,4 +85,69 @@ memory_usage_bytes = Gauge(
 )
 connector_connected = Gauge(
     "connector_connected", "1 when the connector is connected", ["connector"], registry=REGISTRY
+)
+
+# -- Scale-out and operations: what the alert rules and the operations dashboard watch. ------
+# Timestamps are Unix seconds, so that a rule computes an age as ``time() - metric`` and the age
+# keeps growing while the process that sets the gauge is stuck (a "lag" gauge would freeze).
+
+ingest_newest_reading_timestamp = Gauge(
+    "ingest_newest_reading_timestamp_seconds",
+    "Source time of the newest reading committed to the database, per field "
+    "(ingest lag = time() - this); set by the writer after each commit",
+    ["field_id"],
+    registry=REGISTRY,
+)
+bus_pending_entries = Gauge(
+    "bus_pending_entries",
+    "Bus entries delivered to a worker of the consumer group and not yet acknowledged "
+    "(Redis XPENDING count), per shard; sampled by each worker",
+    ["shard"],
+    registry=REGISTRY,
+)
+bus_stream_lag_entries = Gauge(
+    "bus_stream_lag_entries",
+    "Bus entries in a shard's stream not yet delivered to the consumer group "
+    "(Redis XINFO GROUPS lag); sampled by each worker",
+    ["shard"],
+    registry=REGISTRY,
+)
+connector_last_reading_timestamp = Gauge(
+    "connector_last_reading_timestamp_seconds",
+    "Source time of the newest reading a connector produced (connected but silent: "
+    "time() - this grows)",
+    ["connector"],
+    registry=REGISTRY,
+)
+report_last_day_end_timestamp = Gauge(
+    "anh_report_last_day_end_timestamp_seconds",
+    "End of the newest contract day whose report reached a stage, per field; stage is "
+    "'generated' (signed) or 'submitted' (delivered or accepted); 0 when none has; "
+    "refreshed from the database by the scheduler leader",
+    ["field_id", "stage"],
+    registry=REGISTRY,
+)
+report_deliveries = Counter(
+    "anh_report_deliveries_total",
+    "Report delivery attempts that finished, by outcome (delivered, accepted, rejected, failed)",
+    ["field_id", "status"],
+    registry=REGISTRY,
+)
+scheduler_leader = Gauge(
+    "scheduler_leader",
+    "1 while this scheduler process holds the leader lock, 0 while it stands by",
+    registry=REGISTRY,
+)
+scheduler_job_runs = Counter(
+    "scheduler_job_runs_total",
+    "Scheduled job runs, by job id (without the field) and outcome (success, error)",
+    # not "job": Prometheus sets that label to the scrape job and would rename this one
+    ["job_id", "outcome"],
+    registry=REGISTRY,
+)
+api_requests = Counter(
+    "api_requests_total",
+    "API responses by route template, method and status class (2xx, 3xx, 4xx, 5xx)",
+    ["endpoint", "method", "status_class"],
+    registry=REGISTRY,
 )
