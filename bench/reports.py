@@ -36,12 +36,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import bench_database, console, median, report
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.production.daily import compute_day
+from anh_reporter.production.figures import DailyFigures
+from anh_reporter.production.store import PmoRef, StoredDay
 from anh_reporter.reports import rules
 from anh_reporter.reports.canonical import canonical_bytes
 from anh_reporter.reports.model import (
     FieldInfo,
     OperatorInfo,
-    PmoDay,
     ReportInputs,
     VersionInfo,
     build_report,
@@ -69,51 +70,54 @@ def report_inputs(pmos: int) -> ReportInputs:
     for i in range(pmos):
         kind = ("oil", "water", "gas")[i % 3]
         oil = kind == "oil"
-        days.append(
-            PmoDay(
-                code=f"PMO-{i:03d}",
-                name=f"Punto de medición {i}",
-                kind=kind,
-                meter_type="coriolis",
-                method="totalizer",
-                unit="kscf" if kind == "gas" else "bbl",
-                indicated_volume=D("8225.89") + i,
-                meter_factor=D("1.0008"),
-                gross_observed_volume=D("8232.47") + i,
-                ctl=D("0.97275") if oil else None,
-                cpl=D("1.00033") if oil else None,
-                ctpl=D("0.97307") if oil else None,
-                gross_standard_volume=D("8010.77") + i,
-                bsw_percent=D("0.25") if oil else None,
-                net_standard_volume=D("7990.74") + i,
-                temperature_f=D("134.0"),
-                pressure_psig=D("73.5"),
-                api_gravity=D("14.8") if oil else None,
-                sources={
-                    "temperature": "telemetry (flow-weighted)",
-                    "pressure": "telemetry (flow-weighted)",
-                    "bsw": "telemetry (flow-weighted)" if oil else "none",
-                    "api_gravity": "telemetry (flow-weighted)" if oil else "none",
-                },
-                samples_expected=8640,
-                samples_received=8631,
-                samples_good=8630,
-                longest_gap_s=40.0,
-                time_completeness_pct=99.97,
-                sample_completeness_pct=99.9,
-                quality_score=99.8,
-                quality_components={
-                    "score": {
-                        "coverage_points": 59.98,
-                        "good_ratio_points": 19.99,
-                        "gap_points": 19.94,
-                        "rollover_penalty": 0.0,
-                        "reset_penalty": 0.0,
-                    }
-                },
-                quality_explanation="score 99.8 = 60.0 coverage + 20.0 good + 19.9 gap",
-            )
+        figures = DailyFigures(
+            code=f"PMO-{i:03d}",
+            fluid=kind,
+            method="totalizer",
+            unit="kscf" if kind == "gas" else "bbl",
+            indicated_volume=D("8225.89") + i,
+            meter_factor=D("1.0008"),
+            gross_observed_volume=D("8232.47") + i,
+            ctl=D("0.97275") if oil else None,
+            cpl=D("1.00033") if oil else None,
+            ctpl=D("0.97307") if oil else None,
+            gross_standard_volume=D("8010.77") + i,
+            bsw_percent=D("0.25") if oil else None,
+            net_standard_volume=D("7990.74") + i,
+            temperature_f=D("134.0"),
+            pressure_psig=D("73.5"),
+            api_gravity=D("14.8") if oil else None,
+            sources={
+                "temperature": "telemetry (flow-weighted)",
+                "pressure": "telemetry (flow-weighted)",
+                "bsw": "telemetry (flow-weighted)" if oil else "none",
+                "api_gravity": "telemetry (flow-weighted)" if oil else "none",
+            },
+            samples_expected=8640,
+            samples_received=8631,
+            samples_good=8630,
+            longest_gap_s=40.0,
+            time_completeness_pct=99.97,
+            sample_completeness_pct=99.9,
+            quality_score=99.8,
+            quality_components={
+                "score": {
+                    "coverage_points": 59.98,
+                    "good_ratio_points": 19.99,
+                    "gap_points": 19.94,
+                    "rollover_penalty": 0.0,
+                    "reset_penalty": 0.0,
+                }
+            },
+            quality_explanation="score 99.8 = 60.0 coverage + 20.0 good + 19.9 gap",
+            rollovers=0,
+            resets=0,
+            events=[],
+            issues=[],
+            manual_entry_ids=[],
         )
+        pmo = PmoRef(i + 1, f"PMO-{i:03d}", f"Punto de medición {i}", "coriolis")
+        days.append(StoredDay(pmo, figures, NOW))
     return ReportInputs(
         operator=OperatorInfo(nit="900123456-7", name="Petrolera Demo Llanos S.A.S."),
         field=FieldInfo(

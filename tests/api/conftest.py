@@ -149,6 +149,7 @@ def seed_reporting(db: Database, world: World, data_dir: Path) -> None:
     from anh_reporter.analytics.records import Anomaly, Severity
     from anh_reporter.analytics.store import save_anomalies
     from anh_reporter.reports import service
+    from anh_reporter.reports.errors import ReportBlocked
     from anh_reporter.simulator.backfill import backfill
     from anh_reporter.site import load_site
 
@@ -170,7 +171,7 @@ def seed_reporting(db: Database, world: World, data_dir: Path) -> None:
             code = conn.execute("SELECT code FROM fields WHERE id = %s", (ids["field"],)).fetchone()
             assert code is not None
             # A blocked draft would do for the other operator too: nobody of A may reach it.
-            with contextlib.suppress(service.ReportBlocked):
+            with contextlib.suppress(ReportBlocked):
                 service.generate(
                     conn, field_code=code[0], day=REPORT_DAY, context=context, created_by="seed"
                 )

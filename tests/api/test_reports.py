@@ -15,7 +15,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from anh_reporter.api.reports import json_changes
+from anh_reporter.reports.diff import json_changes
 from anh_reporter.storage.database import Database
 
 from .conftest import REPORT_DAY, World, bearer, login

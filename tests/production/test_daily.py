@@ -14,10 +14,10 @@ import pytest
 
 from anh_reporter.domain import mpms
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION
+from anh_reporter.production import store
 from anh_reporter.production.daily import (
     UnknownFieldError,
     compute_day,
-    load_daily,
     load_field,
     recompute_stale,
 )
@@ -81,7 +81,9 @@ def test_standard_day_by_hand(conn: Conn) -> None:
     # 1,200 kscf/d totalizer, meter factor 1: 1,200.00 kscf.
     assert (gas.method, gas.gross_standard_volume) == ("totalizer", Decimal("1200.00"))
 
-    stored = {r.pmo_code: r for r in load_daily(conn, load_field(conn, FIELD).id, DAY_D)}
+    stored = {
+        r.pmo.code: r.figures for r in store.load_day(conn, load_field(conn, FIELD).id, DAY_D)
+    }
     assert stored["PMO-OIL"].net_standard_volume == Decimal("980.78")
     assert stored["PMO-WATER"].temperature_f == Decimal("105.0")
     assert result.changed == ("PMO-GAS", "PMO-OIL", "PMO-WATER")
@@ -216,7 +218,7 @@ def test_late_data_recompute_marks_a_signed_day(conn: Conn, tmp_path) -> None:  
         (FIELD, DAY_D, ("PMO-WATER",))
     ]
     assert results[0].needs_amendment
-    rows = {r.pmo_code: r for r in load_daily(conn, load_field(conn, FIELD).id, DAY_D)}
+    rows = {r.pmo.code: r for r in store.load_day(conn, load_field(conn, FIELD).id, DAY_D)}
     assert rows["PMO-WATER"].needs_amendment and not rows["PMO-OIL"].needs_amendment
     flag = conn.execute("SELECT needs_amendment FROM reports").fetchone()
     assert flag == (True,)

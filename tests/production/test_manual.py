@@ -8,7 +8,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from anh_reporter.production.daily import compute_day, load_daily, load_field
+from anh_reporter.production import store
+from anh_reporter.production.daily import compute_day, load_field
 from anh_reporter.production.manual import ManualEntryError, add_entry, list_entries
 
 from .helpers import DAY_D, FIELD, load_test_site, standard_day
@@ -22,8 +23,8 @@ def add(conn: Conn, **kw):  # type: ignore[no-untyped-def]
 
 
 def oil_row(conn: Conn):  # type: ignore[no-untyped-def]
-    rows = load_daily(conn, load_field(conn, FIELD).id, DAY_D)
-    return next(r for r in rows if r.pmo_code == "PMO-OIL")
+    rows = store.load_day(conn, load_field(conn, FIELD).id, DAY_D)
+    return next(r.figures for r in rows if r.pmo.code == "PMO-OIL")
 
 
 def test_lab_bsw_replaces_telemetry_and_recomputes(conn: Conn) -> None:
@@ -75,7 +76,7 @@ def test_tipo_b_manual_volume(conn: Conn) -> None:
     assert row.gross_observed_volume == Decimal("813.15")
     assert row.net_standard_volume == Decimal("805.02")
     assert row.quality_score is None and row.samples_expected == 0
-    assert [i["code"] for i in row.issues] == ["pressure_missing"]
+    assert [i.code for i in row.issues] == ["pressure_missing"]
 
 
 @pytest.mark.parametrize(

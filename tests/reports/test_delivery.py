@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from anh_reporter.reports import service
+from anh_reporter.reports import submission
 from anh_reporter.reports.delivery import (
     BearerAuth,
     DeliveryFailed,
@@ -209,7 +209,7 @@ def test_submit_stores_the_receipt_and_moves_the_status(
         url + "/upload", auth=BearerAuth("fixed-token"), sleep=lambda s: None
     )
 
-    result = service.submit(conn, field_code=FIELD, day=DAY_D, channel=channel, created_by="t")
+    result = submission.submit(conn, field_code=FIELD, day=DAY_D, channel=channel, created_by="t")
 
     assert (result.status, result.message) == ("accepted", "ok")
     row = conn.execute(
@@ -227,16 +227,16 @@ def test_file_submit_then_manual_acknowledgement(
     ctx = context(tmp_path)
     ready_day(conn)
     generate(conn, ctx)
-    result = service.submit(
+    result = submission.submit(
         conn,
         field_code=FIELD,
         day=DAY_D,
-        channel=service.channel_from_settings(ctx),
+        channel=submission.channel_from_settings(ctx.options, ctx.drop_dir),
         created_by="t",
     )
     assert result.status == "submitted"
     assert Path(result.receipt["report"]).parent == tmp_path / "outbox"
-    status = service.acknowledge(
+    status = submission.acknowledge(
         conn, field_code=FIELD, day=DAY_D, accepted=False, message="falta el pozo W-4", actor="t"
     )
     assert status == "rejected"

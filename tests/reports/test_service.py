@@ -13,6 +13,8 @@ from anh_reporter.production.manual import add_entry
 from anh_reporter.reports import service
 from anh_reporter.reports.canonical import parse
 from anh_reporter.reports.cli import app as report_app
+from anh_reporter.reports.errors import ReportBlocked, ReportError
+from anh_reporter.reports.verify import verify_file
 from anh_reporter.storage.database import Database
 
 from .helpers import AFTER, DAY_D, FIELD, context, generate, ready_day
@@ -31,7 +33,7 @@ def test_generate_signs_once_and_writes_the_files(conn: Conn, tmp_path: Path) ->
     assert (again.version, again.sha256, again.version_id) == (1, first.sha256, first.version_id)
     assert first.path == tmp_path / "reports" / FIELD / "IDP-CAMPO-TEST-20260202-v1.json"
     assert first.signature_path is not None and first.signature_path.exists()
-    assert service.verify_file(first.path).ok
+    assert verify_file(first.path).ok
     assert conn.execute("SELECT count(*) FROM report_versions").fetchone() == (1,)
     document = parse(first.path.read_bytes())
     assert document["totals"]["oil_net_bbl"] == parse(b"980.78")
@@ -46,7 +48,7 @@ def test_rule_errors_keep_a_draft_and_block_signing(conn: Conn, tmp_path: Path) 
     ready_day(conn)
     during = dt.datetime(2026, 2, 3, 10, tzinfo=dt.UTC)  # 05:00 in Bogota: the day runs on
 
-    with pytest.raises(service.ReportBlocked, match="IDP001") as blocked:
+    with pytest.raises(ReportBlocked, match="IDP001") as blocked:
         generate(conn, ctx, now=during)
 
     assert [f.code for f in blocked.value.findings][:1] == ["IDP001"]
@@ -100,9 +102,9 @@ def test_amendment_links_to_the_previous_version(conn: Conn, tmp_path: Path) -> 
 def test_amend_needs_a_signed_version_and_a_reason(conn: Conn, tmp_path: Path) -> None:
     ctx = context(tmp_path)
     ready_day(conn)
-    with pytest.raises(service.ReportError, match="no signed report to amend"):
+    with pytest.raises(ReportError, match="no signed report to amend"):
         generate(conn, ctx, reason="why")
-    with pytest.raises(service.ReportError, match="needs a reason"):
+    with pytest.raises(ReportError, match="needs a reason"):
         generate(conn, ctx, reason=" ")
 
 

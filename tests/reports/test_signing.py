@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from anh_reporter.reports.canonical import canonical_bytes
-from anh_reporter.reports.service import verify_file
+from anh_reporter.reports.verify import verify_file
 from anh_reporter.reports.signing import (
     PRIVATE_FILE,
     Envelope,

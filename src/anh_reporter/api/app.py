@@ -31,7 +31,6 @@ from anh_reporter.api.middleware import (
 )
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import Limit, RateLimiter, RateLimitMiddleware
-from anh_reporter.api.reports import ReportWork
 from anh_reporter.api.routes import (
     analytics,
     anomalies,
@@ -53,6 +52,7 @@ from anh_reporter.api.routes import (
 )
 from anh_reporter.api.security import AccessTokens, jwt_secret
 from anh_reporter.api.state import ApiState, ReadinessCheck
+from anh_reporter.api.tasks import ReportTasks
 from anh_reporter.api.websocket import router as websocket_router
 from anh_reporter.bus.base import Bus
 from anh_reporter.config import ApiSettings, Settings
@@ -120,7 +120,7 @@ def create_app(
             Limit("auth", api.auth_rate_per_minute), Limit("api", api.rate_per_minute), redis
         ),
         catalog=CatalogCache(database),
-        reports=ReportWork(settings, redis),
+        reports=ReportTasks(settings, redis),
         checks=dict(checks or {}),
         redis=redis,
     )

@@ -16,9 +16,9 @@ from anh_reporter.api.ingest import CatalogCache
 from anh_reporter.api.permissions import Permission, permissions_of
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import RateLimiter
-from anh_reporter.api.reports import ReportWork
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import AccessTokens, parse_api_key, same_digest, unauthenticated
+from anh_reporter.api.tasks import ReportTasks
 from anh_reporter.bus.base import Bus
 from anh_reporter.config import ApiSettings, Settings
 
@@ -66,7 +66,7 @@ class ApiState:
     cache: ResponseCache
     limiter: RateLimiter
     catalog: CatalogCache
-    reports: ReportWork
+    reports: ReportTasks
     checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     redis: Any = None
     _principals: dict[tuple[str, object], tuple[float, Principal | None]] = field(

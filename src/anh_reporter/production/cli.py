@@ -18,7 +18,8 @@ from rich.table import Table
 
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
-from anh_reporter.production.daily import compute_day, load_daily, load_field, recompute_stale
+from anh_reporter.production import store
+from anh_reporter.production.daily import compute_day, load_field, recompute_stale
 from anh_reporter.production.figures import DailyFigures
 from anh_reporter.production.manual import KINDS, add_entry, list_entries
 from anh_reporter.storage.database import open_database
@@ -141,7 +142,7 @@ def show(field: FieldOpt, day: DayOpt) -> None:
     """Show the stored daily figures of a field's day, with their quality and sources."""
     with open_database(get_settings()) as db, db.connect() as conn:
         config = load_field(conn, field)
-        rows = load_daily(conn, config.id, day.date())
+        rows = store.load_day(conn, config.id, day.date())
     if not rows:
         raise CliInputError(
             f"nothing stored for {field} on {day.date()}: run `production compute` first"
@@ -151,28 +152,30 @@ def show(field: FieldOpt, day: DayOpt) -> None:
                 "good", "longest gap s", "compl. %", "score", "amend?"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("PMO", "method") else "right")
     for r in rows:
+        f = r.figures
         table.add_row(
-            r.pmo_code,
-            r.method,
-            _fmt(r.gross_standard_volume),
-            _fmt(r.net_standard_volume),
-            _fmt(r.bsw_percent),
-            _fmt(r.api_gravity),
-            _fmt(r.temperature_f),
-            _fmt(r.pressure_psig),
-            f"{r.samples_received}/{r.samples_expected}",
-            str(r.samples_good),
-            _fmt(r.longest_gap_s),
-            _fmt(r.time_completeness_pct),
-            _fmt(r.quality_score),
+            r.pmo.code,
+            f.method,
+            _fmt(f.gross_standard_volume),
+            _fmt(f.net_standard_volume),
+            _fmt(f.bsw_percent),
+            _fmt(f.api_gravity),
+            _fmt(f.temperature_f),
+            _fmt(f.pressure_psig),
+            f"{f.samples_received}/{f.samples_expected}",
+            str(f.samples_good),
+            _fmt(f.longest_gap_s),
+            _fmt(f.time_completeness_pct),
+            _fmt(f.quality_score),
             "yes" if r.needs_amendment else "",
         )
     console.print(table)
     for r in rows:
-        sources = ", ".join(f"{k}: {v}" for k, v in sorted(r.sources.items()))
-        console.print(f"[bold]{r.pmo_code}[/] {r.quality_explanation or ''}; {sources}")
-        for issue in r.issues:
-            console.print(f"  [yellow]{issue['code']}[/]: {issue['message']}")
+        f = r.figures
+        sources = ", ".join(f"{k}: {v}" for k, v in sorted(f.sources.items()))
+        console.print(f"[bold]{r.pmo.code}[/] {f.quality_explanation or ''}; {sources}")
+        for issue in f.issues:
+            console.print(f"  [yellow]{issue.code}[/]: {issue.message}")
 
 
 @app.command("recompute")

@@ -8,9 +8,10 @@
   the hourly rollups when the contract day starts and ends on a whole hour (always so for
   America/Bogota); otherwise from raw rows through
   :func:`~anh_reporter.production.volumes.flow_weighted_average`.
-* Results are upserted into ``daily_production``. A recompute that changes a figure of a day
-  whose report was already signed marks that row, and the report, as needing an amendment.
-  :func:`recompute_stale` finds days whose telemetry changed (late data) after they were computed.
+* Results are stored by :mod:`~anh_reporter.production.store`; a recompute that changes a
+  figure of a day whose report was already signed marks it as needing an amendment.
+  :func:`recompute_stale` recomputes days whose telemetry changed (late data) after they were
+  computed.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import orjson
 import psycopg
 
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.errors import AnhError
 from anh_reporter.observability.metrics import data_quality_score
+from anh_reporter.production import store
 from anh_reporter.production.contract_day import ContractDay, contract_day
 from anh_reporter.production.figures import (
     DEFAULT_SETTINGS,
@@ -291,8 +292,11 @@ def compute_day(
     window = config.day(day)
     inputs = build_inputs(conn, config, window, settings, use_rollups=use_rollups)
     figures = tuple(daily_figures(i, settings) for i in inputs)
-    changed = store(conn, config, window, figures)
-    amend = bool(changed) and mark_amendment(conn, config.id, day, changed, config)
+    ids = {p.code: p.id for p in config.pmos}
+    changed = store.save(conn, ids, window, figures)
+    amend = bool(changed) and store.mark_amendment(
+        conn, config.id, day, [ids[code] for code in changed]
+    )
     conn.commit()
     scores = [f.quality_score for f in figures if f.quality_score is not None]
     if scores:
@@ -367,227 +371,11 @@ def build_inputs(
     return out
 
 
-_UPSERT = """
-INSERT INTO daily_production (
-    pmo_id, contract_day, day_start, day_end, fluid, method, unit, indicated_volume,
-    meter_factor, gross_observed_volume, ctl, cpl, ctpl, gross_standard_volume, bsw_percent,
-    net_standard_volume, temperature_f, pressure_psig, api_gravity, sources, samples_expected,
-    samples_received, samples_good, longest_gap_s, time_completeness_pct,
-    sample_completeness_pct, quality_score, quality_components, quality_explanation, rollovers,
-    resets, events, issues, manual_entry_ids, digest, computed_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-        %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s::jsonb, %s::jsonb, %s,
-        %s, now())
-ON CONFLICT (pmo_id, contract_day) DO UPDATE SET
-    day_start = excluded.day_start, day_end = excluded.day_end, fluid = excluded.fluid,
-    method = excluded.method, unit = excluded.unit,
-    indicated_volume = excluded.indicated_volume, meter_factor = excluded.meter_factor,
-    gross_observed_volume = excluded.gross_observed_volume, ctl = excluded.ctl,
-    cpl = excluded.cpl, ctpl = excluded.ctpl,
-    gross_standard_volume = excluded.gross_standard_volume,
-    bsw_percent = excluded.bsw_percent, net_standard_volume = excluded.net_standard_volume,
-    temperature_f = excluded.temperature_f, pressure_psig = excluded.pressure_psig,
-    api_gravity = excluded.api_gravity, sources = excluded.sources,
-    samples_expected = excluded.samples_expected, samples_received = excluded.samples_received,
-    samples_good = excluded.samples_good, longest_gap_s = excluded.longest_gap_s,
-    time_completeness_pct = excluded.time_completeness_pct,
-    sample_completeness_pct = excluded.sample_completeness_pct,
-    quality_score = excluded.quality_score, quality_components = excluded.quality_components,
-    quality_explanation = excluded.quality_explanation, rollovers = excluded.rollovers,
-    resets = excluded.resets, events = excluded.events, issues = excluded.issues,
-    manual_entry_ids = excluded.manual_entry_ids, digest = excluded.digest,
-    computed_at = now()
-"""
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
-
-
-def store(
-    conn: Conn, config: FieldConfig, window: ContractDay, figures: Sequence[DailyFigures]
-) -> list[str]:
-    """Upsert the figures; return the PMO codes whose digest changed (or are new)."""
-    ids = {p.code: p.id for p in config.pmos}
-    stored = dict(
-        conn.execute(
-            "SELECT pmo_id, digest FROM daily_production "
-            "WHERE pmo_id = ANY(%s) AND contract_day = %s",
-            (list(ids.values()), window.day),
-        ).fetchall()
-    )
-    changed: list[str] = []
-    rows = []
-    for f in figures:
-        digest = f.digest()
-        pmo_id = ids[f.code]
-        if stored.get(pmo_id) != digest:
-            changed.append(f.code)
-        rows.append(
-            (
-                pmo_id,
-                window.day,
-                window.start,
-                window.end,
-                f.fluid,
-                f.method,
-                f.unit,
-                f.indicated_volume,
-                f.meter_factor,
-                f.gross_observed_volume,
-                f.ctl,
-                f.cpl,
-                f.ctpl,
-                f.gross_standard_volume,
-                f.bsw_percent,
-                f.net_standard_volume,
-                f.temperature_f,
-                f.pressure_psig,
-                f.api_gravity,
-                _json(f.sources),
-                f.samples_expected,
-                f.samples_received,
-                f.samples_good,
-                f.longest_gap_s,
-                f.time_completeness_pct,
-                f.sample_completeness_pct,
-                f.quality_score,
-                _json(f.quality_components),
-                f.quality_explanation,
-                f.rollovers,
-                f.resets,
-                _json(f.events),
-                _json([{"code": i.code, "message": i.message} for i in f.issues]),
-                f.manual_entry_ids,
-                digest,
-            )
-        )
-    with conn.cursor() as cur:
-        cur.executemany(_UPSERT, rows)
-    return changed
-
-
-_ISSUED = ("signed", "submitted", "accepted", "rejected")
-
-
-def mark_amendment(
-    conn: Conn, field_id: int, day: dt.date, changed: Sequence[str], config: FieldConfig
-) -> bool:
-    """If the day's report was already signed, flag the changed rows and the report."""
-    if not flag_issued_report(conn, field_id, day):
-        return False
-    ids = [p.id for p in config.pmos if p.code in changed]
-    conn.execute(
-        "UPDATE daily_production SET needs_amendment = true "
-        "WHERE pmo_id = ANY(%s) AND contract_day = %s",
-        (ids, day),
-    )
-    return True
-
-
-def flag_issued_report(conn: Conn, field_id: int, day: dt.date) -> bool:
-    """Mark the field's report of ``day`` as needing an amendment if one was already signed."""
-    if conn.execute("SELECT to_regclass('report_versions')").fetchone() == (None,):
-        return False
-    row = conn.execute(
-        "UPDATE reports r SET needs_amendment = true, updated_at = now() "
-        "WHERE r.field_id = %s AND r.contract_day = %s AND EXISTS "
-        "(SELECT 1 FROM report_versions v WHERE v.report_id = r.id AND v.status = ANY(%s)) "
-        "RETURNING r.id",
-        (field_id, day, list(_ISSUED)),
-    ).fetchone()
-    return row is not None
-
-
-def clear_amendment(conn: Conn, field_id: int, day: dt.date) -> None:
-    """The day was reported again (amended): its rows no longer need an amendment."""
-    conn.execute(
-        "UPDATE daily_production d SET needs_amendment = false FROM measurement_points p "
-        "WHERE p.id = d.pmo_id AND p.field_id = %s AND d.contract_day = %s",
-        (field_id, day),
-    )
-
-
 def recompute_stale(
     conn: Conn, *, field_code: str | None = None, settings: ProductionSettings = DEFAULT_SETTINGS
 ) -> list[ComputeResult]:
     """Recompute every stored day whose telemetry rollups changed after it was computed."""
-    rows = conn.execute(
-        """
-        SELECT DISTINCT f.code, d.contract_day
-        FROM daily_production d
-        JOIN measurement_points p ON p.id = d.pmo_id
-        JOIN fields f ON f.id = p.field_id
-        JOIN series s ON s.pmo_id = p.id
-        WHERE (%(field)s::text IS NULL OR f.code = %(field)s)
-          AND EXISTS (SELECT 1 FROM telemetry_hourly h
-                      WHERE h.series_id = s.id
-                        AND h.hour >= d.day_start - interval '1 hour' AND h.hour < d.day_end
-                        AND h.updated_at > d.computed_at)
-        ORDER BY 1, 2
-        """,
-        {"field": field_code},
-    ).fetchall()
-    conn.commit()
-    return [compute_day(conn, code, day, settings=settings) for code, day in rows]
-
-
-@dataclass(frozen=True)
-class StoredDay:
-    """One ``daily_production`` row with its PMO's identity, as reports and the CLI read it."""
-
-    pmo_id: int
-    pmo_code: str
-    pmo_name: str
-    meter_type: str
-    fluid: str
-    method: str
-    unit: str
-    indicated_volume: Decimal | None
-    meter_factor: Decimal | None
-    gross_observed_volume: Decimal | None
-    ctl: Decimal | None
-    cpl: Decimal | None
-    ctpl: Decimal | None
-    gross_standard_volume: Decimal | None
-    bsw_percent: Decimal | None
-    net_standard_volume: Decimal | None
-    temperature_f: Decimal | None
-    pressure_psig: Decimal | None
-    api_gravity: Decimal | None
-    sources: dict[str, str]
-    samples_expected: int
-    samples_received: int
-    samples_good: int
-    longest_gap_s: float | None
-    time_completeness_pct: float | None
-    sample_completeness_pct: float | None
-    quality_score: float | None
-    quality_components: dict[str, Any]
-    quality_explanation: str | None
-    rollovers: int
-    resets: int
-    issues: list[dict[str, str]]
-    manual_entry_ids: list[int]
-    computed_at: dt.datetime
-    needs_amendment: bool
-
-
-def load_daily(conn: Conn, field_id: int, day: dt.date) -> list[StoredDay]:
-    """The stored figures of a field's day, by PMO code."""
-    rows = conn.execute(
-        """
-        SELECT p.id, p.code, p.name, p.meter_type, d.fluid, d.method, d.unit,
-               d.indicated_volume, d.meter_factor, d.gross_observed_volume, d.ctl, d.cpl, d.ctpl,
-               d.gross_standard_volume, d.bsw_percent, d.net_standard_volume, d.temperature_f,
-               d.pressure_psig, d.api_gravity, d.sources, d.samples_expected,
-               d.samples_received, d.samples_good, d.longest_gap_s, d.time_completeness_pct,
-               d.sample_completeness_pct, d.quality_score, d.quality_components,
-               d.quality_explanation, d.rollovers, d.resets, d.issues, d.manual_entry_ids,
-               d.computed_at, d.needs_amendment
-        FROM daily_production d JOIN measurement_points p ON p.id = d.pmo_id
-        WHERE p.field_id = %s AND d.contract_day = %s ORDER BY p.code
-        """,
-        (field_id, day),
-    ).fetchall()
-    return [StoredDay(*r) for r in rows]
+    return [
+        compute_day(conn, code, day, settings=settings)
+        for code, day in store.stale_days(conn, field_code=field_code)
+    ]

@@ -19,13 +19,9 @@ from psycopg.types.json import Jsonb
 
 from anh_reporter.domain.mpms import TEMPERATURE_RANGE_F, density_to_api
 from anh_reporter.errors import AnhError
-from anh_reporter.production.daily import (
-    ComputeResult,
-    compute_day,
-    flag_issued_report,
-    load_field,
-)
+from anh_reporter.production.daily import ComputeResult, compute_day, load_field
 from anh_reporter.production.figures import DEFAULT_SETTINGS, ProductionSettings
+from anh_reporter.production.store import flag_issued_report
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]

@@ -16,22 +16,23 @@ anchors the head: dropping the *last* version would otherwise leave a valid shor
 :func:`audit` recomputes everything: content hash, signature (with the stored public key, whose
 SHA-256 must be the key id), header hash, links and sequence; and checks that every anchored
 ``chain_hash`` is still in the chain. An altered, removed or reordered version is reported with
-its sequence number.
+its sequence number. :func:`verify_stored` checks one stored version and its chain entry.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from anh_reporter.reports.canonical import canonical_bytes
-from anh_reporter.reports.signing import key_id_of, verify_signature
+from anh_reporter.reports.records import SignedVersion, envelope_of
+from anh_reporter.reports.verify import Check, envelope_checks, verify_bytes
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x414E4843  # "ANHC": one chain per database
@@ -187,9 +188,20 @@ def audit(conn: Conn) -> AuditResult:
                     f"version's chain hash {prev[:12]}…"
                 )
             content = bytes(canonical) if canonical is not None else b""
-            if hashlib.sha256(content).hexdigest() != sha:
-                result.problems.append(f"{where}: report content does not match its SHA-256")
-            _check_signature(result, where, content, sig, key_id, public_key)
+            if public_key is None:
+                result.problems.append(
+                    f"{where}: signing key {key_id[:12]}… is not in signing_keys"
+                )
+            else:
+                envelope = envelope_of(
+                    key_id=key_id, public_key=public_key, sha256=sha, signature=sig,
+                    signed_at=signed_at,
+                )  # fmt: skip
+                result.problems += [
+                    f"{where}: {c.name}: {c.detail}"
+                    for c in envelope_checks(content, envelope, None)
+                    if not c.ok
+                ]
             header = header_bytes(
                 seq=seq,
                 field_code=field_code,
@@ -220,20 +232,60 @@ def audit(conn: Conn) -> AuditResult:
     return result
 
 
-def _check_signature(
-    result: AuditResult,
-    where: str,
-    content: bytes,
-    signature: str,
-    key_id: str,
-    public_key: str | None,
-) -> None:
-    if public_key is None:
-        result.problems.append(f"{where}: signing key {key_id[:12]}… is not in signing_keys")
-        return
-    raw = base64.b64decode(public_key)
-    if key_id_of(raw) != key_id:
-        result.problems.append(f"{where}: stored public key does not hash to key id {key_id}")
-        return
-    if not verify_signature(content, base64.b64decode(signature), raw):
-        result.problems.append(f"{where}: signature does not verify")
+def verify_stored(conn: Conn, signed: SignedVersion, profile_dirs: tuple[Path, ...]) -> list[Check]:
+    """Every check of a stored signed version: its bytes and signature, then its chain entry."""
+    checks = verify_bytes(signed.data, signed.envelope, profile_dirs=profile_dirs)
+    return checks + _entry_checks(conn, signed)
+
+
+def _entry_checks(conn: Conn, s: SignedVersion) -> list[Check]:
+    header = header_bytes(
+        seq=s.chain_seq,
+        field_code=s.report.field_code,
+        contract_day=s.report.contract_day,
+        version=s.version,
+        amends_version=s.amends_version,
+        reason=s.reason,
+        sha256=s.envelope.sha256,
+        signature=s.envelope.signature,
+        key_id=s.envelope.key_id,
+        created_by=s.created_by,
+        signed_at=s.signed_at,
+    )
+    record_ok = link(s.prev_hash, header) == s.chain_hash
+    before = conn.execute(
+        "SELECT chain_hash FROM report_versions WHERE chain_seq = %s", (s.chain_seq - 1,)
+    ).fetchone()
+    expected_prev = GENESIS if s.chain_seq == 1 else (before[0] if before else None)
+    anchored = conn.execute(
+        "SELECT 1 FROM audit_log WHERE action = 'report.sign' AND details->>'chain_hash' = %s "
+        "LIMIT 1",
+        (s.chain_hash,),
+    ).fetchone()
+    where = f"chain #{s.chain_seq}"
+    linked = s.prev_hash == expected_prev
+    missing = "missing" if expected_prev is None else expected_prev[:12] + "…"
+    return [
+        Check(
+            "chain record",
+            record_ok,
+            f"{where}: record matches its chain hash {s.chain_hash[:16]}…"
+            if record_ok
+            else f"{where}: record was altered (chain hash mismatch)",
+        ),
+        Check(
+            "chain link",
+            linked,
+            f"{where}: linked to the version signed before it"
+            if linked
+            else f"{where}: prev_hash {s.prev_hash[:12]}… does not match the version before it "
+            f"({missing})",
+        ),
+        Check(
+            "audit anchor",
+            anchored is not None,
+            f"{where}: signing recorded in the audit log"
+            if anchored
+            else f"{where}: no audit log entry anchors this chain hash",
+        ),
+    ]

@@ -12,9 +12,12 @@ from rich.table import Table
 
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
-from anh_reporter.reports import chain, service
+from anh_reporter.reports import chain, records, service, submission
+from anh_reporter.reports.errors import ReportBlocked
 from anh_reporter.reports.rules import Finding
+from anh_reporter.reports.verify import verify_file
 from anh_reporter.storage.database import open_database
+from anh_reporter.terminal import os_user
 
 app = typer.Typer(
     help="Daily production report (IDP): generate, sign, verify, submit, amend, audit.",
@@ -56,7 +59,7 @@ def _findings(findings: list[dict[str, str]] | list[Finding]) -> None:
 def _run(what: str, field: str, day: dt.date, reason: str | None, by: str | None) -> None:
     settings = get_settings()
     context = service.Context.from_settings(settings)
-    user = by or service.current_user()
+    user = by or os_user()
     with open_database(settings) as db, db.connect() as conn:
         try:
             if reason is None:
@@ -68,7 +71,7 @@ def _run(what: str, field: str, day: dt.date, reason: str | None, by: str | None
                     conn, field_code=field, day=day, reason=reason, context=context,
                     created_by=user,
                 )  # fmt: skip
-        except service.ReportBlocked as exc:
+        except ReportBlocked as exc:
             _findings(exc.findings)
             raise
     _findings(result.findings)
@@ -102,7 +105,7 @@ def verify(
     ] = None,
 ) -> None:
     """Check a report file's hash, signature, canonical form and schema; say what failed."""
-    result = service.verify_file(
+    result = verify_file(
         file, signature_path=signature, extra_profile_dirs=get_settings().profile_dirs
     )
     for c in result.checks:
@@ -123,15 +126,14 @@ def submit(
 ) -> None:
     """Deliver the signed report through the configured channel; store the receipt."""
     settings = get_settings()
-    context = service.Context.from_settings(settings)
-    channel = service.channel_from_settings(context)
+    channel = submission.channel_from_settings(settings.reports, settings.drop_dir)
     with open_database(settings) as db, db.connect() as conn:
-        result = service.submit(
+        result = submission.submit(
             conn,
             field_code=field,
             day=day.date(),
             channel=channel,
-            created_by=by or service.current_user(),
+            created_by=by or os_user(),
             version=version,
         )
     console.print(
@@ -151,13 +153,13 @@ def ack(
 ) -> None:
     """Record the receiver's verdict on a submitted report (manual upload, late answer)."""
     with open_database(get_settings()) as db, db.connect() as conn:
-        status = service.acknowledge(
+        status = submission.acknowledge(
             conn,
             field_code=field,
             day=day.date(),
             accepted=accepted,
             message=message,
-            actor=by or service.current_user(),
+            actor=by or os_user(),
             version=version,
         )
     console.print(f"{field} {day.date()}: {status}")
@@ -170,7 +172,7 @@ def list_(
 ) -> None:
     """List report versions, newest first, with status and findings."""
     with open_database(get_settings()) as db, db.connect() as conn:
-        rows = service.list_versions(conn, field_code=field, limit=limit)
+        rows = records.list_versions(conn, field_code=field, limit=limit)
     table = Table(show_edge=False)
     for col in ("field", "day", "v", "status", "chain", "errors", "warnings", "amend?",
                 "signed at", "by", "reason / message"):  # fmt: skip

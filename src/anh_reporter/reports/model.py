@@ -25,9 +25,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from anh_reporter.production.store import StoredDay
 
 SCHEMA_VERSION = "1.0"
 
@@ -89,44 +91,6 @@ class FieldInfo(_Model):
     report_type: Literal["A", "B"]
 
 
-class PmoDay(_Model):
-    """A PMO's stored daily figures (a ``daily_production`` row)."""
-
-    code: str
-    name: str
-    kind: Literal["oil", "gas", "water"]
-    meter_type: str
-    method: str
-    unit: str
-    indicated_volume: Decimal | None = None
-    meter_factor: Decimal | None = None
-    gross_observed_volume: Decimal | None = None
-    ctl: Decimal | None = None
-    cpl: Decimal | None = None
-    ctpl: Decimal | None = None
-    gross_standard_volume: Decimal | None = None
-    bsw_percent: Decimal | None = None
-    net_standard_volume: Decimal | None = None
-    temperature_f: Decimal | None = None
-    pressure_psig: Decimal | None = None
-    api_gravity: Decimal | None = None
-    sources: dict[str, str] = Field(default_factory=dict)
-    samples_expected: int = 0
-    samples_received: int = 0
-    samples_good: int = 0
-    longest_gap_s: float | None = None
-    time_completeness_pct: float | None = None
-    sample_completeness_pct: float | None = None
-    quality_score: float | None = None
-    quality_components: dict[str, Any] = Field(default_factory=dict)
-    quality_explanation: str | None = None
-    rollovers: int = 0
-    resets: int = 0
-    issues: list[dict[str, str]] = Field(default_factory=list)
-    manual_entry_ids: list[int] = Field(default_factory=list)
-    needs_amendment: bool = False
-
-
 class WellInfo(_Model):
     """A well, the PMO it produces to, and its latest well tests (rate by kind)."""
 
@@ -181,7 +145,7 @@ class ReportInputs(_Model):
     contract_day: dt.date
     day_start: dt.datetime
     day_end: dt.datetime
-    pmos: list[PmoDay]
+    pmos: list[StoredDay]
     wells: list[WellInfo] = Field(default_factory=list)
     manual_entries: list[ManualEntryUsed] = Field(default_factory=list)
     anomalies: list[Anomaly] = Field(default_factory=list)
@@ -349,7 +313,7 @@ def build_report(inputs: ReportInputs) -> IdpReport:
     """The report model of ``inputs`` (pure; see the module docstring for the derivations)."""
     pmos = [_pmo(p) for p in inputs.pmos]
     wells = _allocate(inputs.wells, pmos)
-    used_ids = {i for p in inputs.pmos for i in p.manual_entry_ids}
+    used_ids = {i for p in inputs.pmos for i in p.figures.manual_entry_ids}
     used_ids |= {i for w in inputs.wells for i in w.test_entry_ids if w.pmo is not None}
     if wells:
         allocated = {w.pmo for w in wells}
@@ -390,24 +354,25 @@ def build_report(inputs: ReportInputs) -> IdpReport:
     )
 
 
-def _pmo(p: PmoDay) -> PmoReport:
+def _pmo(day: StoredDay) -> PmoReport:
     """A PMO's report figures."""
+    p = day.figures
     gov, gsv, nsv = p.gross_observed_volume, p.gross_standard_volume, p.net_standard_volume
     oil_gross = oil_net = water_gross = water_net = gas = None
-    if p.kind == "oil":
+    if p.fluid == "oil":
         oil_gross, oil_net = q(gsv, "volume"), q(nsv, "volume")
         if gsv is not None and nsv is not None:
             water_gross = water_net = _q(gsv - nsv, "volume")
-    elif p.kind == "water":
+    elif p.fluid == "water":
         water_gross, water_net = q(gov, "volume"), q(gsv, "volume")
     else:
         gas = q(gsv, "volume")
     terms = p.quality_components.get("score")
     return PmoReport(
-        code=p.code,
-        name=p.name,
-        kind=p.kind,
-        meter_type=p.meter_type,
+        code=day.pmo.code,
+        name=day.pmo.name,
+        kind=p.fluid,
+        meter_type=day.pmo.meter_type,
         method=p.method,
         oil_gross_bbl=oil_gross,
         oil_net_bbl=oil_net,
@@ -446,7 +411,7 @@ def _pmo(p: PmoDay) -> PmoReport:
             rollovers=p.rollovers,
             resets=p.resets,
         ),
-        issues=[dict(i) for i in p.issues],
+        issues=[{"code": i.code, "message": i.message} for i in p.issues],
         manual_entry_ids=sorted(p.manual_entry_ids),
     )
 
@@ -466,7 +431,7 @@ def _totals(pmos: Sequence[PmoReport]) -> Totals:
 
 
 def _summary(
-    days: Sequence[PmoDay], pmos: Sequence[PmoReport], threshold: Decimal
+    days: Sequence[StoredDay], pmos: Sequence[PmoReport], threshold: Decimal
 ) -> QualitySummary:
     telemetry = [p for p in pmos if p.quality.completeness_pct is not None]
     scored = [p for p in pmos if p.quality.quality_score is not None]
@@ -480,9 +445,9 @@ def _summary(
         pmos=len(pmos),
         pmos_from_telemetry=len(telemetry),
         pmos_manual=sorted(p.code for p in pmos if p.method in ("manual", "tank_gauging")),
-        samples_expected=sum(d.samples_expected for d in days),
-        samples_received=sum(d.samples_received for d in days),
-        samples_good=sum(d.samples_good for d in days),
+        samples_expected=sum(d.figures.samples_expected for d in days),
+        samples_received=sum(d.figures.samples_received for d in days),
+        samples_good=sum(d.figures.samples_good for d in days),
         min_completeness_pct=min((c for c in completeness if c is not None), default=None),
         mean_quality_score=mean,
         lowest_quality_pmo=lowest.code if lowest else None,

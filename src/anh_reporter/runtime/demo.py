@@ -180,7 +180,8 @@ async def _start_api(db: Database, settings: Settings, ingest: LiveIngest, port:
 
 def _demo_report(db: Database, field_code: str) -> None:
     """Generate and sign yesterday's report for the demo field and say where it is."""
-    from anh_reporter.reports.service import ReportBlocked, demo_report
+    from anh_reporter.reports.errors import ReportBlocked
+    from anh_reporter.reports.service import demo_report
 
     try:
         report = demo_report(db, field_code)

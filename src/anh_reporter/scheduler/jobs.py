@@ -32,6 +32,7 @@ from anh_reporter.domain.timeutil import US_PER_HOUR
 from anh_reporter.production.contract_day import last_complete_day
 from anh_reporter.production.daily import load_field, recompute_stale
 from anh_reporter.reports import service
+from anh_reporter.reports.errors import ReportBlocked
 from anh_reporter.storage import partitions
 from anh_reporter.storage.database import Database
 
@@ -67,7 +68,7 @@ def daily_report(
                 created_by="scheduler",
                 now=now,
             )
-        except service.ReportBlocked as exc:
+        except ReportBlocked as exc:
             # Left as a draft with its findings; people see it in `report list`.
             log.warning("daily report %s %s blocked: %s", field_code, day.day, exc)
             return None

@@ -7,52 +7,233 @@ dropped when readings of the field land for a day of its history.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, get_type_hints
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, create_model
 
-from anh_reporter.api import production
+from anh_reporter.analytics.field_forecast import NotEnoughData, field_forecast
+from anh_reporter.analytics.service import AnalyticsError
 from anh_reporter.api.deps import StateDep, require
-from anh_reporter.api.errors import ApiError
+from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.params import UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse, dumps
 from anh_reporter.api.routes.analytics import cache_key, utc_days
 from anh_reporter.api.scoping import Principal, require_field_visible
+from anh_reporter.production import store
+from anh_reporter.production.contract_day import contract_day
+from anh_reporter.production.figures import DailyFigures
 
 router = APIRouter(prefix="/production", tags=["production"])
 Reader = Annotated[Principal, require(Permission.PRODUCTION_READ)]
 FieldId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-_RANGE = f"from {production.FIRST_DAY} to {production.LAST_DAY}"
+FIRST_DAY = dt.date(1970, 1, 2)
+LAST_DAY = dt.date(2199, 12, 31)
+MAX_TREND_DAYS = 1830
+_RANGE = f"from {FIRST_DAY} to {LAST_DAY}"
 ContractDay = Annotated[
-    dt.date,
-    Query(ge=production.FIRST_DAY, le=production.LAST_DAY, description=f"Contract day, {_RANGE}"),
+    dt.date, Query(ge=FIRST_DAY, le=LAST_DAY, description=f"Contract day, {_RANGE}")
 ]
 
 
-@router.get("/fields/{field_id}/daily", response_model=production.DailyProduction)
+def _as_json_number(annotation: Any) -> Any:
+    """A figure's type as the API writes it: exact decimals become JSON numbers."""
+    if annotation is Decimal:
+        return float
+    if annotation == Decimal | None:
+        return float | None
+    return annotation
+
+
+# The figures are declared once (DailyFigures); the API's row is that, plus the PMO.
+_ROW_FIELDS: dict[str, Any] = {
+    "pmo_id": (int, ...),
+    "pmo_code": (str, ...),
+    "pmo_name": (str, ...),
+    "meter_type": (str, ...),
+    **{
+        name: (_as_json_number(annotation), ...)
+        for name, annotation in get_type_hints(DailyFigures).items()
+    },
+    "computed_at": (dt.datetime, ...),
+    "needs_amendment": (bool, ...),
+}
+PmoDayOut: type[BaseModel] = create_model(
+    "PmoDayOut",
+    __doc__="A PMO's stored figures for one contract day (volumes in the PMO's unit).",
+    **_ROW_FIELDS,
+)
+
+
+class DailyProduction(BaseModel):
+    """Every PMO of a field for one contract day (empty until the day is computed)."""
+
+    field_id: int
+    day: dt.date
+    day_start: dt.datetime
+    day_end: dt.datetime
+    pmos: list[PmoDayOut]
+
+
+class TrendRow(BaseModel):
+    """One fluid of a field on one contract day: PMO figures added up."""
+
+    day: dt.date
+    fluid: str
+    unit: str
+    pmos: int
+    gross_observed_volume: float | None
+    gross_standard_volume: float | None
+    net_standard_volume: float | None
+    quality_score: float | None
+    min_time_completeness_pct: float | None
+    needs_amendment: bool
+
+
+class ProductionTrend(BaseModel):
+    """Daily volumes of a field over a range of contract days (days computed so far)."""
+
+    field_id: int
+    start_day: dt.date
+    end_day: dt.date
+    rows: list[TrendRow]
+
+
+class ArpsFitOut(BaseModel):
+    """The fitted decline curve: ``q(t) = qi / (1 + b·Di·t)^(1/b)`` (``b = 0``: exponential)."""
+
+    kind: str
+    qi: float
+    di_per_day: float
+    di_per_year: float
+    b: float
+    rmse: float
+    days: int
+    first_day: dt.date
+
+
+class RateSeries(BaseModel):
+    """Daily rates by contract day."""
+
+    days: list[dt.date]
+    rate: list[float | None]
+
+
+class PmoForecast(BaseModel):
+    """A PMO's history, fit and forecast; ``problem`` says why there is none."""
+
+    pmo_id: int
+    pmo_code: str
+    series_id: int | None
+    variable: str | None
+    history: RateSeries
+    fit: ArpsFitOut | None
+    forecast: RateSeries | None
+    total: float | None
+    backtest_mape_pct: float | None
+    problem: str | None
+
+
+class FieldForecastTotal(BaseModel):
+    """The field's forecast of one rate variable: its PMOs' forecasts added up."""
+
+    variable: str
+    forecast: RateSeries
+    total: float
+    backtest_mape_pct: float | None
+
+
+class ProductionForecast(BaseModel):
+    """Decline-curve forecast of a field, per PMO and in total, with backtest errors."""
+
+    field_id: int
+    history_start: dt.datetime
+    history_end: dt.datetime
+    horizon_days: int
+    holdout_days: int
+    pmos: list[PmoForecast]
+    totals: list[FieldForecastTotal]
+
+
+def _row(day: store.StoredDay) -> dict[str, Any]:
+    figures = {
+        k: float(v) if isinstance(v, Decimal) else v
+        for k, v in dataclasses.asdict(day.figures).items()
+    }
+    return {
+        "pmo_id": day.pmo.id,
+        "pmo_code": day.pmo.code,
+        "pmo_name": day.pmo.name,
+        "meter_type": day.pmo.meter_type,
+        **figures,
+        "computed_at": day.computed_at,
+        "needs_amendment": day.needs_amendment,
+    }
+
+
+def _daily(conn: Any, field_id: int, day: dt.date) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT timezone, contract_day_start_hour FROM fields WHERE id = %s", (field_id,)
+    ).fetchone()
+    if row is None:
+        raise not_found("field", field_id)
+    window = contract_day(day, timezone=str(row[0]), start_hour=int(row[1]))
+    return {
+        "field_id": field_id,
+        "day": day,
+        "day_start": window.start,
+        "day_end": window.end,
+        "pmos": [_row(s) for s in store.load_day(conn, field_id, day)],
+    }
+
+
+def check_days(start_day: dt.date, end_day: dt.date, limit: int) -> None:
+    """422 naming the parameter unless ``start_day <= end_day`` within ``limit`` days."""
+    if end_day < start_day:
+        raise ApiError(
+            422, "validation_error", f"end_day: {end_day} is before start_day {start_day}"
+        )
+    n = (end_day - start_day).days + 1
+    if n > limit:
+        raise ApiError(
+            422, "validation_error", f"end_day: the range is {n} days; the limit is {limit}"
+        )
+
+
+@router.get("/fields/{field_id}/daily", response_model=DailyProduction)
 async def get_daily_production(
     field_id: FieldId, day: ContractDay, state: StateDep, me: Reader
 ) -> JsonResponse:
     """Stored figures of every PMO of a field for one contract day (empty until computed)."""
     require_field_visible(me, field_id)
-    return JsonResponse(await state.sync.run(lambda c: production.daily(c, field_id, day)))
+    return JsonResponse(await state.sync.run(lambda c: _daily(c, field_id, day)))
 
 
-@router.get("/fields/{field_id}/trend", response_model=production.ProductionTrend)
+@router.get("/fields/{field_id}/trend", response_model=ProductionTrend)
 async def get_production_trend(
     field_id: FieldId, start_day: ContractDay, end_day: ContractDay, state: StateDep, me: Reader
 ) -> JsonResponse:
     """Daily volumes of a field per fluid over a range of contract days (up to 1830)."""
     require_field_visible(me, field_id)
-    production.check_days(start_day, end_day, production.MAX_TREND_DAYS)
-    return JsonResponse(
-        await state.sync.run(lambda c: production.trend(c, field_id, start_day, end_day))
-    )
+    check_days(start_day, end_day, MAX_TREND_DAYS)
+
+    def run(conn: Any) -> dict[str, Any]:
+        rows = store.daily_trend(conn, field_id, start_day, end_day)
+        return {
+            "field_id": field_id,
+            "start_day": start_day,
+            "end_day": end_day,
+            "rows": [dataclasses.asdict(r) for r in rows],
+        }
+
+    return JsonResponse(await state.sync.run(run))
 
 
-@router.get("/fields/{field_id}/forecast", response_model=production.ProductionForecast)
+@router.get("/fields/{field_id}/forecast", response_model=ProductionForecast)
 async def get_production_forecast(
     field_id: FieldId,
     request: Request,
@@ -76,18 +257,23 @@ async def get_production_forecast(
     if cached is not None:
         return JsonResponse(cached)
     end = (until or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    if not production.FIRST_DAY.year <= end.year <= production.LAST_DAY.year:
+    if not FIRST_DAY.year <= end.year <= LAST_DAY.year:
         raise ApiError(422, "validation_error", f"until: {end.isoformat()} is not {_RANGE}")
 
     def run(conn: Any) -> dict[str, Any]:
-        return production.field_forecast(
-            conn,
-            field_id,
-            until=end,
-            history_days=history_days,
-            horizon_days=horizon_days,
-            holdout_days=holdout_days,
-        )
+        try:
+            return field_forecast(
+                conn,
+                field_id,
+                until=end,
+                history_days=history_days,
+                horizon_days=horizon_days,
+                holdout_days=holdout_days,
+            )
+        except NotEnoughData as exc:
+            raise ApiError(422, "not_enough_data", str(exc)) from None
+        except AnalyticsError as exc:
+            raise not_found("field", field_id) from exc
 
     body = dumps(await state.sync.run(run))
     start = end - dt.timedelta(days=history_days)

@@ -13,24 +13,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 import psycopg
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 
-from anh_reporter.api import reports
 from anh_reporter.api.audit import write_audit
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, ErrorResponse
 from anh_reporter.api.permissions import Permission
-from anh_reporter.api.production import FIRST_DAY, LAST_DAY
 from anh_reporter.api.responses import JsonResponse
+from anh_reporter.api.routes.production import FIRST_DAY, LAST_DAY
 from anh_reporter.api.scoping import Principal, require_field_visible
 from anh_reporter.api.state import ApiState
 from anh_reporter.errors import AnhError
+from anh_reporter.reports import chain, records
 from anh_reporter.reports.canonical import canonical_bytes
+from anh_reporter.reports.diff import version_diff
+from anh_reporter.reports.errors import NotSigned, ReportNotFound
+from anh_reporter.reports.records import ReportRef, SignedVersion
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -38,6 +42,146 @@ ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Version = Annotated[int | None, Query(ge=1, le=100_000, description="Default: latest signed")]
 Reader = Annotated[Principal, require(Permission.REPORTS_READ)]
 _BYTES = {"content": {"application/json": {"schema": {"type": "object"}}}}
+VersionStatus = Literal["draft", "validated", "signed", "submitted", "accepted", "rejected"]
+TaskStatus = Literal["queued", "running", "succeeded", "blocked", "failed"]
+
+
+class FindingOut(BaseModel):
+    """A pre-submission rule's finding (errors block signing)."""
+
+    code: str
+    severity: str
+    target: str
+    message: str
+
+
+class VersionOut(BaseModel):
+    """One version of a report: its status and, once signed, its hash, key and chain place."""
+
+    version: int
+    status: VersionStatus
+    status_message: str | None
+    amends_version: int | None
+    reason: str | None
+    sha256: str | None
+    key_id: str | None
+    chain_seq: int | None
+    created_by: str
+    created_at: dt.datetime
+    signed_at: dt.datetime | None
+    findings: list[FindingOut]
+
+
+class DeliveryOut(BaseModel):
+    """One delivery attempt of a version through a channel, and what came back."""
+
+    id: int
+    version: int
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    http_status: int | None
+    message: str | None
+    receipt: dict[str, Any] | None
+    created_by: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class ReportSummary(BaseModel):
+    """A field's report of one contract day, with its latest version's status."""
+
+    id: int
+    field_id: int
+    field_code: str
+    contract_day: dt.date
+    report_code: str
+    report_type: str
+    current_version: int | None
+    needs_amendment: bool
+    latest_version: int | None
+    latest_status: VersionStatus | None
+    updated_at: dt.datetime
+
+
+class ReportOut(ReportSummary):
+    """A report with every version and delivery."""
+
+    profile: str
+    created_at: dt.datetime
+    versions: list[VersionOut]
+    deliveries: list[DeliveryOut]
+
+
+class ReportTask(BaseModel):
+    """A generation (or amendment) running in the background; poll it by ``task_id``."""
+
+    task_id: str
+    kind: Literal["generate", "amend"]
+    status: TaskStatus
+    operator_id: int
+    field_id: int
+    day: dt.date
+    reason: str | None
+    report_id: int | None
+    version: int | None
+    created: bool | None
+    sha256: str | None
+    message: str | None
+    findings: list[FindingOut]
+    created_by: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class SubmissionOut(BaseModel):
+    """What the delivery channel answered."""
+
+    report_id: int
+    version: int
+    channel: str
+    target: str
+    status: VersionStatus
+    message: str | None
+    receipt: dict[str, Any]
+
+
+class CheckOut(BaseModel):
+    """One verification step."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+class VerificationOut(BaseModel):
+    """The stored signed version checked again: hash, signature, key, canonical form, schema,
+    and its link in the hash chain."""
+
+    report_id: int
+    version: int
+    sha256: str
+    ok: bool
+    checks: list[CheckOut]
+
+
+class ChangeOut(BaseModel):
+    """One difference: at ``path`` (a JSON Pointer), ``op`` is added, removed or changed."""
+
+    path: str
+    op: Literal["added", "removed", "changed"]
+    old: Any = None
+    new: Any = None
+
+
+class DiffOut(BaseModel):
+    """What changed from one version's document to another's."""
+
+    report_id: int
+    from_version: int
+    to_version: int
+    changes: list[ChangeOut]
 
 
 class GenerateRequest(BaseModel):
@@ -67,6 +211,29 @@ class SubmitRequest(BaseModel):
     """Which signed version to deliver (default: the latest)."""
 
     version: Annotated[int | None, Field(ge=1, le=100_000)] = None
+
+
+T = TypeVar("T")
+
+
+def _visible(conn: Any, me: Principal, report_id: int) -> ReportRef:
+    return records.visible_report(
+        conn, operator_id=me.operator_id, field_ids=me.fields, report_id=report_id
+    )
+
+
+def _scoped(fn: Callable[[Any], T]) -> Callable[[Any], T]:
+    """``fn`` with the report records' refusals as HTTP answers (404 unknown, 409 unsigned)."""
+
+    def run(conn: Any) -> T:
+        try:
+            return fn(conn)
+        except ReportNotFound as exc:
+            raise ApiError(404, "not_found", str(exc)) from None
+        except NotSigned as exc:
+            raise ApiError(409, "not_signed", str(exc)) from None
+
+    return run
 
 
 async def _run(state: ApiState, principal: Principal, task: dict[str, Any]) -> None:
@@ -120,7 +287,7 @@ async def _queue(
     return JsonResponse(dict(task), status_code=202, headers={"Location": location})
 
 
-@router.post("/generate", status_code=202, response_model=reports.ReportTask)
+@router.post("/generate", status_code=202, response_model=ReportTask)
 async def generate_report(
     body: GenerateRequest,
     request: Request,
@@ -141,7 +308,7 @@ async def generate_report(
     return await _queue(request, state, background, me, task)
 
 
-@router.get("/tasks/{task_id}", response_model=reports.ReportTask)
+@router.get("/tasks/{task_id}", response_model=ReportTask)
 async def get_report_task(
     task_id: Annotated[str, Path(max_length=64)], state: StateDep, me: Reader
 ) -> JsonResponse:
@@ -149,14 +316,14 @@ async def get_report_task(
     return JsonResponse(await state.reports.task(me, task_id))
 
 
-@router.get("", response_model=list[reports.ReportSummary])
+@router.get("", response_model=list[ReportSummary])
 async def list_reports(
     state: StateDep,
     me: Reader,
     field_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     start_day: dt.date | None = None,
     end_day: dt.date | None = None,
-    status: reports.VersionStatus | None = None,
+    status: VersionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JsonResponse:
     """Reports of the caller's fields (or one), newest contract day first; ``status`` filters
@@ -166,10 +333,11 @@ async def list_reports(
     fields = [field_id] if field_id is not None else me.fields
 
     def run(conn: Any) -> list[dict[str, Any]]:
-        return reports.list_reports(
+        return records.list_reports(
             conn,
-            me,
-            field_ids=fields,
+            operator_id=me.operator_id,
+            field_ids=me.fields,
+            only_fields=fields,
             start_day=start_day,
             end_day=end_day,
             status=status,
@@ -179,17 +347,23 @@ async def list_reports(
     return JsonResponse(await state.sync.run(run))
 
 
-@router.get("/{report_id}", response_model=reports.ReportOut)
+@router.get("/{report_id}", response_model=ReportOut)
 async def get_report(report_id: ReportId, state: StateDep, me: Reader) -> JsonResponse:
     """One report with its versions (status, findings, hash, chain) and deliveries."""
-    return JsonResponse(await state.sync.run(lambda c: reports.get_report(c, me, report_id)))
+
+    def run(conn: Any) -> dict[str, Any]:
+        return records.get_report(
+            conn, operator_id=me.operator_id, field_ids=me.fields, report_id=report_id
+        )
+
+    return JsonResponse(await state.sync.run(_scoped(run)))
 
 
 async def _signed(
     state: ApiState, me: Principal, report_id: int, version: int | None
-) -> reports.SignedVersion:
+) -> SignedVersion:
     return await state.sync.run(
-        lambda c: reports.signed_version(c, reports.visible_report(c, me, report_id), version)
+        _scoped(lambda c: records.signed_version(c, _visible(c, me, report_id), version))
     )
 
 
@@ -222,20 +396,27 @@ async def download_signature(
     )
 
 
-@router.get("/{report_id}/verify", response_model=reports.VerificationOut)
+@router.get("/{report_id}/verify", response_model=VerificationOut)
 async def verify_report(
     report_id: ReportId, state: StateDep, me: Reader, version: Version = None
 ) -> JsonResponse:
     """Check a signed version again: hash, signature, key, canonical form, schema, chain."""
 
     def run(conn: Any) -> dict[str, Any]:
-        report = reports.visible_report(conn, me, report_id)
-        return reports.verify(conn, report, version, state.settings)
+        signed = records.signed_version(conn, _visible(conn, me, report_id), version)
+        checks = chain.verify_stored(conn, signed, state.settings.profile_dirs)
+        return {
+            "report_id": report_id,
+            "version": signed.version,
+            "sha256": signed.envelope.sha256,
+            "ok": all(c.ok for c in checks),
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+        }
 
-    return JsonResponse(await state.sync.run(run))
+    return JsonResponse(await state.sync.run(_scoped(run)))
 
 
-@router.get("/{report_id}/diff", response_model=reports.DiffOut)
+@router.get("/{report_id}/diff", response_model=DiffOut)
 async def diff_report(
     report_id: ReportId,
     state: StateDep,
@@ -247,17 +428,17 @@ async def diff_report(
     against the one before it); figures keep their exact decimals."""
 
     def run(conn: Any) -> dict[str, Any]:
-        report = reports.visible_report(conn, me, report_id)
-        return reports.diff(conn, report, from_version, to_version)
+        report = _visible(conn, me, report_id)
+        return version_diff(conn, report, from_version, to_version)
 
-    result = await state.sync.run(run)
+    result = await state.sync.run(_scoped(run))
     # Canonical JSON writes the report's Decimal figures with their own digits.
     return Response(canonical_bytes(result, check=False), media_type="application/json")
 
 
 @router.post(
     "/{report_id}/submit",
-    response_model=reports.SubmissionOut,
+    response_model=SubmissionOut,
     responses={502: {"model": ErrorResponse, "description": "delivery failed"}},
 )
 async def submit_report(
@@ -271,15 +452,15 @@ async def submit_report(
     version = body.version if body else None
 
     def run(conn: Any) -> dict[str, Any]:
-        report = reports.visible_report(conn, me, report_id)
+        report = _visible(conn, me, report_id)
         return state.reports.submit(conn, report, version, me.name)
 
-    sent = await state.sync.run(run)
+    sent = await state.sync.run(_scoped(run))
     request.state.audit = {"version": sent["version"], "report_status": sent["status"]}
     return JsonResponse(sent)
 
 
-@router.post("/{report_id}/amend", status_code=202, response_model=reports.ReportTask)
+@router.post("/{report_id}/amend", status_code=202, response_model=ReportTask)
 async def amend_report(
     report_id: ReportId,
     body: AmendRequest,
@@ -291,15 +472,15 @@ async def amend_report(
     """Make version n+1 of a signed report, with a reason, linked to version n (a task)."""
     me.check(Permission.REPORTS_SIGN)
 
-    def check(conn: Any) -> reports.ReportRef:
-        report = reports.visible_report(conn, me, report_id)
-        if not state.reports.has_signed_version(conn, report):
+    def check(conn: Any) -> ReportRef:
+        report = _visible(conn, me, report_id)
+        if not records.has_signed_version(conn, report):
             raise ApiError(
                 409, "not_signed", f"{report.code} has no signed version to amend: generate it"
             )
         return report
 
-    report = await state.sync.run(check)
+    report = await state.sync.run(_scoped(check))
     task = state.reports.new_task(
         kind="amend",
         principal=me,

@@ -1,0 +1,192 @@
+"""Report generation as background tasks whose status any API replica can poll.
+
+A task's record lives in this process and, with Redis, in Redis for a day; it is written when
+the task is queued and again when it ends. The work itself is
+:mod:`anh_reporter.reports.service` (generate, amend) and :mod:`~anh_reporter.reports.submission`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import threading
+from collections import OrderedDict
+from typing import Any, Literal
+
+import orjson
+import psycopg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from anh_reporter.api.errors import ApiError, not_found
+from anh_reporter.api.scoping import Principal
+from anh_reporter.config import Settings
+from anh_reporter.reports import service, submission
+from anh_reporter.reports.delivery import DeliveryFailed
+from anh_reporter.reports.errors import ReportBlocked, ReportError
+from anh_reporter.reports.records import ReportRef
+
+log = logging.getLogger(__name__)
+Conn = psycopg.Connection[Any]
+TASK_TTL_S = 86_400
+MAX_LOCAL_TASKS = 10_000
+_TASK_KEY = "anh:report-task:"
+
+
+class ReportTasks:
+    """What report routes share: the workflow's context (built once) and the task records.
+
+    Tasks live in this process and, with Redis, in Redis for a day (every API replica sees
+    them); a task's record is written when it is queued and again when it ends.
+    """
+
+    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
+        self.settings = settings
+        self.redis = redis
+        self._context: service.Context | None = None
+        self._context_lock = threading.Lock()
+        self._tasks: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def context(self) -> service.Context:
+        """Keys, directories and profile of the report service (built on first use)."""
+        with self._context_lock:
+            if self._context is None:
+                self._context = service.Context.from_settings(self.settings)
+            return self._context
+
+    def new_task(
+        self,
+        *,
+        kind: Literal["generate", "amend"],
+        principal: Principal,
+        field_id: int,
+        day: dt.date,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """A queued task record (not stored yet)."""
+        return {
+            "task_id": secrets.token_urlsafe(12),
+            "kind": kind,
+            "status": "queued",
+            "operator_id": principal.operator_id,
+            "field_id": field_id,
+            "day": day,
+            "reason": reason,
+            "report_id": None,
+            "version": None,
+            "created": None,
+            "sha256": None,
+            "message": None,
+            "findings": [],
+            "created_by": principal.name,
+            "created_at": dt.datetime.now(dt.UTC),
+            "finished_at": None,
+        }
+
+    async def save(self, task: dict[str, Any]) -> None:
+        """Keep the task's record (here, and in Redis when configured)."""
+        self._tasks[task["task_id"]] = task
+        self._tasks.move_to_end(task["task_id"])
+        while len(self._tasks) > MAX_LOCAL_TASKS:
+            self._tasks.popitem(last=False)
+        if self.redis is not None:
+            try:
+                await self.redis.set(_TASK_KEY + task["task_id"], orjson.dumps(task), ex=TASK_TTL_S)
+            except (RedisError, OSError) as exc:
+                log.warning("report tasks: Redis write failed (%s); kept in this process", exc)
+
+    async def task(self, principal: Principal, task_id: str) -> dict[str, Any]:
+        """A task of the caller's operator and fields, or 404."""
+        found = self._tasks.get(task_id)
+        if found is None and self.redis is not None:
+            try:
+                raw = await self.redis.get(_TASK_KEY + task_id)
+            except (RedisError, OSError) as exc:
+                log.warning("report tasks: Redis read failed (%s)", exc)
+                raw = None
+            found = orjson.loads(raw) if raw else None
+        if (
+            found is None
+            or found["operator_id"] != principal.operator_id
+            or not principal.sees_field(int(found["field_id"]))
+        ):
+            raise not_found("report task", task_id)
+        return found
+
+    def run(self, conn: Conn, task: dict[str, Any]) -> dict[str, Any]:
+        """Generate (or amend) the task's report; what to record of the outcome.
+
+        Rule errors are an outcome (``blocked``, with the findings); other failures raise.
+        """
+        row = conn.execute("SELECT code FROM fields WHERE id = %s", (task["field_id"],)).fetchone()
+        if row is None:
+            raise not_found("field", task["field_id"])
+        code, day, by = str(row[0]), task["day"], task["created_by"]
+        context = self.context()
+        outcome: dict[str, Any]
+        try:
+            if task["kind"] == "amend":
+                result = service.amend(
+                    conn, field_code=code, day=day, reason=task["reason"], context=context,
+                    created_by=by,
+                )  # fmt: skip
+            else:
+                result = service.generate(
+                    conn, field_code=code, day=day, context=context, created_by=by
+                )
+        except ReportBlocked as exc:
+            outcome = {
+                "status": "blocked",
+                "message": str(exc),
+                "findings": [f.as_dict() for f in exc.findings],
+            }
+        else:
+            outcome = {
+                "status": "succeeded",
+                "version": result.version,
+                "created": result.created,
+                "sha256": result.sha256,
+                "findings": result.findings,
+                "message": f"{result.report_id} v{result.version} "
+                + ("signed" if result.created else f"already signed ({result.status})"),
+            }
+        found = conn.execute(
+            "SELECT id FROM reports WHERE field_id = %s AND contract_day = %s",
+            (task["field_id"], day),
+        ).fetchone()
+        outcome["report_id"] = int(found[0]) if found else None
+        return outcome
+
+    def submit(
+        self, conn: Conn, report: ReportRef, version: int | None, created_by: str
+    ) -> dict[str, Any]:
+        """Deliver a signed version through the configured channel (409 / 502 / 503 if not)."""
+        try:
+            channel = submission.channel_from_settings(
+                self.settings.reports, self.settings.drop_dir
+            )
+        except ReportError as exc:
+            raise ApiError(503, "delivery_unconfigured", str(exc)) from None
+        try:
+            sent = submission.submit(
+                conn,
+                field_code=report.field_code,
+                day=report.contract_day,
+                channel=channel,
+                created_by=created_by,
+                version=version,
+            )
+        except ReportError as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
+        except DeliveryFailed as exc:
+            raise ApiError(502, "delivery_failed", str(exc)) from None
+        return {
+            "report_id": report.id,
+            "version": sent.version,
+            "channel": sent.channel,
+            "target": sent.target,
+            "status": sent.status,
+            "message": sent.message,
+            "receipt": sent.receipt,
+        }

@@ -1,0 +1,133 @@
+"""What a report is built from: the stored figures, wells and tests, manual entries, anomalies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+
+from anh_reporter import __version__
+from anh_reporter.production import store
+from anh_reporter.production.daily import FieldConfig
+from anh_reporter.production.manual import latest_well_tests, list_entries
+from anh_reporter.reports.errors import ReportError
+from anh_reporter.reports.model import (
+    Anomaly,
+    ManualEntryUsed,
+    OperatorInfo,
+    ReportInputs,
+    VersionInfo,
+    WellInfo,
+)
+
+Conn = psycopg.Connection[Any]
+
+
+def load_inputs(
+    conn: Conn,
+    config: FieldConfig,
+    day: dt.date,
+    *,
+    version: VersionInfo,
+    threshold_pct: Any,
+) -> ReportInputs:
+    """Everything the report of ``config``'s ``day`` is built from."""
+    window = config.day(day)
+    pmos = store.load_day(conn, config.id, day)
+    if not pmos:
+        raise ReportError(
+            f"no daily production stored for {config.code} on {day}: run "
+            f"`production compute --field {config.code} --day {day}` first"
+        )
+    tests = latest_well_tests(conn, config.id, day)
+    wells = []
+    for code, name, pmo_code, method in conn.execute(
+        "SELECT w.code, w.name, p.code, w.production_method FROM wells w "
+        "LEFT JOIN measurement_points p ON p.id = w.pmo_id WHERE w.field_id = %s "
+        "ORDER BY w.code",
+        (config.id,),
+    ).fetchall():
+        entries = tests.get(code, {})
+        wells.append(
+            WellInfo(
+                code=code,
+                name=name,
+                pmo=pmo_code,
+                production_method=method,
+                tests={k: e.value for k, e in entries.items()},
+                test_entry_ids=sorted(e.id for e in entries.values()),
+            )
+        )
+    ids = sorted(
+        {i for p in pmos for i in p.figures.manual_entry_ids}
+        | {i for w in wells for i in w.test_entry_ids}
+    )
+    manual = [
+        ManualEntryUsed(
+            id=e.id,
+            kind=e.kind,
+            target=e.owner_code,
+            contract_day=e.contract_day,
+            value=e.value,
+            unit=e.unit,
+            entered_by=e.entered_by,
+            entered_at=e.entered_at,
+            reason=e.reason,
+        )
+        for e in (
+            list_entries(conn, field_code=config.code, include_superseded=True, ids=ids)
+            if ids
+            else []
+        )
+    ]
+    return ReportInputs(
+        operator=OperatorInfo(nit=config.operator_nit, name=config.operator_name),
+        field={
+            "code": config.code,
+            "name": config.name,
+            "contract": config.contract,
+            "municipality_dane": config.municipality_dane,
+            "timezone": config.timezone,
+            "start_hour": config.start_hour,
+            "report_type": config.report_type,
+        },
+        contract_day=day,
+        day_start=window.start,
+        day_end=window.end,
+        pmos=pmos,
+        wells=wells,
+        manual_entries=manual,
+        anomalies=load_anomalies(conn, config.id, window.start, window.end),
+        version=version,
+        software_version=__version__,
+        completeness_threshold_pct=threshold_pct,
+    )
+
+
+def load_anomalies(
+    conn: Conn, field_id: int, start: dt.datetime, end: dt.datetime
+) -> list[Anomaly]:
+    """The field's anomalies whose episode overlaps the contract day (analytics' table).
+
+    Read from ``anomalies`` (migration 0003, the analytics package): one row per episode, with
+    its series or PMO, severity, detector and explanation. Without the table, no anomalies.
+    """
+    if conn.execute("SELECT to_regclass('anomalies')").fetchone() == (None,):
+        return []
+    rows = conn.execute(
+        """
+        SELECT a.window_start, coalesce(s.code, p.code, ''), lower(a.severity), a.detector,
+               coalesce(a.explanation->>'summary', a.explanation->>'message',
+                        a.explanation::text)
+        FROM anomalies a
+        LEFT JOIN series s ON s.id = a.series_id
+        LEFT JOIN measurement_points p ON p.id = a.pmo_id
+        WHERE a.field_id = %s AND a.window_start < %s AND a.window_end >= %s
+        ORDER BY a.window_start, a.id
+        """,
+        (field_id, end, start),
+    ).fetchall()
+    return [
+        Anomaly(at=t, target=tg, severity=sev, kind=k, message=m or "") for t, tg, sev, k, m in rows
+    ]
