@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from anh_reporter.reports.canonical import canonical_bytes
-from anh_reporter.reports.verify import verify_file
 from anh_reporter.reports.signing import (
     PRIVATE_FILE,
     Envelope,
@@ -19,6 +18,7 @@ from anh_reporter.reports.signing import (
     verify_signature,
     write_signed,
 )
+from anh_reporter.reports.verify import verify_file
 
 from .test_golden import CASES
 
