@@ -228,7 +228,7 @@ def reports_bench(pmos: int, n: int, runs: int) -> dict[str, Any]:
 # --- Daily production -----------------------------------------------------------------------------
 
 VARIABLES = (
-    ("oil_total", "bbl", (0, 1e7)),
+    ("oil_total", "bbl", (0, 9_999_999.99)),
     ("oil_rate", "bbl/d", (0, 50_000)),
     ("meter_temperature", "degF", (0, 300)),
     ("meter_pressure", "psig", (0, 1500)),
@@ -241,10 +241,16 @@ VARIABLES = (
 )
 
 
+EXTRA: dict[str, dict[str, Any]] = {
+    "oil_total": {"rollover": 1e7, "resolution": 0.01},
+    "api_gravity": {"basis": "base"},
+}
+
+
 def bench_site(pmos: int) -> Site:
     series = [
         {"variable": v, "unit": u, "range": list(r), "sampling_period_s": 10,
-         "commissioned": "2025-01-01", **({"rollover": 1e7} if v == "oil_total" else {})}
+         "commissioned": "2025-01-01", **EXTRA.get(v, {})}
         for v, u, r in VARIABLES
     ]  # fmt: skip
     return Site.model_validate(

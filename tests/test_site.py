@@ -150,3 +150,59 @@ def test_cli_check_valid_file() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "3 PMO(s), 6 well(s)" in proc.stdout
+
+
+EXTRA_SERIES = """
+          - {variable: SERIES_LINE}
+"""
+
+
+@pytest.mark.parametrize(
+    ("series", "message"),
+    [
+        (
+            "api_gravity, unit: degAPI, range: [5, 60], sampling_period_s: 60, "
+            "commissioned: 2024-01-01",
+            "basis: say whether this api_gravity series is observed",
+        ),
+        (
+            "oil_total, unit: bbl, range: [0, 4294967295], sampling_period_s: 10, "
+            "commissioned: 2024-01-01, rollover: 4294967295",
+            r"rollover 4294967295 is the counter's modulus .* write rollover: 4294967296",
+        ),
+        (
+            "oil_rate, unit: bbl/d, range: [0, 10], sampling_period_s: 10, "
+            "commissioned: 2024-01-01, rollover: 100, code: X",
+            "rollover applies to totalizer series",
+        ),
+        (
+            "bsw, unit: '%', range: [0, 100], sampling_period_s: 60, "
+            "commissioned: 2024-01-01, basis: base, code: Y",
+            "basis applies to api_gravity series",
+        ),
+    ],
+)
+def test_measurement_attributes_are_checked(tmp_path: Path, series: str, message: str) -> None:
+    text = MINIMAL.replace("RANGE", "[0, 100]") + EXTRA_SERIES.replace("SERIES_LINE", series)
+    with pytest.raises(SiteFileError, match=message):
+        load_site(write(tmp_path, text))
+
+
+def test_a_counter_wrapping_at_its_modulus_and_an_observed_api_load(tmp_path: Path) -> None:
+    text = MINIMAL.replace("RANGE", "[0, 100]") + EXTRA_SERIES.replace(
+        "SERIES_LINE",
+        "oil_total, unit: bbl, range: [0, 4294967295], sampling_period_s: 10, "
+        "commissioned: 2024-01-01, rollover: 4294967296, resolution: 1",
+    )
+    site = load_site(write(tmp_path, text))
+    total = site.fields[0].pmos[0].series[-1]
+    assert (total.rollover, total.resolution) == (2**32, 1)
+
+
+def test_a_custody_fallback_must_be_a_series_of_the_pmo(tmp_path: Path) -> None:
+    text = MINIMAL.replace("RANGE", "[0, 100]").replace(
+        "        kind: oil\n",
+        "        kind: oil\n        custody: {fallback_temperature: separator_temperature}\n",
+    )
+    with pytest.raises(SiteFileError, match="custody.fallback_temperature: 'separator_temp"):
+        load_site(write(tmp_path, text))

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from anh_reporter.domain.variables import VARIABLES
+from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.errors import AnhError, ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -38,7 +38,29 @@ class Series(_Model):
     sampling_period_s: float = Field(gt=0, le=86_400)
     commissioned: dt.date
     code: str | None = Field(None, min_length=1, max_length=120)
-    rollover: float | None = Field(None, gt=0, description="Totalizer rollover value")
+    rollover: float | None = Field(
+        None,
+        gt=0,
+        description="Totalizer modulus: the counter wraps from just below this value to 0 "
+        "(e.g. 10000000 or 4294967296 for a 32-bit register), not its last value",
+    )
+    resolution: float | None = Field(
+        None, gt=0, description="Totalizer resolution (its smallest step), in the series' unit"
+    )
+    backstep_tolerance: float | None = Field(
+        None,
+        ge=0,
+        description="Largest backward step of a totalizer taken as noise (a stale re-read); "
+        "default from the resolution and the meter's rate",
+    )
+    low_flow_cutoff: float | None = Field(
+        None, ge=0, description="Flow rates below this are taken as 0 (and counted)"
+    )
+    basis: Literal["observed", "base"] | None = Field(
+        None,
+        description="API gravity: observed at line temperature and pressure, or already at "
+        "base (60 °F); required for api_gravity series",
+    )
     simulation: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("variable")
@@ -64,6 +86,28 @@ class Series(_Model):
                 f"unit {self.unit!r} does not fit variable {self.variable!r}; expected one of "
                 f"{list(units)}"
             )
+        kind = VARIABLES[self.variable].kind
+        if self.variable == "api_gravity" and self.basis is None:
+            raise ValueError(
+                "basis: say whether this api_gravity series is observed (at line temperature "
+                "and pressure, e.g. a densitometer) or already at base (60 °F, e.g. a lab "
+                "value): basis: observed | base"
+            )
+        if self.basis is not None and self.variable != "api_gravity":
+            raise ValueError(f"basis applies to api_gravity series, not {self.variable!r}")
+        totalizer_only = ("rollover", "resolution", "backstep_tolerance")
+        for name in totalizer_only:
+            if getattr(self, name) is not None and kind is not VariableKind.TOTALIZER:
+                raise ValueError(f"{name} applies to totalizer series, not {self.variable!r}")
+        if self.low_flow_cutoff is not None and kind is not VariableKind.RATE:
+            raise ValueError(f"low_flow_cutoff applies to rate series, not {self.variable!r}")
+        if self.rollover is not None and self.rollover <= self.range[1]:
+            raise ValueError(
+                f"rollover {self.rollover:.15g} is the counter's modulus (it wraps from just "
+                f"below it to 0) and must be above the top of the range {self.range[1]:.15g}; "
+                f"for a counter whose last value is {self.range[1]:.15g}, write rollover: "
+                f"{self.range[1] + (self.resolution or 1):.15g}"
+            )
         return self
 
 
@@ -80,6 +124,43 @@ class Meter(_Model):
     type: str = Field("turbine", min_length=1, max_length=40)
     has_totalizer: bool = True
     meter_factor: float = Field(1.0, gt=0.8, lt=1.2)
+    max_rate: float | None = Field(
+        None,
+        gt=0,
+        description="Largest flow the meter can pass, per day, in the PMO's volume unit "
+        "(default: the top of its rate series' range)",
+    )
+    uncertainty_pct: float | None = Field(
+        None, gt=0, le=20, description="The meter's expanded (k = 2) uncertainty, % of volume"
+    )
+    proving_interval_days: int = Field(
+        31, ge=1, le=3660, description="A proving older than this is overdue"
+    )
+
+
+class Custody(_Model):
+    """Which series give a PMO's custody temperature and pressure (variables of the PMO)."""
+
+    temperature: str = "meter_temperature"
+    pressure: str = "meter_pressure"
+    fallback_temperature: str | None = Field(
+        None, description="Used only when the custody series has no data (with a warning)"
+    )
+    fallback_pressure: str | None = None
+
+
+PmoRole = Literal[
+    "production",
+    "transfer",
+    "sales",
+    "fuel",
+    "flare",
+    "vent",
+    "reinjection",
+    "gas_lift",
+    "water_disposal",
+    "water_injection",
+]
 
 
 class Pmo(_Model):
@@ -88,9 +169,26 @@ class Pmo(_Model):
     code: str = Field(min_length=1, max_length=60)
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["oil", "gas", "water"]
+    role: PmoRole = "production"
     meter: Meter = Field(default_factory=Meter)
     base_conditions: BaseConditions = Field(default_factory=BaseConditions)
+    custody: Custody = Field(default_factory=Custody)
+    sales_bsw_spec_pct: float = Field(
+        0.5, ge=0, le=100, description="Sales specification of BSW (role: sales, LACT), %"
+    )
     series: tuple[Series, ...] = ()
+
+    @model_validator(mode="after")
+    def _custody_series_exist(self) -> Pmo:
+        variables = {s.variable for s in self.series}
+        for name in ("fallback_temperature", "fallback_pressure"):
+            variable = getattr(self.custody, name)
+            if variable is not None and variable not in variables:
+                raise ValueError(
+                    f"custody.{name}: {variable!r} is not a series of PMO {self.code!r} "
+                    f"(its series: {sorted(variables)})"
+                )
+        return self
 
 
 class Well(_Model):
@@ -115,6 +213,11 @@ class FieldSite(_Model):
     timezone: str = "America/Bogota"
     contract_day_start_hour: int = Field(6, ge=0, le=23)
     report_type: Literal["A", "B"] = "A"
+    gas_reporting_base: BaseConditions = Field(
+        default_factory=lambda: BaseConditions(temperature_f=60.0, pressure_psia=14.65),
+        description="Base conditions of every gas figure in the report; flow computers on "
+        "another base are converted",
+    )
     wells: tuple[Well, ...] = ()
     pmos: tuple[Pmo, ...] = ()
 

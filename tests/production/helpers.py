@@ -64,12 +64,20 @@ def site_dict(
                             "meter_factor": 1.0008,
                         },
                         "series": [
-                            _series("oil_total", "bbl", 0, 1e7, 600, rollover=1e7),
+                            _series(
+                                "oil_total",
+                                "bbl",
+                                0,
+                                9_999_999.99,
+                                600,
+                                rollover=1e7,
+                                resolution=0.01,
+                            ),
                             _series("oil_rate", "bbl/d", 0, 1e5, 600),
                             _series("meter_temperature", "degF", 0, 300, 600),
                             _series("meter_pressure", "psig", 0, 1500, 600),
                             _series("bsw", "%", 0, 100, 600),
-                            _series("api_gravity", "degAPI", 5, 60, 600),
+                            _series("api_gravity", "degAPI", 5, 60, 600, basis="base"),
                         ],
                     },
                     {

@@ -125,14 +125,25 @@ def site_load(
     path: SiteFile,
     by: Annotated[str | None, typer.Option(help="Who makes the change (default: OS user)")] = None,
     reason: Annotated[str | None, typer.Option(help="Why (kept in the configuration log)")] = None,
+    effective: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M%z"],
+            help="When changed values take effect (default: now; naive times are UTC). Signed "
+            "days from then on are flagged for amendment when their figures change.",
+        ),
+    ] = None,
 ) -> None:
     """Upsert a site into the database; configuration changes go to the configuration log."""
     site = load_site(path)
     settings = get_settings()
+    when = None if effective is None else effective.replace(tzinfo=effective.tzinfo or dt.UTC)
     with open_database(settings) as db:
         migrate.upgrade(db, storage=settings.storage)
         with db.connect() as conn:
-            summary = load_site_into(conn, site, changed_by=by or os_user(), reason=reason)
+            summary = load_site_into(
+                conn, site, changed_by=by or os_user(), reason=reason, effective_from=when
+            )
     print_site_summary(path, summary)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from anh_reporter.site import FieldSite, Site, series_code
 from anh_reporter.site import Series as SeriesConf
@@ -21,15 +22,38 @@ from anh_reporter.storage.database import returned
 
 # Attributes whose changes go to the configuration log, per table.
 TRACKED: dict[str, tuple[str, ...]] = {
+    "fields": (
+        "timezone",
+        "contract_day_start_hour",
+        "gas_base_pressure_psia",
+        "gas_base_temperature_f",
+    ),
     "measurement_points": (
         "meter_factor",
         "base_temperature_f",
         "base_pressure_psia",
         "has_totalizer",
         "meter_type",
+        "role",
+        "max_rate",
+        "uncertainty_pct",
+        "custody",
     ),
-    "series": ("range_lo", "range_hi", "unit", "rollover", "sampling_period_s", "commissioned_at"),
+    "series": (
+        "range_lo",
+        "range_hi",
+        "unit",
+        "rollover",
+        "sampling_period_s",
+        "commissioned_at",
+        "resolution",
+        "backstep_tolerance",
+        "low_flow_cutoff",
+        "basis",
+    ),
+    "wells": ("pmo_id",),
 }
+"""Attributes whose history the computation reads back: a day uses the values in force on it."""
 
 
 @dataclass
@@ -47,11 +71,20 @@ class SiteLoadSummary:
 
 
 def load_site_into(
-    conn: psycopg.Connection[Any], site: Site, *, changed_by: str, reason: str | None = None
+    conn: psycopg.Connection[Any],
+    site: Site,
+    *,
+    changed_by: str,
+    reason: str | None = None,
+    effective_from: dt.datetime | None = None,
 ) -> SiteLoadSummary:
-    """Upsert the whole site in one transaction; unchanged rows are left as they are."""
+    """Upsert the whole site in one transaction; unchanged rows are left as they are.
+
+    Changed values take effect at ``effective_from`` (default: now, so the contract day under
+    way keeps the values it started with); the configuration log keeps both instants.
+    """
     summary = SiteLoadSummary()
-    log = _ConfigLog(conn, changed_by, reason, summary)
+    log = _ConfigLog(conn, changed_by, reason, summary, effective_from)
     with conn.transaction():
         operator_id = _upsert(
             conn,
@@ -87,6 +120,8 @@ def _load_field(
             "timezone": f.timezone,
             "contract_day_start_hour": f.contract_day_start_hour,
             "report_type": f.report_type,
+            "gas_base_pressure_psia": f.gas_reporting_base.pressure_psia,
+            "gas_base_temperature_f": f.gas_reporting_base.temperature_f,
         },
         "field",
         f.code,
@@ -107,6 +142,12 @@ def _load_field(
                 "meter_factor": pmo.meter.meter_factor,
                 "base_temperature_f": pmo.base_conditions.temperature_f,
                 "base_pressure_psia": pmo.base_conditions.pressure_psia,
+                "role": pmo.role,
+                "max_rate": pmo.meter.max_rate,
+                "uncertainty_pct": pmo.meter.uncertainty_pct,
+                "proving_interval_days": pmo.meter.proving_interval_days,
+                "custody": Jsonb(pmo.custody.model_dump()),
+                "sales_bsw_spec_pct": pmo.sales_bsw_spec_pct,
             },
             "measurement_point",
             f"{f.code}.{pmo.code}",
@@ -163,6 +204,10 @@ def _load_series(
             "sampling_period_s": s.sampling_period_s,
             "commissioned_at": commissioned,
             "rollover": s.rollover,
+            "resolution": s.resolution,
+            "backstep_tolerance": s.backstep_tolerance,
+            "low_flow_cutoff": s.low_flow_cutoff,
+            "basis": s.basis,
         },
         "series",
         code,
@@ -178,21 +223,36 @@ class _ConfigLog:
         changed_by: str,
         reason: str | None,
         summary: SiteLoadSummary,
+        effective_from: dt.datetime | None,
     ) -> None:
         self.conn, self.changed_by, self.reason, self.summary = conn, changed_by, reason, summary
+        self.effective_from = effective_from
 
-    def write(self, entity: str, code: str, attribute: str, old: Any, new: Any) -> None:
+    def write(
+        self, entity: str, code: str, attribute: str, old: Any, new: Any, *, created: bool
+    ) -> None:
+        # What a new object starts with holds from its creation back: it has no earlier value.
+        effective = None if created else self.effective_from
         self.conn.execute(
             "INSERT INTO config_log (changed_by, entity, entity_code, attribute, old_value, "
-            "new_value, reason) VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)",
-            (self.changed_by, entity, code, attribute, _json(old), _json(new), self.reason),
-        )
+            "new_value, reason, effective_from) "
+            "VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
+            (self.changed_by, entity, code, attribute, _json(old), _json(new), self.reason,
+             effective),
+        )  # fmt: skip
         self.summary.config_changes += 1
+
+
+def _plain(value: Any) -> Any:
+    """A column value as the database gives it back (a JSON document as Python data)."""
+    return value.obj if isinstance(value, Jsonb) else value
 
 
 def _json(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, Jsonb):
+        value = value.obj
     if isinstance(value, dt.datetime):
         value = value.isoformat()
     return orjson.dumps(value).decode()
@@ -227,11 +287,11 @@ def _upsert(
         )
         new = returned(conn.execute(insert, [*key.values(), *values.values()]).fetchone())
         for attr in tracked:
-            log.write(entity, entity_code, attr, None, values[attr])
+            log.write(entity, entity_code, attr, None, values[attr], created=True)
         summary.count(table, created=True)
         return int(new[0])
     row_id, current = int(row[0]), dict(zip(cols, row[1:], strict=True))
-    changed = {c: v for c, v in values.items() if current[c] != v}
+    changed = {c: v for c, v in values.items() if current[c] != _plain(v)}
     if changed:
         update = sql.SQL("UPDATE {} SET {}, updated_at = now() WHERE id = {}").format(
             sql.Identifier(table),
@@ -243,6 +303,6 @@ def _upsert(
         conn.execute(update, [*changed.values(), row_id])
         for attr in tracked:
             if attr in changed:
-                log.write(entity, entity_code, attr, current[attr], changed[attr])
+                log.write(entity, entity_code, attr, current[attr], changed[attr], created=False)
         summary.count(table, created=False)
     return row_id
