@@ -204,5 +204,5 @@ def test_a_custody_fallback_must_be_a_series_of_the_pmo(tmp_path: Path) -> None:
         "        kind: oil\n",
         "        kind: oil\n        custody: {fallback_temperature: separator_temperature}\n",
     )
-    with pytest.raises(SiteFileError, match="custody.fallback_temperature: 'separator_temp"):
+    with pytest.raises(SiteFileError, match=r"custody\.fallback_temperature: 'separator_temp"):
         load_site(write(tmp_path, text))

@@ -15,12 +15,8 @@ import pytest
 from anh_reporter.domain import mpms
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION
 from anh_reporter.production import store
-from anh_reporter.production.daily import (
-    UnknownFieldError,
-    compute_day,
-    load_field,
-    recompute_stale,
-)
+from anh_reporter.production.config import UnknownFieldError, load_field
+from anh_reporter.production.daily import compute_day, recompute_stale
 from anh_reporter.production.figures import HourRecord, hourly_average
 
 from .helpers import DAY, DAY_D, FIELD, HOUR, US, E, S, grid, load_test_site, standard_day, write

@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from anh_reporter.production import store
-from anh_reporter.production.daily import compute_day, load_field
+from anh_reporter.production.config import load_field
+from anh_reporter.production.daily import compute_day
 from anh_reporter.production.manual import ManualEntryError, add_entry, list_entries
 
 from .helpers import DAY_D, FIELD, load_test_site, standard_day

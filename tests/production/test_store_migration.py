@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from anh_reporter.production import store
-from anh_reporter.production.daily import compute_day, load_field
+from anh_reporter.production.config import load_field
+from anh_reporter.production.daily import compute_day
 from anh_reporter.storage import migrate
 from anh_reporter.storage.database import Database
 

@@ -19,7 +19,8 @@ from rich.table import Table
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
 from anh_reporter.production import store
-from anh_reporter.production.daily import compute_day, load_field, recompute_stale
+from anh_reporter.production.config import load_field
+from anh_reporter.production.daily import compute_day, recompute_stale
 from anh_reporter.production.figures import DailyFigures
 from anh_reporter.production.manual import KINDS, add_entry, list_entries
 from anh_reporter.storage.database import open_database

@@ -54,12 +54,21 @@ def _check_hour(start_hour: int) -> None:
         raise ValueError(f"contract day start hour must be in [0, 23], got {start_hour!r}")
 
 
-def contract_day(day: dt.date, *, timezone: str, start_hour: int) -> ContractDay:
-    """The window of contract day ``day`` for a field in ``timezone`` starting at ``start_hour``."""
+def contract_day(
+    day: dt.date, *, timezone: str, start_hour: int, next_start_hour: int | None = None
+) -> ContractDay:
+    """The window of contract day ``day`` for a field in ``timezone`` starting at ``start_hour``.
+
+    ``next_start_hour`` is the next day's start hour when the contract hour changes between the
+    two days: the window then ends where the next one starts, so no instant is lost or counted
+    twice (the day is shorter or longer than 24 h).
+    """
     _check_hour(start_hour)
+    end_hour = start_hour if next_start_hour is None else next_start_hour
+    _check_hour(end_hour)
     zone = ZoneInfo(timezone)
     start_local = dt.datetime.combine(day, dt.time(start_hour), zone)
-    end_local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(start_hour), zone)
+    end_local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(end_hour), zone)
     return ContractDay(
         day=day,
         start=start_local.astimezone(dt.UTC),

@@ -27,16 +27,15 @@ import numpy as np
 import psycopg
 
 from anh_reporter.domain.timeutil import to_us
-from anh_reporter.errors import AnhError
 from anh_reporter.observability.metrics import data_quality_score
 from anh_reporter.production import store
-from anh_reporter.production.contract_day import ContractDay, contract_day
+from anh_reporter.production.config import FieldConfig, SeriesInfo, load_field
+from anh_reporter.production.contract_day import ContractDay
 from anh_reporter.production.figures import (
     DEFAULT_SETTINGS,
     PROPERTY_KINDS,
     VOLUME_KINDS,
     DailyFigures,
-    Fluid,
     HourlySeries,
     HourRecord,
     ManualValue,
@@ -50,63 +49,6 @@ from anh_reporter.storage.copy import PG_EPOCH_US, ROW
 Conn = psycopg.Connection[Any]
 
 
-class UnknownFieldError(AnhError):
-    """A field code that is not in the database."""
-
-
-@dataclass(frozen=True)
-class SeriesInfo:
-    """A series of a PMO as the computation needs it."""
-
-    id: int
-    variable: str
-    unit: str
-    sampling_period_s: float
-    rollover: float | None
-
-
-@dataclass(frozen=True)
-class PmoConfig:
-    """A measurement point and its series."""
-
-    id: int
-    code: str
-    name: str
-    kind: Fluid
-    meter_type: str
-    has_totalizer: bool
-    meter_factor: float
-    series: dict[str, SeriesInfo]
-
-    def volume_series(self) -> SeriesInfo | None:
-        """The totalizer when the meter has one, else the flow rate, else ``None``."""
-        total = self.series.get(f"{self.kind}_total")
-        if self.has_totalizer and total is not None:
-            return total
-        return self.series.get(f"{self.kind}_rate")
-
-
-@dataclass(frozen=True)
-class FieldConfig:
-    """A field with its operator and PMOs, as stored."""
-
-    id: int
-    code: str
-    name: str
-    contract: str
-    municipality_dane: str
-    timezone: str
-    start_hour: int
-    report_type: str
-    operator_nit: str
-    operator_name: str
-    pmos: tuple[PmoConfig, ...]
-
-    def day(self, day: dt.date) -> ContractDay:
-        """The window of contract day ``day`` for this field."""
-        return contract_day(day, timezone=self.timezone, start_hour=self.start_hour)
-
-
 @dataclass(frozen=True)
 class ComputeResult:
     """What one compute of a field's day did."""
@@ -118,41 +60,6 @@ class ComputeResult:
     """PMO codes whose figures are new or differ from what was stored."""
     needs_amendment: bool
     """The day's report was already signed and its figures changed."""
-
-
-def load_field(conn: Conn, field_code: str) -> FieldConfig:
-    """The stored configuration of a field; :class:`UnknownFieldError` when there is none."""
-    row = conn.execute(
-        "SELECT f.id, f.code, f.name, f.contract, f.municipality_dane, f.timezone, "
-        "f.contract_day_start_hour, f.report_type, o.nit, o.name "
-        "FROM fields f JOIN operators o ON o.id = f.operator_id WHERE f.code = %s",
-        (field_code,),
-    ).fetchone()
-    if row is None:
-        known = [r[0] for r in conn.execute("SELECT code FROM fields ORDER BY code").fetchall()]
-        raise UnknownFieldError(
-            f"field {field_code!r} is not in the database (known: {', '.join(known) or 'none'}; "
-            "load the site file first)"
-        )
-    series: dict[int, dict[str, SeriesInfo]] = defaultdict(dict)
-    for sid, pmo_id, variable, unit, period, rollover in conn.execute(
-        "SELECT id, pmo_id, variable, unit, sampling_period_s, rollover FROM series "
-        "WHERE field_id = %s AND pmo_id IS NOT NULL ORDER BY id",
-        (row[0],),
-    ).fetchall():
-        series[pmo_id][variable] = SeriesInfo(sid, variable, unit, period, rollover)
-    pmos = tuple(
-        PmoConfig(pid, code, name, kind, meter, has_tot, mf, series.get(pid, {}))
-        for pid, code, name, kind, meter, has_tot, mf in conn.execute(
-            "SELECT id, code, name, kind, meter_type, has_totalizer, meter_factor "
-            "FROM measurement_points WHERE field_id = %s ORDER BY code",
-            (row[0],),
-        ).fetchall()
-    )
-    fid, code, name, contract, dane, zone, hour, rtype, nit, operator = row
-    return FieldConfig(
-        fid, code, name, contract, dane, zone, int(hour), str(rtype), nit, operator, pmos
-    )
 
 
 # --- Loading ----------------------------------------------------------------------------------
@@ -288,7 +195,7 @@ def compute_day(
     Commits: the figures and any amendment flag are stored together. ``use_rollups=False``
     reads raw rows for the properties too (slower; the benchmark's baseline).
     """
-    config = load_field(conn, field_code)
+    config = load_field(conn, field_code, day=day)
     window = config.day(day)
     inputs = build_inputs(conn, config, window, settings, use_rollups=use_rollups)
     figures = tuple(daily_figures(i, settings) for i in inputs)

@@ -19,7 +19,8 @@ from psycopg.types.json import Jsonb
 
 from anh_reporter.domain.mpms import TEMPERATURE_RANGE_F, density_to_api
 from anh_reporter.errors import AnhError
-from anh_reporter.production.daily import ComputeResult, compute_day, load_field
+from anh_reporter.production.config import load_field
+from anh_reporter.production.daily import ComputeResult, compute_day
 from anh_reporter.production.figures import DEFAULT_SETTINGS, ProductionSettings
 from anh_reporter.production.store import flag_issued_report
 from anh_reporter.storage.database import returned

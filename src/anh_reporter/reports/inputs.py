@@ -9,7 +9,7 @@ import psycopg
 
 from anh_reporter import __version__
 from anh_reporter.production import store
-from anh_reporter.production.daily import FieldConfig
+from anh_reporter.production.config import FieldConfig
 from anh_reporter.production.manual import latest_well_tests, list_entries
 from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.model import (

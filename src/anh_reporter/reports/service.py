@@ -24,8 +24,9 @@ from psycopg.types.json import Jsonb
 
 from anh_reporter.config import ReportSettings, Settings
 from anh_reporter.observability.metrics import reports_generated
+from anh_reporter.production.config import FieldConfig, load_field
 from anh_reporter.production.contract_day import last_complete_day
-from anh_reporter.production.daily import FieldConfig, compute_day, load_field
+from anh_reporter.production.daily import compute_day
 from anh_reporter.production.store import clear_amendment
 from anh_reporter.reports import chain, rules
 from anh_reporter.reports.canonical import canonical_bytes

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from anh_reporter.config import ReportSettings
-from anh_reporter.production.daily import load_field
+from anh_reporter.production.config import load_field
 from anh_reporter.reports.delivery import (
     BearerAuth,
     DeliveryChannel,

@@ -29,8 +29,9 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 
 from anh_reporter.config import ReportSettings, Settings
 from anh_reporter.domain.timeutil import US_PER_HOUR
+from anh_reporter.production.config import load_field
 from anh_reporter.production.contract_day import last_complete_day
-from anh_reporter.production.daily import load_field, recompute_stale
+from anh_reporter.production.daily import recompute_stale
 from anh_reporter.reports import service
 from anh_reporter.reports.errors import ReportBlocked
 from anh_reporter.storage import partitions
