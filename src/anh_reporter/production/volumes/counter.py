@@ -1,0 +1,244 @@
+"""Every step of a totalizer between two usable readings, classified (never guessed).
+
+A counter with modulus ``M`` (``CounterSpec.modulus``) counts up to just below ``M`` and wraps to
+0: a 32-bit register has ``M = 2**32``, a 7-digit display ``M = 1e7``. ``M`` is the modulus, not
+the last value shown. With ``d = r_(i+1) - r_i`` over an interval of ``Δt`` seconds:
+
+* **ordinary**: ``0 <= d <= L``, where ``L`` is the most the meter can pass in the interval:
+  ``max_rate_per_day / 86,400 × (Δt + sampling_period_s)`` when the meter's maximum rate is
+  given (one extra period allows for the jitter between reading times and the counter's own
+  updates), else ``rollover_fraction × M`` (default 10 % of the modulus), else no limit.
+* **backstep**: ``-T <= d < 0``: noise, e.g. a stale re-read. ``T`` is the backstep tolerance:
+  ``CounterSpec.backstep_tolerance`` when set, else
+  ``max(backstep_resolutions × resolution, max_rate_per_day / 86,400 × backstep_periods ×
+  sampling_period_s)`` (defaults: 10 resolution steps, or what the meter passes at full rate in
+  two sampling periods, whichever is larger). A stale re-read of the value from just before a
+  wrap (``d - M`` in ``[-T, 0)``) is a backstep too.
+* **rollover**: a drop whose wrapped increment ``d + M`` is plausible (``0 <= d + M <= L``).
+* **reset**: anything else: a larger drop, or a forward jump larger than ``L``.
+
+Readings are then *unwrapped* (``U = r + k·M``, ``k`` counting the rollovers) and the volume is
+measured from the counter's **high-water mark** ``H`` (the running maximum of ``U`` since the last
+reset): a stale re-read below it neither adds nor removes volume, and no interval has a negative
+increment. A reading more than ``T`` below the high-water mark is a reset even when each step
+down was within the tolerance (a drift is not noise).
+
+When the meter could pass a whole modulus within one interval (``L >= M``, a very long gap), a
+wrap cannot be told from a reset; the drop is taken as one rollover and the gap shows in the
+flow-time coverage.
+
+The high-water mark depends on the readings since the last reset, so every call that shares an
+interval (two consecutive contract days) must be given the readings back to a common point for
+their figures to agree exactly: in practice, the same readings before the window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from .inputs import (
+    SECONDS_PER_DAY,
+    US_PER_S,
+    BoolArray,
+    FloatArray,
+    Int64Array,
+    check_non_negative,
+    check_positive,
+)
+from .parts import decimal_of
+
+
+@dataclass(frozen=True, slots=True)
+class CounterSpec:
+    """How a totalizer counts: modulus, resolution, the most it can pass, its noise tolerance."""
+
+    modulus: float | None = None
+    """The counter's modulus ``M``: it counts up to just below ``M`` and wraps to 0 (e.g.
+    ``2**32`` or ``1e7``); ``None`` when it never wraps (every large drop is then a reset)."""
+    resolution: float = 0.01
+    """The smallest step the counter shows, in its unit."""
+    max_rate_per_day: float | None = None
+    """The most the meter can pass, in the counter's unit per day (e.g. the upper range limit
+    of its rate in bbl/d); ``None`` when unknown."""
+    backstep_tolerance: float | None = None
+    """Largest step back taken as noise, in the counter's unit; ``None``: the default formula."""
+    backstep_resolutions: float = 10.0
+    """Default tolerance: at least this many resolution steps..."""
+    backstep_periods: float = 2.0
+    """...and at least what the meter passes at full rate in this many sampling periods."""
+    rollover_fraction: float = 0.1
+    """Without ``max_rate_per_day``, a wrapped increment above this share of ``M`` is a reset."""
+
+    def __post_init__(self) -> None:
+        if self.modulus is not None:
+            check_positive("modulus", self.modulus)
+        check_positive("resolution", self.resolution)
+        if self.max_rate_per_day is not None:
+            check_positive("max_rate_per_day", self.max_rate_per_day)
+        if self.backstep_tolerance is not None:
+            check_non_negative("backstep_tolerance", self.backstep_tolerance)
+        check_non_negative("backstep_resolutions", self.backstep_resolutions)
+        check_non_negative("backstep_periods", self.backstep_periods)
+        if not (math.isfinite(self.rollover_fraction) and 0.0 < self.rollover_fraction <= 0.5):
+            raise ValueError(
+                f"rollover_fraction must be in (0, 0.5], got {self.rollover_fraction!r}"
+            )
+
+    def tolerance(self, sampling_period_s: float) -> float:
+        """The backstep tolerance ``T`` for a series sampled every ``sampling_period_s``."""
+        if self.backstep_tolerance is not None:
+            tol = self.backstep_tolerance
+        else:
+            tol = self.backstep_resolutions * self.resolution
+            if self.max_rate_per_day is not None:
+                per_s = self.max_rate_per_day / SECONDS_PER_DAY
+                tol = max(tol, per_s * self.backstep_periods * sampling_period_s)
+        if self.modulus is not None and tol >= self.modulus / 2:
+            raise ValueError(
+                f"backstep tolerance {tol!r} must be below half the modulus "
+                f"({self.modulus / 2!r}): a step back that large cannot be told from a rollover"
+            )
+        return tol
+
+    def limit(self, dt_s: FloatArray, sampling_period_s: float) -> FloatArray:
+        """``L``: the largest plausible increment over intervals of ``dt_s`` seconds."""
+        if self.max_rate_per_day is not None:
+            per_s = self.max_rate_per_day / SECONDS_PER_DAY
+            result: FloatArray = per_s * (dt_s + sampling_period_s)
+            return result
+        bound = math.inf if self.modulus is None else self.rollover_fraction * self.modulus
+        return np.full(dt_s.size, bound)
+
+
+@dataclass(frozen=True, slots=True)
+class CounterReadings:
+    """Usable readings of a totalizer, unwrapped and classified (see the module docstring)."""
+
+    t: Int64Array
+    r: FloatArray
+    """The readings as given."""
+    k: Int64Array
+    """Rollovers counted before each reading (since the first one given)."""
+    u: FloatArray
+    """Unwrapped readings ``r + k·M``."""
+    h: FloatArray
+    """High-water mark of ``u`` since the last reset, at each reading."""
+    h_index: Int64Array
+    """Index of the reading that set ``h``."""
+    segment: Int64Array
+    """Resets before each reading: readings with the same number count together."""
+    rollover: BoolArray
+    """Per interval ``i`` (between readings ``i`` and ``i + 1``): a rollover."""
+    reset: BoolArray
+    """Per interval: a reset (its volume is estimated, not counted)."""
+    backstep: BoolArray
+    """Per interval: the reading stepped back (within the tolerance)."""
+    backstep_size: FloatArray
+    """Per interval: how far the new reading is below the high-water mark (0 if not below)."""
+    modulus: Decimal | None
+    _decimals: dict[int, Decimal]
+
+    def mark(self, i: int) -> Decimal:
+        """The high-water mark at reading ``i`` as an exact decimal (unwrapped)."""
+        j = int(self.h_index[i])
+        value = self._decimals.get(j)
+        if value is None:
+            value = decimal_of(float(self.r[j]))
+            if self.modulus is not None:
+                value += int(self.k[j]) * self.modulus
+            self._decimals[j] = value
+        return value
+
+    def increment(self, i: int) -> Decimal:
+        """The volume counted over interval ``i`` (>= 0): ``mark(i + 1) - mark(i)``."""
+        return self.mark(i + 1) - self.mark(i)
+
+    def rate_per_s(self, i: int) -> float:
+        """Mean flow over interval ``i``, in the counter's unit per second."""
+        dt_s = (int(self.t[i + 1]) - int(self.t[i])) / US_PER_S
+        return float(self.h[i + 1] - self.h[i]) / dt_s
+
+
+def classify(
+    t: Int64Array, r: FloatArray, spec: CounterSpec, sampling_period_s: float
+) -> CounterReadings:
+    """Classify every interval of the usable readings ``(t, r)``; unwrap; high-water marks."""
+    n = t.size
+    tol = spec.tolerance(sampling_period_s)
+    m = spec.modulus
+    d = np.diff(r)
+    dt_s = np.diff(t) / US_PER_S
+    limit = spec.limit(dt_s, sampling_period_s)
+    ordinary = (d >= 0) & (d <= limit)
+    back = (d < 0) & (d >= -tol)
+    if m is not None:
+        rolled = (d < -tol) & (d + m >= 0) & (d + m <= limit)
+        back_across_wrap = ~ordinary & (d > 0) & (d - m >= -tol) & (d - m < 0)
+    else:
+        rolled = np.zeros(d.size, dtype=np.bool_)
+        back_across_wrap = rolled
+    reset = ~(ordinary | back | rolled | back_across_wrap)
+
+    steps = rolled.astype(np.int64) - back_across_wrap.astype(np.int64)
+    k = np.concatenate((np.zeros(min(n, 1), dtype=np.int64), np.cumsum(steps)))
+    u = r + k * m if m is not None else r.copy()
+
+    # A reading more than the tolerance below the high-water mark starts a new count (a reset);
+    # each pass finds the first such reading per segment, so this loops once per drift.
+    while True:
+        segment: Int64Array = np.concatenate(
+            (np.zeros(min(n, 1), dtype=np.int64), np.cumsum(reset, dtype=np.int64))
+        )
+        h = _segment_running_max(u, reset)
+        drift = ~reset & (u[1:] < h[:-1] - tol)
+        if not drift.any():
+            break
+        first = np.flatnonzero(drift & _first_per_segment(drift, segment[:-1]))
+        reset = reset.copy()
+        reset[first] = True
+
+    index = np.arange(n, dtype=np.int64)
+    h_index = np.maximum.accumulate(np.where(u >= h, index, 0)) if n else index
+    below = np.maximum(h[:-1] - u[1:], 0.0)
+    stepped_back = ~reset & ~rolled & ((u[1:] < u[:-1]) | back_across_wrap)
+    return CounterReadings(
+        t=t,
+        r=r,
+        k=k,
+        u=u,
+        h=h,
+        h_index=h_index,
+        segment=segment,
+        rollover=rolled & ~reset,
+        reset=reset,
+        backstep=stepped_back,
+        backstep_size=np.where(stepped_back, below, 0.0),
+        modulus=None if m is None else decimal_of(m),
+        _decimals={},
+    )
+
+
+def _segment_running_max(u: FloatArray, reset: BoolArray) -> FloatArray:
+    """Running maximum of ``u`` restarted after every reset interval."""
+    if u.size == 0:
+        return u.copy()
+    starts = np.concatenate(([0], np.flatnonzero(reset) + 1, [u.size]))
+    h = np.empty_like(u)
+    for lo, hi in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        h[lo:hi] = np.maximum.accumulate(u[lo:hi])
+    return h
+
+
+def _first_per_segment(flags: BoolArray, segment: Int64Array) -> BoolArray:
+    """Mask of the first ``True`` of ``flags`` within each run of equal ``segment`` values."""
+    idx = np.flatnonzero(flags)
+    first = np.zeros(flags.size, dtype=np.bool_)
+    if idx.size:
+        seg = segment[idx]
+        keep = np.concatenate(([True], seg[1:] != seg[:-1]))
+        first[idx[keep]] = True
+    return first
