@@ -132,7 +132,8 @@ class CounterReadings:
     segment: Int64Array
     """Resets before each reading: readings with the same number count together."""
     rollover: BoolArray
-    """Per interval ``i`` (between readings ``i`` and ``i + 1``): a rollover."""
+    """Per interval ``i`` (between readings ``i`` and ``i + 1``): the counter wrapped past the
+    modulus for the first time (wrapping back after a stale pre-wrap value is not counted)."""
     reset: BoolArray
     """Per interval: a reset (its volume is estimated, not counted)."""
     backstep: BoolArray
@@ -204,6 +205,8 @@ def classify(
     index = np.arange(n, dtype=np.int64)
     h_index = np.maximum.accumulate(np.where(u >= h, index, 0)) if n else index
     below = np.maximum(h[:-1] - u[1:], 0.0)
+    # Wrapping back after a stale re-read of a pre-wrap value is not a new rollover.
+    new_wrap = k[1:] > np.maximum.accumulate(k)[:-1] if n else rolled
     stepped_back = ~reset & ~rolled & ((u[1:] < u[:-1]) | back_across_wrap)
     return CounterReadings(
         t=t,
@@ -213,7 +216,7 @@ def classify(
         h=h,
         h_index=h_index,
         segment=segment,
-        rollover=rolled & ~reset,
+        rollover=rolled & ~reset & new_wrap,
         reset=reset,
         backstep=stepped_back,
         backstep_size=np.where(stepped_back, below, 0.0),

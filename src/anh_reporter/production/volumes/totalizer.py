@@ -62,7 +62,7 @@ from .coverage import (
     coverage,
     day_quality,
 )
-from .inputs import US_PER_S, check_positive, check_window, checked_series, tolerance_us
+from .inputs import check_positive, check_window, checked_series, tolerance_us
 from .parts import (
     ZERO,
     DayVolume,
@@ -189,12 +189,16 @@ def totalizer_volume(
 
 @dataclass(frozen=True, slots=True)
 class _Estimate:
-    """A cumulative estimate over one interval ``[a, b]``: ``volume(x)`` from ``a`` to ``x``."""
+    """A cumulative estimate over one interval ``[a, b]``: ``volume(x)`` from ``a`` to ``x``.
+
+    Either the rate curve's integral, or a good counter interval's ``increment`` over its
+    ``duration_us`` held constant (kept as a fraction, so 10 bbl per 600 s × 600 s is 10).
+    """
 
     a: int
-    per_us: Decimal | None
-    """Constant rate per µs (counter's good rate); ``None`` when the rate curve is used."""
     curve: RateCurve | None
+    increment: Decimal
+    duration_us: int
     basis: str
 
     def volume(self, x: int) -> Decimal:
@@ -202,8 +206,7 @@ class _Estimate:
             return ZERO
         if self.curve is not None:
             return decimal_of(self.curve.integral(self.a, x))
-        assert self.per_us is not None
-        return self.per_us * (x - self.a)
+        return self.increment * (x - self.a) / self.duration_us
 
 
 class _Day:
@@ -227,39 +230,49 @@ class _Day:
         i = self._interval_at(x)
         if int(self.c.t[i]) == x:
             return self.c.mark(i)
-        return self.c.mark(i) + self.split(i, x)[0]
+        return self.c.mark(i) + self.split(i, x)
 
-    def split(self, i: int, x: int) -> tuple[Decimal, str]:
-        """``C(x)``: the part of interval ``i``'s increment before ``x``, and on what basis."""
+    def _by_rate(self, i: int) -> float | None:
+        """The rate's integral over interval ``i`` when it splits the increment, else ``None``.
+
+        Only a long interval (a gap) is split by the rate, and only when the rate spans it and
+        flowed; a covered interval is split on the straight line in time.
+        """
+        a, b = int(self.c.t[i]), int(self.c.t[i + 1])
+        curve = self.curve
+        if self.covered[i] or curve is None or not curve.spans(a, b):
+            return None
+        whole = curve.integral(a, b)
+        return whole if whole > 0 else None
+
+    def split(self, i: int, x: int) -> Decimal:
+        """``C(x)``: the part of interval ``i``'s increment before ``x``."""
         delta = self.c.increment(i)
         a, b = int(self.c.t[i]), int(self.c.t[i + 1])
         if x <= a or delta == 0:
-            return ZERO, "time"
+            return ZERO
         if x >= b:
-            return delta, "time"
-        exponent = min(int(delta.as_tuple().exponent), 0)
-        quantum = Decimal((0, (1,), exponent))
-        curve = self.curve
-        if not self.covered[i] and curve is not None and curve.spans(a, b):
-            whole = curve.integral(a, b)
-            if whole > 0:
-                fraction = Decimal(curve.integral(a, x) / whole)
-                return (delta * fraction).quantize(quantum), "the rate series"
-        return (delta * (x - a) / (b - a)).quantize(quantum), "time"
+            return delta
+        quantum = Decimal((0, (1,), min(int(delta.as_tuple().exponent), 0)))
+        whole = self._by_rate(i)
+        if whole is not None and self.curve is not None:
+            fraction = Decimal(self.curve.integral(a, x) / whole)
+            return (delta * fraction).quantize(quantum)
+        return (delta * (x - a) / (b - a)).quantize(quantum)
 
     # --- estimates --------------------------------------------------------------------------
 
-    def _good_rate(self, before: int | None, after: int | None) -> tuple[float, int] | None:
-        """Counter rate of the last good interval before ``before``, else first from ``after``."""
+    def _good_interval(self, before: int | None, after: int | None) -> int | None:
+        """The last good interval before ``before``, else the first from ``after``."""
         g = self.good_index
         if before is not None:
             k = int(np.searchsorted(g, before, side="left")) - 1
             if k >= 0:
-                return self.c.rate_per_s(int(g[k])), int(g[k])
+                return int(g[k])
         if after is not None:
             k = int(np.searchsorted(g, after, side="left"))
             if k < g.size:
-                return self.c.rate_per_s(int(g[k])), int(g[k])
+                return int(g[k])
         return None
 
     def _estimate(self, a: int, b: int, before: int | None, after: int | None) -> _Estimate | None:
@@ -267,14 +280,14 @@ class _Day:
         curve = self.curve
         if curve is not None and not curve.empty:
             basis = "rate series" if curve.spans(a, b) else "rate series, held beyond its samples"
-            return _Estimate(a, None, curve, basis)
-        found = self._good_rate(before, after)
-        if found is None:
+            return _Estimate(a, curve, ZERO, 1, basis)
+        j = self._good_interval(before, after)
+        if j is None:
             return None
-        rate, j = found
-        when = f"{iso(int(self.c.t[j]))} → {iso(int(self.c.t[j + 1]))}"
-        per_us = decimal_of(rate) / US_PER_S
-        return _Estimate(a, per_us, None, f"good rate {rate * 86_400:g}/d of {when}")
+        t0, t1 = int(self.c.t[j]), int(self.c.t[j + 1])
+        rate = self.c.rate_per_s(j) * 86_400
+        basis = f"good rate {rate:g}/d of {iso(t0)} → {iso(t1)}"
+        return _Estimate(a, None, self.c.increment(j), t1 - t0, basis)
 
     # --- one piece of the day ---------------------------------------------------------------
 
@@ -313,11 +326,10 @@ class _Day:
         for i in sorted(cut):
             a, b = int(t[i]), int(t[i + 1])
             p_lo, p_hi = max(a, s_lo), min(b, s_hi)
-            before, basis = self.split(i, p_lo)
-            after, basis = self.split(i, p_hi)
-            share = after - before
+            share = self.split(i, p_hi) - self.split(i, p_lo)
             measured -= share
             delta = self.c.increment(i)
+            basis = "time" if self._by_rate(i) is None else "the rate series"
             out.estimates.append(
                 EstimatedPart(
                     p_lo,
