@@ -178,7 +178,8 @@ def test_forward_jump_beyond_what_the_meter_can_pass_is_a_reset():
     k = (t - S) // TEN_MIN
     # 1,440 bbl/d (10 per 10 min); at k = 73 the counter jumps by 5,000 and counts on.
     r = np.where(k <= 72, 5000.0 + 10 * k, 10_730.0 + 10 * (k - 73))
-    spec = CounterSpec(modulus=1e7, max_rate_per_day=2000)  # at most 2000/86400 × 1200 = 27.8
+    # The meter passes at most 2000/86400 × (600 + 600) + 0.01 = 27.79 bbl in 10 min.
+    spec = CounterSpec(modulus=1e7, max_rate_per_day=2000)
 
     result = totalizer_volume(t, r, counter=spec, gap_tolerance_s=3600, **DEFAULTS)
 

@@ -2,26 +2,40 @@
 
 A counter with modulus ``M`` (``CounterSpec.modulus``) counts up to just below ``M`` and wraps to
 0: a 32-bit register has ``M = 2**32``, a 7-digit display ``M = 1e7``. ``M`` is the modulus, not
-the last value shown. With ``d = r_(i+1) - r_i`` over an interval of ``Δt`` seconds:
+the last value shown.
 
-* **ordinary**: ``0 <= d <= L``, where ``L`` is the most the meter can pass in the interval:
-  ``max_rate_per_day / 86,400 × (Δt + sampling_period_s)`` when the meter's maximum rate is
-  given (one extra period allows for the jitter between reading times and the counter's own
-  updates), else ``rollover_fraction × M`` (default 10 % of the modulus), else no limit.
-* **backstep**: ``-T <= d < 0``: noise, e.g. a stale re-read. ``T`` is the backstep tolerance:
-  ``CounterSpec.backstep_tolerance`` when set, else
+Two tolerances
+--------------
+* ``T``, the **backstep tolerance**: ``CounterSpec.backstep_tolerance`` when set, else
   ``max(backstep_resolutions × resolution, max_rate_per_day / 86,400 × backstep_periods ×
   sampling_period_s)`` (defaults: 10 resolution steps, or what the meter passes at full rate in
-  two sampling periods, whichever is larger). A stale re-read of the value from just before a
-  wrap (``d - M`` in ``[-T, 0)``) is a backstep too.
-* **rollover**: a drop whose wrapped increment ``d + M`` is plausible (``0 <= d + M <= L``).
-* **reset**: anything else: a larger drop, or a forward jump larger than ``L``.
+  two sampling periods, whichever is larger).
+* ``L(Δt)``, the **most the meter can pass** in ``Δt`` seconds:
+  ``max_rate_per_day / 86,400 × (Δt + sampling_period_s) + resolution`` when the meter's maximum
+  rate is given (one extra period for the jitter between reading times and the counter's own
+  updates, one resolution step for the display rounding); else ``rollover_fraction × M``
+  (default 10 % of the modulus); else no limit.
+
+Classification
+--------------
+With ``d = r_(i+1) - r_i``, ``F = rollover_fraction × M`` (no limit without a modulus):
+
+* **ordinary**: ``0 <= d <= F``;
+* **backstep**: ``-T <= d < 0``: noise, e.g. a stale re-read. A stale re-read of the value from
+  just before a wrap (``d > F`` and ``d - M`` in ``[-T, 0)``) is a backstep too;
+* **rollover**: a larger drop whose wrapped increment is plausible: ``0 <= d + M <= F``;
+* **reset**: anything else.
 
 Readings are then *unwrapped* (``U = r + k·M``, ``k`` counting the rollovers) and the volume is
 measured from the counter's **high-water mark** ``H`` (the running maximum of ``U`` since the last
 reset): a stale re-read below it neither adds nor removes volume, and no interval has a negative
-increment. A reading more than ``T`` below the high-water mark is a reset even when each step
-down was within the tolerance (a drift is not noise).
+increment. Against the mark, each reading must also be plausible, or the interval is a reset:
+
+* a reading more than ``T`` below ``H`` (steps down that were each within the tolerance but
+  drifted beyond it are not noise);
+* a reading more than ``L(Δt)`` above ``H``, with ``Δt`` the time since the reading that set
+  ``H`` (a forward jump, or a "rollover" the meter could not have made: measuring from the mark
+  keeps the step up that follows a stale re-read from looking like a jump).
 
 When the meter could pass a whole modulus within one interval (``L >= M``, a very long gap), a
 wrap cannot be told from a reset; the drop is taken as one rollover and the gap shows in the
@@ -71,7 +85,8 @@ class CounterSpec:
     backstep_periods: float = 2.0
     """...and at least what the meter passes at full rate in this many sampling periods."""
     rollover_fraction: float = 0.1
-    """Without ``max_rate_per_day``, a wrapped increment above this share of ``M`` is a reset."""
+    """``F``: a step (or a wrapped step) above this share of ``M`` is a reset; without
+    ``max_rate_per_day`` it is also the most the meter is taken to pass in one interval."""
 
     def __post_init__(self) -> None:
         if self.modulus is not None:
@@ -104,14 +119,17 @@ class CounterSpec:
             )
         return tol
 
+    def fraction_limit(self) -> float:
+        """``F``: the largest step read as ordinary or as a wrap, from the modulus alone."""
+        return math.inf if self.modulus is None else self.rollover_fraction * self.modulus
+
     def limit(self, dt_s: FloatArray, sampling_period_s: float) -> FloatArray:
-        """``L``: the largest plausible increment over intervals of ``dt_s`` seconds."""
+        """``L(Δt)``: the most the meter can pass in ``dt_s`` seconds (see the module doc)."""
         if self.max_rate_per_day is not None:
             per_s = self.max_rate_per_day / SECONDS_PER_DAY
-            result: FloatArray = per_s * (dt_s + sampling_period_s)
+            result: FloatArray = per_s * (dt_s + sampling_period_s) + self.resolution
             return result
-        bound = math.inf if self.modulus is None else self.rollover_fraction * self.modulus
-        return np.full(dt_s.size, bound)
+        return np.full(dt_s.size, self.fraction_limit())
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +189,12 @@ def classify(
     n = t.size
     tol = spec.tolerance(sampling_period_s)
     m = spec.modulus
+    f = spec.fraction_limit()
     d = np.diff(r)
-    dt_s = np.diff(t) / US_PER_S
-    limit = spec.limit(dt_s, sampling_period_s)
-    ordinary = (d >= 0) & (d <= limit)
+    ordinary = (d >= 0) & (d <= f)
     back = (d < 0) & (d >= -tol)
     if m is not None:
-        rolled = (d < -tol) & (d + m >= 0) & (d + m <= limit)
+        rolled = (d < -tol) & (d + m >= 0) & (d + m <= f)
         back_across_wrap = ~ordinary & (d > 0) & (d - m >= -tol) & (d - m < 0)
     else:
         rolled = np.zeros(d.size, dtype=np.bool_)
@@ -187,23 +204,26 @@ def classify(
     steps = rolled.astype(np.int64) - back_across_wrap.astype(np.int64)
     k = np.concatenate((np.zeros(min(n, 1), dtype=np.int64), np.cumsum(steps)))
     u = r + k * m if m is not None else r.copy()
+    index = np.arange(n, dtype=np.int64)
 
-    # A reading more than the tolerance below the high-water mark starts a new count (a reset);
-    # each pass finds the first such reading per segment, so this loops once per drift.
+    # Each reading against the high-water mark: more than T below it or more than L(Δt) above
+    # it starts a new count (a reset). A pass marks the first such interval per segment, so this
+    # loops once per fault.
     while True:
         segment: Int64Array = np.concatenate(
             (np.zeros(min(n, 1), dtype=np.int64), np.cumsum(reset, dtype=np.int64))
         )
         h = _segment_running_max(u, reset)
-        drift = ~reset & (u[1:] < h[:-1] - tol)
-        if not drift.any():
+        h_index = np.maximum.accumulate(np.where(u >= h, index, 0)) if n else index
+        since_mark_s = (t[1:] - t[h_index[:-1]]) / US_PER_S
+        up = u[1:] - h[:-1]
+        implausible = ~reset & ((up < -tol) | (up > spec.limit(since_mark_s, sampling_period_s)))
+        if not implausible.any():
             break
-        first = np.flatnonzero(drift & _first_per_segment(drift, segment[:-1]))
+        first = np.flatnonzero(implausible & _first_per_segment(implausible, segment[:-1]))
         reset = reset.copy()
         reset[first] = True
 
-    index = np.arange(n, dtype=np.int64)
-    h_index = np.maximum.accumulate(np.where(u >= h, index, 0)) if n else index
     below = np.maximum(h[:-1] - u[1:], 0.0)
     # Wrapping back after a stale re-read of a pre-wrap value is not a new rollover.
     new_wrap = k[1:] > np.maximum.accumulate(k)[:-1] if n else rolled

@@ -12,10 +12,11 @@ Exact volumes
 Volumes are :class:`~decimal.Decimal` built from the readings' decimal representations
 (``repr`` of the float: 1000.05 → ``Decimal('1000.05')``), so differences are exact. The
 counter's value at a time ``x`` between readings ``i`` and ``i + 1`` is the high-water mark at
-``i`` plus a split ``C(x)`` of the increment ``Δ`` across the interval, rounded to the finer of
-the two readings' decimal places; the share after ``x`` is ``Δ - C(x)``. Every call computes
+``i`` plus a split ``C(x)`` of the increment ``Δ`` across the interval; the share after ``x`` is
+``Δ - C(x)``, with ``C`` = 0 at the interval's start and ``Δ`` at its end. Every call computes
 ``C(x)`` the same way from the same interval, so consecutive days add up **exactly** to the
-counter difference.
+counter difference. ``C(x)`` is rounded half-even to the finer of the counter's resolution and
+the readings' own decimals.
 
 Measured and estimated
 ----------------------
@@ -27,6 +28,7 @@ Measured and estimated
   cuts: ``counter_difference_across_gap``. The increment is known; its split is estimated, in
   proportion to the rate series' integral when a rate is given and spans the interval, else in
   proportion to time. Both sides get an estimated part.
+* Estimates below are rounded half-even to the counter's resolution.
 * A reset: the count restarts from the reading after it (that reading itself is not volume).
   The volume lost between the last reading before it and the first after it is a
   ``reset_estimate``: the rate series' integral over the interval when a rate is given and spans
@@ -150,7 +152,7 @@ def totalizer_volume(
     with localcontext() as ctx:
         ctx.prec = _PRECISION
         ctx.rounding = ROUND_HALF_EVEN
-        day = _Day(counted, curve, tol_us)
+        day = _Day(counted, curve, tol_us, counter.resolution)
         results = [(p, day.piece(p.start_us, p.end_us)) for p in pieces(start, end, windows)]
         volume = assemble(results)
         events = day.events(start, end, windows, frozenset(confirmed_resets))
@@ -200,20 +202,30 @@ class _Estimate:
     increment: Decimal
     duration_us: int
     basis: str
+    quantum: Decimal
+    """Estimates are kept to the counter's resolution (they are not better than that)."""
 
     def volume(self, x: int) -> Decimal:
         if x <= self.a:
             return ZERO
         if self.curve is not None:
-            return decimal_of(self.curve.integral(self.a, x))
-        return self.increment * (x - self.a) / self.duration_us
+            value = decimal_of(self.curve.integral(self.a, x))
+        else:
+            value = self.increment * (x - self.a) / self.duration_us
+        return value.quantize(self.quantum)
 
 
 class _Day:
     """The counter's value at any time, and the day's pieces, events (Decimal context set)."""
 
-    def __init__(self, counted: CounterReadings, curve: RateCurve | None, tol_us: int) -> None:
+    def __init__(
+        self, counted: CounterReadings, curve: RateCurve | None, tol_us: int, resolution: float
+    ) -> None:
         self.c = counted
+        # Splits are kept at least to the counter's resolution (1000.5 split in four is
+        # 250.13, not 250.1 because the readings happened to end in a zero).
+        self.exponent = min(int(decimal_of(resolution).as_tuple().exponent), 0)
+        self.quantum = Decimal((0, (1,), self.exponent))
         self.curve = curve
         self.covered = np.diff(counted.t) <= tol_us
         self.good = self.covered & ~counted.reset
@@ -253,7 +265,7 @@ class _Day:
             return ZERO
         if x >= b:
             return delta
-        quantum = Decimal((0, (1,), min(int(delta.as_tuple().exponent), 0)))
+        quantum = Decimal((0, (1,), min(int(delta.as_tuple().exponent), self.exponent)))
         whole = self._by_rate(i)
         if whole is not None and self.curve is not None:
             fraction = Decimal(self.curve.integral(a, x) / whole)
@@ -280,14 +292,14 @@ class _Day:
         curve = self.curve
         if curve is not None and not curve.empty:
             basis = "rate series" if curve.spans(a, b) else "rate series, held beyond its samples"
-            return _Estimate(a, curve, ZERO, 1, basis)
+            return _Estimate(a, curve, ZERO, 1, basis, self.quantum)
         j = self._good_interval(before, after)
         if j is None:
             return None
         t0, t1 = int(self.c.t[j]), int(self.c.t[j + 1])
         rate = self.c.rate_per_s(j) * 86_400
         basis = f"good rate {rate:g}/d of {iso(t0)} → {iso(t1)}"
-        return _Estimate(a, None, self.c.increment(j), t1 - t0, basis)
+        return _Estimate(a, None, self.c.increment(j), t1 - t0, basis, self.quantum)
 
     # --- one piece of the day ---------------------------------------------------------------
 
