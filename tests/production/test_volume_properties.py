@@ -80,7 +80,7 @@ def series(draw: st.DrawFn, *, with_resets: bool) -> Series:
     jitter = rng.integers(-period // 5, period // 5, size=k.size, endpoint=True)
     jitter[(k == 0) | (k == n)] = 0
     t = start + k * period + jitter
-    protected = (k <= 1) | (k >= n - 1) | (k == 0) | (k == n)
+    protected = (k <= 1) | (k >= n - 1)  # the neighbours and the readings at both ends
     for _ in range(draw(st.integers(0, 3))):
         # An outage: some straddle a contract hour, some lie inside a day.
         length = draw(st.integers(7, 14 * 3600 // period_s)) * period
@@ -153,8 +153,7 @@ def series(draw: st.DrawFn, *, with_resets: bool) -> Series:
 
     out.r = np.array([float(v) for v in shown])
     if m is not None and not out.resets:
-        out.wraps = int(true_counter[-1] // m - true_counter[0] // m)
-        # Only the wraps between the stretch's ends count as the stretch's rollovers.
+        # The wraps between the readings at the stretch's ends.
         out.wraps = int(true_counter[out.index(end)] // m - true_counter[out.index(start)] // m)
     return out
 

@@ -268,7 +268,8 @@ class _Day:
         quantum = Decimal((0, (1,), min(int(delta.as_tuple().exponent), self.exponent)))
         whole = self._by_rate(i)
         if whole is not None and self.curve is not None:
-            fraction = Decimal(self.curve.integral(a, x) / whole)
+            # Clamped: float rounding must not give a side more than the whole increment.
+            fraction = Decimal(min(max(self.curve.integral(a, x) / whole, 0.0), 1.0))
             return (delta * fraction).quantize(quantum)
         return (delta * (x - a) / (b - a)).quantize(quantum)
 
