@@ -215,9 +215,13 @@ def classify(
         )
         h = _segment_running_max(u, reset)
         h_index = np.maximum.accumulate(np.where(u >= h, index, 0)) if n else index
-        since_mark_s = (t[1:] - t[h_index[:-1]]) / US_PER_S
         up = u[1:] - h[:-1]
-        implausible = ~reset & ((up < -tol) | (up > spec.limit(since_mark_s, sampling_period_s)))
+        if spec.max_rate_per_day is not None:
+            since_mark_s = (t[1:] - t[h_index[:-1]]) / US_PER_S
+            too_high = up > spec.limit(since_mark_s, sampling_period_s)
+        else:
+            too_high = up > f  # the limit does not depend on time: no need for the times
+        implausible = ~reset & ((up < -tol) | too_high)
         if not implausible.any():
             break
         first = np.flatnonzero(implausible & _first_per_segment(implausible, segment[:-1]))
