@@ -104,7 +104,7 @@ def test_ctl_and_cpl_come_from_api_mpms_11_1(conn: Conn) -> None:
     assert oil.gross_standard_volume == (Decimal("1000.80") * oil.ctpl).quantize(Decimal("0.01"))
 
 
-def test_gap_lowers_completeness_and_is_not_interpolated(conn: Conn) -> None:
+def test_rate_gap_is_estimated_and_lowers_completeness(conn: Conn) -> None:
     ids = load_test_site(conn)
     t = grid()
     k = (t - S) // (600 * US)
@@ -117,12 +117,19 @@ def test_gap_lowers_completeness_and_is_not_interpolated(conn: Conn) -> None:
     # a gap of 7,800 s; covered 86,400 − 7,800 = 78,600 s → 90.97… % of the day.
     assert water.longest_gap_s == 7800.0
     assert water.time_completeness_pct == pytest.approx(100 * 78_600 / 86_400)
-    # Volume over the covered time only: 2,400 bbl/d × 78,600 / 86,400 = 2,183.33 bbl.
-    assert water.indicated_volume == Decimal("2183.33")
+    # Measured 2,400 bbl/d × 78,600 / 86,400 = 2,183.33 bbl; the gap is estimated on the
+    # straight line between its edge samples: 2,400 × 7,800 / 86,400 = 216.67 bbl. The day is
+    # whole, 2,400.00 bbl, with its estimated part flagged.
+    assert water.indicated_volume == Decimal("2400.00")
+    volume = water.quality_components["volume"]
+    assert [p["method"] for p in volume["estimates"]] == ["rate_interpolation"]
+    assert volume["measured_share_pct"] == pytest.approx(100 * 78_600 / 86_400)
+    assert "volume_estimated" in [i.code for i in water.issues]
     # 144 expected, 132 received (k = 36..47 missing).
     assert (water.samples_expected, water.samples_received) == (144, 132)
-    # Score: 60 × 0.909722 + 20 × 1 + 20 × (1 − 7,800/14,400) = 54.583 + 20 + 9.167 = 83.75.
-    assert water.quality_score == pytest.approx(83.75)
+    # Score: 60 × 0.909722 (measured share) + 20 × 1 + 20 × 0.909722 (flow-time coverage)
+    # = 54.583 + 20 + 18.194 = 92.78.
+    assert water.quality_score == pytest.approx(80 * 78_600 / 86_400 + 20)
 
 
 def test_bad_samples_do_not_count(conn: Conn) -> None:
@@ -150,9 +157,10 @@ def test_totalizer_reset_is_flagged(conn: Conn) -> None:
 
     oil = by_code(compute_day(conn, FIELD, DAY_D))["PMO-OIL"]
 
-    # Increments: 99 steps before the reset, the post-reset reading (0) and 44 after:
-    # (99 + 0 + 44) × 1000/144 = 993.06 bbl (one step lost at the reset).
-    assert oil.indicated_volume == Decimal("993.06")
+    # 99 steps of 1000/144 before the reset; the reset interval (k = 99 → 100) estimated from
+    # the last good rate, one more step; the post-reset reading (0) is the new start, not
+    # volume; 44 steps after: (99 + 1 + 44) × 1000/144 = 1,000.00 bbl.
+    assert oil.indicated_volume == Decimal("1000.00")
     assert oil.resets == 1
     assert [i.code for i in oil.issues][:1] == ["meter_reset"]
     # Properties missing: no temperature/API, so no CTL and no GSV.

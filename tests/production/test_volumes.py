@@ -1,66 +1,42 @@
-"""Daily volumes and quality figures, checked against analytic integrals and hand calculations.
+"""Rate-integrated volumes, coverage and quality, flow-weighted averages, argument errors.
 
 Every expected number below comes from a closed form or is worked out in a comment; none is
-produced by the code under test.
+produced by the code under test. Totalizers are in test_totalizer.py, the property tests in
+test_volume_properties.py.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from decimal import Decimal
 
 import numpy as np
 import pytest
 
 from anh_reporter.production.volumes import (
+    CounterSpec,
     Gap,
+    ManualWindow,
     QualityScoring,
     flow_weighted_average,
     integrate_rate,
     totalizer_volume,
 )
 
-US = 1_000_000
-HOUR = 3600 * US
-DAY = 24 * HOUR
-# Contract day 2026-02-02 06:00 America/Bogota (UTC-5) = 11:00 UTC.
-S = int(datetime(2026, 2, 2, 11, tzinfo=UTC).timestamp()) * US
-E = S + DAY
-BAD = 0x80000000
-UNCERTAIN = 0x40000000
-
-DEFAULTS = {"day_start_us": S, "day_end_us": E, "sampling_period_s": 600.0}
-
-
-def jittered_times(start: int, end: int, seed: int, step_s: int = 600, jitter_s: int = 200):
-    """Times every ``step_s`` ± ``jitter_s`` (integer µs), one neighbour beyond each end.
-
-    The longest interval is step + 2 × jitter = 1,000 s by default.
-    """
-    rng = np.random.default_rng(seed)
-    n = (end - start) // (step_s * US)
-    grid = start + np.arange(-1, n + 2, dtype=np.int64) * step_s * US
-    jitter = rng.integers(-jitter_s * US, jitter_s * US, size=grid.size, endpoint=True)
-    times = grid + jitter
-    assert times[0] < start and times[-1] >= end
-    return times
-
-
-def grid_times(start: int, end: int, step_s: int = 600):
-    """Exact grid from ``start`` to ``end`` inclusive."""
-    return np.arange(start, end + 1, step_s * US, dtype=np.int64)
-
-
-def seconds_since(times, origin: int = S):
-    return (times - origin) / US
-
-
-def trapezoid(times, values) -> float:
-    """Closed-form trapezoid of the sampled points, in value × seconds (independent of the code)."""
-    t = [int(x) for x in times]
-    v = [float(x) for x in values]
-    return math.fsum((t[i + 1] - t[i]) / US * (v[i] + v[i + 1]) / 2 for i in range(len(t) - 1))
-
+from .series import (
+    BAD,
+    DAY,
+    DEFAULTS,
+    HOUR,
+    UNCERTAIN,
+    US,
+    E,
+    S,
+    grid_times,
+    jittered_times,
+    seconds_since,
+    trapezoid,
+)
 
 # --- integrate_rate: exact integrals -------------------------------------------------------
 
@@ -71,8 +47,9 @@ def test_constant_rate_with_jittered_samples_integrates_exactly():
 
     result = integrate_rate(times, rates, gap_tolerance_s=1200, **DEFAULTS)
 
-    # 1234.5 bbl/d over exactly one day.
-    assert result.volume == pytest.approx(1234.5, rel=1e-9)
+    # 1234.5 bbl/d over exactly one day, all of it measured.
+    assert float(result.volume.total) == pytest.approx(1234.5, rel=1e-9)
+    assert result.volume.estimates == () and result.volume.measured_share_pct == 100.0
     q = result.quality
     assert q.covered_s == 86_400 and q.gap_s == 0 and q.longest_gap_s == 0 and q.gaps == ()
     assert q.time_completeness_pct == 100.0
@@ -87,7 +64,7 @@ def test_ramp_rate_with_jittered_samples_matches_analytic_integral():
     result = integrate_rate(times, rates, gap_tolerance_s=1200, **DEFAULTS)
 
     # ∫0^86400 (800 + 0.005 τ) dτ / 86400 = 800 + 0.005 × 86400 / 2 = 1016 bbl.
-    assert result.volume == pytest.approx(1016.0, rel=1e-9)
+    assert float(result.volume.total) == pytest.approx(1016.0, rel=1e-9)
 
 
 def test_sine_rate_matches_closed_form_trapezoid_of_the_samples():
@@ -104,9 +81,9 @@ def test_sine_rate_matches_closed_form_trapezoid_of_the_samples():
 
     inside = (times >= S) & (times <= E)
     expected = trapezoid(times[inside], rates[inside]) / 86_400
-    assert result.volume == pytest.approx(expected, rel=1e-12)
+    assert float(result.volume.total) == pytest.approx(expected, rel=1e-12)
     # A whole period of the sine integrates to 0: the analytic volume is 1000 bbl.
-    assert result.volume == pytest.approx(1000.0, rel=1e-5)
+    assert float(result.volume.total) == pytest.approx(1000.0, rel=1e-5)
 
 
 def test_rate_time_base_per_hour():
@@ -114,7 +91,7 @@ def test_rate_time_base_per_hour():
     result = integrate_rate(
         times, np.full(times.size, 50.0), gap_tolerance_s=900, rate_time_base_s=3600, **DEFAULTS
     )
-    assert result.volume == pytest.approx(50.0 * 24, rel=1e-12)  # 50 bbl/h × 24 h
+    assert float(result.volume.total) == pytest.approx(50.0 * 24, rel=1e-12)  # 50 bbl/h × 24 h
 
 
 def test_window_is_taken_as_given_not_assumed_24h():
@@ -128,7 +105,7 @@ def test_window_is_taken_as_given_not_assumed_24h():
         gap_tolerance_s=900,
         sampling_period_s=600,
     )
-    assert result.volume == pytest.approx(250.0, rel=1e-12)  # 240 bbl/d × 25/24 d
+    assert float(result.volume.total) == pytest.approx(250.0, rel=1e-12)  # 240 bbl/d × 25/24 d
     assert result.quality.window_s == 90_000
     assert result.quality.samples_expected == 150  # 25 h / 10 min
 
@@ -158,23 +135,36 @@ def test_consecutive_days_add_up_to_the_two_day_integral():
 
     inside = (times >= S) & (times <= end2)
     expected = trapezoid(times[inside], rates[inside]) / 86_400
-    assert day1.volume + day2.volume == pytest.approx(expected, rel=1e-12)
-    assert both.volume == pytest.approx(expected, rel=1e-12)
+    assert float(day1.volume.total + day2.volume.total) == pytest.approx(expected, rel=1e-12)
+    assert float(both.volume.total) == pytest.approx(expected, rel=1e-12)
     assert day1.quality.covered_s + day2.quality.covered_s == 2 * 86_400
 
 
-# --- integrate_rate: gaps and quality ------------------------------------------------------
+# --- integrate_rate: gaps are estimated, flagged and scored ---------------------------------
 
 
-def test_gap_longer_than_tolerance_is_not_interpolated_and_is_reported():
+def three_hour_gap() -> np.ndarray:
+    """10-min grid from S − 10 min to E + 10 min without the samples between 10:00 and 13:00."""
     times = grid_times(S - 600 * US, E + 600 * US)
-    keep = ~((times > S + 10 * HOUR) & (times < S + 13 * HOUR))
-    times = times[keep]
+    return times[~((times > S + 10 * HOUR) & (times < S + 13 * HOUR))]
+
+
+def test_rate_gap_is_estimated_on_the_straight_line_and_reported():
+    times = three_hour_gap()
 
     result = integrate_rate(times, np.full(times.size, 240.0), gap_tolerance_s=900, **DEFAULTS)
 
-    # 10:00 → 13:00 has no sample: 3 h uncovered, 21 h covered → 240 × 21/24 = 210 bbl.
-    assert result.volume == pytest.approx(210.0, rel=1e-12)
+    # Measured 240 bbl/d × 21/24 = 210 bbl; the gap 10:00 → 13:00 on the straight line between
+    # its edge samples (240 and 240): 240 × 3/24 = 30 bbl. The day is whole: 240 bbl.
+    v = result.volume
+    assert float(v.measured) == pytest.approx(210.0, rel=1e-12)
+    assert [(p.start_us, p.end_us, p.method) for p in v.estimates] == [
+        (S + 10 * HOUR, S + 13 * HOUR, "rate_interpolation")
+    ]
+    assert float(v.estimated) == pytest.approx(30.0, rel=1e-12)
+    assert float(v.total) == pytest.approx(240.0, rel=1e-12)
+    assert v.measured_share_pct == pytest.approx(87.5)
+    assert v.unestimated == ()
     q = result.quality
     assert q.gaps == (Gap(S + 10 * HOUR, S + 13 * HOUR),)
     assert q.longest_gap_s == 10_800
@@ -183,33 +173,66 @@ def test_gap_longer_than_tolerance_is_not_interpolated_and_is_reported():
     # Grid points 10:10 … 12:50 are missing: 17 of 144.
     assert (q.samples_expected, q.samples_received, q.samples_good) == (144, 127, 127)
     assert q.sample_completeness_pct == pytest.approx(100 * 127 / 144)
-    # 60 × 0.875 + 20 × 1 + 20 × (1 − 10800/14400) = 52.5 + 20 + 5 = 77.5
+    # 60 × 0.875 (measured share) + 20 × 1 + 20 × 0.875 (flow-time coverage)
+    # = 52.5 + 20 + 17.5 = 90.
     s = q.score
-    assert (s.coverage_points, s.good_ratio_points, s.gap_points) == pytest.approx((52.5, 20, 5))
-    assert s.score == pytest.approx(77.5)
-    assert s.explain().startswith("score 77.5 = 52.5 coverage (87.5 % of the day)")
+    assert (s.coverage_points, s.good_ratio_points, s.gap_points) == pytest.approx((52.5, 20, 17.5))
+    assert s.score == pytest.approx(90.0)
+    assert s.explain() == (
+        "score 90.0 = 52.5 measured volume (87.5 % of the volume) + 20.0 good samples "
+        "(100.0 %) + 17.5 flow-time coverage (87.5 % of the day) - 0.0 rollovers (0) "
+        "- 0.0 unconfirmed resets (0)"
+    )
 
 
-def test_missing_neighbour_leaves_the_edge_as_a_gap():
-    times = grid_times(S + 1800 * US, E + 600 * US)  # first sample 30 min into the day
+def test_rate_gap_by_interpolation_or_by_last_good_rate():
+    times = three_hour_gap()
+    rates = np.where(times <= S + 10 * HOUR, 240.0, 480.0)
+
+    line = integrate_rate(times, rates, gap_tolerance_s=900, **DEFAULTS)
+    held = integrate_rate(
+        times, rates, gap_tolerance_s=900, gap_method="last_good_rate", **DEFAULTS
+    )
+
+    # Measured: 240 bbl/d for 10 h (100 bbl) and 480 bbl/d for 11 h (220 bbl) = 320 bbl.
+    # Gap on the line from 240 to 480: (240 + 480)/2 × 3/24 = 45 bbl; held at 240: 30 bbl.
+    assert float(line.volume.measured) == pytest.approx(320.0, rel=1e-12)
+    assert float(line.volume.estimated) == pytest.approx(45.0, rel=1e-12)
+    assert float(held.volume.estimated) == pytest.approx(30.0, rel=1e-12)
+    assert [p.method for p in held.volume.estimates] == ["last_good_rate"]
+
+
+def test_rate_without_neighbours_holds_the_nearest_good_rate():
+    times = grid_times(S + 1800 * US, E - 2 * HOUR)  # from 06:30 to 04:00 the next morning
 
     result = integrate_rate(times, np.full(times.size, 480.0), gap_tolerance_s=900, **DEFAULTS)
 
-    # 480 bbl/d × (86400 − 1800)/86400 = 470 bbl.
-    assert result.volume == pytest.approx(470.0, rel=1e-12)
+    # Measured 480 bbl/d × 77,400 s / 86,400 s = 430 bbl. No sample before 06:30: the first
+    # good rate held, 480 × 1,800/86,400 = 10 bbl; none after 04:00: the last good rate held,
+    # 480 × 7,200/86,400 = 40 bbl. Total 480 bbl.
+    v = result.volume
+    assert float(v.measured) == pytest.approx(430.0, rel=1e-12)
+    assert [(p.start_us, p.end_us, p.method) for p in v.estimates] == [
+        (S, S + 1800 * US, "last_good_rate"),
+        (E - 2 * HOUR, E, "last_good_rate"),
+    ]
+    assert [float(p.volume) for p in v.estimates] == pytest.approx([10.0, 40.0], rel=1e-12)
+    assert "first good rate 480" in v.estimates[0].detail
+    assert "last good rate 480" in v.estimates[1].detail
     q = result.quality
-    assert q.gaps == (Gap(S, S + 1800 * US),) and q.longest_gap_s == 1800
-    # Samples at 00:30 + k × 10 min before 24:00: k = 0 … 140.
-    assert q.samples_received == 141
-    # 60 × 84600/86400 + 20 + 20 × (1 − 1800/14400) = 58.75 + 20 + 17.5 = 96.25
-    assert q.score.score == pytest.approx(96.25)
+    assert q.gaps == (Gap(S, S + 1800 * US), Gap(E - 2 * HOUR, E))
+    # Measured share and coverage are both 77,400/86,400: 80 × 0.8958 + 20 = 91.67.
+    assert q.score.score == pytest.approx(80 * 77_400 / 86_400 + 20)
 
 
-def test_neighbour_beyond_tolerance_is_not_used_at_the_edge():
+def test_neighbour_beyond_tolerance_is_not_used_for_the_measured_part():
     times = np.concatenate(([S - 1200 * US], grid_times(S + 600 * US, E)))
     result = integrate_rate(times, np.full(times.size, 100.0), gap_tolerance_s=900, **DEFAULTS)
-    # The interval S−20 min → S+10 min is 30 min > 15 min: [S, S+10 min) is a gap.
-    assert result.volume == pytest.approx(100.0 * 85_800 / 86_400, rel=1e-12)
+    # The interval S−20 min → S+10 min is 30 min > 15 min: [S, S+10 min) is a gap, estimated on
+    # the line between its edge samples (100 and 100): 100 × 600/86,400 bbl.
+    assert float(result.volume.measured) == pytest.approx(100.0 * 85_800 / 86_400, rel=1e-12)
+    assert [(p.start_us, p.end_us) for p in result.volume.estimates] == [(S, S + 600 * US)]
+    assert float(result.volume.total) == pytest.approx(100.0, rel=1e-12)
     assert result.quality.gaps == (Gap(S, S + 600 * US),)
 
 
@@ -226,7 +249,8 @@ def test_bad_and_uncertain_samples_are_excluded():
     result = integrate_rate(times, rates, quality, gap_tolerance_s=1300, **DEFAULTS)
 
     # Removing isolated samples leaves 20-min intervals, within the 1,300 s tolerance.
-    assert result.volume == pytest.approx(300.0, rel=1e-12)
+    assert float(result.volume.total) == pytest.approx(300.0, rel=1e-12)
+    assert result.volume.estimates == ()
     q = result.quality
     assert (q.samples_received, q.samples_good, q.samples_uncertain, q.samples_bad) == (
         144,
@@ -235,6 +259,8 @@ def test_bad_and_uncertain_samples_are_excluded():
         24,
     )
     assert q.gaps == ()
+    # The unusable −5e8 samples are not counted as clipped: they are not used at all.
+    assert q.negative_clipped == 0
     # 60 + 20 × 96/144 + 20 = 93.33…
     assert q.score.good_ratio == pytest.approx(2 / 3)
     assert q.score.score == pytest.approx(80 + 40 / 3)
@@ -251,36 +277,114 @@ def test_bad_samples_make_a_gap_and_nan_counts_as_bad():
 
     result = integrate_rate(times, rates, quality, gap_tolerance_s=900, **DEFAULTS)
 
-    # 2:00 → 5:00 Bad (3 h gap); the NaN at grid k = 49 (8:10) leaves a 20-min gap.
-    assert result.volume == pytest.approx(300.0 * (86_400 - 10_800 - 1_200) / 86_400, rel=1e-12)
+    # 2:00 → 5:00 Bad (3 h gap); the NaN at grid k = 49 (8:10) leaves a 20-min gap. Both are
+    # estimated at 300 bbl/d, so the day is 300 bbl, measured over 86,400 − 10,800 − 1,200 s.
+    v = result.volume
+    assert float(v.measured) == pytest.approx(300.0 * (86_400 - 10_800 - 1_200) / 86_400)
+    assert float(v.total) == pytest.approx(300.0, rel=1e-12)
+    gaps = (Gap(S + 2 * HOUR, S + 5 * HOUR), Gap(S + 48 * 600 * US, S + 50 * 600 * US))
+    assert tuple(Gap(p.start_us, p.end_us) for p in v.estimates) == gaps
     q = result.quality
-    assert q.gaps == (Gap(S + 2 * HOUR, S + 5 * HOUR), Gap(S + 48 * 600 * US, S + 50 * 600 * US))
+    assert q.gaps == gaps
     assert q.longest_gap_s == 10_800
     assert (q.samples_good, q.samples_bad) == (144 - 17 - 1, 17 + 1)
 
 
-def test_no_samples_gives_zero_volume_and_zero_score():
+def test_no_samples_gives_zero_volume_flagged_as_missing_and_zero_score():
     result = integrate_rate(
         np.array([], dtype=np.int64), np.array([]), gap_tolerance_s=900, **DEFAULTS
     )
-    q = result.quality
-    assert result.volume == 0.0
+    v, q = result.volume, result.quality
+    assert v.total == 0 and v.estimates == ()
+    # Nothing to estimate from: the whole day is listed as missing, and completeness is 0 %.
+    assert v.unestimated == (Gap(S, E),)
+    assert v.measured_share_pct == 0.0
     assert q.gaps == (Gap(S, E),) and q.longest_gap_s == 86_400
     assert (q.samples_expected, q.samples_received, q.sample_completeness_pct) == (144, 0, 0.0)
     assert q.score.score == 0.0
 
 
-def test_custom_scoring_weights():
+def test_no_flow_and_nothing_missing_is_complete():
     times = grid_times(S - 600 * US, E + 600 * US)
-    times = times[~((times > S + 10 * HOUR) & (times < S + 13 * HOUR))]
-    scoring = QualityScoring(
-        coverage_weight=50, good_ratio_weight=30, gap_weight=20, longest_gap_limit_s=3 * 3600
-    )
+    result = integrate_rate(times, np.zeros(times.size), gap_tolerance_s=900, **DEFAULTS)
+    assert result.volume.total == 0 and result.volume.measured_share_pct == 100.0
+    assert result.quality.score.score == 100.0
+
+
+def test_negative_and_low_flow_rates_are_zeroed_and_counted():
+    times = grid_times(S - 600 * US, E + 600 * US)
+    k = np.arange(times.size) - 1  # grid index: k = 0 at the window start
+    rates = np.full(times.size, 1000.0)
+    rates[k == -1] = -20.0  # the neighbour before the window: clipped, not counted
+    rates[k == 10] = -50.0  # negative: clipped to 0
+    rates[k == 20] = 5.0  # below the 10 bbl/d cutoff: 0
+    rates[k == 30] = 12.0  # above the cutoff: kept
+
+    result = integrate_rate(times, rates, gap_tolerance_s=900, low_flow_cutoff=10.0, **DEFAULTS)
+
+    # Each sample taken as 0 instead of 1000 takes 2 × 600 s × 1000/2 = 600,000 bbl·s/d off
+    # the trapezoid; the 12 bbl/d sample takes 2 × 600 × 988/2 = 592,800:
+    # (86,400,000 − 2 × 600,000 − 592,800) / 86,400 = 84,607,200 / 86,400 = 979.25 bbl.
+    assert float(result.volume.total) == pytest.approx(979.25, rel=1e-12)
+    assert result.volume.estimates == ()
+    assert (result.quality.negative_clipped, result.quality.low_flow_zeroed) == (1, 1)
+
+
+def test_manual_windows_replace_the_telemetry_figure_and_keep_it():
+    times = three_hour_gap()
+    rates = np.full(times.size, 2400.0)
+    windows = [
+        ManualWindow(S + 10 * HOUR, S + 13 * HOUR, Decimal("250"), "manual entry #7"),
+        ManualWindow(S, S + HOUR, Decimal("90"), "manual entry #8"),
+    ]
+
+    result = integrate_rate(times, rates, gap_tolerance_s=900, manual_windows=windows, **DEFAULTS)
+
+    # Telemetry: 06:00–07:00 measured 2400/24 = 100 bbl; the gap 10:00–13:00 estimated
+    # 2400 × 3/24 = 300 bbl; the rest measured 2400 × 20/24 = 2,000 bbl. The two windows
+    # replace 100 and 300 by 90 and 250: total 2,000 + 90 + 250 = 2,340 bbl.
+    v = result.volume
+    assert float(v.measured) == pytest.approx(2000.0, rel=1e-12)
+    assert [(p.method, p.volume, p.detail) for p in v.estimates] == [
+        ("manual_entry", Decimal("90"), "manual entry #8"),
+        ("manual_entry", Decimal("250"), "manual entry #7"),
+    ]
+    assert float(v.total) == pytest.approx(2340.0, rel=1e-12)
+    first, second = v.replaced
+    assert first.window.reference == "manual entry #8"
+    assert float(first.telemetry_measured) == pytest.approx(100.0, rel=1e-12)
+    assert first.telemetry_estimated == 0
+    assert float(second.telemetry_measured) == 0.0
+    assert float(second.telemetry_estimated) == pytest.approx(300.0, rel=1e-12)
+    assert float(second.telemetry_total) == pytest.approx(300.0, rel=1e-12)
+    assert v.measured_share_pct == pytest.approx(100 * 2000 / 2340)
+
+
+def test_manual_windows_are_checked():
+    times = grid_times(S, E)
+    rates = np.ones(times.size)
+    outside = [ManualWindow(S - HOUR, S + HOUR, Decimal("1"), "#1")]
+    with pytest.raises(ValueError, match=r"manual window #1 .* one entry per day"):
+        integrate_rate(times, rates, gap_tolerance_s=900, manual_windows=outside, **DEFAULTS)
+    overlapping = [
+        ManualWindow(S, S + 2 * HOUR, Decimal("1"), "#1"),
+        ManualWindow(S + HOUR, S + 3 * HOUR, Decimal("1"), "#2"),
+    ]
+    with pytest.raises(ValueError, match=r"must not overlap: #2 starts at"):
+        integrate_rate(times, rates, gap_tolerance_s=900, manual_windows=overlapping, **DEFAULTS)
+    negative = [ManualWindow(S, S + HOUR, Decimal("-1"), "#3")]
+    with pytest.raises(ValueError, match=r"#3 volume must be a finite number >= 0, got -1"):
+        integrate_rate(times, rates, gap_tolerance_s=900, manual_windows=negative, **DEFAULTS)
+
+
+def test_custom_scoring_weights():
+    times = three_hour_gap()
+    scoring = QualityScoring(coverage_weight=50, good_ratio_weight=30, gap_weight=20)
     result = integrate_rate(
         times, np.full(times.size, 1.0), gap_tolerance_s=900, scoring=scoring, **DEFAULTS
     )
-    # 50 × 0.875 + 30 × 1 + 20 × max(0, 1 − 3 h / 3 h) = 43.75 + 30 + 0
-    assert result.quality.score.score == pytest.approx(73.75)
+    # 50 × 0.875 + 30 × 1 + 20 × 0.875 = 43.75 + 30 + 17.5
+    assert result.quality.score.score == pytest.approx(91.25)
 
 
 def test_scoring_weights_must_add_up_to_100():
@@ -288,163 +392,6 @@ def test_scoring_weights_must_add_up_to_100():
         QualityScoring(coverage_weight=70)
     with pytest.raises(ValueError, match=r"reset_penalty must be a finite number >= 0, got -1"):
         QualityScoring(reset_penalty=-1)
-
-
-# --- totalizer_volume ----------------------------------------------------------------------
-
-
-def test_totalizer_plain_difference():
-    times = jittered_times(S, E, seed=6)
-    readings = 5000.0 + 100.0 * seconds_since(times) / 3600  # 100 bbl/h
-
-    result = totalizer_volume(times, readings, gap_tolerance_s=1200, rollover_value=1e7, **DEFAULTS)
-
-    assert result.volume == pytest.approx(2400.0, rel=1e-9)
-    assert result.events == ()
-    assert result.quality.score.score == pytest.approx(100.0)
-
-
-def test_totalizer_one_rollover():
-    times = jittered_times(S, E, seed=7)
-    readings = (9_999_000.0 + 100.0 * seconds_since(times) / 3600) % 1e7  # wraps at 10:00
-
-    result = totalizer_volume(times, readings, gap_tolerance_s=1200, rollover_value=1e7, **DEFAULTS)
-
-    assert result.volume == pytest.approx(2400.0, rel=1e-9)
-    assert [e.kind for e in result.events] == ["rollover"]
-    event = result.events[0]
-    assert event.before_us < S + 10 * HOUR < event.after_us
-    assert result.quality.rollovers == 1 and result.quality.resets == 0
-    assert result.quality.score.score == pytest.approx(98.0)  # 100 − 2 per rollover
-
-
-def test_totalizer_reset_is_flagged_and_counted_from_zero():
-    times = grid_times(S, E)  # k = 0 … 144, 10 min apart
-    k = np.arange(times.size)
-    # 10 per 10 min until 12:00 (k = 72: 5720); the meter is reset to 0 at 12:05, so at
-    # 12:10 it reads 5, then 10 more every 10 min: 10 (k − 72) − 5; at 24:00 (k = 144): 715.
-    readings = np.where(k <= 72, 5000.0 + 10 * k, 10.0 * (k - 72) - 5)
-
-    result = totalizer_volume(times, readings, gap_tolerance_s=900, rollover_value=1e7, **DEFAULTS)
-
-    # 5720 − 5000 = 720 before; 5 across the reset; 715 − 5 = 710 after → 1435
-    # (the 5 between 12:00 and the reset at 12:05 are lost).
-    assert result.volume == pytest.approx(1435.0, rel=1e-12)
-    assert len(result.events) == 1
-    event = result.events[0]
-    assert (event.kind, event.before_us, event.after_us) == (
-        "reset",
-        S + 72 * 600 * US,
-        S + 73 * 600 * US,
-    )
-    assert (event.before_value, event.after_value, event.increment) == (5720.0, 5.0, 5.0)
-    assert result.quality.resets == 1
-    assert result.quality.score.reset_penalty == 20.0
-    assert result.quality.score.score == pytest.approx(80.0)
-
-
-def test_totalizer_rollover_at_the_window_edge():
-    times = S - 300 * US + np.arange(146, dtype=np.int64) * 600 * US  # S−5 min … E+5 min
-    unwrapped = 999_995.0 + 10.0 * np.arange(146)  # 1 per minute
-    readings = unwrapped % 1e6  # 999995 at S−5 min, 5 at S+5 min
-
-    today = totalizer_volume(times, readings, gap_tolerance_s=900, rollover_value=1e6, **DEFAULTS)
-    yesterday = totalizer_volume(
-        times,
-        readings,
-        day_start_us=S - DAY,
-        day_end_us=S,
-        gap_tolerance_s=900,
-        sampling_period_s=600,
-        rollover_value=1e6,
-    )
-
-    # 1 per minute × 1440 min; the edge reading at S is 1,000,000 ≡ 0 (interpolated).
-    assert today.volume == pytest.approx(1440.0, rel=1e-12)
-    assert [e.kind for e in today.events] == ["rollover"]
-    assert today.events[0].increment == pytest.approx(10.0)
-    # Yesterday gets the 5 counted from S−5 min to S, and sees the same rollover.
-    assert yesterday.volume == pytest.approx(5.0, rel=1e-12)
-    assert [e.kind for e in yesterday.events] == ["rollover"]
-    # Together, from the first reading (S−5 min) to the window end E, unwrapped:
-    # 1001440 (interpolated at E, half-way to E+5 min) − 999995 = 1445.
-    assert today.volume + yesterday.volume == pytest.approx(1445.0, rel=1e-12)
-
-
-def test_totalizer_without_rollover_value_flags_a_wrap_as_reset():
-    times = grid_times(S, E)
-    readings = (999_000.0 + 10.0 * np.arange(times.size)) % 1e6  # wraps at k = 100
-    result = totalizer_volume(times, readings, gap_tolerance_s=900, rollover_value=None, **DEFAULTS)
-    # Reset counted from 0: 990 before (k 0 → 99), 0 across (reads 0 at k = 100), 440 after.
-    assert result.volume == pytest.approx(1430.0, rel=1e-12)
-    assert [e.kind for e in result.events] == ["reset"]
-
-
-def test_totalizer_drop_far_from_a_full_rollover_is_a_reset():
-    times = grid_times(S, S + 2 * 600 * US)
-    readings = np.array([600_000.0, 100_000.0, 100_010.0])  # drop of half the rollover
-    result = totalizer_volume(
-        times,
-        readings,
-        day_start_us=S,
-        day_end_us=S + 1200 * US,
-        gap_tolerance_s=900,
-        sampling_period_s=600,
-        rollover_value=1e6,
-    )
-    assert [e.kind for e in result.events] == ["reset"]
-    assert result.volume == pytest.approx(100_010.0)
-
-
-def test_totalizer_small_backstep_cancels_out():
-    times = grid_times(S, S + 2 * 600 * US)
-    readings = np.array([1000.0, 999.99, 1000.5])
-    window = {"day_start_us": S, "day_end_us": S + 1200 * US, "sampling_period_s": 600}
-
-    tolerant = totalizer_volume(
-        times, readings, gap_tolerance_s=900, rollover_value=None, max_backstep=0.1, **window
-    )
-    strict = totalizer_volume(times, readings, gap_tolerance_s=900, rollover_value=None, **window)
-
-    assert tolerant.volume == pytest.approx(0.5, rel=1e-9) and tolerant.events == ()
-    # Without it the 0.01 step back reads as a reset: 999.99 + 0.51.
-    assert strict.volume == pytest.approx(1000.5, rel=1e-9)
-    assert [e.kind for e in strict.events] == ["reset"]
-
-
-def test_totalizer_interior_gap_keeps_the_volume_but_is_reported():
-    times = grid_times(S, E)
-    times = times[~((times > S + 10 * HOUR) & (times < S + 13 * HOUR))]
-    readings = 5000.0 + 100.0 * seconds_since(times) / 3600
-
-    result = totalizer_volume(times, readings, gap_tolerance_s=900, rollover_value=1e7, **DEFAULTS)
-
-    assert result.volume == pytest.approx(2400.0, rel=1e-12)
-    assert result.quality.gaps == (Gap(S + 10 * HOUR, S + 13 * HOUR),)
-    assert result.quality.time_completeness_pct == pytest.approx(87.5)
-
-
-def test_totalizer_edge_without_neighbour_loses_the_edge_volume():
-    times = grid_times(S + 1800 * US, E)
-    readings = 5000.0 + 100.0 * seconds_since(times) / 3600
-    result = totalizer_volume(times, readings, gap_tolerance_s=900, rollover_value=1e7, **DEFAULTS)
-    assert result.volume == pytest.approx(2350.0, rel=1e-12)  # 100 bbl/h × 23.5 h
-    assert result.quality.gaps == (Gap(S, S + 1800 * US),)
-
-
-def test_totalizer_score_is_clipped_at_zero():
-    times = grid_times(S, E)
-    k = np.arange(times.size)
-    readings = np.where(k <= 72, 5000.0 + 10 * k, 10.0 * (k - 72) - 5)
-    result = totalizer_volume(
-        times,
-        readings,
-        gap_tolerance_s=900,
-        rollover_value=1e7,
-        scoring=QualityScoring(reset_penalty=150),
-        **DEFAULTS,
-    )
-    assert result.quality.score.score == 0.0
 
 
 # --- flow_weighted_average -----------------------------------------------------------------
@@ -552,7 +499,7 @@ def test_duplicate_times_are_rejected():
     times = np.array([S, S, S + 600 * US])
     with pytest.raises(ValueError, match=rf"times_us\[1\]={S} is not greater than times_us\[0\]"):
         totalizer_volume(
-            times, [1.0, 1.0, 2.0], gap_tolerance_s=900, rollover_value=None, **DEFAULTS
+            times, [1.0, 1.0, 2.0], gap_tolerance_s=900, counter=CounterSpec(), **DEFAULTS
         )
 
 
@@ -598,9 +545,21 @@ def test_other_invalid_arguments_are_rejected():
         )
     with pytest.raises(ValueError, match=r"times_us must hold integer microseconds"):
         integrate_rate(times / US, ones, gap_tolerance_s=900, **DEFAULTS)
-    with pytest.raises(ValueError, match=r"rollover_margin must be in \[0, 1\), got 1.5"):
+    with pytest.raises(ValueError, match=r"rollover_fraction must be in \(0, 0.5\], got 0.6"):
+        CounterSpec(modulus=1e7, rollover_fraction=0.6)
+    with pytest.raises(ValueError, match=r"modulus must be a finite number > 0, got 0"):
+        CounterSpec(modulus=0)
+    with pytest.raises(ValueError, match=r"backstep tolerance 6000000.0 must be below half"):
         totalizer_volume(
-            times, ones, gap_tolerance_s=900, rollover_value=1e7, rollover_margin=1.5, **DEFAULTS
+            times,
+            ones,
+            gap_tolerance_s=900,
+            counter=CounterSpec(modulus=1e7, backstep_tolerance=6e6),
+            **DEFAULTS,
         )
+    with pytest.raises(ValueError, match=r"low_flow_cutoff must be a finite number >= 0"):
+        integrate_rate(times, ones, gap_tolerance_s=900, low_flow_cutoff=-1, **DEFAULTS)
+    with pytest.raises(ValueError, match=r"gap_method must be 'rate_interpolation' or"):
+        integrate_rate(times, ones, gap_tolerance_s=900, gap_method="guess", **DEFAULTS)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"quality must hold 32-bit OPC UA status codes"):
         integrate_rate(times, ones, np.full(times.size, 2**33), gap_tolerance_s=900, **DEFAULTS)

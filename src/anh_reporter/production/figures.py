@@ -41,8 +41,11 @@ from numpy.typing import NDArray
 from anh_reporter.domain import mpms
 from anh_reporter.production.volumes import (
     SECONDS_PER_DAY,
+    CounterSpec,
     DayQuality,
+    DayVolume,
     PropertyAverage,
+    RateSamples,
     flow_weighted_average,
     integrate_rate,
     totalizer_volume,
@@ -248,7 +251,9 @@ def daily_figures(
     """Compute one PMO's day: volume, properties, corrections, quality (see module docstring)."""
     issues: list[Issue] = []
     used_manual: list[int] = []
-    method, iv, unit, quality, events = _indicated_volume(inputs, settings, issues, used_manual)
+    method, iv, unit, quality, events, volume = _indicated_volume(
+        inputs, settings, issues, used_manual
+    )
     props, sources = _properties(inputs, settings, used_manual)
 
     mf = Decimal(repr(inputs.meter_factor))
@@ -298,7 +303,7 @@ def daily_figures(
         time_completeness_pct=quality.time_completeness_pct if quality else None,
         sample_completeness_pct=quality.sample_completeness_pct if quality else None,
         quality_score=quality.score.score if quality else None,
-        quality_components=_components(quality, inputs),
+        quality_components=_components(quality, inputs, volume),
         quality_explanation=quality.score.explain() if quality else _manual_note(method),
         rollovers=quality.rollovers if quality else 0,
         resets=quality.resets if quality else 0,
@@ -319,7 +324,7 @@ def _indicated_volume(
     settings: ProductionSettings,
     issues: list[Issue],
     used_manual: list[int],
-) -> tuple[Method, Decimal | None, str, DayQuality | None, list[dict[str, Any]]]:
+) -> tuple[Method, Decimal | None, str, DayQuality | None, list[dict[str, Any]], DayVolume | None]:
     unit = "kscf" if inputs.fluid == "gas" else "bbl"
     for kind, fluid in VOLUME_KINDS.items():
         entry = inputs.manual.get(kind)
@@ -329,14 +334,14 @@ def _indicated_volume(
             continue
         used_manual.append(entry.id)
         method: Method = "tank_gauging" if kind == "tank_gauging" else "manual"
-        return method, entry.value, unit, None, []
+        return method, entry.value, unit, None, [], None
 
     series = inputs.volume_series
     if series is None or inputs.volume_variable is None:
         issues.append(
             Issue("no_volume", f"{inputs.code}: no volume series and no manual volume entry")
         )
-        return "none", None, unit, None, []
+        return "none", None, unit, None, [], None
     tolerance = settings.gap_tolerance_s(series.sampling_period_s)
     if inputs.volume_variable.endswith("_total"):
         total = totalizer_volume(
@@ -345,21 +350,24 @@ def _indicated_volume(
             series.quality,
             gap_tolerance_s=tolerance,
             sampling_period_s=series.sampling_period_s,
-            rollover_value=series.rollover,
+            counter=CounterSpec(modulus=series.rollover),
+            rate=_rate_samples(inputs),
             day_start_us=inputs.day_start_us,
             day_end_us=inputs.day_end_us,
         )
         events = [asdict(e) for e in total.events]
         for e in total.events:
-            if e.kind == "reset":
+            if e.needs_confirmation:
                 issues.append(
                     Issue(
                         "meter_reset",
                         f"{inputs.code}: totalizer reset from {e.before_value:g} to "
-                        f"{e.after_value:g}: the volume before the reset is lost",
+                        f"{e.after_value:g}: {e.volume} {unit} lost around it estimated "
+                        f"({e.basis}); needs confirmation",
                     )
                 )
-        return "totalizer", Decimal(repr(total.volume)), unit, total.quality, events
+        _estimated_issue(inputs.code, unit, total.volume, issues)
+        return "totalizer", total.volume.total, unit, total.quality, events, total.volume
     rate = integrate_rate(
         series.times_us,
         series.values,
@@ -370,7 +378,30 @@ def _indicated_volume(
         day_start_us=inputs.day_start_us,
         day_end_us=inputs.day_end_us,
     )
-    return "rate_integration", Decimal(repr(rate.volume)), unit, rate.quality, []
+    _estimated_issue(inputs.code, unit, rate.volume, issues)
+    return "rate_integration", rate.volume.total, unit, rate.quality, [], rate.volume
+
+
+def _rate_samples(inputs: PmoInputs) -> RateSamples | None:
+    """The PMO's raw flow rate, when loaded, to split totalizer gaps and estimate resets."""
+    rate = inputs.property_raw.get(f"{inputs.fluid}_rate")
+    if rate is None:
+        return None
+    return RateSamples(rate.times_us, rate.values, rate.quality)
+
+
+def _estimated_issue(code: str, unit: str, volume: DayVolume, issues: list[Issue]) -> None:
+    if volume.estimates or volume.unestimated:
+        methods = ", ".join(sorted({p.method for p in volume.estimates})) or "none"
+        missing = sum(g.duration_s for g in volume.unestimated)
+        issues.append(
+            Issue(
+                "volume_estimated",
+                f"{code}: {volume.estimated} of {volume.total} {unit} estimated ({methods}); "
+                f"measured share {volume.measured_share_pct:.1f} %"
+                + (f"; {missing:g} s without any basis for an estimate" if missing else ""),
+            )
+        )
 
 
 def _properties(
@@ -547,10 +578,23 @@ def _oil_corrections(
     return correction.ctl_rounded, correction.cpl_rounded, correction.ctpl_rounded
 
 
-def _components(quality: DayQuality | None, inputs: PmoInputs) -> dict[str, Any]:
+def _components(
+    quality: DayQuality | None, inputs: PmoInputs, volume: DayVolume | None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if volume is not None:
+        out["volume"] = {
+            "measured": volume.measured,
+            "estimated": volume.estimated,
+            "measured_share_pct": volume.measured_share_pct,
+            "estimates": [asdict(p) for p in volume.estimates],
+            "unestimated": [asdict(g) for g in volume.unestimated],
+        }
     if quality is not None:
         out["score"] = asdict(quality.score)
+        out["backsteps"] = quality.backsteps
+        out["negative_clipped"] = quality.negative_clipped
+        out["low_flow_zeroed"] = quality.low_flow_zeroed
         out["gaps"] = len(quality.gaps)
         out["covered_s"] = quality.covered_s
         out["gap_tolerance_s"] = quality.gap_tolerance_s
