@@ -40,8 +40,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "opcua": ("anh_reporter.simulator.cli:opcua_app", "OPC UA: browse a server, make a tag map."),
     "production": ("anh_reporter.production.cli:app", "Daily production per PMO (API MPMS)."),
     "manual": (
-        "anh_reporter.production.cli:manual_app",
+        "anh_reporter.production.manual_cli:manual_app",
         "Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests.",
+    ),
+    "proving": (
+        "anh_reporter.production.manual_cli:proving_app",
+        "Meter provings: the meter factor from the day it takes effect.",
     ),
     "report": (
         "anh_reporter.reports.cli:app",

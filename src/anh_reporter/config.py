@@ -79,11 +79,29 @@ class ReportSettings(BaseModel):
     keys_dir: Path | None = Field(None, description="Signing key directory (default <data>/keys)")
     reports_dir: Path | None = Field(None, description="Signed reports (default <data>/reports)")
     profiles_dir: Path | None = Field(None, description="Extra profiles (default <data>/profiles)")
-    profile: str = "idp-1.0"
+    profile: str = "idp-1.1"
     compress: bool = Field(False, description="Write reports as .json.gz")
-    completeness_warning_pct: Decimal = Field(Decimal("95"), ge=0, le=100)
-    completeness_floor_pct: Decimal = Field(Decimal("50"), ge=0, le=100)
+    completeness_warning_pct: Decimal = Field(
+        Decimal("95"), ge=0, le=100, description="Warn below this flow-time coverage, %"
+    )
+    property_coverage_pct: Decimal = Field(
+        Decimal("95"), ge=0, le=100, description="Warn when a property series covers less, %"
+    )
     quality_warning: Decimal = Field(Decimal("60"), ge=0, le=100)
+    estimate_approval_pct: Decimal = Field(
+        Decimal("5"), ge=0, le=100, description="An estimated share above this needs approval"
+    )
+    plausibility_band_pct: Decimal = Field(
+        Decimal("25"), gt=0, description="Warn when a volume leaves the recent mean by more"
+    )
+    meter_factor_change_pct: Decimal = Field(
+        Decimal("0.25"), gt=0, description="Warn when a proving moves the factor by more"
+    )
+    amendment_materiality_pct: Decimal = Field(
+        Decimal("0.1"),
+        ge=0,
+        description="An amendment changing a volume by more needs a second person's approval",
+    )
     report_delay_minutes: int = Field(
         30, ge=0, le=720, description="Run the daily report this long after the day ends"
     )

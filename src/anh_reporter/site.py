@@ -213,10 +213,10 @@ class FieldSite(_Model):
     timezone: str = "America/Bogota"
     contract_day_start_hour: int = Field(6, ge=0, le=23)
     report_type: Literal["A", "B"] = "A"
-    gas_reporting_base: BaseConditions = Field(
-        default_factory=lambda: BaseConditions(temperature_f=60.0, pressure_psia=14.65),
-        description="Base conditions of every gas figure in the report; flow computers on "
-        "another base are converted",
+    gas_reporting_base: BaseConditions | None = Field(
+        None,
+        description="Base conditions of every gas figure in the report; a flow computer on "
+        "another base is converted (default: report each at its flow computer's base)",
     )
     wells: tuple[Well, ...] = ()
     pmos: tuple[Pmo, ...] = ()

@@ -165,3 +165,22 @@ def standard_day(
     write(conn, ids["PMO-WATER.water_rate"], t, np.where(k < 72, 500.0, 1500.0))
     write(conn, ids["PMO-WATER.meter_temperature"], t, np.where(k < 72, 90.0, 110.0))
     write(conn, ids["PMO-GAS.gas_total"], t, 1200.0 * days + 10_000.0)
+
+
+def prove_meters(conn: psycopg.Connection[Any], *, factors: dict[str, float] | None = None) -> None:
+    """Record a proving of each PMO's meter ten days before the day, at its site-file factor."""
+    from anh_reporter.production.config import load_field
+    from anh_reporter.production.provings import record_proving
+
+    for pmo in load_field(conn, FIELD).pmos:
+        record_proving(
+            conn,
+            field_code=FIELD,
+            pmo_code=pmo.code,
+            meter_factor=(factors or {}).get(pmo.code, pmo.meter_factor),
+            proved_at=START - dt.timedelta(days=10),
+            run_reference=f"PR-{pmo.code}",
+            proved_by="metrology",
+            recorded_by="t",
+            recompute=False,
+        )

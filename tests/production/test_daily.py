@@ -15,9 +15,11 @@ import pytest
 from anh_reporter.domain import mpms
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION
 from anh_reporter.production import store
+from anh_reporter.production.approvals import approve_estimate
 from anh_reporter.production.config import UnknownFieldError, load_field
+from anh_reporter.production.custody import hourly_average
 from anh_reporter.production.daily import compute_day, recompute_stale
-from anh_reporter.production.figures import HourRecord, hourly_average
+from anh_reporter.production.inputs import HourRecord
 
 from .helpers import DAY, DAY_D, FIELD, HOUR, US, E, S, grid, load_test_site, standard_day, write
 
@@ -41,10 +43,12 @@ def test_standard_day_by_hand(conn: Conn) -> None:
     assert oil.indicated_volume == Decimal("1000.00")
     # GOV = 1,000.00 × 1.0008 = 1,000.80 bbl.
     assert oil.gross_observed_volume == Decimal("1000.80")
-    # At 60.0 °F and 0 psig CTL = CPL = 1 (Δt = 0 on the IPTS-68 scale, no pressure).
-    assert (oil.ctl, oil.cpl, oil.ctpl) == (Decimal("1.00000"),) * 3
+    # At 60.0 °F and 0 psig CTL = CPL = 1 (API MPMS 12.2.2 ticket, 4 decimals);
+    # CCF = 1.0000 × 1.0000 × 1.0008 = 1.0008; GSV = IV × CCF = 1,000.80 bbl.
+    assert (oil.ctl, oil.cpl, oil.ccf) == (Decimal("1.0000"), Decimal("1.0000"), Decimal("1.0008"))
     assert oil.gross_standard_volume == Decimal("1000.80")
-    # NSV = 1,000.80 × (1 − 2.00/100) = 1,000.80 × 0.98 = 980.784 → 980.78 bbl.
+    # CSW = 1 − 2.00/100 = 0.9800; NSV = 1,000.80 × 0.9800 = 980.784 → 980.78 bbl.
+    assert oil.csw == Decimal("0.9800")
     assert oil.bsw_percent == Decimal("2.00")
     assert oil.net_standard_volume == Decimal("980.78")
     assert (oil.temperature_f, oil.pressure_psig, oil.api_gravity) == (
@@ -54,9 +58,12 @@ def test_standard_day_by_hand(conn: Conn) -> None:
     )
     # 144 samples of 10 min in 24 h, all Good, no gap.
     assert (oil.samples_expected, oil.samples_received, oil.samples_good) == (144, 144, 144)
-    assert oil.longest_gap_s == 0 and oil.time_completeness_pct == 100.0
+    assert oil.longest_gap_s == 0 and oil.flow_time_coverage_pct == 100.0
+    # Nothing estimated: the whole volume was measured.
+    assert (oil.measured_volume, oil.estimated_volume) == (Decimal("1000"), Decimal("0"))
+    assert oil.completeness_pct == 100.0 and oil.estimates == []
     assert oil.quality_score == 100.0
-    assert oil.sources["bsw"] == "telemetry (flow-weighted)"
+    assert oil.sources["bsw"] == "telemetry CAMPO-TEST.PMO-OIL.bsw (flow-weighted)"
     assert oil.issues == []
 
     water = f["PMO-WATER"]
@@ -65,13 +72,16 @@ def test_standard_day_by_hand(conn: Conn) -> None:
     # IV = 86,700,000 / 86,400 = 1,003.4722… → 1,003.47 bbl.
     assert water.method == "rate_integration"
     assert water.indicated_volume == Decimal("1003.47")
-    # GOV = 1,003.47 × 0.9985 = 1,001.964795 → 1,001.96 bbl; water is not CTL-corrected.
+    # GOV = 1,003.47 × 0.9985 = 1,001.964795 → 1,001.96 bbl.
     assert water.gross_observed_volume == Decimal("1001.96")
-    assert water.net_standard_volume == Decimal("1001.96")
-    assert water.ctl is None
     # Flow-weighted temperature from the hourly records: 12 h at 500 bbl/d and 90 °F,
     # 12 h at 1500 bbl/d and 110 °F: (250 × 90 + 750 × 110) / 1000 = 105.0 °F.
     assert water.temperature_f == Decimal("105.0")
+    # Water to 60 °F (Kell 1975): ρ(105 °F = 40.556 °C) = 992.0022, ρ(60 °F = 15.556 °C) =
+    # 999.0141 kg/m³; CTLw = 0.9929813 → 0.99298; GSV = 1,001.96 × 0.99298 = 994.926… → 994.93.
+    assert water.gross_standard_volume == Decimal("994.93")
+    assert water.net_standard_volume == Decimal("994.93")
+    assert water.water_method is not None and "CTLw 0.99298" in water.water_method
 
     gas = f["PMO-GAS"]
     # 1,200 kscf/d totalizer, meter factor 1: 1,200.00 kscf.
@@ -82,6 +92,7 @@ def test_standard_day_by_hand(conn: Conn) -> None:
     }
     assert stored["PMO-OIL"].net_standard_volume == Decimal("980.78")
     assert stored["PMO-WATER"].temperature_f == Decimal("105.0")
+    assert stored["PMO-OIL"] == f["PMO-OIL"]  # the stored figures read back as computed
     assert result.changed == ("PMO-GAS", "PMO-OIL", "PMO-WATER")
 
 
@@ -91,17 +102,17 @@ def test_ctl_and_cpl_come_from_api_mpms_11_1(conn: Conn) -> None:
 
     oil = by_code(compute_day(conn, FIELD, DAY_D))["PMO-OIL"]
 
-    # API 30.0 at 100.0 °F: the 1980 Table 6A lists 0.9821; 11.1-2004 gives it to 5 decimals.
+    # API 30.0 at 100.0 °F: the 1980 Table 6A lists 0.9821, which the 2004 procedure rounds to
+    # at the ticket's 4 decimals. 0 psig: CPL = 1.0000.
     assert oil.temperature_f == Decimal("100.0")
-    assert oil.ctl is not None and abs(oil.ctl - Decimal("0.9821")) <= Decimal("0.00005")
-    assert (
-        oil.ctl
-        == mpms.base_to_alternate(
-            commodity=mpms.Commodity.CRUDE_OIL, temperature_f=100.0, api60=30.0
-        ).ctl_rounded
+    assert (oil.ctl, oil.cpl) == (Decimal("0.9821"), Decimal("1.0000"))
+    exact = mpms.base_to_alternate(
+        commodity=mpms.Commodity.CRUDE_OIL, temperature_f=100.0, api60=30.0
     )
-    # GSV = 1,000.80 × CTPL, rounded to 0.01.
-    assert oil.gross_standard_volume == (Decimal("1000.80") * oil.ctpl).quantize(Decimal("0.01"))
+    assert abs(Decimal(repr(exact.ctl)) - oil.ctl) <= Decimal("0.00005")
+    # CCF = 0.9821 × 1.0000 × 1.0008 = 0.98288568 → 0.9829; GSV = 1,000.00 × 0.9829 = 982.90.
+    assert oil.ccf == Decimal("0.9829")
+    assert oil.gross_standard_volume == Decimal("982.90")
 
 
 def test_rate_gap_is_estimated_and_lowers_completeness(conn: Conn) -> None:
@@ -116,15 +127,16 @@ def test_rate_gap_is_estimated_and_lowers_completeness(conn: Conn) -> None:
     # Samples at k = 35 and k = 48 are 13 × 600 s = 7,800 s apart (> 6 × 600 s tolerance):
     # a gap of 7,800 s; covered 86,400 − 7,800 = 78,600 s → 90.97… % of the day.
     assert water.longest_gap_s == 7800.0
-    assert water.time_completeness_pct == pytest.approx(100 * 78_600 / 86_400)
+    assert water.flow_time_coverage_pct == pytest.approx(100 * 78_600 / 86_400)
     # Measured 2,400 bbl/d × 78,600 / 86,400 = 2,183.33 bbl; the gap is estimated on the
     # straight line between its edge samples: 2,400 × 7,800 / 86,400 = 216.67 bbl. The day is
     # whole, 2,400.00 bbl, with its estimated part flagged.
     assert water.indicated_volume == Decimal("2400.00")
-    volume = water.quality_components["volume"]
-    assert [p["method"] for p in volume["estimates"]] == ["rate_interpolation"]
-    assert volume["measured_share_pct"] == pytest.approx(100 * 78_600 / 86_400)
-    assert "volume_estimated" in [i.code for i in water.issues]
+    assert [e.method for e in water.estimates] == ["rate_interpolation"]
+    assert water.estimated_volume is not None
+    assert round(water.estimated_volume, 2) == Decimal("216.67")
+    assert water.completeness_pct == pytest.approx(100 * 78_600 / 86_400, abs=1e-4)
+    assert water.estimated_share_pct == pytest.approx(100 * 7_800 / 86_400, abs=1e-4)
     # 144 expected, 132 received (k = 36..47 missing).
     assert (water.samples_expected, water.samples_received) == (144, 132)
     # Score: 60 × 0.909722 (measured share) + 20 × 1 + 20 × 0.909722 (flow-time coverage)
@@ -182,7 +194,9 @@ def test_window_not_on_the_hour_uses_raw_rows(conn: Conn) -> None:
     # 1,440 bbl/d for a whole day = 1,440.00 bbl; constant 80 °F.
     assert water.indicated_volume == Decimal("1440.00")
     assert water.temperature_f == Decimal("80.0")
-    assert water.sources["temperature"] == "telemetry (flow-weighted)"
+    assert water.sources["temperature"] == (
+        "telemetry CAMPO-TEST.PMO-WATER.meter_temperature (flow-weighted)"
+    )
 
 
 def test_late_data_recompute_marks_a_signed_day(conn: Conn, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -203,6 +217,11 @@ def test_late_data_recompute_marks_a_signed_day(conn: Conn, tmp_path) -> None:  
     )
     conn.commit()
     write(conn, ids["PMO-WATER.water_rate"], t[k < 120], np.where(k[k < 120] < 72, 500.0, 1500.0))
+    compute_day(conn, FIELD, DAY_D)
+    # Its last 4 hours are estimated from the last good rate: a person approves the estimate.
+    approve_estimate(
+        conn, field_code=FIELD, pmo_code="PMO-WATER", day=DAY_D, reason="link down", decided_by="a"
+    )
     context = service.Context.from_settings(Settings(data_dir=tmp_path))
     signed = service.generate(
         conn,

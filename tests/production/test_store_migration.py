@@ -28,8 +28,15 @@ def test_figures_survive_downgrade_and_upgrade(db: Database) -> None:
             "WHERE p.code = 'PMO-OIL'"
         ).fetchone()
     assert oil is not None and oil[0] == Decimal("980.78")
-    assert oil[2] == "telemetry (flow-weighted)" and oil[3] == 144
+    assert oil[2] == "telemetry CAMPO-TEST.PMO-OIL.bsw (flow-weighted)" and oil[3] == 144
     migrate.upgrade(db)
     with db.connect() as conn:
         after = store.load_day(conn, field_id, DAY_D)
-    assert [d.figures for d in after] == [d.figures for d in before]
+    # What the columns before 0006 held comes back unchanged (newer figures wait for a compute).
+    kept = (
+        "net_standard_volume", "gross_standard_volume", "ctl", "cpl", "bsw_percent",
+        "temperature_f", "api_gravity", "sources", "samples_good", "manual_entry_ids",
+    )  # fmt: skip
+    assert [[getattr(d.figures, k) for k in kept] for d in after] == [
+        [getattr(d.figures, k) for k in kept] for d in before
+    ]

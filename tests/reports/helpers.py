@@ -11,7 +11,7 @@ import psycopg
 from anh_reporter.config import Settings
 from anh_reporter.reports import service
 
-from ..production.helpers import AFTER, DAY_D, FIELD, load_test_site, standard_day
+from ..production.helpers import AFTER, DAY_D, FIELD, load_test_site, prove_meters, standard_day
 
 __all__ = ["AFTER", "DAY_D", "FIELD", "context", "generate", "ready_day"]
 
@@ -25,6 +25,7 @@ def ready_day(conn: psycopg.Connection[Any], **site: Any) -> dict[str, int]:
     """The test site with its standard day written; the series ids."""
     ids = load_test_site(conn, **site)
     standard_day(conn, ids)
+    prove_meters(conn)
     return ids
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from anh_reporter.reports.build import build_report
 from anh_reporter.reports.canonical import canonical_bytes, is_canonical
-from anh_reporter.reports.model import ReportInputs, build_report
+from anh_reporter.reports.model import ReportInputs
 from anh_reporter.reports.profiles import get_profile
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if p.is_dir())

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from anh_reporter.reports.build import build_report
 from anh_reporter.reports.fastschema import Unsupported, compile_schema
-from anh_reporter.reports.model import IdpReport, ReportInputs, build_report
+from anh_reporter.reports.model import IdpReport, ReportInputs
 from anh_reporter.reports.profiles import (
     ProfileError,
     available_profiles,

@@ -87,6 +87,10 @@ def test_amendment_links_to_the_previous_version(conn: Conn, tmp_path: Path) -> 
         "version": 1,
         "sha256": v1.sha256,
         "reason": "lab BSW 5 %",
+        "reason_code": None,
+        "changes": [],
+        "requested_by": "t",
+        "approved_by": None,
     }
     # NSV with the lab BSW: 1,000.80 × 0.95 = 950.76 bbl; the entry is listed.
     assert document["totals"]["oil_net_bbl"] == parse(b"950.76")

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.scoping import Principal
 from anh_reporter.config import Settings
-from anh_reporter.reports import service, submission
+from anh_reporter.reports import amendments, service, submission
 from anh_reporter.reports.delivery import DeliveryFailed
 from anh_reporter.reports.errors import ReportBlocked, ReportError
 from anh_reporter.reports.records import ReportRef
@@ -58,11 +58,12 @@ class ReportTasks:
     def new_task(
         self,
         *,
-        kind: Literal["generate", "amend"],
+        kind: Literal["generate", "amend", "approve_amendment"],
         principal: Principal,
         field_id: int,
         day: dt.date,
         reason: str | None = None,
+        reason_code: str | None = None,
     ) -> dict[str, Any]:
         """A queued task record (not stored yet)."""
         return {
@@ -73,6 +74,7 @@ class ReportTasks:
             "field_id": field_id,
             "day": day,
             "reason": reason,
+            "reason_code": reason_code,
             "report_id": None,
             "version": None,
             "created": None,
@@ -115,9 +117,10 @@ class ReportTasks:
         return found
 
     def run(self, conn: Conn, task: dict[str, Any]) -> dict[str, Any]:
-        """Generate (or amend) the task's report; what to record of the outcome.
+        """Generate, amend or approve an amendment of the task's report; its outcome.
 
-        Rule errors are an outcome (``blocked``, with the findings); other failures raise.
+        Rule errors are an outcome (``blocked``, with the findings), and so is a material
+        amendment that waits for a second person (``awaiting_approval``); other failures raise.
         """
         row = conn.execute("SELECT code FROM fields WHERE id = %s", (task["field_id"],)).fetchone()
         if row is None:
@@ -126,15 +129,23 @@ class ReportTasks:
         context = self.context()
         outcome: dict[str, Any]
         try:
-            if task["kind"] == "amend":
-                result = service.amend(
-                    conn, field_code=code, day=day, reason=task["reason"], context=context,
-                    created_by=by,
-                )  # fmt: skip
-            else:
+            if task["kind"] == "generate":
                 result = service.generate(
                     conn, field_code=code, day=day, context=context, created_by=by
                 )
+            else:
+                if task["kind"] == "amend":
+                    done = amendments.request(
+                        conn, field_code=code, day=day, reason_code=task["reason_code"],
+                        reason=task["reason"], requested_by=by, context=context,
+                    )  # fmt: skip
+                else:
+                    done = amendments.approve(
+                        conn, field_code=code, day=day, approved_by=by, context=context
+                    )
+                if done.signed is None:
+                    return self._awaiting(conn, task, done.id, len(done.changes))
+                result = done.signed
         except ReportBlocked as exc:
             outcome = {
                 "status": "blocked",
@@ -157,6 +168,20 @@ class ReportTasks:
         ).fetchone()
         outcome["report_id"] = int(found[0]) if found else None
         return outcome
+
+    def _awaiting(
+        self, conn: Conn, task: dict[str, Any], request_id: int, changes: int
+    ) -> dict[str, Any]:
+        found = conn.execute(
+            "SELECT id FROM reports WHERE field_id = %s AND contract_day = %s",
+            (task["field_id"], task["day"]),
+        ).fetchone()
+        return {
+            "status": "awaiting_approval",
+            "report_id": int(found[0]) if found else None,
+            "message": f"material amendment #{request_id} ({changes} figure(s) change) waits "
+            "for a second person's approval",
+        }
 
     def submit(
         self, conn: Conn, report: ReportRef, version: int | None, created_by: str

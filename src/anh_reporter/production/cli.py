@@ -1,13 +1,8 @@
-"""Command line: ``production compute|show|recompute`` and ``manual add|list``.
-
-Two Typer sub-apps for the main CLI to mount: :data:`app` as ``production`` and
-:data:`manual_app` as ``manual``.
-"""
+"""``anh-reporter production``: compute, show, recompute; confirm resets and approve estimates."""
 
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from decimal import Decimal
 from typing import Annotated
 
@@ -17,21 +12,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from anh_reporter.config import get_settings
+from anh_reporter.domain.timeutil import from_us
 from anh_reporter.errors import AnhError
 from anh_reporter.production import store
+from anh_reporter.production.approvals import approve_estimate, confirm_reset
 from anh_reporter.production.config import load_field
 from anh_reporter.production.daily import compute_day, recompute_stale
 from anh_reporter.production.figures import DailyFigures
-from anh_reporter.production.manual import KINDS, add_entry, list_entries
 from anh_reporter.storage.database import open_database
+from anh_reporter.terminal import os_user
 
 app = typer.Typer(
     help="Daily production per PMO (API MPMS).", no_args_is_help=True, add_completion=False
-)
-manual_app = typer.Typer(
-    help="Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests.",
-    no_args_is_help=True,
-    add_completion=False,
 )
 console = Console()
 
@@ -43,13 +35,6 @@ DayOpt = Annotated[
 
 class CliInputError(AnhError):
     """A command-line value that cannot be used."""
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def _fmt(value: object, suffix: str = "") -> str:
@@ -64,24 +49,26 @@ def _fmt(value: object, suffix: str = "") -> str:
 
 def _figures_table(title: str, figures: list[DailyFigures]) -> Table:
     table = Table(title=title, show_edge=False)
-    for col in ("PMO", "method", "IV", "GOV", "CTL", "CPL", "GSV", "BSW %", "NSV", "°F",
-                "psig", "°API", "compl. %", "score", "issues"):  # fmt: skip
+    for col in ("PMO", "method", "IV", "MF", "CCF", "GSV", "BSW %", "NSV", "± U (k=2)",
+                "measured %", "estimated", "°F", "psig", "°API", "score", "issues"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("PMO", "method", "issues") else "right")
     for f in figures:
+        u = f.uncertainty
         table.add_row(
             f.code,
-            f.method,
+            f.method if f.level in (None, "indicated") else f"{f.method} ({f.level})",
             _fmt(f.indicated_volume),
-            _fmt(f.gross_observed_volume),
-            _fmt(f.ctl),
-            _fmt(f.cpl),
+            _fmt(f.meter_factor),
+            _fmt(f.ccf),
             _fmt(f.gross_standard_volume),
             _fmt(f.bsw_percent),
             _fmt(f.net_standard_volume),
+            "-" if u is None else f"{u.expanded:,} ({u.expanded_pct:.2f} %)",
+            _fmt(f.completeness_pct),
+            _fmt(f.estimated_volume),
             _fmt(f.temperature_f),
             _fmt(f.pressure_psig),
             _fmt(f.api_gravity),
-            _fmt(f.time_completeness_pct),
             _fmt(f.quality_score),
             "; ".join(i.code for i in f.issues) or "",
         )
@@ -132,7 +119,7 @@ def _print_result_note(changed: tuple[str, ...], needs_amendment: bool) -> None:
     elif needs_amendment:
         console.print(
             f"[yellow]figures changed for {', '.join(changed)} after the report was signed: "
-            "the report needs an amendment (`report amend --reason ...`)[/]"
+            "the report needs an amendment (`report amend --reason-code ... --reason ...`)[/]"
         )
     else:
         console.print(f"stored: {', '.join(changed)}")
@@ -140,7 +127,7 @@ def _print_result_note(changed: tuple[str, ...], needs_amendment: bool) -> None:
 
 @app.command("show")
 def show(field: FieldOpt, day: DayOpt) -> None:
-    """Show the stored daily figures of a field's day, with their quality and sources."""
+    """Show a field's stored day: figures, estimates, events, sources, uncertainty budget."""
     with open_database(get_settings()) as db, db.connect() as conn:
         config = load_field(conn, field)
         rows = store.load_day(conn, config.id, day.date())
@@ -148,35 +135,104 @@ def show(field: FieldOpt, day: DayOpt) -> None:
         raise CliInputError(
             f"nothing stored for {field} on {day.date()}: run `production compute` first"
         )
-    table = Table(title=f"{field} — contract day {day.date()}", show_edge=False)
-    for col in ("PMO", "method", "GSV", "NSV", "BSW %", "°API", "°F", "psig", "received",
-                "good", "longest gap s", "compl. %", "score", "amend?"):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("PMO", "method") else "right")
+    title = f"{field} — contract day {day.date()}"
+    console.print(_figures_table(title, [r.figures for r in rows]))
     for r in rows:
-        f = r.figures
-        table.add_row(
-            r.pmo.code,
-            f.method,
-            _fmt(f.gross_standard_volume),
-            _fmt(f.net_standard_volume),
-            _fmt(f.bsw_percent),
-            _fmt(f.api_gravity),
-            _fmt(f.temperature_f),
-            _fmt(f.pressure_psig),
-            f"{f.samples_received}/{f.samples_expected}",
-            str(f.samples_good),
-            _fmt(f.longest_gap_s),
-            _fmt(f.time_completeness_pct),
-            _fmt(f.quality_score),
-            "yes" if r.needs_amendment else "",
+        _details(r.pmo.code, r.figures, r.needs_amendment)
+
+
+def _details(code: str, f: DailyFigures, needs_amendment: bool) -> None:
+    console.print(f"[bold]{code}[/] {f.quality_explanation or ''}", highlight=False)
+    if needs_amendment:
+        console.print("  [yellow]changed after the report was signed: needs an amendment[/]")
+    sources = ", ".join(f"{k}: {v}" for k, v in sorted(f.sources.items()))
+    console.print(f"  sources: {sources}", highlight=False)
+    if f.api_observed is not None:
+        console.print(f"  API observed {f.api_observed} → {f.api_gravity} °API at 60 °F")
+    if f.gas_base_pressure_psia is not None:
+        base = f"{f.gas_base_pressure_psia} psia, {f.gas_base_temperature_f} °F"
+        console.print(f"  gas at {base}" + (f": {f.gas_conversion}" if f.gas_conversion else ""))
+    if f.water_method:
+        console.print(f"  water to 60 °F: {f.water_method}", highlight=False)
+    for e in f.estimates:
+        console.print(
+            f"  [cyan]estimate[/] {e.method} {from_us(e.start_us):%m-%d %H:%M} → "
+            f"{from_us(e.end_us):%m-%d %H:%M} UTC: {e.volume} {f.unit} ({e.detail})",
+            highlight=False,
         )
-    console.print(table)
-    for r in rows:
-        f = r.figures
-        sources = ", ".join(f"{k}: {v}" for k, v in sorted(f.sources.items()))
-        console.print(f"[bold]{r.pmo.code}[/] {f.quality_explanation or ''}; {sources}")
-        for issue in f.issues:
-            console.print(f"  [yellow]{issue.code}[/]: {issue.message}")
+    for r in f.replaced:
+        console.print(
+            f"  [cyan]replaced[/] {r.reference}: {r.manual_volume} {f.unit} instead of the "
+            f"telemetry's {r.telemetry_volume if r.telemetry_volume is not None else '-'}",
+            highlight=False,
+        )
+    for ev in f.events:
+        state = (
+            "needs confirmation" if ev.get("needs_confirmation")
+            else "confirmed" if ev.get("confirmed") else "replaced" if ev.get("replaced") else ""
+        )  # fmt: skip
+        console.print(
+            f"  [magenta]{ev['kind']}[/] {ev['before_value']:g} → {ev['after_value']:g} at "
+            f"{from_us(int(ev['after_us'])):%m-%d %H:%M} UTC; {ev.get('volume')} {f.unit} "
+            f"({ev.get('basis', '')}) {state}",
+            highlight=False,
+        )
+    if f.uncertainty is not None:
+        u = f.uncertainty
+        console.print(
+            f"  uncertainty ±{u.expanded} {f.unit} ({u.expanded_pct:.3f} %, k = "
+            f"{u.coverage_factor:g}): {u.method}",
+            highlight=False,
+        )
+        for line in u.lines:
+            value = "" if line.value is None else f" {line.value:g} {line.unit}"
+            console.print(
+                f"    {line.quantity}{value}: u = {line.standard_uncertainty:.4g}, "
+                f"{line.contribution:.3f} {f.unit} ({line.share_pct:.1f} % of the variance)",
+                highlight=False,
+            )
+    for issue in f.issues:
+        console.print(f"  [yellow]{issue.code}[/]: {issue.message}", highlight=False)
+
+
+@app.command("confirm-reset")
+def confirm_reset_command(
+    field: FieldOpt,
+    day: DayOpt,
+    pmo: Annotated[str, typer.Option(help="PMO code")],
+    reason: Annotated[str, typer.Option(help="What happened to the meter (kept and audited)")],
+    by: Annotated[str | None, typer.Option(help="Who confirms (default: OS user)")] = None,
+) -> None:
+    """Confirm a PMO's meter reset on a day, so the day can be signed."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        done = confirm_reset(
+            conn, field_code=field, pmo_code=pmo, day=day.date(), reason=reason,
+            decided_by=by or os_user(),
+        )  # fmt: skip
+        compute_day(conn, field, day.date())
+    console.print(
+        f"{len(done)} reset(s) of {pmo} on {day.date()} confirmed by {done[0].decided_by}"
+    )
+
+
+@app.command("approve-estimate")
+def approve_estimate_command(
+    field: FieldOpt,
+    day: DayOpt,
+    pmo: Annotated[str, typer.Option(help="PMO code")],
+    reason: Annotated[str, typer.Option(help="Why the estimate stands (kept and audited)")],
+    by: Annotated[str | None, typer.Option(help="Who approves (default: OS user)")] = None,
+) -> None:
+    """Approve a PMO's estimated volume on a day, so the day can be signed."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        done = approve_estimate(
+            conn, field_code=field, pmo_code=pmo, day=day.date(), reason=reason,
+            decided_by=by or os_user(),
+        )  # fmt: skip
+    console.print(
+        f"estimate of {pmo} on {day.date()} ({done.subject['estimated_volume']}, "
+        f"{done.subject['estimated_share_pct']:.2f} % of the day) approved by {done.decided_by}"
+    )
 
 
 @app.command("recompute")
@@ -191,73 +247,3 @@ def recompute(
         console.print(f"{r.field_code} {r.day.day}: {len(r.changed)} PMO(s) changed{note}")
     if not results:
         console.print("nothing to recompute")
-
-
-@manual_app.command("add")
-def manual_add(
-    field: FieldOpt,
-    day: DayOpt,
-    kind: Annotated[str, typer.Option(help=f"One of: {', '.join(KINDS)}")],
-    value: Annotated[str, typer.Option(help="The value, in the kind's unit")],
-    reason: Annotated[str, typer.Option(help="Why it is entered by hand")],
-    pmo: Annotated[str | None, typer.Option(help="PMO code (all kinds but well tests)")] = None,
-    well: Annotated[str | None, typer.Option(help="Well code (well tests)")] = None,
-    unit: Annotated[str | None, typer.Option(help="Unit, checked against the kind's")] = None,
-    replaces: Annotated[int | None, typer.Option(help="Id of the entry this corrects")] = None,
-    by: Annotated[str | None, typer.Option(help="Who enters it (default: OS user)")] = None,
-) -> None:
-    """Enter a value by hand; its day is recomputed at once."""
-    with open_database(get_settings()) as db, db.connect() as conn:
-        result = add_entry(
-            conn,
-            field_code=field,
-            day=day.date(),
-            kind=kind,
-            value=value,
-            unit=unit,
-            pmo_code=pmo,
-            well_code=well,
-            reason=reason,
-            entered_by=by or _user(),
-            replaces=replaces,
-        )
-    e = result.entry
-    console.print(
-        f"manual entry #{e.id}: {e.kind} = {e.value} {e.unit} for {e.owner_code} on "
-        f"{e.contract_day} by {e.entered_by}"
-        + (f" (replaces #{result.replaced})" if result.replaced else "")
-    )
-    if result.recomputed is not None:
-        _print_result_note(result.recomputed.changed, result.recomputed.needs_amendment)
-
-
-@manual_app.command("list")
-def manual_list(
-    field: FieldOpt,
-    day: Annotated[
-        dt.datetime | None, typer.Option("--day", "-d", formats=["%Y-%m-%d"], help="One day")
-    ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Include replaced entries")] = False,
-) -> None:
-    """List the manual entries of a field."""
-    with open_database(get_settings()) as db, db.connect() as conn:
-        entries = list_entries(
-            conn, field_code=field, day=day.date() if day else None, include_superseded=all_
-        )
-    table = Table(show_edge=False)
-    for col in ("id", "day", "for", "kind", "value", "unit", "by", "at", "reason", "replaced by"):
-        table.add_column(col)
-    for e in entries:
-        table.add_row(
-            str(e.id),
-            str(e.contract_day),
-            e.owner_code,
-            e.kind,
-            str(e.value),
-            e.unit,
-            e.entered_by,
-            f"{e.entered_at:%Y-%m-%d %H:%M}",
-            e.reason,
-            f"#{e.superseded_by}" if e.superseded_by else "",
-        )
-    console.print(table)

@@ -21,7 +21,7 @@ import psycopg
 
 from anh_reporter.errors import AnhError
 from anh_reporter.production.contract_day import ContractDay, contract_day
-from anh_reporter.production.figures import Fluid
+from anh_reporter.production.inputs import Fluid
 from anh_reporter.storage.config_history import InForce, values_in_force
 
 Conn = psycopg.Connection[Any]
@@ -107,8 +107,9 @@ class FieldConfig:
     operator_nit: str
     operator_name: str
     pmos: tuple[PmoConfig, ...]
-    gas_base_pressure_psia: float = 14.65
-    gas_base_temperature_f: float = 60.0
+    gas_base_pressure_psia: float | None = None
+    gas_base_temperature_f: float | None = None
+    """The field's gas reporting base (``None``: each gas PMO at its flow computer's base)."""
     window: ContractDay | None = None
     """The contract day this configuration was loaded for."""
 
@@ -200,7 +201,7 @@ def _load_current(conn: Conn, field_code: str) -> FieldConfig:
     fid, code, name, contract, dane, zone, hour, rtype, nit, operator, gas_p, gas_t = row
     return FieldConfig(
         fid, code, name, contract, dane, zone, int(hour), str(rtype), nit, operator, tuple(pmos),
-        float(gas_p), float(gas_t),
+        None if gas_p is None else float(gas_p), None if gas_t is None else float(gas_t),
     )  # fmt: skip
 
 

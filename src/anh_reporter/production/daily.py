@@ -16,34 +16,40 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import psycopg
 
+from anh_reporter.domain import mpms
+from anh_reporter.domain.quality import GOOD_STORED_UPPER
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.observability.metrics import data_quality_score
 from anh_reporter.production import store
-from anh_reporter.production.config import FieldConfig, SeriesInfo, load_field
+from anh_reporter.production.approvals import approvals_of_day
+from anh_reporter.production.config import FieldConfig, PmoConfig, SeriesInfo, load_field
 from anh_reporter.production.contract_day import ContractDay
-from anh_reporter.production.figures import (
+from anh_reporter.production.figures import DailyFigures, daily_figures
+from anh_reporter.production.inputs import (
     DEFAULT_SETTINGS,
     PROPERTY_KINDS,
     VOLUME_KINDS,
-    DailyFigures,
+    Custody,
+    GasBases,
     HourlySeries,
     HourRecord,
     ManualValue,
     PmoInputs,
     ProductionSettings,
     Samples,
-    daily_figures,
 )
+from anh_reporter.production.volumes import CounterSpec
 from anh_reporter.storage.copy import PG_EPOCH_US, ROW
 
 Conn = psycopg.Connection[Any]
@@ -67,42 +73,63 @@ class ComputeResult:
 _RAW_SQL = """
 COPY (
     SELECT x.time, s.id, coalesce(x.value, 'NaN'::float8), x.quality
-    FROM unnest(%(ids)s::int[], %(tols)s::float8[]) AS s(id, tol)
+    FROM unnest(%(ids)s::int[], %(tols)s::float8[], %(far)s::bool[], %(before)s::int[])
+         AS s(id, tol, far, before)
     CROSS JOIN LATERAL (
         (SELECT time, value, quality FROM telemetry
           WHERE series_id = s.id AND time < %(start)s
-            AND time >= %(start)s - make_interval(secs => s.tol)
-          ORDER BY time DESC LIMIT 1)
+            AND (s.far OR time >= %(start)s - make_interval(secs => s.tol))
+            AND (NOT s.far OR (value IS NOT NULL AND quality >= 0 AND quality < %(good)s))
+          ORDER BY time DESC LIMIT s.before)
         UNION ALL
         (SELECT time, value, quality FROM telemetry
           WHERE series_id = s.id AND time >= %(start)s AND time < %(end)s)
         UNION ALL
         (SELECT time, value, quality FROM telemetry
           WHERE series_id = s.id AND time >= %(end)s
-            AND time <= %(end)s + make_interval(secs => s.tol)
+            AND (s.far OR time <= %(end)s + make_interval(secs => s.tol))
+            AND (NOT s.far OR (value IS NOT NULL AND quality >= 0 AND quality < %(good)s))
           ORDER BY time LIMIT 1)
     ) AS x
 ) TO STDOUT (FORMAT BINARY)
 """
 
 _HEADER_BYTES = 19
+COUNTER_LOOKBACK = 16
+"""Usable readings of a totalizer loaded before the window: consecutive days must see the same
+readings before the interval they share (its high-water mark), so both load the same ones."""
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """One series to load: neighbours within the tolerance, or far ones (volume series)."""
+
+    series: SeriesInfo
+    far: bool = False
+    before: int = 1
 
 
 def load_raw(
-    conn: Conn, series: Sequence[SeriesInfo], day: ContractDay, settings: ProductionSettings
+    conn: Conn, requests: Sequence[RawRequest], day: ContractDay, settings: ProductionSettings
 ) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Raw rows of ``series`` in the window plus one neighbour each side within the tolerance.
+    """Raw rows of each series in the window plus neighbours each side.
 
-    Returns ``{series_id: (times_us int64, values float64 (NaN for NULL), quality int32)}``,
-    ordered by time. One binary COPY for all series, decoded as a numpy record array.
+    A plain request gets the reading just before and just after the window within the gap
+    tolerance (to interpolate the edges); a ``far`` request gets the nearest usable ones however
+    far away (``before`` of them before the window), because a counter difference or a rate line
+    across a long gap is still known. Returns ``{series_id: (times_us int64, values float64
+    (NaN for NULL), quality int32)}``, ordered by time, from one binary COPY for all series.
     """
-    if not series:
+    if not requests:
         return {}
     params = {
-        "ids": [s.id for s in series],
-        "tols": [settings.gap_tolerance_s(s.sampling_period_s) for s in series],
+        "ids": [r.series.id for r in requests],
+        "tols": [settings.gap_tolerance_s(r.series.sampling_period_s) for r in requests],
+        "far": [r.far for r in requests],
+        "before": [r.before for r in requests],
         "start": day.start,
         "end": day.end,
+        "good": GOOD_STORED_UPPER,
     }
     buffer = bytearray()
     with conn.cursor() as cur, cur.copy(_RAW_SQL, params) as copy:
@@ -156,27 +183,38 @@ def load_hours(
     return {sid: tuple(hours) for sid, hours in out.items()}
 
 
-@dataclass(frozen=True)
-class ActiveEntry:
-    """A manual entry in force for a PMO's day."""
+def active_manual_entries(conn: Conn, field_id: int, day: dt.date) -> list[tuple[int, ManualValue]]:
+    """Entries of the field's PMOs for ``day`` not superseded, with their owner's id.
 
-    id: int
-    pmo_id: int | None
-    well_id: int | None
-    kind: str
-    value: Decimal
-    unit: str
-
-
-def active_manual_entries(conn: Conn, field_id: int, day: dt.date) -> list[ActiveEntry]:
-    """Entries of the field for ``day`` not superseded; for a kind entered twice, the latest."""
+    Returns ``(pmo_id, entry)`` pairs: for a kind entered twice for the whole day, the latest;
+    entries that cover a window are all kept.
+    """
     rows = conn.execute(
-        "SELECT DISTINCT ON (pmo_id, well_id, kind) id, pmo_id, well_id, kind, value, unit "
-        "FROM manual_entries WHERE field_id = %s AND contract_day = %s "
-        "AND superseded_by IS NULL ORDER BY pmo_id, well_id, kind, entered_at DESC, id DESC",
+        "SELECT DISTINCT ON (pmo_id, kind, window_start, window_end, "
+        "CASE WHEN window_start IS NULL THEN 0 ELSE id END) "
+        "id, pmo_id, kind, value, unit, level, window_start, window_end, details "
+        "FROM manual_entries WHERE field_id = %s AND contract_day = %s AND pmo_id IS NOT NULL "
+        "AND superseded_by IS NULL "
+        "ORDER BY pmo_id, kind, window_start, window_end, "
+        "CASE WHEN window_start IS NULL THEN 0 ELSE id END, entered_at DESC, id DESC",
         (field_id, day),
     ).fetchall()
-    return [ActiveEntry(*r) for r in rows]
+    return [
+        (
+            pmo_id,
+            ManualValue(
+                id=eid,
+                kind=kind,
+                value=value,
+                unit=unit,
+                level=level,
+                window_start_us=None if ws is None else to_us(ws),
+                window_end_us=None if we is None else to_us(we),
+                details=details,
+            ),
+        )
+        for eid, pmo_id, kind, value, unit, level, ws, we, details in rows
+    ]
 
 
 # --- Computing and storing ----------------------------------------------------------------------
@@ -223,34 +261,42 @@ def build_inputs(
     aligned = (
         use_rollups and window.start_us % 3_600_000_000 == 0 and window.end_us % 3_600_000_000 == 0
     )
-    raw_series: list[SeriesInfo] = []
+    requests: list[RawRequest] = []
     for pmo in config.pmos:
-        volume = pmo.volume_series()
+        volume, rate = pmo.volume_series(), pmo.rate_series()
         if volume is not None:
-            raw_series.append(volume)
+            totalizer = volume.variable.endswith("_total")
+            requests.append(
+                RawRequest(volume, far=True, before=COUNTER_LOOKBACK if totalizer else 1)
+            )
+        if rate is not None and rate is not volume:
+            requests.append(RawRequest(rate, far=True))
         if not aligned:
-            raw_series.extend(s for s in pmo.series.values() if s is not volume)
-    raw = load_raw(conn, raw_series, window, settings)
+            requests.extend(RawRequest(s) for s in pmo.series.values() if s not in (volume, rate))
+    raw = load_raw(conn, requests, window, settings)
     hours = (
         load_hours(conn, [s.id for p in config.pmos for s in p.series.values()], window)
         if aligned
         else {}
     )
-    entries = active_manual_entries(conn, config.id, window.day)
-    by_pmo: dict[int, dict[str, ManualValue]] = defaultdict(dict)
-    for e in entries:
-        if e.pmo_id is not None and (e.kind in VOLUME_KINDS or e.kind in PROPERTY_KINDS):
-            by_pmo[e.pmo_id][e.kind] = ManualValue(e.id, e.kind, e.value, e.unit)
+    whole_day: dict[int, dict[str, ManualValue]] = defaultdict(dict)
+    windows: dict[int, list[ManualValue]] = defaultdict(list)
+    for pmo_id, e in active_manual_entries(conn, config.id, window.day):
+        if e.covers_window:
+            windows[pmo_id].append(e)
+        elif e.kind in VOLUME_KINDS or e.kind in PROPERTY_KINDS:
+            whole_day[pmo_id][e.kind] = e
+    confirmed = confirmed_resets(conn, config.id, window.day)
 
     def samples(s: SeriesInfo) -> Samples:
         t, v, q = raw.get(
             s.id, (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int32))
         )
-        return Samples(t, v, q, s.sampling_period_s, s.unit, s.rollover)
+        return Samples(t, v, q, s.sampling_period_s, s.unit, s.code)
 
     out = []
     for pmo in config.pmos:
-        volume = pmo.volume_series()
+        volume, rate = pmo.volume_series(), pmo.rate_series()
         out.append(
             PmoInputs(
                 code=pmo.code,
@@ -259,11 +305,15 @@ def build_inputs(
                 meter_factor=pmo.meter_factor,
                 day_start_us=window.start_us,
                 day_end_us=window.end_us,
+                meter_type=pmo.meter_type,
                 volume_series=samples(volume) if volume else None,
                 volume_variable=volume.variable if volume else None,
+                rate_series=samples(rate) if rate and rate is not volume else None,
+                counter=counter_spec(pmo, volume),
+                low_flow_cutoff=(volume.low_flow_cutoff or 0.0) if volume else 0.0,
                 property_hours={
                     s.variable: HourlySeries(
-                        hours.get(s.id, ()), s.sampling_period_s, s.unit, s.rollover
+                        hours.get(s.id, ()), s.sampling_period_s, s.unit, s.rollover, s.code
                     )
                     for s in pmo.series.values()
                 }
@@ -272,10 +322,63 @@ def build_inputs(
                 property_raw={}
                 if aligned
                 else {s.variable: samples(s) for s in pmo.series.values()},
-                manual=by_pmo.get(pmo.id, {}),
+                manual=whole_day.get(pmo.id, {}),
+                manual_windows=tuple(windows.get(pmo.id, ())),
+                custody=Custody(**dataclasses.asdict(pmo.custody)),
+                api_basis=_basis(pmo.series.get("api_gravity")),
+                gas_bases=_gas_bases(config, pmo) if pmo.kind == "gas" else None,
+                confirmed_resets=frozenset(confirmed.get(pmo.code, ())),
+                stated_uncertainty=_stated(pmo),
             )
         )
     return out
+
+
+def counter_spec(pmo: PmoConfig, volume: SeriesInfo | None) -> CounterSpec | None:
+    """How a PMO's totalizer counts, from its series and meter (as in force on the day)."""
+    if volume is None or not volume.variable.endswith("_total"):
+        return None
+    rate = pmo.rate_series()
+    max_rate = pmo.max_rate or (rate.range_hi if rate is not None else None)
+    return CounterSpec(
+        modulus=volume.rollover,
+        resolution=volume.resolution or 0.01,
+        max_rate_per_day=max_rate if max_rate and max_rate > 0 else None,
+        backstep_tolerance=volume.backstep_tolerance,
+    )
+
+
+def confirmed_resets(conn: Conn, field_id: int, day: dt.date) -> dict[str, list[int]]:
+    """Per PMO code, the ``after_us`` of the resets a person confirmed for the day."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for a in approvals_of_day(conn, field_id, day):
+        if a.kind == "reset_confirmation":
+            out[a.pmo_code].append(int(a.subject["after_us"]))
+    return out
+
+
+def _basis(series: SeriesInfo | None) -> Literal["observed", "base"] | None:
+    if series is None or series.basis not in ("observed", "base"):
+        return None
+    return "observed" if series.basis == "observed" else "base"
+
+
+def _gas_bases(config: FieldConfig, pmo: PmoConfig) -> GasBases:
+    flow_computer = mpms.GasBase(
+        Decimal(repr(pmo.base_pressure_psia)), Decimal(repr(pmo.base_temperature_f))
+    )
+    if config.gas_base_pressure_psia is None or config.gas_base_temperature_f is None:
+        return GasBases(flow_computer, flow_computer)
+    reporting = mpms.GasBase(
+        Decimal(repr(config.gas_base_pressure_psia)), Decimal(repr(config.gas_base_temperature_f))
+    )
+    return GasBases(flow_computer, reporting)
+
+
+def _stated(pmo: PmoConfig) -> mpms.StatedUncertainty | None:
+    if pmo.uncertainty_pct is None:
+        return None
+    return mpms.StatedUncertainty(meter_pct=pmo.uncertainty_pct)
 
 
 def recompute_stale(

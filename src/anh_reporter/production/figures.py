@@ -1,248 +1,212 @@
 """One PMO's contract day: samples and manual values in, the daily figures out (pure, no I/O).
 
-Order of work (API MPMS 12.2 for liquids):
+Order of work:
 
-1. **Indicated volume (IV)**: a manual volume entry (Tipo B, tank gauging) when one is active;
-   else the totalizer difference when the meter has a totalizer series
-   (:func:`~anh_reporter.production.volumes.totalizer_volume`); else the time integral of the
-   flow rate (:func:`~anh_reporter.production.volumes.integrate_rate`); else no volume.
-2. **Properties**: temperature, pressure, BSW and API gravity are the manual (lab) value where
-   one is entered, otherwise the flow-weighted average of the day (see :func:`hourly_average`
-   and :func:`~anh_reporter.production.volumes.flow_weighted_average`). They are rounded to
-   :class:`ProductionSettings` increments before use, so the reported value is the value used.
-   API gravity is taken as corrected to 60 °F (as a lab or a densitometer with compensation
-   reports it); pressure in psia is turned into psig with the standard atmosphere.
-3. **Oil**: CTL, CPL and CTPL from :func:`~anh_reporter.domain.mpms.base_to_alternate` (crude
-   oil) at the day's temperature and pressure; then
-   :func:`~anh_reporter.domain.mpms.liquid_volumes`: GOV = IV × MF, GSV = GOV × CTPL,
-   NSV = GSV × (1 − BSW/100), each rounded half up at its discrimination. Without a pressure
-   CPL is 1 (0 psig) and an issue says so; without temperature or API gravity there is no GSV.
-4. **Water**: GOV = IV × MF; no temperature correction (API MPMS 11.1 covers hydrocarbons), so
-   GSV = NSV = GOV. **Gas**: the flow computer already gives kscf at base conditions
-   (AGA-3/7/9 with AGA-8); GOV = IV × MF and GSV = NSV = GOV.
+1. **The day's volume** (:mod:`~anh_reporter.production.day_volume`): a measured part plus
+   estimated parts (each with its method and window) from the totalizer or the flow rate, or a
+   person's whole-day entry at the level it states (indicated, GOV, GSV, NSV, tank gauge); the
+   telemetry figure a manual entry replaces is kept.
+2. **Properties** (:mod:`~anh_reporter.production.custody`): custody temperature and pressure
+   (named fallbacks only, with a warning), BSW, API gravity at 60 °F (observed series converted).
+3. **Corrections** (:mod:`~anh_reporter.production.corrections`): oil by the API MPMS 12.2.2
+   ticket (CCF), water to 60 °F, gas to the field's reporting base.
+4. **Uncertainty**: the expanded (k = 2) uncertainty of the NSV per API MPMS 13 / GUM, from the
+   meter, its factor, temperature, pressure, gravity, BSW and the estimated share.
 
-Every problem that leaves a figure missing is an :class:`Issue` with a code; the report's rules
-turn them into findings. Quality figures (samples, longest gap, completeness, score and its
-terms) are those of the volume series, from :class:`~anh_reporter.production.volumes.DayQuality`.
+Every problem that leaves a figure missing, estimated or in doubt is an :class:`Issue`; the
+report's rules judge them. :meth:`DailyFigures.digest` covers the reported figures only, so data
+that changes no reported figure (a late sample count) does not flag a signed day.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
 import orjson
-from numpy.typing import NDArray
 
 from anh_reporter.domain import mpms
-from anh_reporter.production.volumes import (
-    SECONDS_PER_DAY,
-    CounterSpec,
-    DayQuality,
-    DayVolume,
-    PropertyAverage,
-    RateSamples,
-    flow_weighted_average,
-    integrate_rate,
-    totalizer_volume,
+from anh_reporter.production.corrections import Corrections, correct
+from anh_reporter.production.custody import Properties, custody_properties
+from anh_reporter.production.day_volume import DayVolumeResult, day_volume
+from anh_reporter.production.inputs import (
+    DEFAULT_SETTINGS,
+    Fluid,
+    Issue,
+    Level,
+    Method,
+    PmoInputs,
+    ProductionSettings,
 )
 
-Fluid = Literal["oil", "gas", "water"]
-Method = Literal["totalizer", "rate_integration", "manual", "tank_gauging", "none"]
-
-ATMOSPHERE_PSIA = 14.696
-"""Standard atmosphere, psia: converts a psia pressure to the psig CPL needs."""
-
-PROPERTY_VARIABLES: dict[str, tuple[str, ...]] = {
-    "temperature": ("meter_temperature", "separator_temperature", "flowline_temperature"),
-    "pressure": ("meter_pressure", "line_pressure", "separator_pressure"),
-    "bsw": ("bsw",),
-    "api_gravity": ("api_gravity",),
+METER_TYPES: dict[str, mpms.MeterType] = {
+    "coriolis": mpms.MeterType.CORIOLIS,
+    "turbine": mpms.MeterType.TURBINE,
+    "pd": mpms.MeterType.POSITIVE_DISPLACEMENT,
+    "positive_displacement": mpms.MeterType.POSITIVE_DISPLACEMENT,
+    "ultrasonic": mpms.MeterType.ULTRASONIC,
+    "tank": mpms.MeterType.TANK_GAUGING,
+    "tank_gauging": mpms.MeterType.TANK_GAUGING,
+    "orifice": mpms.MeterType.ORIFICE_GAS,
+    "orifice_gas": mpms.MeterType.ORIFICE_GAS,
 }
-"""Which series give each property of a PMO, in order of preference."""
-
-VOLUME_KINDS: dict[str, Fluid | None] = {
-    "oil_volume": "oil",
-    "water_volume": "water",
-    "gas_volume": "gas",
-    "tank_gauging": None,
-}
-"""Manual entry kinds that replace the telemetry volume (tank gauging: any liquid PMO)."""
-
-PROPERTY_KINDS = ("temperature", "pressure", "bsw", "api_gravity")
+"""Site file meter types → the uncertainty defaults of :mod:`anh_reporter.domain.mpms`."""
 
 
 @dataclass(frozen=True)
-class ProductionSettings:
-    """Tolerances and reporting increments of the daily computation."""
+class Estimate:
+    """An estimated part of the day's volume: its window, method and volume."""
 
-    gap_tolerance_periods: float = 6.0
-    """An interval longer than this many sampling periods is a gap (not interpolated)..."""
-    min_gap_tolerance_s: float = 60.0
-    """...and never shorter than this."""
-    property_gap_tolerance_s: float = 4 * 3600.0
-    """Lab-like properties (BSW, API gravity) sampled rarely stay valid this long."""
-    temperature_increment: Decimal = Decimal("0.1")
-    pressure_increment: Decimal = Decimal("0.1")
-    api_increment: Decimal = Decimal("0.1")
-    bsw_increment: Decimal = Decimal("0.01")
-    rounding: mpms.VolumeRounding = mpms.BBL_ROUNDING
-
-    def gap_tolerance_s(self, sampling_period_s: float) -> float:
-        """The gap tolerance of a series sampled every ``sampling_period_s``."""
-        return max(self.gap_tolerance_periods * sampling_period_s, self.min_gap_tolerance_s)
-
-
-DEFAULT_SETTINGS = ProductionSettings()
+    method: str
+    start_us: int
+    end_us: int
+    volume: Decimal
+    detail: str = ""
 
 
 @dataclass(frozen=True)
-class Samples:
-    """Raw rows of one series: the window plus one neighbour each side (as volumes.py needs)."""
+class Replaced:
+    """A person's volume and the telemetry figure it replaced over the same window."""
 
-    times_us: NDArray[np.int64]
-    values: NDArray[np.float64]
-    quality: NDArray[np.int32]
-    sampling_period_s: float
+    start_us: int
+    end_us: int
+    manual_volume: Decimal
+    telemetry_volume: Decimal | None
+    reference: str
+
+
+@dataclass(frozen=True)
+class UncertaintyLine:
+    """One input of the uncertainty budget."""
+
+    quantity: str
+    value: float | None
     unit: str
-    rollover: float | None = None
+    standard_uncertainty: float
+    sensitivity: float
+    contribution: float
+    """Its standard uncertainty in the volume's unit (sensitivity × standard uncertainty)."""
+    share_pct: float
 
 
 @dataclass(frozen=True)
-class HourRecord:
-    """One ``telemetry_hourly`` row (times in µs)."""
+class Uncertainty:
+    """The NSV's expanded uncertainty and the budget it comes from."""
 
-    hour_us: int
-    count: int
-    good_count: int
-    avg: float | None
-    integral: float | None
-    first_time_us: int | None
-    last_time_us: int | None
-    first_value: float | None
-    last_value: float | None
-
-    @property
-    def mean(self) -> float | None:
-        """Time-weighted mean over the hour's good readings (their plain mean if only one)."""
-        if self.good_count == 0 or self.avg is None:
-            return None
-        if (
-            self.integral is not None
-            and self.first_time_us is not None
-            and self.last_time_us is not None
-            and self.last_time_us > self.first_time_us
-        ):
-            return self.integral / ((self.last_time_us - self.first_time_us) / 1e6)
-        return self.avg
-
-    @property
-    def span_s(self) -> float:
-        """Seconds between the hour's first and last good reading."""
-        if self.first_time_us is None or self.last_time_us is None:
-            return 0.0
-        return (self.last_time_us - self.first_time_us) / 1e6
-
-
-@dataclass(frozen=True)
-class HourlySeries:
-    """The hourly rollups of one series over the window."""
-
-    hours: tuple[HourRecord, ...]
-    sampling_period_s: float
-    unit: str
-    rollover: float | None = None
-
-
-@dataclass(frozen=True)
-class ManualValue:
-    """An active manual entry as the computation uses it."""
-
-    id: int
-    kind: str
-    value: Decimal
-    unit: str
-
-
-@dataclass(frozen=True)
-class Issue:
-    """Something that leaves a figure missing or estimated; the report rules judge it."""
-
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class PmoInputs:
-    """Everything one PMO's day needs."""
-
-    code: str
-    fluid: Fluid
-    has_totalizer: bool
-    meter_factor: float
-    day_start_us: int
-    day_end_us: int
-    volume_series: Samples | None = None
-    volume_variable: str | None = None
-    """``oil_total``/``oil_rate``... the series ``volume_series`` holds."""
-    property_hours: Mapping[str, HourlySeries] = field(default_factory=dict)
-    """Hourly rollups of every series of the PMO, by variable (rates and totalizers too)."""
-    property_raw: Mapping[str, Samples] = field(default_factory=dict)
-    """Raw rows by variable; used instead of the rollups when the window is not hour-aligned."""
-    manual: Mapping[str, ManualValue] = field(default_factory=dict)
-    """Active manual entries by kind."""
+    expanded: Decimal
+    """In the volume's unit, at ``coverage_factor``."""
+    expanded_pct: float
+    coverage_factor: float
+    lines: list[UncertaintyLine]
+    method: str
 
 
 @dataclass(frozen=True)
 class DailyFigures:
-    """A PMO's daily figures: what ``daily_production`` stores."""
+    """A PMO's daily figures: what ``daily_production`` stores and the report reads."""
 
     code: str
     fluid: Fluid
     method: Method
     unit: str
-    indicated_volume: Decimal | None
-    meter_factor: Decimal | None
-    gross_observed_volume: Decimal | None
-    ctl: Decimal | None
-    cpl: Decimal | None
-    ctpl: Decimal | None
-    gross_standard_volume: Decimal | None
-    bsw_percent: Decimal | None
-    net_standard_volume: Decimal | None
-    temperature_f: Decimal | None
-    pressure_psig: Decimal | None
-    api_gravity: Decimal | None
-    sources: dict[str, str]
-    """Per property: ``telemetry (flow|time|samples basis)``, ``manual #id`` or ``none``."""
-    samples_expected: int
-    samples_received: int
-    samples_good: int
-    longest_gap_s: float | None
-    time_completeness_pct: float | None
-    sample_completeness_pct: float | None
-    quality_score: float | None
-    quality_components: dict[str, Any]
-    quality_explanation: str | None
-    rollovers: int
-    resets: int
-    events: list[dict[str, Any]]
-    issues: list[Issue]
-    manual_entry_ids: list[int]
+    level: Level | None = None
+    indicated_volume: Decimal | None = None
+    meter_factor: Decimal | None = None
+    gross_observed_volume: Decimal | None = None
+    ctl: Decimal | None = None
+    cpl: Decimal | None = None
+    ctpl: Decimal | None = None
+    ccf: Decimal | None = None
+    gross_standard_volume: Decimal | None = None
+    bsw_percent: Decimal | None = None
+    csw: Decimal | None = None
+    net_standard_volume: Decimal | None = None
+    measured_volume: Decimal | None = None
+    """The measured part of the day's volume (at ``level``, before corrections)."""
+    estimated_volume: Decimal | None = None
+    """The estimated part: the sum of ``estimates``."""
+    estimated_share_pct: float | None = None
+    completeness_pct: float | None = None
+    """The share of the day's volume that was measured (100 − estimated share)."""
+    flow_time_coverage_pct: float | None = None
+    """How much of the day the volume series watched the meter."""
+    estimates: list[Estimate] = field(default_factory=list)
+    replaced: list[Replaced] = field(default_factory=list)
+    missing_s: float = 0.0
+    """Seconds with no data and no basis for an estimate (volume missing from the figure)."""
+    temperature_f: Decimal | None = None
+    pressure_psig: Decimal | None = None
+    api_gravity: Decimal | None = None
+    """API gravity at 60 °F."""
+    api_observed: Decimal | None = None
+    """API gravity as observed at line conditions (an ``observed`` series)."""
+    sources: dict[str, str] = field(default_factory=dict)
+    property_coverage_pct: dict[str, float] = field(default_factory=dict)
+    fallbacks: list[str] = field(default_factory=list)
+    water_method: str | None = None
+    gas_base_pressure_psia: Decimal | None = None
+    gas_base_temperature_f: Decimal | None = None
+    gas_conversion: str | None = None
+    samples_expected: int = 0
+    samples_received: int = 0
+    samples_good: int = 0
+    longest_gap_s: float | None = None
+    sample_completeness_pct: float | None = None
+    quality_score: float | None = None
+    quality_components: dict[str, Any] = field(default_factory=dict)
+    quality_explanation: str | None = None
+    rollovers: int = 0
+    resets: int = 0
+    unconfirmed_resets: int = 0
+    backsteps: int = 0
+    negative_clipped: int = 0
+    low_flow_zeroed: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    uncertainty: Uncertainty | None = None
+    meter_type: str = ""
+    issues: list[Issue] = field(default_factory=list)
+    manual_entry_ids: list[int] = field(default_factory=list)
 
     def digest(self) -> str:
-        """sha256 of every figure: equal digests mean an unchanged day."""
-        body = asdict(self)
+        """sha256 of the reported figures: equal digests mean nothing reported changed."""
+        body = {name: getattr(self, name) for name in REPORTED}
+        body["estimates"] = [(e.method, e.start_us, e.end_us, e.volume) for e in self.estimates]
+        body["replaced"] = [asdict(r) for r in self.replaced]
+        body["uncertainty"] = None if self.uncertainty is None else self.uncertainty.expanded
         return hashlib.sha256(
             orjson.dumps(body, default=str, option=orjson.OPT_SORT_KEYS)
         ).hexdigest()
 
 
-# ---------------------------------------------------------------------------------------------
+REPORTED = (
+    "method",
+    "level",
+    "unit",
+    "indicated_volume",
+    "meter_factor",
+    "gross_observed_volume",
+    "ctl",
+    "cpl",
+    "ccf",
+    "gross_standard_volume",
+    "bsw_percent",
+    "csw",
+    "net_standard_volume",
+    "measured_volume",
+    "estimated_volume",
+    "temperature_f",
+    "pressure_psig",
+    "api_gravity",
+    "api_observed",
+    "water_method",
+    "gas_base_pressure_psia",
+    "gas_base_temperature_f",
+    "gas_conversion",
+    "unconfirmed_resets",
+)
+"""The figures a report states: a change in any of them changes the digest."""
 
 
 def daily_figures(
@@ -251,66 +215,131 @@ def daily_figures(
     """Compute one PMO's day: volume, properties, corrections, quality (see module docstring)."""
     issues: list[Issue] = []
     used_manual: list[int] = []
-    method, iv, unit, quality, events, volume = _indicated_volume(
-        inputs, settings, issues, used_manual
-    )
-    props, sources = _properties(inputs, settings, used_manual)
+    volume = day_volume(inputs, settings, issues)
+    if volume.manual_entry is not None:
+        used_manual.append(volume.manual_entry.id)
+    used_manual += [e.id for e in inputs.manual_windows if volume.telemetry is not None]
+    props = custody_properties(inputs, settings, used_manual, issues)
+    corrected = correct(inputs, volume.total, volume.level, props, settings, issues)
+    uncertainty = _uncertainty(inputs, volume, props, corrected, issues)
+    return _figures(inputs, volume, props, corrected, uncertainty, issues, used_manual)
 
-    mf = Decimal(repr(inputs.meter_factor))
-    ctl = cpl = ctpl = gov = gsv = nsv = None
-    bsw = props["bsw"] if inputs.fluid == "oil" else None
-    if iv is not None:
-        try:
-            gov = mpms.gross_observed_volume(iv, mf, settings.rounding)
-        except mpms.MeasurementError as exc:
-            issues.append(Issue("volume_invalid", f"{inputs.code}: {exc}"))
-    if gov is not None and inputs.fluid == "oil":
-        ctl, cpl, ctpl = _oil_corrections(inputs.code, props, issues)
-        if ctpl is not None:
-            gsv = mpms.gross_standard_volume(gov, ctpl, settings.rounding)
-            if bsw is None:
-                issues.append(Issue("bsw_missing", f"{inputs.code}: no BSW for the day: no NSV"))
-            else:
-                try:
-                    nsv = mpms.net_standard_volume(gsv, bsw, settings.rounding)
-                except mpms.MeasurementError as exc:
-                    issues.append(Issue("bsw_invalid", f"{inputs.code}: {exc}"))
-    elif gov is not None:
-        gsv = nsv = gov
 
+def _figures(
+    inputs: PmoInputs,
+    volume: DayVolumeResult,
+    props: Properties,
+    c: Corrections,
+    uncertainty: Uncertainty | None,
+    issues: list[Issue],
+    used_manual: list[int],
+) -> DailyFigures:
+    # A whole-day manual entry replaces the telemetry: its quality is not the figure's.
+    q = volume.quality if volume.manual_entry is None else None
+    telemetry = volume.telemetry if volume.manual_entry is None else None
+    estimates = [] if telemetry is None else [
+        Estimate(p.method, p.start_us, p.end_us, p.volume, p.detail) for p in telemetry.estimates
+    ]  # fmt: skip
+    replaced = _replaced(inputs, volume)
+    measured = estimated = share = None
+    if telemetry is not None:
+        measured, estimated = telemetry.measured, telemetry.estimated
+        total = telemetry.total
+        share = float(100 * estimated / total) if total else 0.0
+    elif volume.total is not None:
+        measured, estimated, share = Decimal(0), volume.total, 100.0
+    ctpl = None
+    if c.ctl is not None and c.cpl is not None:
+        ctpl = mpms.round_half_up(c.ctl * c.cpl, Decimal("0.0001"))
     return DailyFigures(
         code=inputs.code,
         fluid=inputs.fluid,
-        method=method,
-        unit=unit,
-        indicated_volume=None if iv is None else mpms.round_half_up(iv, settings.rounding.volume),
-        meter_factor=mpms.round_half_up(mf, settings.rounding.meter_factor),
-        gross_observed_volume=gov,
-        ctl=ctl,
-        cpl=cpl,
+        method=volume.method,
+        unit=volume.unit,
+        level=volume.level,
+        indicated_volume=c.indicated_volume,
+        meter_factor=c.meter_factor,
+        gross_observed_volume=c.gross_observed_volume,
+        ctl=c.ctl,
+        cpl=c.cpl,
         ctpl=ctpl,
-        gross_standard_volume=gsv,
-        bsw_percent=bsw,
-        net_standard_volume=nsv,
-        temperature_f=props["temperature"],
-        pressure_psig=props["pressure"],
-        api_gravity=props["api_gravity"],
-        sources=sources,
-        samples_expected=quality.samples_expected if quality else 0,
-        samples_received=quality.samples_received if quality else 0,
-        samples_good=quality.samples_good if quality else 0,
-        longest_gap_s=quality.longest_gap_s if quality else None,
-        time_completeness_pct=quality.time_completeness_pct if quality else None,
-        sample_completeness_pct=quality.sample_completeness_pct if quality else None,
-        quality_score=quality.score.score if quality else None,
-        quality_components=_components(quality, inputs, volume),
-        quality_explanation=quality.score.explain() if quality else _manual_note(method),
-        rollovers=quality.rollovers if quality else 0,
-        resets=quality.resets if quality else 0,
-        events=events,
+        ccf=c.ccf,
+        gross_standard_volume=c.gross_standard_volume,
+        bsw_percent=props.bsw_percent.value if inputs.fluid == "oil" else None,
+        csw=c.csw,
+        net_standard_volume=c.net_standard_volume,
+        measured_volume=measured,
+        estimated_volume=estimated,
+        estimated_share_pct=None if share is None else round(share, 4),
+        completeness_pct=None if share is None else round(100.0 - share, 4),
+        flow_time_coverage_pct=q.time_completeness_pct if q else None,
+        estimates=estimates,
+        replaced=replaced,
+        missing_s=sum(g.duration_s for g in telemetry.unestimated) if telemetry else 0.0,
+        temperature_f=props.temperature_f.value,
+        pressure_psig=props.pressure_psig.value,
+        api_gravity=props.api60.value if inputs.fluid == "oil" else None,
+        api_observed=props.api_observed,
+        sources=props.sources(),
+        property_coverage_pct=props.coverage(),
+        fallbacks=[
+            name
+            for name, prop in (
+                ("temperature", props.temperature_f),
+                ("pressure", props.pressure_psig),
+            )
+            if prop.fallback
+        ],
+        water_method=c.water_method,
+        gas_base_pressure_psia=c.gas_base_pressure_psia,
+        gas_base_temperature_f=c.gas_base_temperature_f,
+        gas_conversion=c.gas_conversion,
+        samples_expected=q.samples_expected if q else 0,
+        samples_received=q.samples_received if q else 0,
+        samples_good=q.samples_good if q else 0,
+        longest_gap_s=q.longest_gap_s if q else None,
+        sample_completeness_pct=q.sample_completeness_pct if q else None,
+        quality_score=q.score.score if q else None,
+        quality_components=_components(volume),
+        quality_explanation=q.score.explain() if q else _manual_note(volume.method),
+        rollovers=q.rollovers if q else 0,
+        resets=q.resets if q else 0,
+        unconfirmed_resets=q.unconfirmed_resets if q and volume.manual_entry is None else 0,
+        backsteps=q.backsteps if q else 0,
+        negative_clipped=q.negative_clipped if q else 0,
+        low_flow_zeroed=q.low_flow_zeroed if q else 0,
+        events=[dict(e) for e in volume.events],
+        uncertainty=uncertainty,
+        meter_type=inputs.meter_type,
         issues=issues,
-        manual_entry_ids=sorted(used_manual),
+        manual_entry_ids=sorted(set(used_manual)),
     )
+
+
+def _replaced(inputs: PmoInputs, volume: DayVolumeResult) -> list[Replaced]:
+    if volume.manual_entry is not None and volume.total is not None:
+        entry = volume.manual_entry
+        return [
+            Replaced(
+                inputs.day_start_us,
+                inputs.day_end_us,
+                volume.total,
+                volume.replaced_telemetry,
+                f"manual entry #{entry.id} ({volume.level})",
+            )
+        ]
+    if volume.telemetry is None:
+        return []
+    return [
+        Replaced(
+            r.window.start_us,
+            r.window.end_us,
+            r.window.volume,
+            r.telemetry_total,
+            r.window.reference,
+        )
+        for r in volume.telemetry.replaced
+    ]
 
 
 def _manual_note(method: Method) -> str | None:
@@ -319,301 +348,79 @@ def _manual_note(method: Method) -> str | None:
     return None
 
 
-def _indicated_volume(
+def _uncertainty(
     inputs: PmoInputs,
-    settings: ProductionSettings,
+    volume: DayVolumeResult,
+    props: Properties,
+    c: Corrections,
     issues: list[Issue],
-    used_manual: list[int],
-) -> tuple[Method, Decimal | None, str, DayQuality | None, list[dict[str, Any]], DayVolume | None]:
-    unit = "kscf" if inputs.fluid == "gas" else "bbl"
-    for kind, fluid in VOLUME_KINDS.items():
-        entry = inputs.manual.get(kind)
-        if entry is None or (fluid is not None and fluid != inputs.fluid):
-            continue
-        if fluid is None and inputs.fluid == "gas":
-            continue
-        used_manual.append(entry.id)
-        method: Method = "tank_gauging" if kind == "tank_gauging" else "manual"
-        return method, entry.value, unit, None, [], None
-
-    series = inputs.volume_series
-    if series is None or inputs.volume_variable is None:
-        issues.append(
-            Issue("no_volume", f"{inputs.code}: no volume series and no manual volume entry")
-        )
-        return "none", None, unit, None, [], None
-    tolerance = settings.gap_tolerance_s(series.sampling_period_s)
-    if inputs.volume_variable.endswith("_total"):
-        total = totalizer_volume(
-            series.times_us,
-            series.values,
-            series.quality,
-            gap_tolerance_s=tolerance,
-            sampling_period_s=series.sampling_period_s,
-            counter=CounterSpec(modulus=series.rollover),
-            rate=_rate_samples(inputs),
-            day_start_us=inputs.day_start_us,
-            day_end_us=inputs.day_end_us,
-        )
-        events = [asdict(e) for e in total.events]
-        for e in total.events:
-            if e.needs_confirmation:
-                issues.append(
-                    Issue(
-                        "meter_reset",
-                        f"{inputs.code}: totalizer reset from {e.before_value:g} to "
-                        f"{e.after_value:g}: {e.volume} {unit} lost around it estimated "
-                        f"({e.basis}); needs confirmation",
-                    )
-                )
-        _estimated_issue(inputs.code, unit, total.volume, issues)
-        return "totalizer", total.volume.total, unit, total.quality, events, total.volume
-    rate = integrate_rate(
-        series.times_us,
-        series.values,
-        series.quality,
-        gap_tolerance_s=tolerance,
-        sampling_period_s=series.sampling_period_s,
-        rate_time_base_s=SECONDS_PER_DAY,
-        day_start_us=inputs.day_start_us,
-        day_end_us=inputs.day_end_us,
-    )
-    _estimated_issue(inputs.code, unit, rate.volume, issues)
-    return "rate_integration", rate.volume.total, unit, rate.quality, [], rate.volume
-
-
-def _rate_samples(inputs: PmoInputs) -> RateSamples | None:
-    """The PMO's raw flow rate, when loaded, to split totalizer gaps and estimate resets."""
-    rate = inputs.property_raw.get(f"{inputs.fluid}_rate")
-    if rate is None:
+) -> Uncertainty | None:
+    nsv = c.net_standard_volume
+    if nsv is None or volume.total is None:
         return None
-    return RateSamples(rate.times_us, rate.values, rate.quality)
-
-
-def _estimated_issue(code: str, unit: str, volume: DayVolume, issues: list[Issue]) -> None:
-    if volume.estimates or volume.unestimated:
-        methods = ", ".join(sorted({p.method for p in volume.estimates})) or "none"
-        missing = sum(g.duration_s for g in volume.unestimated)
-        issues.append(
-            Issue(
-                "volume_estimated",
-                f"{code}: {volume.estimated} of {volume.total} {unit} estimated ({methods}); "
-                f"measured share {volume.measured_share_pct:.1f} %"
-                + (f"; {missing:g} s without any basis for an estimate" if missing else ""),
-            )
-        )
-
-
-def _properties(
-    inputs: PmoInputs, settings: ProductionSettings, used_manual: list[int]
-) -> tuple[dict[str, Decimal | None], dict[str, str]]:
-    increments = {
-        "temperature": settings.temperature_increment,
-        "pressure": settings.pressure_increment,
-        "bsw": settings.bsw_increment,
-        "api_gravity": settings.api_increment,
-    }
-    values: dict[str, Decimal | None] = {}
-    sources: dict[str, str] = {}
-    aligned = _hour_aligned(inputs.day_start_us, inputs.day_end_us)
-    for prop in PROPERTY_KINDS:
-        entry = inputs.manual.get(prop)
-        if entry is not None:
-            used_manual.append(entry.id)
-            values[prop] = mpms.round_half_up(entry.value, increments[prop])
-            sources[prop] = f"manual #{entry.id}"
-            continue
-        found = _telemetry_property(inputs, prop, settings, aligned)
-        if found is None:
-            values[prop] = None
-            sources[prop] = "none"
-            continue
-        average, unit = found
-        value = average.value
-        if prop == "pressure" and unit == "psia":
-            value -= ATMOSPHERE_PSIA
-        values[prop] = mpms.round_half_up(value, increments[prop])
-        sources[prop] = f"telemetry ({average.basis}-weighted)"
-    return values, sources
-
-
-def _telemetry_property(
-    inputs: PmoInputs, prop: str, settings: ProductionSettings, aligned: bool
-) -> tuple[PropertyAverage, str] | None:
-    tolerance_for_lab = prop in ("bsw", "api_gravity")
-    for variable in PROPERTY_VARIABLES[prop]:
-        if aligned and variable in inputs.property_hours:
-            hours = inputs.property_hours[variable]
-            average = hourly_average(hours.hours, _hourly_weights(inputs))
-            if average is not None:
-                return average, hours.unit
-        elif variable in inputs.property_raw:
-            raw = inputs.property_raw[variable]
-            rate = _raw_rate(inputs)
-            tolerance = settings.gap_tolerance_s(raw.sampling_period_s)
-            rate_tolerance = settings.gap_tolerance_s(rate.sampling_period_s) if rate else tolerance
-            result = flow_weighted_average(
-                raw.times_us,
-                raw.values,
-                rate.times_us if rate else np.zeros(0, dtype=np.int64),
-                rate.values if rate else np.zeros(0),
-                values_quality=raw.quality,
-                rate_quality=rate.quality if rate else None,
-                day_start_us=inputs.day_start_us,
-                day_end_us=inputs.day_end_us,
-                gap_tolerance_s=rate_tolerance,
-                values_gap_tolerance_s=max(
-                    tolerance, settings.property_gap_tolerance_s if tolerance_for_lab else 0.0
-                ),
-            )
-            if result is not None:
-                return result, raw.unit
-    return None
-
-
-def _raw_rate(inputs: PmoInputs) -> Samples | None:
-    rate = inputs.property_raw.get(f"{inputs.fluid}_rate")
-    if rate is not None:
-        return rate
-    if inputs.volume_variable == f"{inputs.fluid}_rate":
-        return inputs.volume_series
-    return None
-
-
-def _hour_aligned(start_us: int, end_us: int) -> bool:
-    hour = 3_600_000_000
-    return start_us % hour == 0 and end_us % hour == 0
-
-
-def _hourly_weights(inputs: PmoInputs) -> dict[int, float]:
-    """Volume that flowed in each hour (in the rate's unit × days), to weight hourly averages.
-
-    From the rate series when there is one (time-weighted mean rate × 1 h); else from the
-    totalizer (difference of the hours' last readings, rollover-aware; a drop counts as 0).
-    """
-    rate = inputs.property_hours.get(f"{inputs.fluid}_rate")
-    if rate is not None:
-        return {
-            h.hour_us: max(0.0, mean) * 3600.0 / SECONDS_PER_DAY
-            for h in rate.hours
-            if (mean := h.mean) is not None
-        }
-    total = inputs.property_hours.get(f"{inputs.fluid}_total")
-    if total is None:
-        return {}
-    weights: dict[int, float] = {}
-    previous: float | None = None
-    for h in total.hours:
-        if h.last_value is None:
-            previous = None
-            continue
-        start = previous if previous is not None else h.first_value
-        step = h.last_value - (start if start is not None else h.last_value)
-        if step < 0 and total.rollover and -step >= 0.9 * total.rollover:
-            step += total.rollover
-        weights[h.hour_us] = max(0.0, step)
-        previous = h.last_value
-    return weights
-
-
-def hourly_average(
-    hours: Sequence[HourRecord], weights: Mapping[int, float]
-) -> PropertyAverage | None:
-    """Daily average of a property from its hourly records (API MPMS 21.1 style).
-
-    ``Σ V_h·P_h / Σ V_h`` over the hours with both a mean property ``P_h`` (time-weighted over
-    the hour's good readings) and a positive volume ``V_h``; with no flow, the mean of the hourly
-    means weighted by the time each covers; with no covered time, the plain mean of the hourly
-    averages; with no good reading, ``None``.
-    """
-    flow = weighted = covered = time_weighted = 0.0
-    means: list[float] = []
-    good = 0
-    for h in hours:
-        mean = h.mean
-        if mean is None:
-            continue
-        good += h.good_count
-        means.append(mean)
-        span = h.span_s
-        covered += span
-        time_weighted += span * mean
-        volume = weights.get(h.hour_us, 0.0)
-        if volume > 0:
-            flow += volume
-            weighted += volume * mean
-    if flow > 0:
-        return PropertyAverage(weighted / flow, "flow", flow, covered, good)
-    if covered > 0:
-        return PropertyAverage(time_weighted / covered, "time", 0.0, covered, good)
-    if means:
-        return PropertyAverage(sum(means) / len(means), "samples", 0.0, 0.0, good)
-    return None
-
-
-def _oil_corrections(
-    code: str, props: Mapping[str, Decimal | None], issues: list[Issue]
-) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
-    temperature, api, pressure = props["temperature"], props["api_gravity"], props["pressure"]
-    if temperature is None or api is None:
-        missing = " and ".join(
-            name
-            for name, value in (("temperature", temperature), ("API gravity", api))
-            if value is None
-        )
-        issues.append(Issue("ctl_missing", f"{code}: no {missing} for the day: no CTL, no GSV"))
-        return None, None, None
-    if pressure is None:
-        issues.append(Issue("pressure_missing", f"{code}: no pressure for the day: CPL taken as 1"))
+    meter = METER_TYPES.get(inputs.meter_type.lower())
+    if meter is None:
+        meter = mpms.MeterType.ORIFICE_GAS if inputs.fluid == "gas" else mpms.MeterType.TURBINE
+    if volume.level == "tank":
+        meter = mpms.MeterType.TANK_GAUGING
+    share = 0.0
+    if volume.manual_entry is not None:
+        share = 1.0
+    elif volume.telemetry is not None and volume.telemetry.total:
+        share = float(volume.telemetry.estimated / volume.telemetry.total)
+    nsv_f = float(nsv)
     try:
-        correction = mpms.base_to_alternate(
-            commodity=mpms.Commodity.CRUDE_OIL,
-            temperature_f=float(temperature),
-            pressure_psig=float(pressure) if pressure is not None else 0.0,
-            api60=float(api),
+        budget = mpms.daily_nsv_uncertainty(
+            nsv_bbl=nsv_f,
+            meter_type=meter,
+            estimated_bbl=nsv_f * min(max(share, 0.0), 1.0),
+            fluid=inputs.fluid,
+            temperature_f=None
+            if props.temperature_f.value is None
+            else float(props.temperature_f.value),
+            pressure_psig=None
+            if props.pressure_psig.value is None
+            else float(props.pressure_psig.value),
+            api60=None if props.api60.value is None else float(props.api60.value),
+            bsw_percent=None
+            if props.bsw_percent.value is None or inputs.fluid != "oil"
+            else float(props.bsw_percent.value),
+            stated=inputs.stated_uncertainty,
         )
     except mpms.MeasurementError as exc:
-        issues.append(Issue("ctl_invalid", f"{code}: {exc}"))
-        return None, None, None
-    return correction.ctl_rounded, correction.cpl_rounded, correction.ctpl_rounded
+        issues.append(Issue("uncertainty_unavailable", f"{inputs.code}: {exc}"))
+        return None
+    return Uncertainty(
+        expanded=mpms.round_half_up(budget.expanded_bbl, Decimal("0.01")),
+        expanded_pct=round(budget.expanded_pct, 4),
+        coverage_factor=budget.coverage_factor,
+        lines=[
+            UncertaintyLine(
+                line.quantity,
+                line.value,
+                line.unit,
+                line.standard_uncertainty,
+                line.sensitivity,
+                round(line.contribution_bbl, 6),
+                round(line.share_pct, 4),
+            )
+            for line in budget.lines
+        ],
+        method=budget.method,
+    )
 
 
-def _components(
-    quality: DayQuality | None, inputs: PmoInputs, volume: DayVolume | None
-) -> dict[str, Any]:
+def _components(volume: DayVolumeResult) -> dict[str, Any]:
+    q = volume.quality
     out: dict[str, Any] = {}
-    if volume is not None:
-        out["volume"] = {
-            "measured": volume.measured,
-            "estimated": volume.estimated,
-            "measured_share_pct": volume.measured_share_pct,
-            "estimates": [asdict(p) for p in volume.estimates],
-            "unestimated": [asdict(g) for g in volume.unestimated],
-        }
-    if quality is not None:
-        out["score"] = asdict(quality.score)
-        out["backsteps"] = quality.backsteps
-        out["negative_clipped"] = quality.negative_clipped
-        out["low_flow_zeroed"] = quality.low_flow_zeroed
-        out["gaps"] = len(quality.gaps)
-        out["covered_s"] = quality.covered_s
-        out["gap_tolerance_s"] = quality.gap_tolerance_s
-        out["samples_uncertain"] = quality.samples_uncertain
-        out["samples_bad"] = quality.samples_bad
-    if inputs.volume_variable:
-        out["volume_series"] = inputs.volume_variable
-    series: dict[str, dict[str, float]] = {}
-    window_s = (inputs.day_end_us - inputs.day_start_us) / 1e6
-    for variable, hourly in sorted(inputs.property_hours.items()):
-        received = sum(h.count for h in hourly.hours)
-        good = sum(h.good_count for h in hourly.hours)
-        expected = -(-window_s // hourly.sampling_period_s)
-        series[variable] = {
-            "expected": int(expected),
-            "received": received,
-            "good": good,
-            "sample_completeness_pct": round(100.0 * min(received, expected) / expected, 3),
-        }
-    if series:
-        out["series"] = series
+    if q is not None:
+        out["score"] = asdict(q.score)
+        out["gaps"] = len(q.gaps)
+        out["covered_s"] = q.covered_s
+        out["gap_tolerance_s"] = q.gap_tolerance_s
+        out["samples_uncertain"] = q.samples_uncertain
+        out["samples_bad"] = q.samples_bad
+    if volume.backstep_tolerance is not None:
+        out["backstep_tolerance"] = volume.backstep_tolerance
+        out["largest_backstep"] = volume.largest_backstep
     return out

@@ -21,7 +21,7 @@ from anh_reporter.domain.mpms import TEMPERATURE_RANGE_F, density_to_api
 from anh_reporter.errors import AnhError
 from anh_reporter.production.config import load_field
 from anh_reporter.production.daily import ComputeResult, compute_day
-from anh_reporter.production.figures import DEFAULT_SETTINGS, ProductionSettings
+from anh_reporter.production.inputs import DEFAULT_SETTINGS, VOLUME_KINDS, ProductionSettings
 from anh_reporter.production.store import flag_issued_report
 from anh_reporter.storage.database import returned
 
@@ -86,6 +86,9 @@ class ManualEntry:
     entered_at: dt.datetime
     reason: str
     superseded_by: int | None
+    level: str | None = None
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -120,13 +123,23 @@ def add_entry(
     well_code: str | None = None,
     unit: str | None = None,
     replaces: int | None = None,
+    level: str | None = None,
+    window: tuple[dt.datetime, dt.datetime] | None = None,
+    details: dict[str, Any] | None = None,
     recompute: bool = True,
     settings: ProductionSettings = DEFAULT_SETTINGS,
 ) -> AddResult:
-    """Store a manual entry (replacing ``replaces`` when given) and recompute its day."""
+    """Store a manual entry (replacing ``replaces`` when given) and recompute its day.
+
+    A volume says its ``level``: ``indicated`` (default: the meter factor and corrections are
+    applied), ``gov``, ``gsv`` or ``nsv`` (taken as they are, so no factor is applied twice), or
+    ``tank`` (a tank gauging). A volume at the indicated level may cover a ``window`` of the
+    day (a gap) instead of the whole day.
+    """
     spec = KINDS.get(kind)
     if spec is None:
         raise ManualEntryError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    level = _level(kind, level, window)
     number = _decimal(value)
     if unit is not None and unit != spec.unit:
         raise ManualEntryError(
@@ -143,6 +156,8 @@ def add_entry(
     if not entered_by.strip():
         raise ManualEntryError("entered_by is required (who enters the value)")
     config = load_field(conn, field_code)
+    if window is not None:
+        _check_window(window, config.day(day))
     pmo_id = well_id = None
     if spec.owner == "pmo":
         if pmo_code is None or well_code is not None:
@@ -180,7 +195,7 @@ def add_entry(
                 raise ManualEntryError(
                     f"manual entry #{replaces} was already replaced by #{old[5]}"
                 )
-            if tuple(old[:5]) != (config.id, pmo_id, well_id, kind, day):
+            if tuple(old[:5]) != (config.id, pmo_id, well_id, kind, day):  # same target
                 raise ManualEntryError(
                     f"manual entry #{replaces} is for another PMO, well, kind or day; "
                     "a replacement must be for the same one"
@@ -188,9 +203,23 @@ def add_entry(
         row = returned(
             conn.execute(
                 "INSERT INTO manual_entries (field_id, pmo_id, well_id, contract_day, kind, value, "
-                "unit, entered_by, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "RETURNING id",
-                (config.id, pmo_id, well_id, day, kind, number, spec.unit, entered_by, reason),
+                "unit, entered_by, reason, level, window_start, window_end, details) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (
+                    config.id,
+                    pmo_id,
+                    well_id,
+                    day,
+                    kind,
+                    number,
+                    spec.unit,
+                    entered_by,
+                    reason,
+                    level,
+                    window[0] if window else None,
+                    window[1] if window else None,
+                    Jsonb(details or {}),
+                ),
             ).fetchone()
         )
         new_id = int(row[0])
@@ -204,7 +233,16 @@ def add_entry(
                 entered_by,
                 "manual_entry.add",
                 f"{field_code}/{day.isoformat()}",
-                Jsonb({"id": new_id, "kind": kind, "value": str(number), "replaces": replaces}),
+                Jsonb(
+                    {
+                        "id": new_id,
+                        "kind": kind,
+                        "value": str(number),
+                        "level": level,
+                        "window": None if window is None else [w.isoformat() for w in window],
+                        "replaces": replaces,
+                    }
+                ),
             ),
         )
     conn.commit()
@@ -217,10 +255,52 @@ def add_entry(
     return AddResult(entry, replaces, recomputed)
 
 
+LEVELS = ("indicated", "gov", "gsv", "nsv", "tank")
+
+
+def _level(
+    kind: str, level: str | None, window: tuple[dt.datetime, dt.datetime] | None
+) -> str | None:
+    """The level a volume entry is at (checked); ``None`` for other kinds."""
+    if kind not in VOLUME_KINDS:
+        if level is not None or window is not None:
+            raise ManualEntryError(f"{kind} is not a volume: it has no level and no window")
+        return None
+    if kind == "tank_gauging":
+        if level not in (None, "tank"):
+            raise ManualEntryError(f"tank_gauging is at level 'tank', not {level!r}")
+        if window is not None:
+            raise ManualEntryError("a tank gauging covers the whole day (opening to closing)")
+        return "tank"
+    chosen = level or "indicated"
+    if chosen not in LEVELS[:4]:
+        raise ManualEntryError(
+            f"level {chosen!r} is not one of {', '.join(LEVELS[:4])} (tank: use tank_gauging)"
+        )
+    if window is not None and chosen != "indicated":
+        raise ManualEntryError(
+            f"a volume for a window of the day fills a gap in the meter's count: it is an "
+            f"indicated volume, not {chosen!r} (a whole-day entry may be at any level)"
+        )
+    return chosen
+
+
+def _check_window(window: tuple[dt.datetime, dt.datetime], day: Any) -> None:
+    start, end = window
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ManualEntryError("window: give times with a time zone (or UTC)")
+    if not (day.start <= start < end <= day.end):
+        raise ManualEntryError(
+            f"window {start.isoformat()} → {end.isoformat()} must be a non-empty part of the "
+            f"contract day {day.start.isoformat()} → {day.end.isoformat()}; a gap across the "
+            "contract hour is entered as one entry per day"
+        )
+
+
 _SELECT = """
 SELECT m.id, f.code, coalesce(p.code, w.code), CASE WHEN m.pmo_id IS NULL THEN 'well'
        ELSE 'pmo' END, m.contract_day, m.kind, m.value, m.unit, m.entered_by, m.entered_at,
-       m.reason, m.superseded_by
+       m.reason, m.superseded_by, m.level, m.window_start, m.window_end
 FROM manual_entries m
 JOIN fields f ON f.id = m.field_id
 LEFT JOIN measurement_points p ON p.id = m.pmo_id

@@ -59,7 +59,7 @@ class TrendRow:
     gross_standard_volume: float | None
     net_standard_volume: float | None
     quality_score: float | None
-    min_time_completeness_pct: float | None
+    min_completeness_pct: float | None
     needs_amendment: bool
 
 
@@ -76,7 +76,7 @@ def figures_from(document: Any) -> DailyFigures:
 _UPSERT = """
 INSERT INTO daily_production (
     pmo_id, contract_day, day_start, day_end, fluid, method, unit, gross_observed_volume,
-    gross_standard_volume, net_standard_volume, quality_score, time_completeness_pct, figures,
+    gross_standard_volume, net_standard_volume, quality_score, completeness_pct, figures,
     digest, computed_at)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, now())
 ON CONFLICT (pmo_id, contract_day) DO UPDATE SET
@@ -85,7 +85,7 @@ ON CONFLICT (pmo_id, contract_day) DO UPDATE SET
     gross_observed_volume = excluded.gross_observed_volume,
     gross_standard_volume = excluded.gross_standard_volume,
     net_standard_volume = excluded.net_standard_volume, quality_score = excluded.quality_score,
-    time_completeness_pct = excluded.time_completeness_pct, figures = excluded.figures,
+    completeness_pct = excluded.completeness_pct, figures = excluded.figures,
     digest = excluded.digest, computed_at = now()
 """
 
@@ -112,7 +112,7 @@ def save(
             (
                 pmo_id, window.day, window.start, window.end, f.fluid, f.method, f.unit,
                 f.gross_observed_volume, f.gross_standard_volume, f.net_standard_volume,
-                f.quality_score, f.time_completeness_pct, figures_json(f).decode(), digest,
+                f.quality_score, f.completeness_pct, figures_json(f).decode(), digest,
             )
         )  # fmt: skip
     with conn.cursor() as cur:
@@ -138,7 +138,7 @@ _TREND_SQL = """
 SELECT d.contract_day, d.fluid, d.unit, count(*)::int,
        sum(d.gross_observed_volume)::float8, sum(d.gross_standard_volume)::float8,
        sum(d.net_standard_volume)::float8, avg(d.quality_score)::float8,
-       min(d.time_completeness_pct)::float8, bool_or(d.needs_amendment)
+       min(d.completeness_pct)::float8, bool_or(d.needs_amendment)
 FROM daily_production d JOIN measurement_points p ON p.id = d.pmo_id
 WHERE p.field_id = %s AND d.contract_day >= %s AND d.contract_day <= %s
 GROUP BY d.contract_day, d.fluid, d.unit

@@ -1,4 +1,4 @@
-"""Command line: ``report generate|verify|submit|amend|ack|list|audit`` (mounted as ``report``)."""
+"""``anh-reporter report``: generate, verify, submit, amend (and approve), ack, list, audit."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from rich.table import Table
 
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
-from anh_reporter.reports import chain, records, service, submission
+from anh_reporter.reports import amendments, chain, records, service, submission
 from anh_reporter.reports.errors import ReportBlocked
+from anh_reporter.reports.model import FigureChange
 from anh_reporter.reports.rules import Finding
 from anh_reporter.reports.verify import verify_file
 from anh_reporter.storage.database import open_database
@@ -56,21 +57,14 @@ def _findings(findings: list[dict[str, str]] | list[Finding]) -> None:
     console.print(table)
 
 
-def _run(what: str, field: str, day: dt.date, reason: str | None, by: str | None) -> None:
+def _run(field: str, day: dt.date, by: str | None) -> None:
     settings = get_settings()
     context = service.Context.from_settings(settings)
-    user = by or os_user()
     with open_database(settings) as db, db.connect() as conn:
         try:
-            if reason is None:
-                result = service.generate(
-                    conn, field_code=field, day=day, context=context, created_by=user
-                )
-            else:
-                result = service.amend(
-                    conn, field_code=field, day=day, reason=reason, context=context,
-                    created_by=user,
-                )  # fmt: skip
+            result = service.generate(
+                conn, field_code=field, day=day, context=context, created_by=by or os_user()
+            )
         except ReportBlocked as exc:
             _findings(exc.findings)
             raise
@@ -83,18 +77,91 @@ def _run(what: str, field: str, day: dt.date, reason: str | None, by: str | None
 @app.command("generate")
 def generate(field: FieldOpt, day: DayOpt, by: ByOpt = None) -> None:
     """Build, check, sign and store a field's report for a contract day (version 1)."""
-    _run("generate", field, day.date(), None, by)
+    _run(field, day.date(), by)
 
 
 @app.command("amend")
 def amend(
     field: FieldOpt,
     day: DayOpt,
-    reason: Annotated[str, typer.Option(help="Why the report is corrected")],
+    reason_code: Annotated[
+        str, typer.Option(help=f"Why, as a code: {', '.join(amendments.REASON_CODES)}")
+    ],
+    reason: Annotated[str, typer.Option(help="Why, in words (kept in the signed record)")],
     by: ByOpt = None,
 ) -> None:
-    """Make version n+1 of a signed report, with a reason, linked to version n."""
-    _run("amend", field, day.date(), reason, by)
+    """Ask for version n+1 of a signed report: signed now, or (material) after a 2nd person."""
+    settings = get_settings()
+    context = service.Context.from_settings(settings)
+    with open_database(settings) as db, db.connect() as conn:
+        try:
+            done = amendments.request(
+                conn, field_code=field, day=day.date(), reason_code=reason_code, reason=reason,
+                requested_by=by or os_user(), context=context,
+            )  # fmt: skip
+        except ReportBlocked as exc:
+            _findings(exc.findings)
+            raise
+    _changes(done.changes)
+    if done.signed is None:
+        console.print(
+            f"[yellow]material amendment #{done.id} waits for a second person:[/] "
+            f"`report approve-amendment --field {field} --day {day.date()}` "
+            f"(not by {done.requested_by})"
+        )
+        return
+    _findings(done.signed.findings)
+    console.print(done.signed.summary())
+
+
+@app.command("approve-amendment")
+def approve_amendment(field: FieldOpt, day: DayOpt, by: ByOpt = None) -> None:
+    """Approve a material amendment someone else asked for; it is signed now."""
+    settings = get_settings()
+    context = service.Context.from_settings(settings)
+    with open_database(settings) as db, db.connect() as conn:
+        done = amendments.approve(
+            conn, field_code=field, day=day.date(), approved_by=by or os_user(), context=context
+        )
+    assert done.signed is not None  # noqa: S101 - narrows for mypy: approve() signs
+    _findings(done.signed.findings)
+    console.print(done.signed.summary())
+
+
+@app.command("amendments")
+def amendments_list(
+    field: Annotated[str | None, typer.Option("--field", "-f", help="Only this field")] = None,
+) -> None:
+    """Signed days whose figures changed (amendment drafts), and amendments awaiting approval."""
+    settings = get_settings()
+    context = service.Context.from_settings(settings)
+    with open_database(settings) as db, db.connect() as conn:
+        pending = amendments.pending_requests(conn, field_code=field)
+        flagged = conn.execute(
+            "SELECT f.code, r.contract_day FROM reports r JOIN fields f ON f.id = r.field_id "
+            "WHERE r.needs_amendment AND (%(f)s::text IS NULL OR f.code = %(f)s) "
+            "ORDER BY r.contract_day",
+            {"f": field},
+        ).fetchall()
+        drafts = [
+            amendments.draft(conn, field_code=code, day=d, context=context) for code, d in flagged
+        ]
+    for d in drafts:
+        size = "material" if d.material else "not material"
+        console.print(f"[bold]{d.field_code} {d.day}[/] (signed v{d.signed_version}, {size}):")
+        _changes(d.changes)
+    for r in pending:
+        console.print(
+            f"[yellow]awaiting approval[/] #{r.id} {r.field_code} {r.day}: {r.reason_code} — "
+            f"{r.reason} (asked by {r.requested_by})"
+        )
+    if not drafts and not pending:
+        console.print("no signed day needs an amendment")
+
+
+def _changes(changes: list[FigureChange]) -> None:
+    for c in changes:
+        console.print(f"  {c.target} {c.figure}: {c.old} → {c.new}", highlight=False)
 
 
 @app.command("verify")

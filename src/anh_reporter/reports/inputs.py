@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 
 from anh_reporter import __version__
 from anh_reporter.production import store
+from anh_reporter.production.approvals import approvals_of_day
 from anh_reporter.production.config import FieldConfig
+from anh_reporter.production.contract_day import ContractDay
 from anh_reporter.production.manual import latest_well_tests, list_entries
+from anh_reporter.production.provings import proving_in_force
 from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.model import (
     Anomaly,
+    ApprovalInfo,
     ManualEntryUsed,
     OperatorInfo,
+    PmoContext,
+    ProvingInfo,
     ReportInputs,
     VersionInfo,
     WellInfo,
@@ -74,6 +81,9 @@ def load_inputs(
             entered_by=e.entered_by,
             entered_at=e.entered_at,
             reason=e.reason,
+            level=e.level,
+            window_start=e.window_start,
+            window_end=e.window_end,
         )
         for e in (
             list_entries(conn, field_code=config.code, include_superseded=True, ids=ids)
@@ -99,10 +109,75 @@ def load_inputs(
         wells=wells,
         manual_entries=manual,
         anomalies=load_anomalies(conn, config.id, window.start, window.end),
+        context=load_context(conn, config, window),
+        approvals=[
+            ApprovalInfo(
+                pmo=a.pmo_code,
+                kind=a.kind,
+                subject=a.subject,
+                reason=a.reason,
+                decided_by=a.decided_by,
+                decided_at=a.decided_at,
+            )
+            for a in approvals_of_day(conn, config.id, day)
+        ],
         version=version,
         software_version=__version__,
         completeness_threshold_pct=threshold_pct,
     )
+
+
+HISTORY_DAYS = 7
+
+
+def load_context(conn: Conn, config: FieldConfig, window: ContractDay) -> dict[str, PmoContext]:
+    """Per PMO: role, meter ceiling, sales spec, proving in force, last signed volumes."""
+    hours = Decimal(repr(window.hours))
+    history = _history(conn, config.id, window.day)
+    out = {}
+    for pmo in config.pmos:
+        rate = pmo.rate_series()
+        max_rate = pmo.max_rate or (rate.range_hi if rate is not None else None)
+        ceiling = None
+        if max_rate:
+            ceiling = (Decimal(repr(float(max_rate))) * hours / 24).quantize(Decimal("0.01"))
+        proving = proving_in_force(conn, pmo.id, window.start)
+        out[pmo.code] = PmoContext(
+            role=pmo.role,
+            max_daily_volume=ceiling,
+            sales_bsw_spec_pct=Decimal(repr(float(pmo.sales_bsw_spec_pct))),
+            proving_interval_days=pmo.proving_interval_days,
+            proving=None
+            if proving is None
+            else ProvingInfo(
+                proved_at=proving.proved_at,
+                effective_from=proving.effective_from,
+                meter_factor=proving.meter_factor,
+                previous_factor=proving.previous_factor,
+                run_reference=proving.run_reference,
+                proved_by=proving.proved_by,
+            ),
+            history=history.get(pmo.code, []),
+        )
+    return out
+
+
+def _history(conn: Conn, field_id: int, day: dt.date) -> dict[str, list[Decimal]]:
+    """Reported volumes of the last signed days (unchanged since signing), newest first."""
+    rows = conn.execute(
+        "SELECT p.code, d.net_standard_volume FROM daily_production d "
+        "JOIN measurement_points p ON p.id = d.pmo_id "
+        "JOIN reports r ON r.field_id = p.field_id AND r.contract_day = d.contract_day "
+        "WHERE p.field_id = %s AND d.contract_day < %s AND d.contract_day >= %s "
+        "AND NOT d.needs_amendment AND d.net_standard_volume IS NOT NULL "
+        "AND EXISTS (SELECT 1 FROM report_versions v WHERE v.report_id = r.id "
+        "AND v.chain_seq IS NOT NULL) ORDER BY d.contract_day DESC",
+        (field_id, day, day - dt.timedelta(days=HISTORY_DAYS)),
+    ).fetchall()
+    out: dict[str, list[Decimal]] = {}
+    for code, volume in rows:
+        out.setdefault(code, []).append(Decimal(volume))
+    return out
 
 
 def load_anomalies(

@@ -5,33 +5,21 @@ entries, the anomalies, the version being made); :func:`build_report` turns it i
 :class:`IdpReport` (pure: the golden cases run it from ``input.json``). A profile
 (:mod:`~anh_reporter.reports.profiles`) then maps the model to the document a receiver wants.
 
-Derived figures, per PMO:
-
-* oil PMO: ``oil_gross_bbl`` = GSV (oil with its sediment and water, at 60 °F), ``oil_net_bbl``
-  = NSV, ``water_gross_bbl`` = ``water_net_bbl`` = GSV − NSV (the S&W volume);
-* water PMO: ``water_gross_bbl`` = GOV, ``water_net_bbl`` = GSV (= GOV: no correction);
-* gas PMO: ``gas_kpc`` = GSV (kscf at base conditions, as the flow computer gives it).
-
-Totals are the sums over PMOs of the figures that are present. Per-well figures are allocated
-when every well of a PMO has a well test (manual entries ``well_test_oil``/``water``/``gas``,
-the latest on or before the day): each well gets the PMO's volume × its test rate / the sum of
-test rates, rounded to 0.01 with the largest-remainder method so the wells add up exactly.
-Every number is a :class:`~decimal.Decimal` at its reporting increment (see ``QUANTA``).
+The model is built by :mod:`~anh_reporter.reports.build`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import Literal
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from anh_reporter.production.store import StoredDay
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 QUANTA: dict[str, Decimal] = {
     "volume": Decimal("0.01"),
@@ -45,6 +33,7 @@ QUANTA: dict[str, Decimal] = {
     "seconds": Decimal("1"),
     "points": Decimal("0.1"),
     "fraction": Decimal("0.0001"),
+    "ccf": Decimal("0.0001"),
 }
 """Reporting increment of each kind of figure (values are rounded half up to it)."""
 
@@ -114,6 +103,54 @@ class ManualEntryUsed(_Model):
     entered_by: str
     entered_at: dt.datetime
     reason: str
+    level: str | None = None
+    """For a volume: indicated, gov, gsv, nsv or tank."""
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+
+
+class ProvingInfo(_Model):
+    """The proving whose meter factor the day uses."""
+
+    proved_at: dt.datetime
+    effective_from: dt.datetime
+    meter_factor: Decimal
+    previous_factor: Decimal | None = None
+    run_reference: str
+    proved_by: str
+
+
+class ApprovalInfo(_Model):
+    """A person's confirmation of a reset or approval of an estimate for a PMO's day."""
+
+    pmo: str
+    kind: Literal["reset_confirmation", "estimate_approval"]
+    subject: dict[str, Any] = Field(default_factory=dict)
+    reason: str
+    decided_by: str
+    decided_at: dt.datetime
+
+
+class PmoContext(_Model):
+    """What the rules need to know about a PMO beyond its figures."""
+
+    role: str = "production"
+    max_daily_volume: Decimal | None = None
+    """The most the meter can pass in the contract day (its maximum rate × hours)."""
+    sales_bsw_spec_pct: Decimal = Decimal("0.5")
+    proving_interval_days: int = 31
+    proving: ProvingInfo | None = None
+    history: list[Decimal] = Field(default_factory=list)
+    """The reported volume (NSV, or gas at base) of the last signed days, newest first."""
+
+
+class FigureChange(_Model):
+    """One reported figure an amendment changes."""
+
+    target: str
+    figure: str
+    old: Any = None
+    new: Any = None
 
 
 class Anomaly(_Model):
@@ -127,12 +164,16 @@ class Anomaly(_Model):
 
 
 class VersionInfo(_Model):
-    """Which version of the report this is."""
+    """Which version of the report this is (and, for an amendment, why and who approved it)."""
 
     number: int = Field(ge=1)
     amends_version: int | None = None
     amends_sha256: str | None = None
     reason: str | None = None
+    reason_code: str | None = None
+    changes: list[FigureChange] = Field(default_factory=list)
+    requested_by: str | None = None
+    approved_by: str | None = None
     generated_at: dt.datetime
     generated_by: str
 
@@ -149,6 +190,9 @@ class ReportInputs(_Model):
     wells: list[WellInfo] = Field(default_factory=list)
     manual_entries: list[ManualEntryUsed] = Field(default_factory=list)
     anomalies: list[Anomaly] = Field(default_factory=list)
+    context: dict[str, PmoContext] = Field(default_factory=dict)
+    """Per PMO code: role, meter limits, proving, last signed volumes (for the rules)."""
+    approvals: list[ApprovalInfo] = Field(default_factory=list)
     version: VersionInfo
     software_version: str
     completeness_threshold_pct: Decimal = Decimal("95.0")
@@ -173,6 +217,10 @@ class ReportHeader:
     amendment_reason: str | None
     generated_at: dt.datetime
     generated_by: str
+    amendment_reason_code: str | None = None
+    amendment_changes: list[dict[str, Any]] = field(default_factory=list)
+    requested_by: str | None = None
+    approved_by: str | None = None
 
 
 @dataclass(slots=True)
@@ -206,12 +254,77 @@ class PmoQuality:
     samples_good: int
     longest_gap_s: int | None
     completeness_pct: Decimal | None
+    """The share of the day's volume that was measured (the rest was estimated)."""
     sample_completeness_pct: Decimal | None
     quality_score: Decimal | None
     score_terms: ScoreTerms | None
     explanation: str | None
     rollovers: int
     resets: int
+    flow_time_coverage_pct: Decimal | None = None
+    unconfirmed_resets: int = 0
+    backsteps: int = 0
+    negative_clipped: int = 0
+    low_flow_zeroed: int = 0
+    property_coverage_pct: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EstimateReport:
+    """An estimated part of a PMO's volume: window, method, volume, and how."""
+
+    method: str
+    start: dt.datetime
+    end: dt.datetime
+    volume: Decimal
+    detail: str
+
+
+@dataclass(slots=True)
+class ReplacedReport:
+    """A person's volume for a window and the telemetry figure it replaced (kept visible)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    manual_volume: Decimal
+    telemetry_volume: Decimal | None
+    reference: str
+
+
+@dataclass(slots=True)
+class EventReport:
+    """A totalizer rollover or reset, and whether a person confirmed it."""
+
+    kind: str
+    before: dt.datetime
+    after: dt.datetime
+    before_value: float
+    after_value: float
+    volume: Decimal
+    basis: str
+    confirmed: bool
+    replaced: bool
+    needs_confirmation: bool
+
+
+@dataclass(slots=True)
+class UncertaintyReport:
+    """The NSV's expanded uncertainty (k = 2) and its budget."""
+
+    expanded: Decimal
+    expanded_pct: Decimal
+    coverage_factor: Decimal
+    method: str
+    budget: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class GasBaseReport:
+    """Base conditions of a gas figure, and how it was brought to them."""
+
+    pressure_psia: Decimal
+    temperature_f: Decimal
+    conversion: str | None
 
 
 @dataclass(slots=True)
@@ -242,6 +355,28 @@ class PmoReport:
     quality: PmoQuality
     issues: list[dict[str, str]]
     manual_entry_ids: list[int]
+    level: str | None = None
+    ccf: Decimal | None = None
+    csw: Decimal | None = None
+    gross_observed_volume: Decimal | None = None
+    gross_standard_volume: Decimal | None = None
+    net_standard_volume: Decimal | None = None
+    measured_volume: Decimal | None = None
+    estimated_volume: Decimal | None = None
+    estimated_share_pct: Decimal | None = None
+    estimates: list[EstimateReport] = field(default_factory=list)
+    replaced: list[ReplacedReport] = field(default_factory=list)
+    missing_s: int = 0
+    api_observed: Decimal | None = None
+    fallbacks: list[str] = field(default_factory=list)
+    water_correction: str | None = None
+    gas_base: GasBaseReport | None = None
+    events: list[EventReport] = field(default_factory=list)
+    uncertainty: UncertaintyReport | None = None
+    proving: ProvingInfo | None = None
+    approvals: list[ApprovalInfo] = field(default_factory=list)
+    context: PmoContext | None = None
+    """Not reported: what the rules compare the figures with."""
 
 
 @dataclass(slots=True)
@@ -307,227 +442,3 @@ class IdpReport:
 def report_id(field_code: str, day: dt.date) -> str:
     """The report's stable id: ``IDP-<field>-<YYYYMMDD>``."""
     return f"IDP-{field_code}-{day:%Y%m%d}"
-
-
-def build_report(inputs: ReportInputs) -> IdpReport:
-    """The report model of ``inputs`` (pure; see the module docstring for the derivations)."""
-    pmos = [_pmo(p) for p in inputs.pmos]
-    wells = _allocate(inputs.wells, pmos)
-    used_ids = {i for p in inputs.pmos for i in p.figures.manual_entry_ids}
-    used_ids |= {i for w in inputs.wells for i in w.test_entry_ids if w.pmo is not None}
-    if wells:
-        allocated = {w.pmo for w in wells}
-        used_ids -= {i for w in inputs.wells if w.pmo not in allocated for i in w.test_entry_ids}
-    else:
-        used_ids -= {i for w in inputs.wells for i in w.test_entry_ids}
-    v = inputs.version
-    return IdpReport(
-        schema_version=SCHEMA_VERSION,
-        report=ReportHeader(
-            id=report_id(inputs.field.code, inputs.contract_day),
-            type=inputs.field.report_type,
-            version=v.number,
-            amends_version=v.amends_version,
-            amends_sha256=v.amends_sha256,
-            amendment_reason=v.reason,
-            generated_at=v.generated_at,
-            generated_by=v.generated_by,
-        ),
-        operator=inputs.operator,
-        field=inputs.field,
-        contract_day=ContractDayInfo(
-            date=inputs.contract_day,
-            start=inputs.day_start,
-            end=inputs.day_end,
-            timezone=inputs.field.timezone,
-            start_hour=inputs.field.start_hour,
-        ),
-        pmos=pmos,
-        wells=wells,
-        totals=_totals(pmos),
-        data_quality=_summary(inputs.pmos, pmos, inputs.completeness_threshold_pct),
-        anomalies=sorted(inputs.anomalies, key=lambda a: (a.at, a.target, a.kind)),
-        manual_entries=sorted(
-            (m for m in inputs.manual_entries if m.id in used_ids), key=lambda m: m.id
-        ),
-        software={"name": "anh-reporter", "version": inputs.software_version},
-    )
-
-
-def _pmo(day: StoredDay) -> PmoReport:
-    """A PMO's report figures."""
-    p = day.figures
-    gov, gsv, nsv = p.gross_observed_volume, p.gross_standard_volume, p.net_standard_volume
-    oil_gross = oil_net = water_gross = water_net = gas = None
-    if p.fluid == "oil":
-        oil_gross, oil_net = q(gsv, "volume"), q(nsv, "volume")
-        if gsv is not None and nsv is not None:
-            water_gross = water_net = _q(gsv - nsv, "volume")
-    elif p.fluid == "water":
-        water_gross, water_net = q(gov, "volume"), q(gsv, "volume")
-    else:
-        gas = q(gsv, "volume")
-    terms = p.quality_components.get("score")
-    return PmoReport(
-        code=day.pmo.code,
-        name=day.pmo.name,
-        kind=p.fluid,
-        meter_type=day.pmo.meter_type,
-        method=p.method,
-        oil_gross_bbl=oil_gross,
-        oil_net_bbl=oil_net,
-        water_gross_bbl=water_gross,
-        water_net_bbl=water_net,
-        gas_kpc=gas,
-        indicated_volume=q(p.indicated_volume, "volume"),
-        volume_unit=p.unit,
-        meter_factor=q(p.meter_factor, "meter_factor"),
-        bsw_pct=q(p.bsw_percent, "bsw"),
-        api_gravity=q(p.api_gravity, "api"),
-        ctl=q(p.ctl, "factor"),
-        cpl=q(p.cpl, "factor"),
-        ctpl=q(p.ctpl, "factor"),
-        temperature_f=q(p.temperature_f, "temperature"),
-        pressure_psig=q(p.pressure_psig, "pressure"),
-        sources=dict(p.sources),
-        quality=PmoQuality(
-            samples_expected=p.samples_expected,
-            samples_received=p.samples_received,
-            samples_good=p.samples_good,
-            longest_gap_s=None if p.longest_gap_s is None else int(_q(p.longest_gap_s, "seconds")),
-            completeness_pct=q(p.time_completeness_pct, "pct"),
-            sample_completeness_pct=q(p.sample_completeness_pct, "pct"),
-            quality_score=q(p.quality_score, "points"),
-            score_terms=None
-            if not isinstance(terms, dict)
-            else ScoreTerms(
-                coverage_points=_q(terms["coverage_points"], "points"),
-                good_ratio_points=_q(terms["good_ratio_points"], "points"),
-                gap_points=_q(terms["gap_points"], "points"),
-                rollover_penalty=_q(terms["rollover_penalty"], "points"),
-                reset_penalty=_q(terms["reset_penalty"], "points"),
-            ),
-            explanation=p.quality_explanation,
-            rollovers=p.rollovers,
-            resets=p.resets,
-        ),
-        issues=[{"code": i.code, "message": i.message} for i in p.issues],
-        manual_entry_ids=sorted(p.manual_entry_ids),
-    )
-
-
-def _sum(values: Sequence[Decimal | None]) -> Decimal:
-    return _q(sum((v for v in values if v is not None), Decimal(0)), "volume")
-
-
-def _totals(pmos: Sequence[PmoReport]) -> Totals:
-    return Totals(
-        oil_gross_bbl=_sum([p.oil_gross_bbl for p in pmos]),
-        oil_net_bbl=_sum([p.oil_net_bbl for p in pmos]),
-        water_gross_bbl=_sum([p.water_gross_bbl for p in pmos]),
-        water_net_bbl=_sum([p.water_net_bbl for p in pmos]),
-        gas_kpc=_sum([p.gas_kpc for p in pmos]),
-    )
-
-
-def _summary(
-    days: Sequence[StoredDay], pmos: Sequence[PmoReport], threshold: Decimal
-) -> QualitySummary:
-    telemetry = [p for p in pmos if p.quality.completeness_pct is not None]
-    scored = [p for p in pmos if p.quality.quality_score is not None]
-    completeness = [p.quality.completeness_pct for p in telemetry]
-    lowest = min(scored, key=lambda p: (p.quality.quality_score, p.code), default=None)
-    mean = None
-    if scored:
-        total = sum((p.quality.quality_score or Decimal(0) for p in scored), Decimal(0))
-        mean = q(total / len(scored), "points")
-    return QualitySummary(
-        pmos=len(pmos),
-        pmos_from_telemetry=len(telemetry),
-        pmos_manual=sorted(p.code for p in pmos if p.method in ("manual", "tank_gauging")),
-        samples_expected=sum(d.figures.samples_expected for d in days),
-        samples_received=sum(d.figures.samples_received for d in days),
-        samples_good=sum(d.figures.samples_good for d in days),
-        min_completeness_pct=min((c for c in completeness if c is not None), default=None),
-        mean_quality_score=mean,
-        lowest_quality_pmo=lowest.code if lowest else None,
-        completeness_threshold_pct=_q(threshold, "pct"),
-        pmos_below_threshold=sorted(
-            p.code
-            for p in telemetry
-            if p.quality.completeness_pct is not None and p.quality.completeness_pct < threshold
-        ),
-    )
-
-
-_TEST_FOR = {"oil": "well_test_oil", "water": "well_test_water", "gas": "well_test_gas"}
-
-
-def _allocate(wells: Sequence[WellInfo], pmos: Sequence[PmoReport]) -> list[WellReport]:
-    """Allocate each PMO's volumes to its wells by well test (largest remainder, 0.01)."""
-    by_pmo: dict[str, list[WellInfo]] = {}
-    for w in wells:
-        if w.pmo is not None:
-            by_pmo.setdefault(w.pmo, []).append(w)
-    out: list[WellReport] = []
-    for pmo in pmos:
-        group = sorted(by_pmo.get(pmo.code, []), key=lambda w: w.code)
-        if not group:
-            continue
-        parts: dict[str, dict[str, Decimal | None]] = {w.code: {} for w in group}
-        complete = True
-        for figure, volume, test in _volumes_to_allocate(pmo):
-            rates = [w.tests.get(test) for w in group]
-            if volume is None:
-                continue
-            if any(r is None for r in rates) or sum(r for r in rates if r) <= 0:
-                complete = False
-                break
-            shares = largest_remainder(volume, [r for r in rates if r is not None])
-            for w, share in zip(group, shares, strict=True):
-                parts[w.code][figure] = share
-        if not complete:
-            continue
-        for w in group:
-            got = parts[w.code]
-            out.append(
-                WellReport(
-                    code=w.code,
-                    name=w.name,
-                    pmo=pmo.code,
-                    production_method=w.production_method,
-                    oil_net_bbl=got.get("oil"),
-                    water_bbl=got.get("water"),
-                    gas_kpc=got.get("gas"),
-                    allocation="well test",
-                )
-            )
-    return out
-
-
-def _volumes_to_allocate(pmo: PmoReport) -> list[tuple[str, Decimal | None, str]]:
-    if pmo.kind == "oil":
-        return [
-            ("oil", pmo.oil_net_bbl, _TEST_FOR["oil"]),
-            ("water", pmo.water_net_bbl, _TEST_FOR["water"]),
-        ]
-    if pmo.kind == "water":
-        return [("water", pmo.water_net_bbl, _TEST_FOR["water"])]
-    return [("gas", pmo.gas_kpc, _TEST_FOR["gas"])]
-
-
-def largest_remainder(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """Split ``total`` (0.01 steps) in proportion to ``weights`` so the parts add up exactly.
-
-    Each part is first rounded down to 0.01; the cents left over go one each to the parts with
-    the largest remainders (ties to the earlier part).
-    """
-    unit = QUANTA["volume"]
-    whole = sum(weights, Decimal(0))
-    exact = [total * w / whole for w in weights]
-    floors = [e.quantize(unit, rounding=ROUND_FLOOR) for e in exact]
-    left = int(((total - sum(floors, Decimal(0))) / unit).to_integral_value())
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:left]:
-        floors[i] += unit
-    return floors

@@ -29,10 +29,12 @@ from anh_reporter.production.contract_day import last_complete_day
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.store import clear_amendment
 from anh_reporter.reports import chain, rules
+from anh_reporter.reports.build import build_report
 from anh_reporter.reports.canonical import canonical_bytes
 from anh_reporter.reports.errors import ReportBlocked, ReportError
 from anh_reporter.reports.inputs import load_inputs
-from anh_reporter.reports.model import VersionInfo, build_report, report_id
+from anh_reporter.reports.invariants import check_invariants
+from anh_reporter.reports.model import FigureChange, VersionInfo, report_id
 from anh_reporter.reports.profiles import Profile, get_profile
 from anh_reporter.reports.records import SignedRow, signed_versions
 from anh_reporter.reports.signing import load_or_create_key, sign, signature_path_for, write_signed
@@ -104,8 +106,11 @@ class Context:
         o = self.options
         return rules.RuleSettings(
             completeness_warning_pct=o.completeness_warning_pct,
-            completeness_floor_pct=o.completeness_floor_pct,
+            property_coverage_pct=o.property_coverage_pct,
             quality_warning=o.quality_warning,
+            estimate_approval_pct=o.estimate_approval_pct,
+            plausibility_band_pct=o.plausibility_band_pct,
+            meter_factor_change_pct=o.meter_factor_change_pct,
         )
 
 
@@ -200,8 +205,15 @@ def amend(
     created_by: str,
     now: dt.datetime | None = None,
     recompute: bool = True,
+    reason_code: str | None = None,
+    changes: list[FigureChange] | None = None,
+    approved_by: str | None = None,
 ) -> GeneratedReport:
-    """Version n+1 of a signed report, with a reason, linked to version n."""
+    """Version n+1 of a signed report, with a reason, linked to version n.
+
+    An amendment asked for through :mod:`~anh_reporter.reports.amendments` also carries its
+    reason code, the per-figure changes and, when it was material, who approved it.
+    """
     if not reason.strip():
         raise ReportError("an amendment needs a reason (--reason)")
     now = now or dt.datetime.now(dt.UTC)
@@ -226,6 +238,9 @@ def amend(
             context=context,
             created_by=created_by,
             now=now,
+            reason_code=reason_code,
+            changes=changes or [],
+            approved_by=approved_by,
         )
 
 
@@ -240,12 +255,19 @@ def _make_version(
     context: Context,
     created_by: str,
     now: dt.datetime,
+    reason_code: str | None = None,
+    changes: list[FigureChange] | None = None,
+    approved_by: str | None = None,
 ) -> GeneratedReport:
     version = VersionInfo(
         number=number,
         amends_version=amends[1] if amends else None,
         amends_sha256=amends[2] if amends else None,
         reason=reason,
+        reason_code=reason_code,
+        changes=changes or [],
+        requested_by=created_by if amends else None,
+        approved_by=approved_by,
         generated_at=now,
         generated_by=created_by,
     )
@@ -257,6 +279,7 @@ def _make_version(
         threshold_pct=context.options.completeness_warning_pct,
     )
     report = build_report(inputs)
+    check_invariants(report)
     findings = rules.check(report, now=now, settings=context.rule_settings)
     profile = context.profile
     document = profile.document(report)
@@ -267,7 +290,8 @@ def _make_version(
             for p in profile.problems(document)
         ]
     report_row_id, version_id = _store_draft(conn, config, day, number, amends, reason, findings,
-                                             created_by, profile.name)  # fmt: skip
+                                             created_by, profile.name, reason_code,
+                                             approved_by)  # fmt: skip
     blocking = rules.errors(findings)
     if blocking:
         conn.commit()
@@ -354,6 +378,8 @@ def _store_draft(
     findings: list[rules.Finding],
     created_by: str,
     profile: str,
+    reason_code: str | None = None,
+    approved_by: str | None = None,
 ) -> tuple[int, int]:
     """The report row and a fresh draft row for this version (replacing an older draft)."""
     with conn.transaction():
@@ -374,8 +400,8 @@ def _store_draft(
         new = returned(
             conn.execute(
                 "INSERT INTO report_versions (report_id, version, amends_version_id, reason, "
-                "status, findings, created_by) "
-                "VALUES (%s, %s, %s, %s, 'draft', %s, %s) RETURNING id",
+                "status, findings, created_by, reason_code, approved_by) "
+                "VALUES (%s, %s, %s, %s, 'draft', %s, %s, %s, %s) RETURNING id",
                 (
                     report_row_id,
                     number,
@@ -383,6 +409,8 @@ def _store_draft(
                     reason,
                     Jsonb([f.as_dict() for f in findings]),
                     created_by,
+                    reason_code,
+                    approved_by,
                 ),
             ).fetchone()
         )

@@ -155,6 +155,8 @@ def print_site_summary(path: Path, summary: SiteLoadSummary) -> None:
         f"site {path}: created {created}; updated {updated}; "
         f"{summary.config_changes} configuration log {entries}"
     )
+    for note in summary.notes:
+        console.print(f"  [yellow]note[/]: {note}", highlight=False)
 
 
 def _print_status(db: Database) -> None:

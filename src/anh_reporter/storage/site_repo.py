@@ -63,6 +63,7 @@ class SiteLoadSummary:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     config_changes: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def count(self, table: str, created: bool) -> None:
         """Count one created or updated row of ``table``."""
@@ -120,8 +121,12 @@ def _load_field(
             "timezone": f.timezone,
             "contract_day_start_hour": f.contract_day_start_hour,
             "report_type": f.report_type,
-            "gas_base_pressure_psia": f.gas_reporting_base.pressure_psia,
-            "gas_base_temperature_f": f.gas_reporting_base.temperature_f,
+            "gas_base_pressure_psia": f.gas_reporting_base.pressure_psia
+            if f.gas_reporting_base
+            else None,
+            "gas_base_temperature_f": f.gas_reporting_base.temperature_f
+            if f.gas_reporting_base
+            else None,
         },
         "field",
         f.code,
@@ -130,6 +135,7 @@ def _load_field(
     )
     pmo_ids: dict[str, int] = {}
     for pmo in f.pmos:
+        meter_factor = _proved_factor(conn, field_id, pmo.code, pmo.meter.meter_factor, summary)
         pmo_ids[pmo.code] = _upsert(
             conn,
             "measurement_points",
@@ -139,7 +145,7 @@ def _load_field(
                 "kind": pmo.kind,
                 "meter_type": pmo.meter.type,
                 "has_totalizer": pmo.meter.has_totalizer,
-                "meter_factor": pmo.meter.meter_factor,
+                "meter_factor": meter_factor,
                 "base_temperature_f": pmo.base_conditions.temperature_f,
                 "base_pressure_psia": pmo.base_conditions.pressure_psia,
                 "role": pmo.role,
@@ -175,6 +181,28 @@ def _load_field(
         )
         for s in well.series:
             _load_series(conn, f, field_id, well.code, {"well_id": well_id}, s, log, summary)
+
+
+def _proved_factor(
+    conn: psycopg.Connection[Any],
+    field_id: int,
+    pmo_code: str,
+    from_file: float,
+    summary: SiteLoadSummary,
+) -> float:
+    """The factor a site load may set: once a meter is proved, provings set its factor."""
+    row = conn.execute(
+        "SELECT p.meter_factor FROM measurement_points p WHERE p.field_id = %s AND p.code = %s "
+        "AND EXISTS (SELECT 1 FROM provings v WHERE v.pmo_id = p.id)",
+        (field_id, pmo_code),
+    ).fetchone()
+    if row is None or float(row[0]) == from_file:
+        return from_file
+    summary.notes.append(
+        f"{pmo_code}: meter factor kept at {float(row[0]):g} from its provings (the site file "
+        f"says {from_file:g}); record a proving to change it"
+    )
+    return float(row[0])
 
 
 def _load_series(

@@ -43,7 +43,7 @@ Version = Annotated[int | None, Query(ge=1, le=100_000, description="Default: la
 Reader = Annotated[Principal, require(Permission.REPORTS_READ)]
 _BYTES = {"content": {"application/json": {"schema": {"type": "object"}}}}
 VersionStatus = Literal["draft", "validated", "signed", "submitted", "accepted", "rejected"]
-TaskStatus = Literal["queued", "running", "succeeded", "blocked", "failed"]
+TaskStatus = Literal["queued", "running", "succeeded", "blocked", "awaiting_approval", "failed"]
 
 
 class FindingOut(BaseModel):
@@ -118,12 +118,13 @@ class ReportTask(BaseModel):
     """A generation (or amendment) running in the background; poll it by ``task_id``."""
 
     task_id: str
-    kind: Literal["generate", "amend"]
+    kind: Literal["generate", "amend", "approve_amendment"]
     status: TaskStatus
     operator_id: int
     field_id: int
     day: dt.date
     reason: str | None
+    reason_code: str | None = None
     report_id: int | None
     version: int | None
     created: bool | None
@@ -199,9 +200,16 @@ def _printable(text: str) -> str:
     return text.strip()
 
 
+ReasonCode = Literal[
+    "meter_factor", "late_data", "lab_result", "manual_correction", "meter_reset", "estimate",
+    "configuration", "regulator_request", "other",
+]  # fmt: skip
+
+
 class AmendRequest(BaseModel):
     """Why the report is amended (it becomes part of the signed record)."""
 
+    reason_code: ReasonCode = Field(description="Why, as a code of the amendment reasons")
     reason: Annotated[
         str, Field(min_length=3, max_length=2000, pattern=r"\S"), AfterValidator(_printable)
     ]
@@ -487,5 +495,24 @@ async def amend_report(
         field_id=report.field_id,
         day=report.contract_day,
         reason=body.reason,
+        reason_code=body.reason_code,
+    )
+    return await _queue(request, state, background, me, task)
+
+
+@router.post("/{report_id}/amendment/approve", status_code=202, response_model=ReportTask)
+async def approve_amendment(
+    report_id: ReportId,
+    request: Request,
+    state: StateDep,
+    background: BackgroundTasks,
+    me: Annotated[Principal, require(Permission.REPORTS_AMEND)],
+) -> JsonResponse:
+    """A second person approves a material amendment; it is signed (a task). Whoever asked for
+    it cannot approve it."""
+    me.check(Permission.REPORTS_SIGN)
+    report = await state.sync.run(_scoped(lambda c: _visible(c, me, report_id)))
+    task = state.reports.new_task(
+        kind="approve_amendment", principal=me, field_id=report.field_id, day=report.contract_day
     )
     return await _queue(request, state, background, me, task)

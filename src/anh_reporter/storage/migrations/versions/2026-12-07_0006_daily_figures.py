@@ -3,7 +3,8 @@
 The figures of a day (volumes at each level, factors, properties, data quality, estimates,
 events...) grow with the measurement rules; one ``figures`` document, validated by the code's
 single ``DailyFigures`` type, replaces a column per figure. The columns that SQL sums and filters
-(fluid, method, unit, GOV, GSV, NSV, quality score, time completeness) stay.
+(fluid, method, unit, GOV, GSV, NSV, quality score) stay, and ``completeness_pct`` becomes the
+share of the volume that was measured.
 
 Revision ID: 0006
 Revises: 0005
@@ -30,7 +31,8 @@ UPDATE daily_production d SET figures = jsonb_build_object(
     'pressure_psig', d.pressure_psig::text, 'api_gravity', d.api_gravity::text,
     'sources', d.sources, 'samples_expected', d.samples_expected,
     'samples_received', d.samples_received, 'samples_good', d.samples_good,
-    'longest_gap_s', d.longest_gap_s, 'time_completeness_pct', d.time_completeness_pct,
+    'longest_gap_s', d.longest_gap_s, 'flow_time_coverage_pct', d.time_completeness_pct,
+    'completeness_pct', d.time_completeness_pct,
     'sample_completeness_pct', d.sample_completeness_pct, 'quality_score', d.quality_score,
     'quality_components', d.quality_components, 'quality_explanation', d.quality_explanation,
     'rollovers', d.rollovers, 'resets', d.resets, 'events', d.events, 'issues', d.issues,
@@ -44,11 +46,15 @@ ALTER TABLE daily_production DROP COLUMN indicated_volume, DROP COLUMN meter_fac
     DROP COLUMN samples_good, DROP COLUMN longest_gap_s, DROP COLUMN sample_completeness_pct,
     DROP COLUMN quality_components, DROP COLUMN quality_explanation, DROP COLUMN rollovers,
     DROP COLUMN resets, DROP COLUMN events, DROP COLUMN issues, DROP COLUMN manual_entry_ids;
+ALTER TABLE daily_production RENAME COLUMN time_completeness_pct TO completeness_pct;
+COMMENT ON COLUMN daily_production.completeness_pct IS
+    'Share of the day''s volume that was measured (the rest was estimated), %';
 COMMENT ON COLUMN daily_production.figures IS
     'The PMO''s daily figures (the code''s DailyFigures); decimals as JSON strings';
 """
 
 DOWNGRADE = """
+ALTER TABLE daily_production RENAME COLUMN completeness_pct TO time_completeness_pct;
 ALTER TABLE daily_production
     ADD COLUMN indicated_volume numeric, ADD COLUMN meter_factor numeric,
     ADD COLUMN ctl numeric, ADD COLUMN cpl numeric, ADD COLUMN ctpl numeric,

@@ -34,8 +34,12 @@ CREATE INDEX config_log_in_force_idx
     ON config_log (entity, entity_code, attribute, (coalesce(effective_from, changed_at)));
 
 ALTER TABLE fields
-    ADD COLUMN gas_base_pressure_psia double precision NOT NULL DEFAULT 14.65,
-    ADD COLUMN gas_base_temperature_f double precision NOT NULL DEFAULT 60.0;
+    ADD COLUMN gas_base_pressure_psia double precision,
+    ADD COLUMN gas_base_temperature_f double precision,
+    ADD CONSTRAINT fields_gas_base CHECK (
+        (gas_base_pressure_psia IS NULL) = (gas_base_temperature_f IS NULL));
+COMMENT ON COLUMN fields.gas_base_pressure_psia IS
+    'Base pressure of the reported gas; NULL: each gas PMO at its flow computer''s base';
 
 ALTER TABLE measurement_points
     ADD COLUMN role text NOT NULL DEFAULT 'production' CHECK (role IN (
@@ -148,7 +152,8 @@ ALTER TABLE series DROP COLUMN resolution, DROP COLUMN backstep_tolerance,
 ALTER TABLE measurement_points DROP COLUMN role, DROP COLUMN max_rate,
     DROP COLUMN uncertainty_pct, DROP COLUMN proving_interval_days, DROP COLUMN custody,
     DROP COLUMN sales_bsw_spec_pct;
-ALTER TABLE fields DROP COLUMN gas_base_pressure_psia, DROP COLUMN gas_base_temperature_f;
+ALTER TABLE fields DROP CONSTRAINT fields_gas_base, DROP COLUMN gas_base_pressure_psia,
+    DROP COLUMN gas_base_temperature_f;
 DROP INDEX config_log_in_force_idx;
 ALTER TABLE config_log DROP COLUMN effective_from;
 """

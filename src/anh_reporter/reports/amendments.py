@@ -1,0 +1,312 @@
+"""Amendments that mean something: a reason code, the changed figures, four eyes when material.
+
+A signed day whose reported figures change (a proving, late data, a lab result, a confirmed
+reset...) is flagged. :func:`draft` shows what an amendment would change: each reported figure,
+old → new, against the last signed document, and whether any volume moves by more than the
+materiality limit. :func:`request` asks for the amendment with a reason code and a text: an
+immaterial one is signed at once; a material one waits until a second person
+:func:`approve`\\ s it (the same person cannot request and approve). The signed amendment carries
+its reason code, the per-figure changes, who asked and who approved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb
+
+from anh_reporter.production.config import load_field
+from anh_reporter.reports import records
+from anh_reporter.reports.build import build_report
+from anh_reporter.reports.canonical import canonical_bytes, parse
+from anh_reporter.reports.diff import json_changes
+from anh_reporter.reports.errors import ReportError
+from anh_reporter.reports.inputs import load_inputs
+from anh_reporter.reports.model import FigureChange, VersionInfo
+from anh_reporter.reports.profiles import profile_for_document
+from anh_reporter.reports.service import Context, GeneratedReport, amend
+from anh_reporter.storage.database import returned
+
+Conn = psycopg.Connection[Any]
+
+REASON_CODES: dict[str, str] = {
+    "meter_factor": "a meter proving changed the meter factor",
+    "late_data": "telemetry arrived after the report was signed",
+    "lab_result": "a laboratory result (BSW, API gravity) replaced a figure",
+    "manual_correction": "a person corrected a figure (a manual entry)",
+    "meter_reset": "a meter reset was confirmed, or its volume entered",
+    "estimate": "an estimate was approved, replaced or corrected",
+    "configuration": "the configuration in force on the day was corrected",
+    "regulator_request": "the regulator asked for a correction",
+    "other": "another reason, said in the text",
+}
+"""The reasons an amendment may give (with a free text that says more)."""
+
+PRINCIPAL_VOLUME = {"oil": "oil_net_bbl", "water": "water_net_bbl", "gas": "gas_kpc"}
+"""The volume a PMO of each fluid reports, whose change decides materiality."""
+_NOT_FIGURES = ("/quality", "/issues", "/manual_entry_ids", "/sources", "/uncertainty/budget")
+
+
+@dataclass(frozen=True)
+class AmendmentDraft:
+    """What amending a signed day would change."""
+
+    field_code: str
+    day: dt.date
+    signed_version: int
+    changes: list[FigureChange]
+    material: bool
+    largest_change_pct: Decimal | None
+    """The largest relative change of a reported volume (``None``: none changed)."""
+
+
+@dataclass(frozen=True)
+class AmendmentRequest:
+    """An amendment asked for: pending a second person, or already signed."""
+
+    id: int
+    field_code: str
+    day: dt.date
+    reason_code: str
+    reason: str
+    material: bool
+    status: str
+    requested_by: str
+    changes: list[FigureChange]
+    signed: GeneratedReport | None = None
+
+
+def draft(conn: Conn, *, field_code: str, day: dt.date, context: Context) -> AmendmentDraft:
+    """The per-figure changes an amendment of ``day`` would make, and their materiality."""
+    config = load_field(conn, field_code, day=day)
+    signed = records.signed_versions(conn, config.id, day)
+    if not signed:
+        raise ReportError(f"{field_code} {day} has no signed report to amend")
+    last = signed[-1]
+    row = conn.execute(
+        "SELECT canonical FROM report_versions WHERE id = %s", (last.version_id,)
+    ).fetchone()
+    old = parse(bytes(returned(row)[0]))
+    profile = profile_for_document(old, context.profile_dirs)
+    version = VersionInfo(
+        number=last.version + 1, generated_at=dt.datetime.now(dt.UTC), generated_by="draft"
+    )
+    inputs = load_inputs(
+        conn, config, day, version=version, threshold_pct=context.options.completeness_warning_pct
+    )
+    new = parse(canonical_bytes(profile.document(build_report(inputs)), check=False))
+    changes = figure_changes(old, new)
+    kinds = {p.get("code"): p.get("kind") for p in [*old.get("pmos", []), *new.get("pmos", [])]}
+    largest = _largest_change(changes, kinds)
+    limit = context.options.amendment_materiality_pct
+    return AmendmentDraft(
+        field_code, day, last.version, changes, largest is not None and largest > limit, largest
+    )
+
+
+def figure_changes(old: Any, new: Any) -> list[FigureChange]:
+    """Reported figures that differ between two documents of one profile, per PMO and total."""
+    out: list[FigureChange] = []
+    old_pmos = {p.get("code"): p for p in old.get("pmos", [])}
+    new_pmos = {p.get("code"): p for p in new.get("pmos", [])}
+    for code in sorted(old_pmos.keys() | new_pmos.keys(), key=str):
+        for c in json_changes(old_pmos.get(code, {}), new_pmos.get(code, {})):
+            if not c["path"].startswith(_NOT_FIGURES):
+                out.append(
+                    FigureChange(
+                        target=str(code), figure=c["path"].lstrip("/"), old=c["old"], new=c["new"]
+                    )
+                )
+    for c in json_changes(old.get("totals", {}), new.get("totals", {})):
+        out.append(
+            FigureChange(target="totals", figure=c["path"].lstrip("/"), old=c["old"], new=c["new"])
+        )
+    return out
+
+
+def _json(value: Any) -> str:
+    """JSON with exact decimals written as numbers (the figures keep their digits)."""
+    return orjson.dumps(value, default=float).decode()
+
+
+def _largest_change(changes: list[FigureChange], kinds: dict[Any, Any]) -> Decimal | None:
+    """The largest relative change of a PMO's principal volume (NSV, water, gas), %."""
+    largest: Decimal | None = None
+    for c in changes:
+        if c.figure != PRINCIPAL_VOLUME.get(str(kinds.get(c.target))):
+            continue
+        old = Decimal(str(c.old)) if c.old is not None else Decimal(0)
+        new = Decimal(str(c.new)) if c.new is not None else Decimal(0)
+        pct = Decimal(100) if old == 0 else abs(new - old) / abs(old) * 100
+        largest = pct if largest is None else max(largest, pct)
+    return largest
+
+
+def request(
+    conn: Conn,
+    *,
+    field_code: str,
+    day: dt.date,
+    reason_code: str,
+    reason: str,
+    requested_by: str,
+    context: Context,
+    now: dt.datetime | None = None,
+) -> AmendmentRequest:
+    """Ask for an amendment; an immaterial one is signed now, a material one waits (4 eyes)."""
+    if reason_code not in REASON_CODES:
+        raise ReportError(f"reason code {reason_code!r} is not one of {', '.join(REASON_CODES)}")
+    if not reason.strip():
+        raise ReportError("an amendment needs a reason text (--reason)")
+    found = draft(conn, field_code=field_code, day=day, context=context)
+    config = load_field(conn, field_code)
+    open_row = conn.execute(
+        "SELECT id FROM amendment_requests WHERE field_id = %s AND contract_day = %s "
+        "AND status IN ('pending', 'approved')",
+        (config.id, day),
+    ).fetchone()
+    if open_row is not None:
+        raise ReportError(
+            f"{field_code} {day} already has an amendment awaiting approval (#{open_row[0]})"
+        )
+    row = returned(
+        conn.execute(
+            "INSERT INTO amendment_requests (field_id, contract_day, amends_version, reason_code, "
+            "reason, changes, material, requested_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING id",
+            (
+                config.id,
+                day,
+                found.signed_version,
+                reason_code,
+                reason.strip(),
+                Jsonb([c.model_dump() for c in found.changes], dumps=_json),
+                found.material,
+                requested_by,
+            ),
+        ).fetchone()
+    )
+    conn.commit()
+    pending = AmendmentRequest(
+        int(row[0]),
+        field_code,
+        day,
+        reason_code,
+        reason.strip(),
+        found.material,
+        "pending",
+        requested_by,
+        found.changes,
+    )
+    if found.material:
+        return pending
+    return _sign(conn, pending, approved_by=None, context=context, now=now)
+
+
+def approve(
+    conn: Conn,
+    *,
+    field_code: str,
+    day: dt.date,
+    approved_by: str,
+    context: Context,
+    now: dt.datetime | None = None,
+) -> AmendmentRequest:
+    """A second person approves a pending material amendment; it is signed now."""
+    config = load_field(conn, field_code)
+    row = conn.execute(
+        "SELECT id, reason_code, reason, material, requested_by, changes FROM amendment_requests "
+        "WHERE field_id = %s AND contract_day = %s AND status = 'pending'",
+        (config.id, day),
+    ).fetchone()
+    if row is None:
+        raise ReportError(f"{field_code} {day} has no amendment awaiting approval")
+    rid, code, reason, material, requested_by, changes = row
+    if approved_by == requested_by:
+        raise ReportError(
+            f"{approved_by} asked for this amendment and cannot also approve it: a second "
+            "person must (four eyes)"
+        )
+    pending = AmendmentRequest(
+        int(rid),
+        field_code,
+        day,
+        code,
+        reason,
+        material,
+        "pending",
+        requested_by,
+        [FigureChange.model_validate(c) for c in changes],
+    )
+    return _sign(conn, pending, approved_by=approved_by, context=context, now=now)
+
+
+def pending_requests(conn: Conn, *, field_code: str | None = None) -> list[AmendmentRequest]:
+    """Amendments awaiting a second person, oldest first."""
+    rows = conn.execute(
+        "SELECT a.id, f.code, a.contract_day, a.reason_code, a.reason, a.material, a.status, "
+        "a.requested_by, a.changes FROM amendment_requests a JOIN fields f ON f.id = a.field_id "
+        "WHERE a.status = 'pending' AND (%(field)s::text IS NULL OR f.code = %(field)s) "
+        "ORDER BY a.requested_at",
+        {"field": field_code},
+    ).fetchall()
+    return [
+        AmendmentRequest(
+            int(i),
+            f,
+            d,
+            code,
+            reason,
+            material,
+            status,
+            by,
+            [FigureChange.model_validate(c) for c in changes],
+        )
+        for i, f, d, code, reason, material, status, by, changes in rows
+    ]
+
+
+def _sign(
+    conn: Conn,
+    pending: AmendmentRequest,
+    *,
+    approved_by: str | None,
+    context: Context,
+    now: dt.datetime | None,
+) -> AmendmentRequest:
+    signed = amend(
+        conn,
+        field_code=pending.field_code,
+        day=pending.day,
+        reason=pending.reason,
+        reason_code=pending.reason_code,
+        changes=pending.changes,
+        approved_by=approved_by,
+        context=context,
+        created_by=pending.requested_by,
+        now=now,
+        recompute=False,
+    )
+    conn.execute(
+        "UPDATE amendment_requests SET status = 'signed', decided_by = %s, decided_at = now(), "
+        "version = %s WHERE id = %s",
+        (approved_by, signed.version, pending.id),
+    )
+    conn.commit()
+    return AmendmentRequest(
+        pending.id,
+        pending.field_code,
+        pending.day,
+        pending.reason_code,
+        pending.reason,
+        pending.material,
+        "signed",
+        pending.requested_by,
+        pending.changes,
+        signed,
+    )

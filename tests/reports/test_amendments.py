@@ -1,0 +1,109 @@
+"""Amendments: reason codes, per-figure changes, and a second person for material ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pytest
+
+from anh_reporter.production.manual import add_entry
+from anh_reporter.reports import amendments
+from anh_reporter.reports.canonical import parse
+from anh_reporter.reports.errors import ReportError
+
+from .helpers import AFTER, DAY_D, FIELD, context, generate, ready_day
+
+Conn = psycopg.Connection[Any]
+
+
+def _lab_bsw(conn: Conn, value: str) -> None:
+    add_entry(
+        conn, field_code=FIELD, day=DAY_D, kind="bsw", value=value, pmo_code="PMO-OIL",
+        entered_by="lab", reason="lab re-test",
+    )  # fmt: skip
+
+
+def test_a_material_amendment_waits_for_a_second_person(conn: Conn, tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    ready_day(conn)
+    v1 = generate(conn, ctx)
+    _lab_bsw(conn, "5")
+    draft = amendments.draft(conn, field_code=FIELD, day=DAY_D, context=ctx)
+    # NSV 1,000.80 × 0.9800 = 980.78 → 1,000.80 × 0.9500 = 950.76: −3.06 % > 0.1 %: material.
+    oil = {c.figure: (c.old, c.new) for c in draft.changes if c.target == "PMO-OIL"}
+    assert oil["oil_net_bbl"] == (parse(b"980.78"), parse(b"950.76"))
+    assert oil["bsw_pct"] == (parse(b"2.0"), parse(b"5.0"))
+    assert draft.material and draft.largest_change_pct is not None
+    # (980.78 − 950.76) / 980.78 = 3.0608… %
+    assert round(draft.largest_change_pct, 4) == Decimal("3.0608")
+
+    asked = amendments.request(
+        conn, field_code=FIELD, day=DAY_D, reason_code="lab_result", reason="lab BSW 5 %",
+        requested_by="ana", context=ctx, now=AFTER + dt.timedelta(hours=1),
+    )  # fmt: skip
+    assert (asked.status, asked.signed) == ("pending", None)
+    with pytest.raises(ReportError, match="cannot also approve it"):
+        amendments.approve(conn, field_code=FIELD, day=DAY_D, approved_by="ana", context=ctx)
+    done = amendments.approve(
+        conn, field_code=FIELD, day=DAY_D, approved_by="luis", context=ctx,
+        now=AFTER + dt.timedelta(hours=2),
+    )  # fmt: skip
+    assert done.signed is not None and done.signed.version == 2
+    assert done.signed.chain_seq == v1.chain_seq + 1
+    document = parse(done.signed.path.read_bytes()) if done.signed.path else {}
+    amends = document["report"]["amends"]
+    assert (amends["reason_code"], amends["requested_by"], amends["approved_by"]) == (
+        "lab_result", "ana", "luis",
+    )  # fmt: skip
+    figures = {(c["target"], c["figure"]): (c["old"], c["new"]) for c in amends["changes"]}
+    assert figures[("PMO-OIL", "oil_net_bbl")] == (parse(b"980.78"), parse(b"950.76"))
+    assert conn.execute("SELECT status, decided_by FROM amendment_requests").fetchone() == (
+        "signed", "luis",
+    )  # fmt: skip
+
+
+def test_an_immaterial_amendment_is_signed_at_once(conn: Conn, tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    ready_day(conn)
+    generate(conn, ctx)
+    # BSW 2.00 → 2.05 %: NSV 1,000.80 × 0.9795 = 980.28 (−0.05 %, under 0.1 %).
+    _lab_bsw(conn, "2.05")
+    done = amendments.request(
+        conn, field_code=FIELD, day=DAY_D, reason_code="lab_result", reason="lab BSW",
+        requested_by="ana", context=ctx, now=AFTER + dt.timedelta(hours=1),
+    )  # fmt: skip
+    assert not done.material and done.signed is not None and done.signed.version == 2
+
+
+def test_a_reason_code_from_the_list_is_needed(conn: Conn, tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    ready_day(conn)
+    generate(conn, ctx)
+    with pytest.raises(ReportError, match="reason code 'because' is not one of"):
+        amendments.request(
+            conn, field_code=FIELD, day=DAY_D, reason_code="because", reason="x",
+            requested_by="ana", context=ctx,
+        )  # fmt: skip
+
+
+def test_late_telemetry_that_changes_no_reported_figure_flags_nothing(
+    conn: Conn, tmp_path: Path
+) -> None:
+    ids = ready_day(conn)
+    ctx = context(tmp_path)
+    generate(conn, ctx)
+    from anh_reporter.production.daily import compute_day
+
+    from ..production.helpers import S, write
+
+    # A late duplicate-free sample of the oil rate in the middle of the day: the oil volume
+    # comes from the totalizer, so no reported figure changes (only sample counts).
+    write(conn, ids["PMO-OIL.oil_rate"], np.array([S + 301_000_000]), 1000.0)
+    result = compute_day(conn, FIELD, DAY_D)
+    assert not result.needs_amendment
+    assert conn.execute("SELECT needs_amendment FROM reports").fetchone() == (False,)
