@@ -191,6 +191,64 @@ class Pmo(_Model):
         return self
 
 
+class TankShellConf(_Model):
+    """A tank's shell for its temperature correction (API MPMS 12.1.1 CTSh)."""
+
+    insulated: bool = False
+    expansion_per_f: float | None = Field(
+        None, gt=0, lt=1e-4, description="Linear expansion of the shell steel, per °F"
+    )
+    reference_temperature_f: float = Field(60.0, description="Shell temperature of the table")
+
+
+class FloatingRoofConf(_Model):
+    """A floating roof: corrected by gravity (the table deducts it) or by its weight."""
+
+    kind: Literal["gravity", "weight"]
+    landed_level: float = Field(description="At or below this level the roof rests on its legs")
+    floating_level: float = Field(description="At or above this level the roof floats")
+    reference_api: float | None = None
+    bbl_per_api: float | None = None
+    weight_lb: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> FloatingRoofConf:
+        need = ("reference_api", "bbl_per_api") if self.kind == "gravity" else ("weight_lb",)
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a floating roof corrected by {self.kind} needs {missing}")
+        if not self.landed_level < self.floating_level:
+            raise ValueError(
+                f"landed_level {self.landed_level} must be below floating_level "
+                f"{self.floating_level}"
+            )
+        return self
+
+
+class Tank(_Model):
+    """A tank gauged by hand (API MPMS 12.1.1), with its strapping (capacity) table."""
+
+    code: str = Field(min_length=1, max_length=60)
+    name: str = Field(min_length=1, max_length=200)
+    pmo: str | None = Field(None, description="The PMO whose volume this tank's gauging gives")
+    level_unit: Literal["ft", "in", "m", "cm"] = "ft"
+    strapping: tuple[tuple[float, float], ...] = Field(
+        min_length=2, description="Rows of [level, volume in bbl], levels increasing"
+    )
+    shell: TankShellConf = Field(default_factory=TankShellConf)
+    roof: FloatingRoofConf | None = None
+
+    @field_validator("strapping")
+    @classmethod
+    def _increasing(cls, rows: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        for i in range(1, len(rows)):
+            if rows[i][0] <= rows[i - 1][0]:
+                raise ValueError(f"row {i + 1}: level {rows[i][0]} is not above {rows[i - 1][0]}")
+            if rows[i][1] < rows[i - 1][1]:
+                raise ValueError(f"row {i + 1}: volume {rows[i][1]} is below {rows[i - 1][1]}")
+        return rows
+
+
 class Well(_Model):
     """A producing or injecting well."""
 
@@ -220,6 +278,7 @@ class FieldSite(_Model):
     )
     wells: tuple[Well, ...] = ()
     pmos: tuple[Pmo, ...] = ()
+    tanks: tuple[Tank, ...] = ()
 
     @field_validator("timezone")
     @classmethod
@@ -239,6 +298,12 @@ class FieldSite(_Model):
             if well.pmo is not None and well.pmo not in pmo_codes:
                 raise ValueError(
                     f"well {well.code!r} names PMO {well.pmo!r}, which is not among {pmo_codes}"
+                )
+        _no_duplicates([t.code for t in self.tanks], "tank code")
+        for tank in self.tanks:
+            if tank.pmo is not None and tank.pmo not in pmo_codes:
+                raise ValueError(
+                    f"tank {tank.code!r} names PMO {tank.pmo!r}, which is not among {pmo_codes}"
                 )
         return self
 

@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from anh_reporter.domain import mpms
 from anh_reporter.production.custody import Properties
@@ -51,19 +53,43 @@ def correct(
     props: Properties,
     settings: ProductionSettings,
     issues: list[Issue],
+    tank: Mapping[str, Any] | None = None,
 ) -> Corrections:
-    """The day's corrected volumes for ``volume`` at ``level`` (see the module docstring)."""
+    """The day's corrected volumes for ``volume`` at ``level`` (see the module docstring).
+
+    ``tank``: the details of a tank gauging (level ``tank``), which carry their own 12.1.1
+    corrections (CTSh, CTL at the tank temperature, CSW): no meter factor applies.
+    """
     mf = Decimal(repr(inputs.meter_factor))
     if volume is None or level is None:
         return Corrections(meter_factor=mpms.round_half_up(mf, settings.rounding.meter_factor))
     if volume < 0:
         issues.append(Issue("volume_invalid", f"{inputs.code}: volume {volume} is negative"))
         return Corrections()
+    if level == "tank":
+        return _tank(inputs.code, volume, tank or {}, issues)
     if inputs.fluid == "oil":
         return _oil(inputs.code, volume, level, mf, props, settings, issues)
     if inputs.fluid == "water":
         return _water(inputs.code, volume, level, mf, props, settings, issues)
     return _gas(inputs.code, volume, level, mf, inputs.gas_bases, settings, issues)
+
+
+def _tank(
+    code: str, volume: Decimal, details: Mapping[str, Any], issues: list[Issue]
+) -> Corrections:
+    try:
+        gov = Decimal(str(details["gross_observed_volume"]))
+        gsv = Decimal(str(details["gross_standard_volume"]))
+        nsv = Decimal(str(details["net_standard_volume"]))
+    except (KeyError, ArithmeticError):
+        issues.append(
+            Issue("tank_gauging_incomplete", f"{code}: the tank gauging lacks its 12.1.1 figures")
+        )
+        return Corrections(net_standard_volume=volume)
+    return Corrections(
+        gross_observed_volume=gov, gross_standard_volume=gsv, net_standard_volume=nsv
+    )
 
 
 def _oil(

@@ -220,7 +220,8 @@ def daily_figures(
         used_manual.append(volume.manual_entry.id)
     used_manual += [e.id for e in inputs.manual_windows if volume.telemetry is not None]
     props = custody_properties(inputs, settings, used_manual, issues)
-    corrected = correct(inputs, volume.total, volume.level, props, settings, issues)
+    tank = volume.manual_entry.details if volume.manual_entry is not None else None
+    corrected = correct(inputs, volume.total, volume.level, props, settings, issues, tank)
     uncertainty = _uncertainty(inputs, volume, props, corrected, issues)
     return _figures(inputs, volume, props, corrected, uncertainty, issues, used_manual)
 

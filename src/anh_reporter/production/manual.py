@@ -23,6 +23,7 @@ from anh_reporter.production.config import load_field
 from anh_reporter.production.daily import ComputeResult, compute_day
 from anh_reporter.production.inputs import DEFAULT_SETTINGS, VOLUME_KINDS, ProductionSettings
 from anh_reporter.production.store import flag_issued_report
+from anh_reporter.production.tank_gauging import Gauge, load_tank, transfer
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
@@ -56,7 +57,15 @@ KINDS: dict[str, Kind] = {
         Kind("oil_volume", "bbl", 0.0, 10_000_000.0, "pmo", "oil", "indicated oil volume"),
         Kind("water_volume", "bbl", 0.0, 10_000_000.0, "pmo", "water", "indicated water volume"),
         Kind("gas_volume", "kscf", 0.0, 100_000_000.0, "pmo", "gas", "gas at base conditions"),
-        Kind("tank_gauging", "bbl", 0.0, 10_000_000.0, "pmo", None, "tank movement (TOV)"),
+        Kind(
+            "tank_gauging",
+            "bbl",
+            0.0,
+            10_000_000.0,
+            "pmo",
+            None,
+            "NSV a tank received between two gauges (API MPMS 12.1.1; `manual tank`)",
+        ),
         Kind("well_test_oil", "bbl/d", 0.0, 1_000_000.0, "well", None, "well test oil rate"),
         Kind("well_test_water", "bbl/d", 0.0, 10_000_000.0, "well", None, "well test water"),
         Kind("well_test_gas", "kscf/d", 0.0, 100_000_000.0, "well", None, "well test gas"),
@@ -89,6 +98,7 @@ class ManualEntry:
     level: str | None = None
     window_start: dt.datetime | None = None
     window_end: dt.datetime | None = None
+    details: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,11 @@ def add_entry(
     if spec is None:
         raise ManualEntryError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
     level = _level(kind, level, window)
+    if kind == "tank_gauging" and not (details or {}).get("net_standard_volume"):
+        raise ManualEntryError(
+            "a tank gauging is entered with its gauges (`manual tank`), so that its 12.1.1 "
+            "corrections are computed and kept"
+        )
     number = _decimal(value)
     if unit is not None and unit != spec.unit:
         raise ManualEntryError(
@@ -300,7 +315,7 @@ def _check_window(window: tuple[dt.datetime, dt.datetime], day: Any) -> None:
 _SELECT = """
 SELECT m.id, f.code, coalesce(p.code, w.code), CASE WHEN m.pmo_id IS NULL THEN 'well'
        ELSE 'pmo' END, m.contract_day, m.kind, m.value, m.unit, m.entered_by, m.entered_at,
-       m.reason, m.superseded_by, m.level, m.window_start, m.window_end
+       m.reason, m.superseded_by, m.level, m.window_start, m.window_end, m.details
 FROM manual_entries m
 JOIN fields f ON f.id = m.field_id
 LEFT JOIN measurement_points p ON p.id = m.pmo_id
@@ -350,3 +365,41 @@ def latest_well_tests(conn: Conn, field_id: int, day: dt.date) -> dict[str, dict
         entry = ManualEntry(*r)
         out.setdefault(entry.owner_code, {})[entry.kind] = entry
     return out
+
+
+def add_tank_gauging(
+    conn: Conn,
+    *,
+    field_code: str,
+    day: dt.date,
+    pmo_code: str,
+    tank: str,
+    opening: Gauge,
+    closing: Gauge,
+    api60: Decimal | float | str,
+    bsw_percent: Decimal | float | str,
+    entered_by: str,
+    reason: str,
+    replaces: int | None = None,
+) -> AddResult:
+    """A tank gauging (opening and closing gauges) as the PMO's volume for the day.
+
+    The volume is what the tank received, by API MPMS 12.1.1; every step is kept with the entry.
+    """
+    config = load_field(conn, field_code)
+    _, definition = load_tank(conn, config.id, tank)
+    moved, details = transfer(
+        tank, definition, opening, closing, api60=_decimal(api60), bsw_percent=_decimal(bsw_percent)
+    )
+    if moved.net_standard_volume < 0:
+        raise ManualEntryError(
+            f"tank {tank} delivered {-moved.net_standard_volume} bbl NSV between the gauges "
+            "(closing below opening): enter the delivery's ticket as the volume instead"
+        )
+    details["api60"] = str(api60)
+    details["bsw_percent"] = str(bsw_percent)
+    return add_entry(
+        conn, field_code=field_code, day=day, kind="tank_gauging",
+        value=moved.net_standard_volume, entered_by=entered_by, reason=reason, pmo_code=pmo_code,
+        level="tank", details=details, replaces=replaces,
+    )  # fmt: skip

@@ -11,8 +11,9 @@ from rich.table import Table
 
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
-from anh_reporter.production.manual import KINDS, add_entry, list_entries
+from anh_reporter.production.manual import KINDS, add_entry, add_tank_gauging, list_entries
 from anh_reporter.production.provings import list_provings, record_proving
+from anh_reporter.production.tank_gauging import Gauge
 from anh_reporter.storage.database import open_database
 from anh_reporter.terminal import console, os_user
 
@@ -103,6 +104,73 @@ def manual_add(
             console.print("[yellow]the day's signed report needs an amendment[/]")
         else:
             console.print("figures recomputed" if r.changed else "figures unchanged")
+
+
+def _gauge(text: str, ambient: float | None, option: str) -> Gauge:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (2, 3):
+        raise CliInputError(
+            f"{option} {text!r}: expected LEVEL,TEMPERATURE_F[,FREE_WATER_LEVEL] (e.g. 12.5,95.0)"
+        )
+    try:
+        numbers = [Decimal(p) for p in parts]
+    except ArithmeticError:
+        raise CliInputError(f"{option} {text!r}: not numbers") from None
+    return Gauge(
+        level=numbers[0],
+        temperature_f=numbers[1],
+        ambient_f=None if ambient is None else Decimal(repr(ambient)),
+        free_water_level=numbers[2] if len(numbers) == 3 else None,
+    )
+
+
+@manual_app.command("tank")
+def manual_tank(
+    field: FieldOpt,
+    day: DayOpt,
+    pmo: Annotated[str, typer.Option(help="PMO whose volume the tank gives")],
+    tank: Annotated[str, typer.Option(help="Tank code (site file, tanks)")],
+    opening: Annotated[str, typer.Option(help="LEVEL,TEMPERATURE_F[,FREE_WATER_LEVEL]")],
+    closing: Annotated[str, typer.Option(help="LEVEL,TEMPERATURE_F[,FREE_WATER_LEVEL]")],
+    api: Annotated[str, typer.Option(help="API gravity at 60 °F of the oil (lab)")],
+    bsw: Annotated[str, typer.Option(help="BSW of the oil, % (lab)")],
+    reason: Annotated[str, typer.Option(help="Why it is entered by hand")],
+    ambient: Annotated[
+        float | None, typer.Option(help="Ambient temperature, °F (uninsulated shell)")
+    ] = None,
+    replaces: Annotated[int | None, typer.Option(help="Id of the entry this corrects")] = None,
+    by: Annotated[str | None, typer.Option(help="Who enters it (default: OS user)")] = None,
+) -> None:
+    """Enter a day's tank gauging (opening and closing); API MPMS 12.1.1 gives the NSV received."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        result = add_tank_gauging(
+            conn,
+            field_code=field,
+            day=day.date(),
+            pmo_code=pmo,
+            tank=tank,
+            opening=_gauge(opening, ambient, "--opening"),
+            closing=_gauge(closing, ambient, "--closing"),
+            api60=api,
+            bsw_percent=bsw,
+            entered_by=by or os_user(),
+            reason=reason,
+            replaces=replaces,
+        )
+    d = result.entry.details or {}
+    for side in ("opening", "closing"):
+        g = d.get(side, {})
+        console.print(
+            f"  {side}: level {g.get('level')}, TOV {g.get('total_observed_volume')}, FW "
+            f"{g.get('free_water_volume')}, CTSh {g.get('ctsh')}, roof {g.get('roof_adjustment')}"
+            f", GOV {g.get('gross_observed_volume')}, CTL {g.get('ctl')}, GSV "
+            f"{g.get('gross_standard_volume')}, NSV {g.get('net_standard_volume')}",
+            highlight=False,
+        )
+    console.print(
+        f"manual entry #{result.entry.id}: tank {tank} received {result.entry.value} bbl NSV "
+        f"for {pmo} on {day.date()}"
+    )
 
 
 @manual_app.command("list")

@@ -84,6 +84,7 @@ def load_inputs(
             level=e.level,
             window_start=e.window_start,
             window_end=e.window_end,
+            details=e.details or {},
         )
         for e in (
             list_entries(conn, field_code=config.code, include_superseded=True, ids=ids)

@@ -107,6 +107,8 @@ class ManualEntryUsed(_Model):
     """For a volume: indicated, gov, gsv, nsv or tank."""
     window_start: dt.datetime | None = None
     window_end: dt.datetime | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    """A tank gauging's gauges and every 12.1.1 step."""
 
 
 class ProvingInfo(_Model):

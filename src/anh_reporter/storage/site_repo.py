@@ -52,6 +52,7 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "basis",
     ),
     "wells": ("pmo_id",),
+    "tanks": ("definition",),
 }
 """Attributes whose history the computation reads back: a day uses the values in force on it."""
 
@@ -164,6 +165,25 @@ def _load_field(
             _load_series(
                 conn, f, field_id, pmo.code, {"pmo_id": pmo_ids[pmo.code]}, s, log, summary
             )
+    for tank in f.tanks:
+        _upsert(
+            conn,
+            "tanks",
+            {"field_id": field_id, "code": tank.code},
+            {
+                "name": tank.name,
+                "pmo_id": pmo_ids.get(tank.pmo) if tank.pmo else None,
+                "definition": Jsonb(
+                    tank.model_dump(
+                        mode="json", include={"level_unit", "strapping", "shell", "roof"}
+                    )
+                ),
+            },
+            "tank",
+            f"{f.code}.{tank.code}",
+            log,
+            summary,
+        )
     for well in f.wells:
         well_id = _upsert(
             conn,

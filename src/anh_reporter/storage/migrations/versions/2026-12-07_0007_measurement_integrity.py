@@ -57,6 +57,20 @@ ALTER TABLE series
     ADD COLUMN low_flow_cutoff double precision CHECK (low_flow_cutoff >= 0),
     ADD COLUMN basis text CHECK (basis IN ('observed', 'base'));
 
+CREATE TABLE tanks (
+    id          serial PRIMARY KEY,
+    field_id    int NOT NULL REFERENCES fields (id),
+    code        text NOT NULL,
+    name        text NOT NULL,
+    pmo_id      int REFERENCES measurement_points (id),
+    definition  jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (field_id, code)
+);
+COMMENT ON COLUMN tanks.definition IS
+    'Strapping table, level unit, shell and floating roof (the site file''s tank, as loaded)';
+
 CREATE TABLE provings (
     id               bigserial PRIMARY KEY,
     pmo_id           int NOT NULL REFERENCES measurement_points (id),
@@ -147,6 +161,7 @@ ALTER TABLE manual_entries DROP CONSTRAINT manual_entries_window, DROP COLUMN le
     DROP COLUMN window_start, DROP COLUMN window_end, DROP COLUMN details;
 DROP TABLE day_approvals;
 DROP TABLE provings;
+DROP TABLE tanks;
 ALTER TABLE series DROP COLUMN resolution, DROP COLUMN backstep_tolerance,
     DROP COLUMN low_flow_cutoff, DROP COLUMN basis;
 ALTER TABLE measurement_points DROP COLUMN role, DROP COLUMN max_rate,
