@@ -3,8 +3,8 @@
 Every tracked attribute of a field, PMO, series or well (meter factor, base conditions, contract
 hour, ranges, rollover, assignments...) is logged when it is created and each time it changes,
 with the instant it takes effect (``effective_from``, or when it was logged). The value in force
-at ``T`` is the newest entry effective at or before ``T``; before an object's first entry (a
-site loaded after the history it describes), its first value.
+at ``T`` is the newest entry effective at or before ``T``; when none is (a site loaded after the
+history it describes), the value the object was created with.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ Conn = psycopg.Connection[Any]
 InForce = dict[tuple[str, str, str], Any]
 """``(entity, entity_code, attribute) -> value``."""
 
+# Effective entries: the newest effective one (the latest logged among equals). None yet: the
+# value the object was created with (its first entry, old_value NULL), not a later change that
+# takes effect after ``at`` (a back-dated proving must not reach days before it).
 _IN_FORCE_SQL = """
 SELECT DISTINCT ON (entity, entity_code, attribute) entity, entity_code, attribute, new_value
 FROM config_log
@@ -26,8 +29,9 @@ WHERE entity = ANY(%(entities)s) AND entity_code = ANY(%(codes)s)
 ORDER BY entity, entity_code, attribute,
          coalesce(effective_from, changed_at) <= %(at)s DESC,
          CASE WHEN coalesce(effective_from, changed_at) <= %(at)s
-              THEN coalesce(effective_from, changed_at) END DESC,
-         coalesce(effective_from, changed_at), id DESC
+              THEN coalesce(effective_from, changed_at) END DESC NULLS LAST,
+         CASE WHEN coalesce(effective_from, changed_at) <= %(at)s THEN id END DESC NULLS LAST,
+         old_value IS NULL DESC, changed_at, id
 """
 
 
