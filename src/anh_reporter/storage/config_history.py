@@ -2,9 +2,9 @@
 
 Every tracked attribute of a field, PMO, series or well (meter factor, base conditions, contract
 hour, ranges, rollover, assignments...) is logged when it is created and each time it changes,
-with the instant it takes effect (``effective_from``, or when it was logged). The value in force
-at ``T`` is the newest entry effective at or before ``T``; when none is (a site loaded after the
-history it describes), the value the object was created with.
+with the instant it takes effect (``effective_from``, or when it was logged). An attribute's
+first entry (the value it was created with) holds from the beginning; the value in force at ``T``
+is the newest change effective at or before ``T``, else that first value.
 """
 
 from __future__ import annotations
@@ -19,19 +19,22 @@ Conn = psycopg.Connection[Any]
 InForce = dict[tuple[str, str, str], Any]
 """``(entity, entity_code, attribute) -> value``."""
 
-# Effective entries: the newest effective one (the latest logged among equals). None yet: the
-# value the object was created with (its first entry, old_value NULL), not a later change that
-# takes effect after ``at`` (a back-dated proving must not reach days before it).
+# An attribute's first entry is the value it was created with: in force from the beginning
+# (a site loaded after the history it describes still describes that history). Every later entry
+# is a change from its effective instant; the newest effective one wins, the latest logged among
+# entries effective at the same instant.
 _IN_FORCE_SQL = """
+WITH log AS (
+    SELECT entity, entity_code, attribute, new_value, id,
+           CASE WHEN id = min(id) OVER (PARTITION BY entity, entity_code, attribute)
+                THEN '-infinity'::timestamptz
+                ELSE coalesce(effective_from, changed_at) END AS effective
+    FROM config_log
+    WHERE entity = ANY(%(entities)s) AND entity_code = ANY(%(codes)s)
+)
 SELECT DISTINCT ON (entity, entity_code, attribute) entity, entity_code, attribute, new_value
-FROM config_log
-WHERE entity = ANY(%(entities)s) AND entity_code = ANY(%(codes)s)
-ORDER BY entity, entity_code, attribute,
-         coalesce(effective_from, changed_at) <= %(at)s DESC,
-         CASE WHEN coalesce(effective_from, changed_at) <= %(at)s
-              THEN coalesce(effective_from, changed_at) END DESC NULLS LAST,
-         CASE WHEN coalesce(effective_from, changed_at) <= %(at)s THEN id END DESC NULLS LAST,
-         old_value IS NULL DESC, changed_at, id
+FROM log WHERE effective <= %(at)s
+ORDER BY entity, entity_code, attribute, effective DESC, id DESC
 """
 
 
