@@ -3,7 +3,7 @@
 // under a Content-Security-Policy without 'unsafe-inline' or 'unsafe-eval'.
 import { fileURLToPath, URL } from 'node:url'
 import vue from '@vitejs/plugin-vue'
-import { defineConfig } from 'vite'
+import { defineConfig } from 'vitest/config'
 
 const API = process.env.ANH_WEB_API ?? 'http://127.0.0.1:8000'
 
