@@ -59,6 +59,7 @@ def seed_anomaly_when_ready() -> None:
     """Once the demo has loaded its site, add one open anomaly on the LACT oil rate."""
     from anh_reporter.analytics.records import Anomaly, Severity
     from anh_reporter.analytics.store import save_anomalies
+
     url = os.environ["ANH_DATABASE_URL"]
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

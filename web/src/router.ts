@@ -69,11 +69,14 @@ let restored = false
 
 router.beforeEach(async (to) => {
   const auth = useAuthStore()
+  if (to.meta.public) {
+    // The login page paints at once; a cookie session, if any, is resumed on the next route.
+    return true
+  }
   if (!restored) {
     restored = true
-    await auth.restore().catch(() => false)
+    if (!auth.loggedIn) await auth.restore().catch(() => false)
   }
-  if (to.meta.public) return true
   if (!auth.loggedIn) return { name: 'login', query: { next: to.fullPath } }
   await useCatalogStore().load()
   return true

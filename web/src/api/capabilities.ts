@@ -28,6 +28,23 @@ export function operationIds(doc: OpenApiDoc): Set<string> {
 }
 
 let cached: Promise<Capabilities> | null = null
+let features: Promise<ReadonlySet<string>> | null = null
+
+/**
+ * Only the features (cookie sessions, WebSocket auth message): one small request, and none of
+ * the OpenAPI document (kept off the login and first-paint path).
+ */
+export function loadFeatures(fetcher: typeof fetch = fetch): Promise<ReadonlySet<string>> {
+  if (features === null) {
+    features = fetcher('/api/v1/capabilities', { headers: { Accept: 'application/json' } })
+      .then(async (r) => (r.ok ? new Set(((await r.json()) as CapabilitiesBody).features ?? []) : new Set<string>()))
+      .catch(() => {
+        features = null
+        return new Set<string>()
+      })
+  }
+  return features
+}
 
 /** Ask once per page load (public endpoints: no token needed). */
 export function loadCapabilities(fetcher: typeof fetch = fetch): Promise<Capabilities> {
@@ -42,6 +59,7 @@ export function loadCapabilities(fetcher: typeof fetch = fetch): Promise<Capabil
 
 export function resetCapabilities(): void {
   cached = null
+  features = null
 }
 
 async function discover(fetcher: typeof fetch): Promise<Capabilities> {

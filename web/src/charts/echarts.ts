@@ -53,3 +53,33 @@ export function longLine(points: number): Record<string, unknown> {
     connectNulls: false,
   }
 }
+
+// Chart redraws share the main thread: queued work runs one item at a time, and yields to the
+// browser (next animation frame) once a frame's budget is used, so a dozen live charts never
+// add up to one long task.
+const queue: Array<() => void> = []
+let running = false
+const FRAME_BUDGET_MS = 12
+
+function drain(): void {
+  const start = performance.now()
+  while (queue.length > 0 && performance.now() - start < FRAME_BUDGET_MS) {
+    const job = queue.shift()
+    try {
+      job?.()
+    } catch (error) {
+      console.error(error)
+    }
+  }
+  if (queue.length > 0) requestAnimationFrame(drain)
+  else running = false
+}
+
+/** Run `job` soon, spread over animation frames with the other queued chart redraws. */
+export function scheduleRedraw(job: () => void): void {
+  queue.push(job)
+  if (!running) {
+    running = true
+    requestAnimationFrame(drain)
+  }
+}

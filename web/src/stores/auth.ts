@@ -4,7 +4,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { api, ApiError, setTokenSource, toApiError, unwrap, type Schemas } from '@/api/client'
-import { FEATURE, loadCapabilities } from '@/api/capabilities'
+import { FEATURE, loadFeatures } from '@/api/capabilities'
 
 type Me = Schemas['MeResponse']
 type Permission = Schemas['Permission']
@@ -49,8 +49,7 @@ export const useAuthStore = defineStore('auth', () => {
   }
 
   async function login(email: string, password: string, totp?: string): Promise<void> {
-    const caps = await loadCapabilities().catch(() => null)
-    cookieSession = caps?.features.has(FEATURE.cookieSession) ?? false
+    cookieSession = (await loadFeatures()).has(FEATURE.cookieSession)
     const body: Record<string, unknown> = { email, password }
     if (totp) body.totp = totp
     if (cookieSession) body.session = 'cookie'
@@ -105,8 +104,7 @@ export const useAuthStore = defineStore('auth', () => {
 
   /** At page load: resume a cookie session if the server offers them and one is open. */
   async function restore(): Promise<boolean> {
-    const caps = await loadCapabilities().catch(() => null)
-    cookieSession = caps?.features.has(FEATURE.cookieSession) ?? false
+    cookieSession = (await loadFeatures()).has(FEATURE.cookieSession)
     if (!cookieSession) return false
     const token = await renew()
     if (token === null) return false

@@ -4,7 +4,7 @@
 // token in the URL; reconnects with backoff.
 import { defineStore } from 'pinia'
 import { markRaw, ref, shallowRef } from 'vue'
-import { FEATURE, loadCapabilities } from '@/api/capabilities'
+import { FEATURE, loadFeatures } from '@/api/capabilities'
 import { applyFrame, Ring, type ReadingsFrame } from '@/lib/ring'
 import { useAuthStore } from './auth'
 
@@ -18,6 +18,7 @@ export interface LiveSeries {
 export type LinkState = 'idle' | 'connecting' | 'live' | 'retrying' | 'refused'
 
 const POINTS_PER_SERIES = 3600
+const REDRAW_MS = 1000
 
 export const useLiveStore = defineStore('live', () => {
   const state = ref<LinkState>('idle')
@@ -43,15 +44,18 @@ export const useLiveStore = defineStore('live', () => {
     version.value += 1
   }
 
+  // Charts and tables redraw at most once a second, however often frames arrive: a redraw of a
+  // dozen charts per frame (4 Hz) is what blocked the main thread in bench/ui.py.
+  let lastBump = 0
   function bump(): void {
     if (pending) return
     pending = true
-    const schedule =
-      typeof requestAnimationFrame === 'function' ? requestAnimationFrame : (f: () => void) => setTimeout(f, 16)
-    schedule(() => {
+    const wait = Math.max(0, REDRAW_MS - (Date.now() - lastBump))
+    setTimeout(() => {
       pending = false
+      lastBump = Date.now()
       version.value += 1
-    })
+    }, wait)
   }
 
   function onMessage(data: string): void {
@@ -87,8 +91,7 @@ export const useLiveStore = defineStore('live', () => {
       reason.value = 'not logged in'
       return
     }
-    const caps = await loadCapabilities().catch(() => null)
-    const firstMessage = caps?.features.has(FEATURE.wsAuthMessage) ?? false
+    const firstMessage = (await loadFeatures()).has(FEATURE.wsAuthMessage)
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
     // Older servers only read the token from the URL (BACKEND_NEEDS.md asks for the message).
     const query = firstMessage ? '' : `?token=${encodeURIComponent(token)}`

@@ -1,1 +1,0 @@
-import{C as e,D as t,H as n,j as r,w as i}from"./index-DCMrvCKq.js";var a={key:0,class:`alert error`,role:`alert`,"data-testid":`error`},o=t({__name:`ErrorAlert`,props:{error:{}},setup(t){function o(e){return e instanceof Error?e.message:String(e)}return(s,c)=>t.error?(r(),i(`p`,a,n(o(t.error)),1)):e(``,!0)}});export{o as t};

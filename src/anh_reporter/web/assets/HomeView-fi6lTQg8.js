@@ -1,1 +1,0 @@
-import{A as e,C as t,D as n,H as r,j as i,m as a,n as o,p as s,w as c,z as l}from"./index-DCMrvCKq.js";var u={key:0},d=n({__name:`HomeView`,setup(n){let{t:d}=a(),f=s(),p=o();return e(()=>{let e=p.fields[0];e&&f.replace({name:`overview`,params:{fieldId:e.id}})}),(e,n)=>l(p).fields.length===0?(i(),c(`p`,u,r(l(d)(`home.noFields`)),1)):t(``,!0)}});export{d as default};

@@ -1,1 +1,0 @@
-import{D as e,E as t,F as n,H as r,N as i,T as a,j as o,m as s,w as c,x as l,y as u,z as d}from"./index-DCMrvCKq.js";var f=e({__name:`NotFoundView`,setup(e){let{t:f}=s();return(e,s)=>{let p=i(`RouterLink`);return o(),c(u,null,[l(`h1`,null,r(d(f)(`notFound.title`)),1),t(p,{to:`/`},{default:n(()=>[a(r(d(f)(`notFound.home`)),1)]),_:1})],64)}}});export{f as default};
