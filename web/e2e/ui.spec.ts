@@ -131,7 +131,7 @@ test('an administrator creates users; names with markup show as text', async ({ 
   await expectAccessible(page, 'admin')
   await shot(page, 'admin')
   await page.getByTestId('tab-keys').click()
-  await page.getByTestId('new-key-name').fill('scada-historian')
+  await page.getByTestId('new-key-name').fill(`scada-historian-${Date.now()}`)
   await page.getByTestId('new-key-submit').click()
   await expect(page.getByTestId('key-value')).toHaveText(/\S{20,}/)
   await page.getByTestId('key-dismiss').click()

@@ -87,7 +87,6 @@ export const OP = {
   attachLabResult: 'production-attach_lab_result',
   signReport: 'reports-sign_report',
   approveAmendment: 'reports-approve_amendment',
-  fieldStatus: 'fields-get_field_status',
   generateReport: 'reports-generate_report',
   submitReport: 'reports-submit_report',
   amendReport: 'reports-amend_report',
