@@ -162,11 +162,13 @@ def main() -> None:
         m = json.loads(out.strip().splitlines()[-1])
     finally:
         feeder.stop.set()
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(15)
+                break
+            except subprocess.TimeoutExpired:
+                continue
     figures = {
         "initial_js_gzip_kb": round(js_gz, 1),
         "initial_js_raw_kb": round(js_raw, 1),

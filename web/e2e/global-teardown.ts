@@ -2,6 +2,15 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { STATE } from './global-setup'
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 export default async function globalTeardown(): Promise<void> {
   let state: { pid: number; dataDir: string }
   try {
@@ -15,19 +24,16 @@ export default async function globalTeardown(): Promise<void> {
   } catch {
     /* already gone */
   }
-  const deadline = Date.now() + 20_000
-  while (Date.now() < deadline) {
+  // Ctrl-C first (a clean stop), then TERM, then KILL; each given time to take effect.
+  for (const [signal, ms] of [['SIGTERM', 15_000], ['SIGKILL', 5_000], [null, 5_000]] as const) {
+    const deadline = Date.now() + ms
+    while (Date.now() < deadline && alive(state.pid)) await new Promise((r) => setTimeout(r, 200))
+    if (signal === null || !alive(state.pid)) break
     try {
-      process.kill(state.pid, 0)
+      process.kill(-state.pid, signal)
     } catch {
       break
     }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  try {
-    process.kill(-state.pid, 'SIGKILL')
-  } catch {
-    /* stopped */
   }
   rmSync(state.dataDir, { recursive: true, force: true })
 }
