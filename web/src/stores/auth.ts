@@ -5,6 +5,7 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { api, ApiError, setTokenSource, toApiError, unwrap, type Schemas } from '@/api/client'
 import { FEATURE, loadFeatures } from '@/api/capabilities'
+import { useCatalogStore } from './catalog'
 
 type Me = Schemas['MeResponse']
 type Permission = Schemas['Permission']
@@ -67,7 +68,9 @@ export const useAuthStore = defineStore('auth', () => {
     }
     accept(parsed as TokenAnswer)
     sessionExpired.value = false
-    await loadMe()
+    // The site catalogue is the next thing every view needs: fetch it alongside the profile
+    // (a failure here is retried by the router guard).
+    await Promise.all([loadMe(), useCatalogStore().load().catch(() => undefined)])
   }
 
   /** A new access token from the refresh cookie or the in-memory refresh token. */

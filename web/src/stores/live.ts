@@ -17,7 +17,8 @@ export interface LiveSeries {
 
 export type LinkState = 'idle' | 'connecting' | 'live' | 'retrying' | 'refused'
 
-const POINTS_PER_SERIES = 3600
+// 20 minutes at 1 Hz: the live window; longer spans come from the API (rollups, raw).
+const POINTS_PER_SERIES = 1200
 const REDRAW_MS = 1000
 
 export const useLiveStore = defineStore('live', () => {

@@ -1,1 +1,0 @@
-import{M as e,O as t,T as n,U as r,w as i}from"./index-BISaPfxP.js";var a={key:0,class:`alert error`,role:`alert`,"data-testid":`error`},o=t({__name:`ErrorAlert`,props:{error:{}},setup(t){function o(e){return e instanceof Error?e.message:String(e)}return(s,c)=>t.error?(e(),n(`p`,a,r(o(t.error)),1)):i(``,!0)}});export{o as t};

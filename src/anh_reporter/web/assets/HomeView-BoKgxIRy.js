@@ -1,1 +1,0 @@
-import{B as e,M as t,O as n,T as r,U as i,h as a,j as o,m as s,r as c,w as l}from"./index-BISaPfxP.js";var u={key:0},d=n({__name:`HomeView`,setup(n){let{t:d}=a(),f=s(),p=c();return o(()=>{let e=p.fields[0];e&&f.replace({name:`overview`,params:{fieldId:e.id}})}),(n,a)=>e(p).fields.length===0?(t(),r(`p`,u,i(e(d)(`home.noFields`)),1)):l(``,!0)}});export{d as default};
