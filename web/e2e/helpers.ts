@@ -40,7 +40,9 @@ export async function cspViolations(page: Page): Promise<string[]> {
 
 /**
  * Move within the app without reloading it (a reload forgets the in-memory token, by design):
- * push the URL and let vue-router follow the popstate.
+ * push the URL and let vue-router follow the popstate. The URL changes at once, the view a
+ * moment later: wait on something of the target view after calling this, and do not chain two
+ * calls without such a wait.
  */
 export async function go(page: Page, path: string): Promise<void> {
   await page.evaluate((p) => {
