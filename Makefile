@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test lint typecheck pytest bench lock clean system-packages
+.PHONY: demo test lint typecheck pytest bench lock clean system-packages web web-api web-check \
+	web-test web-e2e
 
 $(UV): tools/bootstrap_uv.py
 	$(PYTHON) tools/bootstrap_uv.py .tools >/dev/null
@@ -42,6 +43,34 @@ pytest: $(STAMP) system-packages
 bench: $(STAMP)
 	for b in copy_ceiling ingest bus connectors reports anomaly anomaly_quality api; do \
 		$(BIN)/python bench/$$b.py || exit 1; done
+
+# The web UI (web/, Vue 3 + TypeScript): node >= 20.19 and npm; `npm ci` installs exactly
+# web/package-lock.json and never downloads a browser (the e2e tests use Debian's chromium).
+WEB_NPM := cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm
+web/node_modules/.package-lock.json: web/package-lock.json
+	$(WEB_NPM) ci --no-audit --no-fund --loglevel=error
+
+# Build the UI into the package (src/anh_reporter/web/): commit the result.
+web: $(STAMP) web/node_modules/.package-lock.json
+	$(WEB_NPM) run build
+
+# Regenerate web/openapi.json from the app and the typed client from it: commit both.
+web-api: $(STAMP) web/node_modules/.package-lock.json
+	$(WEB_NPM) run gen:api
+
+# The packaged UI is a deterministic build of web/ and the client matches the API.
+web-check: $(STAMP) web/node_modules/.package-lock.json
+	tools/check_web_build.sh
+
+web-test: web/node_modules/.package-lock.json
+	$(WEB_NPM) test
+
+# Browser tests against `anh-reporter demo` on a fresh database (ANH_TEST_DATABASE_URL's
+# server, else the embedded PostgreSQL); screenshots go to docs/ui/.
+web-e2e: $(STAMP) web/node_modules/.package-lock.json
+	@command -v $${ANH_CHROMIUM:-/usr/bin/chromium} >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(WEB_NPM) run e2e
 
 # Upgrade every pinned version (runtime and dev) to the newest the ranges in pyproject allow.
 lock: $(UV)

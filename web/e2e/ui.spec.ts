@@ -1,0 +1,218 @@
+// The morning, as the people who answer for the report live it: log in, watch the field,
+// sign a day, verify and download it, acknowledge an anomaly, create a viewer, enrol TOTP, and
+// see that a viewer gets no action buttons (and that the API refuses them anyway).
+import { expect, test, type Page } from '@playwright/test'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { addDays, admin, contractDay, cspViolations, expectAccessible, go, login, shot, SHOTS, totp, watch } from './helpers'
+
+test.describe.configure({ mode: 'serial' })
+
+const VIEWER = `viewer.${Date.now()}@demo.local`
+const XSS_EMAIL = `<script>window.__xss=3</script>${Date.now()}@demo.local`
+const VIEWER_PASSWORD = 'una clave larga de prueba 2026'
+let problems: string[] = []
+
+test.beforeEach(async ({ page }) => {
+  problems = await watch(page)
+})
+
+test.afterEach(async ({ page }) => {
+  expect(await cspViolations(page), 'CSP violations').toEqual([])
+  expect(problems, 'page errors').toEqual([])
+  expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined()
+})
+
+async function openOverview(page: Page): Promise<void> {
+  await go(page, '/fields/1')
+  await expect(page.getByTestId('overview-ready')).toBeAttached()
+}
+
+test('login page is accessible and refuses a wrong password', async ({ page }) => {
+  await page.goto('/login')
+  await expectAccessible(page, 'login')
+  await shot(page, 'login')
+  await page.getByTestId('login-email').fill(admin().email)
+  await page.getByTestId('login-password').fill('not the password')
+  await page.getByTestId('login-submit').click()
+  await expect(page.getByTestId('error')).toBeVisible()
+})
+
+test('field overview with live values changing', async ({ page }) => {
+  const { email, password } = admin()
+  await login(page, email, password)
+  await openOverview(page)
+  const rate = page.getByTestId('live-rate-PMO-LACT-01')
+  await expect(rate).not.toHaveText('—')
+  const first = await rate.textContent()
+  await expect(rate).not.toHaveText(first ?? '')
+  await expect(page.getByTestId('overview-table')).toContainText('PMO-LACT-01')
+  // es-CO numbers: thousands with '.', decimals with ','.
+  await expect(rate).toHaveText(/^\d{1,3}(\.\d{3})*,\d{2}\s?bbl\/d$/)
+  await expectAccessible(page, 'overview')
+  await shot(page, 'overview')
+})
+
+test('live telemetry over the WebSocket', async ({ page }) => {
+  const { email, password } = admin()
+  await login(page, email, password)
+  await openOverview(page)
+  await page.getByTestId('nav-live').click()
+  await expect(page.getByTestId('live-state')).toHaveText('En vivo')
+  const received = page.getByTestId('live-received')
+  const before = await received.textContent()
+  await expect(received).not.toHaveText(before ?? '')
+  await expectAccessible(page, 'live')
+  await shot(page, 'live')
+})
+
+test('sign a contract day, verify it and download it', async ({ page }) => {
+  const { email, password } = admin()
+  await login(page, email, password)
+  await openOverview(page)
+  const day = addDays(contractDay(new Date()), -2)
+  await go(page, `/fields/1/signoff/${day}`)
+  await expect(page.getByTestId('signoff-ready')).toBeAttached()
+  // On a fresh database the day is unsigned; a reused development server may have signed it.
+  if ((await page.getByTestId('action-generate').count()) > 0) await page.getByTestId('action-generate').click()
+  await expect(page.getByTestId('report-status')).toContainText('Firmado', { timeout: 60_000 })
+  await expect(page.getByTestId('pmo-card-PMO-LACT-01')).toBeVisible()
+  await expect(page.getByTestId('nsv-PMO-LACT-01')).toHaveText(/^\d{1,3}(\.\d{3})*,\d{2}\s?bbl$/)
+  await page.getByTestId('action-verify').click()
+  await expect(page.getByTestId('verification-result')).toHaveText('Firma e integridad correctas')
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('action-download').click()])
+  expect(download.suggestedFilename()).toMatch(/\.json$/)
+  const body = JSON.parse(readFileSync((await download.path()) as string, 'utf8')) as { contract_day: { date: string } }
+  expect(body.contract_day.date).toBe(day)
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await shot(page, 'signoff')
+  const card = page.getByTestId('pmo-card-PMO-LACT-01')
+  await card.getByTestId('evidence-PMO-LACT-01').click()
+  await expect(card.locator('canvas').first()).toBeVisible()
+  await expectAccessible(page, 'signoff')
+  await card.screenshot({ path: join(SHOTS, 'signoff-evidence.png'), animations: 'disabled' })
+})
+
+test('acknowledge an anomaly; its markup shows as text', async ({ page }) => {
+  const { email, password } = admin()
+  await login(page, email, password)
+  await go(page, '/anomalies?status=open')
+  const card = page.locator('article', { hasText: 'E2E_SEED' }).first()
+  await expect(card).toBeVisible()
+  await expect(card).toContainText('<script>window.__xss = 1</script>')
+  await expect(card.locator('meter')).toHaveCount(3)
+  await expectAccessible(page, 'anomalies')
+  await shot(page, 'anomalies')
+  await card.getByRole('button', { name: 'Reconocer' }).click()
+  await expect(card.getByTestId('status')).toHaveText(/Reconocida/)
+})
+
+test('an administrator creates users; names with markup show as text', async ({ page }) => {
+  const { email, password } = admin()
+  await login(page, email, password)
+  await page.getByTestId('nav-admin').click()
+  await page.getByTestId('new-user-email').fill(VIEWER)
+  await page.getByTestId('new-user-password').fill(VIEWER_PASSWORD)
+  await page.getByTestId('new-user-role').selectOption('viewer')
+  await page.getByTestId('new-user-submit').click()
+  await expect(page.getByTestId('users-table')).toContainText(VIEWER)
+  // The form's email field would refuse markup; the API takes it, so another client could.
+  const token = (
+    (await (await page.request.post('/api/v1/auth/login', { data: { email, password } })).json()) as { access_token: string }
+  ).access_token
+  const created = await page.request.post('/api/v1/users', {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { email: XSS_EMAIL, password: VIEWER_PASSWORD, role: 'viewer', all_fields: true },
+  })
+  expect(created.status()).toBe(201)
+  await page.getByTestId('tab-keys').click()
+  await expect(page.getByTestId('keys-table')).toBeVisible()
+  await page.getByTestId('tab-users').click()
+  await expect(page.getByTestId('users-table')).toContainText(XSS_EMAIL.toLowerCase())
+  await expectAccessible(page, 'admin')
+  await shot(page, 'admin')
+  await page.getByTestId('tab-keys').click()
+  await page.getByTestId('new-key-name').fill(`scada-historian-${Date.now()}`)
+  await page.getByTestId('new-key-submit').click()
+  await expect(page.getByTestId('key-value')).toHaveText(/\S{20,}/)
+  await page.getByTestId('key-dismiss').click()
+  await expect(page.getByTestId('key-once')).toHaveCount(0)
+})
+
+test('a viewer sees no action buttons and the API refuses the actions anyway', async ({ page }) => {
+  await login(page, VIEWER, VIEWER_PASSWORD)
+  await openOverview(page)
+  await expect(page.getByTestId('nav-admin')).toHaveCount(0)
+  const day = addDays(contractDay(new Date()), -1)
+  await go(page, `/fields/1/signoff/${day}`)
+  await expect(page.getByTestId('signoff-ready')).toBeAttached()
+  await expect(page.getByTestId('report-status')).toContainText('Firmado')
+  for (const id of ['action-generate', 'action-sign', 'action-submit', 'action-amend', 'action-approve']) {
+    await expect(page.getByTestId(id)).toHaveCount(0)
+  }
+  await expect(page.getByTestId('action-verify')).toBeVisible() // reading stays allowed
+  await go(page, '/anomalies')
+  await expect(page.locator('article').first()).toBeVisible()
+  await expect(page.getByRole('button', { name: 'Reconocer' })).toHaveCount(0)
+  await expect(page.getByRole('button', { name: 'Cerrar', exact: true })).toHaveCount(0)
+  const token = (
+    (await (await page.request.post('/api/v1/auth/login', { data: { email: VIEWER, password: VIEWER_PASSWORD } })).json()) as {
+      access_token: string
+    }
+  ).access_token
+  const headers = { Authorization: `Bearer ${token}` }
+  const anomalies = (await (await page.request.get('/api/v1/anomalies', { headers })).json()) as Array<{ id: number }>
+  const ack = await page.request.post(`/api/v1/anomalies/${anomalies[0]?.id ?? 1}/acknowledge`, { headers })
+  expect(ack.status()).toBe(403)
+  const generate = await page.request.post('/api/v1/reports/generate', { headers, data: { field_id: 1, day } })
+  expect(generate.status()).toBe(403)
+})
+
+test('TOTP enrolment with a QR code, then login with the second factor', async ({ page }) => {
+  await login(page, VIEWER, VIEWER_PASSWORD)
+  await go(page, '/account')
+  await page.getByTestId('totp-start').click()
+  await expect(page.getByTestId('totp-qr')).toBeVisible()
+  const secret = (await page.getByTestId('totp-secret').textContent())?.trim() ?? ''
+  expect(secret).toMatch(/^[A-Z2-7]{16,}$/)
+  await expectAccessible(page, 'account')
+  await shot(page, 'account-totp')
+  await page.getByTestId('totp-code').fill(totp(secret))
+  await page.getByTestId('totp-enable').click()
+  await expect(page.getByTestId('notice')).toBeVisible()
+  await page.getByTestId('logout').click()
+  await expect(page.getByTestId('login-email')).toBeVisible()
+  // The enrolment used this step's code; the next step's is within the API's ±1 window.
+  await login(page, VIEWER, VIEWER_PASSWORD, totp(secret, 1))
+})
+
+test('reports, report detail, production, SPC, logs, PMO and well views', async ({ page }) => {
+  const { email, password } = admin()
+  await login(page, email, password)
+  await page.getByTestId('nav-reports').click()
+  await expect(page.getByTestId('reports-table')).toContainText('IDP-')
+  await expectAccessible(page, 'reports')
+  await shot(page, 'reports')
+  await page.getByTestId('reports-table').getByRole('link').first().click()
+  await expect(page.getByTestId('version-1')).toBeVisible()
+  await expectAccessible(page, 'report')
+  await go(page, '/fields/1/production')
+  await expect(page.locator('h1')).toHaveText('Producción y pronóstico')
+  await expect(page.locator('canvas').first()).toBeVisible()
+  await expectAccessible(page, 'production')
+  await shot(page, 'production')
+  await go(page, '/series/1/spc')
+  await expect(page.locator('h1')).toContainText('Gráfico de control')
+  await expect(page.locator('canvas').first()).toBeVisible()
+  await expectAccessible(page, 'spc')
+  await shot(page, 'spc')
+  await go(page, '/logs')
+  await expect(page.getByTestId('audit-table')).toContainText('report')
+  await expectAccessible(page, 'logs')
+  await go(page, '/fields/1/pmos/1')
+  await expect(page.locator('h1')).toContainText('PMO-LACT-01')
+  await expectAccessible(page, 'pmo')
+  await go(page, '/fields/1/wells/1')
+  await expect(page.locator('h1')).toContainText('CDL-001')
+  await expectAccessible(page, 'well')
+})

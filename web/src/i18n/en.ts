@@ -1,0 +1,145 @@
+// English.
+import type es from './es-CO'
+
+const en: typeof es = {
+  nav: {
+    skip: 'Skip to content', main: 'Main navigation', field: 'Field', language: 'Language', logout: 'Log out',
+    overview: 'Field overview', signoff: 'Morning sign-off', live: 'Live telemetry', production: 'Production and forecast',
+    anomalies: 'Anomalies', reports: 'Reports', logs: 'Audit and configuration', admin: 'Administration', account: 'My account',
+  },
+  roles: { admin: 'Administrator', engineer: 'Engineer', operator: 'Operator', viewer: 'Viewer', auditor: 'Auditor' },
+  severity: { error: 'Error', critical: 'Critical', warning: 'Warning', info: 'Info' },
+  status: {
+    ok: 'OK', failed: 'Failed', draft: 'Draft', validated: 'Validated', signed: 'Signed', submitted: 'Submitted',
+    accepted: 'Accepted', rejected: 'Rejected', delivered: 'Delivered', pending: 'Pending', pending_approval: 'Awaiting second approval',
+    superseded: 'Superseded', open: 'Open', acknowledged: 'Acknowledged', closed: 'Closed', queued: 'Queued', running: 'Running',
+    succeeded: 'Finished', blocked: 'Blocked', active: 'Active', disabled: 'Disabled', revoked: 'Revoked', unknown: 'Unknown',
+  },
+  fluids: { oil: 'Oil', gas: 'Gas', water: 'Water' },
+  methods: { totalizer: 'from the totalizer', rate_integration: 'by rate integration', manual: 'manual entry' },
+  methodsLift: { esp: 'Electric submersible pump', rod_pump: 'Rod pump', pcp: 'Progressing cavity pump', gas_lift: 'Gas lift', natural: 'Natural flow' },
+  levels: { indicated: 'Indicated volume (IV)', gov: 'GOV', gsv: 'GSV', nsv: 'NSV', tank_gauge: 'Tank gauge' },
+  estimateMethods: {
+    counter_difference: 'Counter difference across the gap', rate_interpolation: 'Rate interpolation',
+    last_good_rate: 'Last good rate × time', manual_entry: 'Manual entry',
+  },
+  common: { loading: 'Loading…', all: 'All', none: 'Nothing to show.' },
+  actions: { confirm: 'Confirm', cancel: 'Cancel', save: 'Save', filter: 'Filter' },
+  home: { noFields: 'Your user has no fields. Ask an administrator for access.' },
+  notFound: { title: 'Page not found', home: 'Back to the start' },
+  login: {
+    intro: 'Log in to review and sign the daily production report.',
+    email: 'Email', password: 'Password', totp: 'Verification code (6 digits)', submit: 'Log in',
+    expired: 'Your session ended. Please log in again.',
+  },
+  totp: {
+    code: 'TOTP code', stepUpTitle: 'Confirm with your second factor',
+    stepUpText: 'Signing is recorded under your name. Enter the current code from your authenticator app.',
+  },
+  overview: {
+    contractDay: 'Contract day', closes: 'closes', contract: 'contract', yesterdayReport: "Yesterday's report",
+    noReportYet: 'No report for {day} yet.', openSignoff: 'Open the sign-off', nextDeadline: 'Next contract-day close',
+    deadlineNote: "This day's report can be generated after this time.", openAnomalies: 'Open anomalies',
+    seeAnomalies: 'See anomalies', connectors: 'System status', liveLink: 'Live link', pmoTable: 'Official measurement points, day {day}',
+    pmo: 'PMO', liveRate: 'Current rate', today: 'Today so far', completeness: 'Completeness today', yesterday: 'Yesterday (NSV)',
+    forecast: 'Forecast today', loaded: 'Data loaded',
+  },
+  live: {
+    title: 'Live telemetry', received: '{n} readings received', window: 'Window', backToWindow: 'Back to the window',
+    pick: 'Series ({n} selected)', pickLegend: 'Series to show', chartLabel: 'Chart of {names} in {unit}',
+    latest: 'Latest values', spc: 'Control chart',
+    windows: { live: 'Live', '1h': 'Last hour', '6h': 'Last 6 hours', '24h': 'Last 24 hours', '7d': 'Last 7 days' },
+    state: { idle: 'Disconnected', connecting: 'Connecting…', live: 'Live', retrying: 'Reconnecting…', refused: 'Refused' },
+  },
+  evidence: {
+    gap: 'Gap', anomaly: 'Anomaly', failed: 'Could not load the series.', gapFromTo: 'Gap from {from} to {to}',
+    summary: '{name}: {gaps} gaps, {events} events, {anomalies} anomalies in the day',
+    kinds: {
+      gap: 'Gap', rollover: 'Counter rollover', reset: 'Counter reset', backstep: 'Backstep (noise)',
+      injected: 'Injected fault', detected: 'Detected event', manual_entry: 'Manual entry', contract_hour_split: 'Gap across the contract hour',
+    },
+  },
+  signoff: {
+    title: 'Morning sign-off', day: 'Contract day', prevDay: 'Previous day', nextDay: 'Next day', report: 'Daily report (IDP)',
+    noReport: 'No report for this day yet.', signedAt: 'signed {at} by {by}', needsAmendment: 'Needs amendment',
+    task: 'Task', blocked: '{n} error finding(s) block signing.', generate: 'Generate draft',
+    generateSign: 'Generate and sign', sign: 'Sign', submit: 'Submit to the ANH', verify: 'Verify signature',
+    download: 'Download report', signature: 'Download signature', approveAmendment: 'Approve amendment (second person)',
+    amendReason: 'Reason for the amendment', amend: 'Amend', verification: 'Verification', verifiedOk: 'Signature and integrity OK',
+    verifiedBad: 'Verification failed', receipt: 'Delivery receipt', deliveries: 'Deliveries', downloaded: 'Downloaded: {name}',
+    notComputed: "This day's figures have not been computed yet.", chain: 'Volume chain', iv: 'Indicated volume',
+    gov: 'GOV', gsv: 'GSV', nsv: 'NSV', reported: 'Reported volume',
+    conditions: 'Temperature {temp} °F · pressure {press} psig · gravity {api} °API',
+    measuredShare: 'Measured and estimated', shareLabel: 'Measured {m}, estimated {e}', measured: 'Measured', estimated: 'Estimated',
+    estimateApproved: 'Estimate approved by {by}', approveEstimate: 'Approve the estimate', timeCompleteness: 'Time completeness',
+    noSplit: 'the server does not split measured from estimated yet', quality: 'Data quality', qualityScore: 'Quality score',
+    samples: '{r} of {e} samples, {g} good', longestGap: 'longest gap', rollovers: '{n} rollovers', resets: '{n} resets',
+    findings: 'Rule findings', noFindings: 'No findings.', events: 'Counter events and gaps',
+    confirmedBy: 'confirmed by {by}', confirmReset: 'Confirm reset', resetBlocks: 'Unconfirmed resets: the day cannot be signed.',
+    manualEntry: 'Manual entry', labResult: 'Attach a lab result', evidence: "Evidence: the day's rate and counter",
+    level: 'Volume level', windowStart: 'From (local time)', windowEnd: 'To (local time)', volume: 'Volume',
+    sampledAt: 'Sampled at', apiGravity: 'API gravity', bsw: 'BSW (%)', labReference: 'Lab reference', reason: 'Reason',
+    forms: { reset: 'Confirm the counter reset', estimate: 'Approve the estimate', manual: 'Manual entry', lab: 'Lab result' },
+    done: {
+      generate: 'Generation finished.', sign: 'Report signed.', submit: 'Report submitted.', amend: 'Amendment created.',
+      approve: 'Amendment approved.', saved: 'Saved and written to the audit log.',
+    },
+  },
+  diff: {
+    title: 'Changes between versions', from: 'From', to: 'To', caption: 'v{from} → v{to}: {n} change(s)',
+    path: 'Figure', op: 'Change', old: 'Before', new: 'After',
+  },
+  reports: {
+    title: 'Reports', status: 'Status', code: 'Code', day: 'Contract day', field: 'Field', version: 'Version',
+    updated: 'Updated', profile: 'profile', type: 'type', openSignoff: 'Open the sign-off', createdBy: 'made by {by} on {at}',
+    signedAt: 'signed {at}', amends: 'amends v{v}', chain: 'chain', key: 'key',
+  },
+  anomalies: {
+    title: 'Anomalies', field: 'Field', status: 'Status', minSeverity: 'Minimum severity', days: 'Days back', score: 'score',
+    ackBy: 'acknowledged by {by}', closedBy: 'closed by {by}', explanation: 'Contribution of each variable',
+    acknowledge: 'Acknowledge', close: 'Close',
+  },
+  spc: {
+    title: 'Control chart', days: 'Days', baseline: 'Baseline points', baselinePoints: 'limits from the first {n} points',
+    chartLabel: 'Control chart with {n} violations marked', violations: 'Violations ({n})', time: 'Time', rule: 'Rule',
+    side: 'Side', value: 'Value',
+    rules: {
+      WE1: 'WE1: one point beyond 3σ', WE2: 'WE2: 2 of 3 beyond 2σ', WE3: 'WE3: 4 of 5 beyond 1σ', WE4: 'WE4: 8 in a row on one side',
+      NELSON1: 'Nelson 1: one point beyond 3σ', NELSON2: 'Nelson 2: 9 in a row on one side', NELSON3: 'Nelson 3: 6 in a row trending',
+      NELSON4: 'Nelson 4: 14 in a row alternating', NELSON5: 'Nelson 5: 2 of 3 beyond 2σ', NELSON6: 'Nelson 6: 4 of 5 beyond 1σ',
+      NELSON7: 'Nelson 7: 15 in a row within 1σ', NELSON8: 'Nelson 8: 8 in a row outside 1σ',
+    },
+  },
+  production: {
+    title: 'Production and forecast', days: 'Days', nsv: 'Net volume', forecast: 'Forecast', chartLabel: 'Daily {fluid} production',
+    forecastTable: '{n}-day forecast per PMO', variable: 'Variable', total: 'Forecast total', note: 'Fit',
+  },
+  pmo: {
+    totalizer: 'with totalizer', rateOnly: 'rate only', base: 'base conditions {t} °F, {p} psia', series: 'Series',
+    variable: 'Variable', latest: 'Latest value', range: 'Range', dailyRate: 'Daily rate and history', history: 'History',
+    chartLabel: 'Daily rate of {code} with forecast', wells: 'Wells',
+  },
+  well: { chartLabel: '{name} over the last 24 hours' },
+  logs: {
+    title: 'Audit and configuration', audit: 'Audit log', config: 'Configuration log', actor: 'Who',
+    action: 'Action', entity: 'Entity', at: 'When', target: 'Object', details: 'Details', by: 'By', attribute: 'Attribute',
+  },
+  admin: {
+    title: 'Administration', users: 'Users', keys: 'API keys', email: 'Email', role: 'Role', roleOf: 'Role of {email}',
+    fields: 'Fields', allFields: 'All fields', lastLogin: 'Last login', state: 'State', enable: 'Enable',
+    disable: 'Disable', newUser: 'New user', password: 'Initial password', create: 'Create', name: 'Name',
+    prefix: 'Prefix', scopes: 'Scopes', lastUsed: 'Last used', revoke: 'Revoke', newKey: 'New API key',
+    onlyFields: 'Only these fields (none: all)', keyOnce: 'Copy the key now', keyOnceText: 'This is the only time the whole key is shown. Keep it in a secrets manager.',
+    copy: 'Copy', keySaved: 'I have saved it', userCreated: 'User created.', saved: 'Changes saved.', keyCreated: 'Key created.',
+    keyRevoked: 'Key revoked.',
+  },
+  account: {
+    title: 'My account', totp: 'Second factor (TOTP)', totpIntro: 'Use an authenticator app to generate 6-digit codes.',
+    totpStart: 'Turn on the second factor', scan: 'Scan the QR code with your app.', qrLabel: 'QR code for the authenticator app',
+    orType: 'Or type this key:', totpEnable: 'Confirm and turn on', enabled: 'Second factor on.', disabled: 'Second factor off.',
+    disableWith: 'Current code to turn it off', totpDisable: 'Turn off', password: 'Change password', current: 'Current password',
+    new: 'New password', change: 'Change', passwordChanged: 'Password changed; your other sessions were ended.',
+  },
+}
+
+export default en

@@ -1,0 +1,44 @@
+// Report generation and amendment run as tasks: queue, then poll until they end.
+import { api, callExtra, unwrap, type Schemas } from '@/api/client'
+
+export type Task = Schemas['ReportTask']
+const DONE = new Set(['succeeded', 'blocked', 'failed'])
+
+export async function waitForTask(task: Task, onUpdate?: (t: Task) => void): Promise<Task> {
+  let current = task
+  let delay = 250
+  while (!DONE.has(current.status)) {
+    await new Promise((r) => setTimeout(r, delay))
+    delay = Math.min(2000, delay * 1.5)
+    current = unwrap(
+      await api.GET('/api/v1/reports/tasks/{task_id}', { params: { path: { task_id: current.task_id } } }),
+    )
+    onUpdate?.(current)
+  }
+  return current
+}
+
+export async function generate(fieldId: number, day: string, totp?: string): Promise<Task> {
+  // `totp` is the step-up code (BACKEND_NEEDS.md); an older server ignores the extra member.
+  const body = totp ? { field_id: fieldId, day, totp } : { field_id: fieldId, day }
+  return unwrap(await api.POST('/api/v1/reports/generate', { body }))
+}
+
+export async function amend(reportId: number, reason: string, totp?: string): Promise<Task> {
+  const body = totp ? { reason, totp } : { reason }
+  return unwrap(
+    await api.POST('/api/v1/reports/{report_id}/amend', { params: { path: { report_id: reportId } }, body }),
+  )
+}
+
+export async function sign(reportId: number, version: number, totp?: string): Promise<Schemas['VersionOut']> {
+  return callExtra('POST', `/api/v1/reports/${reportId}/versions/${version}/sign`, totp ? { totp } : {})
+}
+
+export async function approveAmendment(
+  reportId: number,
+  version: number,
+  totp?: string,
+): Promise<Schemas['VersionOut']> {
+  return callExtra('POST', `/api/v1/reports/${reportId}/versions/${version}/approve`, totp ? { totp } : {})
+}
