@@ -28,9 +28,8 @@ _SECRET = "openapi-export-" + "x" * 40
 def openapi_document() -> dict[str, Any]:
     """The app's OpenAPI document, built without a database connection."""
     from anh_reporter.api.app import create_app
-    from anh_reporter.api.settings import ApiSettings
     from anh_reporter.bus.memory import MemoryBus
-    from anh_reporter.config import Settings
+    from anh_reporter.config import ApiSettings, Settings
     from anh_reporter.storage.database import Database
 
     with tempfile.TemporaryDirectory() as tmp:

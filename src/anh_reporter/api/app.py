@@ -53,6 +53,7 @@ from anh_reporter.api.routes import (
 from anh_reporter.api.security import AccessTokens, jwt_secret
 from anh_reporter.api.state import ApiState, ReadinessCheck
 from anh_reporter.api.tasks import ReportTasks
+from anh_reporter.api.web import mount_web_ui
 from anh_reporter.api.websocket import router as websocket_router
 from anh_reporter.bus.base import Bus
 from anh_reporter.config import ApiSettings, Settings
@@ -162,6 +163,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(websocket_router)
+    mount_web_ui(app)  # last: API routes match first; an unknown /api/* path stays a JSON 404
 
     # add_middleware wraps: the last added runs first.
     app.add_middleware(AuditMiddleware, pool=pool, trust_forwarded_for=api.trust_forwarded_for)
