@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: demo test lint typecheck pytest bench lock clean system-packages web web-api web-check \
-	web-test web-e2e
+	web-test web-e2e hooks
 
 $(UV): tools/bootstrap_uv.py
 	$(PYTHON) tools/bootstrap_uv.py .tools >/dev/null
@@ -33,6 +33,10 @@ system-packages:
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+
+# Run `make lint` before every commit (.pre-commit-config.yaml).
+hooks: $(STAMP)
+	$(BIN)/pre-commit install
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
