@@ -76,7 +76,9 @@ def _objects(conn: Any, nit: str) -> dict[str, int]:
     return {
         "operator": op,
         "field": fid,
-        "pmo": _first(conn, "SELECT id FROM measurement_points WHERE field_id = %s", (fid,)),
+        "pmo": _first(
+            conn, "SELECT id FROM measurement_points WHERE field_id = %s ORDER BY id", (fid,)
+        ),
         "well": _first(conn, "SELECT id FROM wells WHERE field_id = %s", (fid,)),
         "series": _first(
             conn,

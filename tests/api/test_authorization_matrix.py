@@ -37,6 +37,8 @@ EXPECTED_ROLES: dict[str | None, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin", "auditor"}),
     "config.read": frozenset({"admin", "engineer", "auditor"}),
+    "production.write": WRITERS,
+    "production.approve": REPORTERS,
 }
 START, END = T0.isoformat(), T0.replace(hour=6).isoformat()
 DAY = T0.date().isoformat()
@@ -180,7 +182,13 @@ CASES = [
         "POST",
         "/api/v1/reports/{report}/amend",
         "reports.amend",
-        body=lambda i, r: {"reason": "meter factor was wrong"},
+        body=lambda i, r: {"reason": "meter factor was wrong", "reason_code": "meter_factor"},
+        ok=(202,),
+    ),
+    Case(
+        "POST",
+        "/api/v1/reports/{report}/amendment/approve",
+        "reports.amend",
         ok=(202,),
     ),
     Case("GET", "/api/v1/audit", "audit.read", other=(200,)),
@@ -190,6 +198,66 @@ CASES = [
         "config.read",
         query=lambda i: {"entity": "field"},
         other=(200,),
+    ),
+    # The day's evidence and the people's word on it (PMO: the field's oil LACT).
+    Case("GET", "/api/v1/production/fields/{field}/days/{day}/evidence", "production.read"),
+    Case(
+        "POST",
+        "/api/v1/production/fields/{field}/days/{day}/pmos/{pmo}/confirm-reset",
+        "production.approve",
+        body=lambda i, r: {"reason": "meter replaced"},
+        ok=(409,),  # the day has no reset to confirm
+    ),
+    Case(
+        "POST",
+        "/api/v1/production/fields/{field}/days/{day}/pmos/{pmo}/approve-estimate",
+        "production.approve",
+        body=lambda i, r: {"reason": "the gap is understood"},
+        ok=(200, 409),
+    ),
+    Case("GET", "/api/v1/production/fields/{field}/manual-entries", "production.read"),
+    Case(
+        "POST",
+        "/api/v1/production/manual-entries",
+        "production.write",
+        body=lambda i, r: {
+            "pmo_id": i["pmo"],
+            "day": DAY,
+            # One hour per role: windows of a PMO's day may not overlap.
+            "window_start": T0.replace(hour=12 + ROLES.index(r)).isoformat(),
+            "window_end": T0.replace(hour=13 + ROLES.index(r)).isoformat(),
+            "volume": 10,
+            "reason": f"meter off, by {r}",
+        },
+        ok=(201,),
+    ),
+    Case(
+        "POST",
+        "/api/v1/production/lab-results",
+        "production.write",
+        body=lambda i, r: {
+            "pmo_id": i["pmo"],
+            "day": DAY,
+            "sampled_at": T0.replace(hour=14).isoformat(),
+            "bsw_percent": 0.4,
+            "lab_reference": f"LAB-{r}",
+            "reason": "daily composite sample",
+        },
+        ok=(201,),
+    ),
+    Case("GET", "/api/v1/production/fields/{field}/provings", "production.read"),
+    Case(
+        "POST",
+        "/api/v1/production/provings",
+        "production.approve",
+        body=lambda i, r: {
+            "pmo_id": i["pmo"],
+            "meter_factor": 1.0012,
+            "proved_at": T0.replace(hour=20).isoformat(),
+            "run_reference": f"PROVE-{r}",
+            "proved_by": "Metrología SAS",
+        },
+        ok=(201,),
     ),
 ]
 
@@ -255,6 +323,7 @@ async def test_matrix(
     client: httpx.AsyncClient, reporting_world: World, tokens: dict[str, str]
 ) -> None:
     world = reporting_world
+    world.own["day"] = world.other["day"] = DAY
     world.own["task"] = await _task(client, world.own, "admin@own.example")
     world.other["task"] = await _task(client, world.other, "admin@other.example")
     failures = []

@@ -104,7 +104,11 @@ async def test_amend_diff_and_submit(
 ) -> None:
     auth = bearer(tokens["engineer"])
     base = f"/api/v1/reports/{world.own['report']}"
-    r = await client.post(f"{base}/amend", json={"reason": "lab BSW re-test"}, headers=auth)
+    r = await client.post(
+        f"{base}/amend",
+        json={"reason": "lab BSW re-test", "reason_code": "lab_result"},
+        headers=auth,
+    )
     task = await _finished(client, r, auth)
     assert (task["status"], task["version"], task["created"]) == ("succeeded", 2, True)
     report = (await client.get(base, headers=auth)).json()
@@ -175,7 +179,9 @@ async def test_a_blocked_day_keeps_a_draft_that_cannot_be_downloaded_or_amended(
     assert listed[0]["id"] == task["report_id"]
     download = await client.get(f"{draft}/download", headers=auth)
     assert download.status_code == 409 and download.json()["error"]["code"] == "not_signed"
-    amend = await client.post(f"{draft}/amend", json={"reason": "try again"}, headers=auth)
+    amend = await client.post(
+        f"{draft}/amend", json={"reason": "try again", "reason_code": "other"}, headers=auth
+    )
     assert amend.status_code == 409
     future = await client.post(
         "/api/v1/reports/generate",

@@ -18,6 +18,10 @@ class Permission(StrEnum):
     TELEMETRY_WRITE = "telemetry.write"
     ANALYTICS_READ = "analytics.read"
     PRODUCTION_READ = "production.read"
+    PRODUCTION_WRITE = "production.write"
+    """Enter values by hand: a volume for a gap, a lab result."""
+    PRODUCTION_APPROVE = "production.approve"
+    """Confirm a meter reset, approve an estimate, record a meter proving."""
     ANOMALIES_READ = "anomalies.read"
     ANOMALIES_ACK = "anomalies.ack"
     REPORTS_READ = "reports.read"
@@ -58,6 +62,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ENGINEER: _READ
     | {
         P.TELEMETRY_WRITE,
+        P.PRODUCTION_WRITE,
+        P.PRODUCTION_APPROVE,
         P.ANOMALIES_ACK,
         P.REPORTS_GENERATE,
         P.REPORTS_SIGN,
@@ -66,7 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.CONFIG_READ,
     },
     # Field operator: watches live data, enters manual readings, acknowledges alarms.
-    Role.OPERATOR: _READ | {P.TELEMETRY_WRITE, P.ANOMALIES_ACK},
+    Role.OPERATOR: _READ | {P.TELEMETRY_WRITE, P.PRODUCTION_WRITE, P.ANOMALIES_ACK},
     Role.VIEWER: _READ,
     # Auditor: sees what was reported, by whom and from which data; changes nothing.
     Role.AUDITOR: _READ | {P.AUDIT_READ, P.CONFIG_READ},

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -41,8 +42,12 @@ RESERVED_PREFIXES = ("/api/", "/ws/", "/health", "/metrics")
 class WebUI:
     """ASGI app serving the built UI from ``directory`` with SPA fallback to ``index.html``."""
 
-    def __init__(self, directory: Path = WEB_DIR) -> None:
+    def __init__(
+        self, directory: Path = WEB_DIR, api_routes: list[BaseRoute] | None = None
+    ) -> None:
         self.directory = directory.resolve()
+        self.api_routes = api_routes or []
+        """The app's routes: a path one of them has, asked with another method, is a 405."""
 
     def _file(self, path: str) -> Path | None:
         """The file a URL path names inside the directory, or None (never outside it)."""
@@ -54,11 +59,28 @@ class WebUI:
             return None
         return candidate
 
-    def response(self, method: str, path: str) -> Response:
-        """The answer to a GET or HEAD of ``path``."""
-        if method not in ("GET", "HEAD"):
-            return PlainTextResponse(
-                "method not allowed", status_code=405, headers={"Allow": "GET, HEAD"}
+    def _api_methods(self, scope: Scope) -> list[str]:
+        """The methods API routes accept on this path when the request's is not one of them."""
+        return sorted(
+            method
+            for route in self.api_routes
+            if getattr(route, "app", None) is not self and route.matches(scope)[0] == Match.PARTIAL
+            for method in getattr(route, "methods", None) or ()
+        )
+
+    def response(self, method: str, path: str, *, api_methods: list[str] | None = None) -> Response:
+        """The answer to ``method`` on ``path`` (``api_methods``: what the API accepts there)."""
+        if api_methods or method not in ("GET", "HEAD"):
+            allowed = ", ".join(api_methods or ["GET", "HEAD"])
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "method_not_allowed",
+                        "message": f"{method} {path}: method not allowed ({allowed})",
+                    }
+                },
+                status_code=405,
+                headers={"Allow": allowed},
             )
         if path.startswith(RESERVED_PREFIXES) or path in ("/api", "/ws"):
             return JSONResponse(
@@ -92,7 +114,7 @@ class WebUI:
         root: str = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :] or "/"
-        response = self.response(scope["method"], path)
+        response = self.response(scope["method"], path, api_methods=self._api_methods(scope))
         await response(scope, receive, send)
 
 
@@ -102,4 +124,4 @@ def _headers(cache: str) -> dict[str, str]:
 
 def mount_web_ui(app: FastAPI, directory: Path = WEB_DIR) -> None:
     """Serve the UI at ``/``; call after every router so the API's routes match first."""
-    app.mount("/", WebUI(directory), name="web")
+    app.mount("/", WebUI(directory, app.router.routes), name="web")

@@ -85,7 +85,8 @@ def is_estimate_approved(
     return None
 
 
-def _figures(conn: Conn, field_code: str, pmo_code: str, day: dt.date) -> tuple[int, Any]:
+def _figures(conn: Conn, field_code: str, pmo_code: str, day: dt.date) -> tuple[int, int, Any]:
+    """(field id, PMO id, stored figures) of a PMO's day."""
     config = load_field(conn, field_code)
     pmo = next((p for p in config.pmos if p.code == pmo_code), None)
     if pmo is None:
@@ -95,7 +96,7 @@ def _figures(conn: Conn, field_code: str, pmo_code: str, day: dt.date) -> tuple[
         raise ApprovalError(
             f"{field_code} {pmo_code} {day}: nothing stored; run `production compute` first"
         )
-    return pmo.id, stored[pmo_code].figures
+    return config.id, pmo.id, stored[pmo_code].figures
 
 
 def confirm_reset(
@@ -111,12 +112,16 @@ def confirm_reset(
     """Confirm the day's unconfirmed resets (the one ending at ``after_us`` when given)."""
     if not reason.strip():
         raise ApprovalError("a reset confirmation needs a reason (what happened to the meter)")
-    pmo_id, figures = _figures(conn, field_code, pmo_code, day)
+    field_id, pmo_id, figures = _figures(conn, field_code, pmo_code, day)
     resets = [e for e in figures.events if e.get("kind") == "reset"]
     if after_us is not None:
         resets = [e for e in resets if int(e["after_us"]) == after_us]
     if not resets:
         raise ApprovalError(f"{field_code} {pmo_code} {day}: no meter reset to confirm")
+    given = approvals_of_day(conn, field_id, day)
+    resets = [e for e in resets if not is_confirmed(e, given, pmo_code)]
+    if not resets:
+        raise ApprovalError(f"{field_code} {pmo_code} {day}: the meter reset is already confirmed")
     out = []
     for event in resets:
         out.append(
@@ -141,7 +146,7 @@ def approve_estimate(
     """Approve the day's estimated volume as it stands (its methods and windows are recorded)."""
     if not reason.strip():
         raise ApprovalError("an estimate approval needs a reason (why the estimate is right)")
-    pmo_id, figures = _figures(conn, field_code, pmo_code, day)
+    _, pmo_id, figures = _figures(conn, field_code, pmo_code, day)
     if not figures.estimated_volume:
         raise ApprovalError(f"{field_code} {pmo_code} {day}: no estimated volume to approve")
     subject = {

@@ -215,6 +215,8 @@ def add_entry(
                     f"manual entry #{replaces} is for another PMO, well, kind or day; "
                     "a replacement must be for the same one"
                 )
+        if window is not None:
+            _refuse_overlap(conn, pmo_id, day, window, replaces)
         row = returned(
             conn.execute(
                 "INSERT INTO manual_entries (field_id, pmo_id, well_id, contract_day, kind, value, "
@@ -268,6 +270,30 @@ def add_entry(
         conn.commit()
     entry = get_entry(conn, new_id)
     return AddResult(entry, replaces, recomputed)
+
+
+def _refuse_overlap(
+    conn: Conn,
+    pmo_id: int | None,
+    day: dt.date,
+    window: tuple[dt.datetime, dt.datetime],
+    replaces: int | None,
+) -> None:
+    """A window may not overlap another active window of the PMO's day: one volume per stretch
+    of time (correct an entry by replacing it)."""
+    row = conn.execute(
+        "SELECT id, window_start, window_end FROM manual_entries WHERE pmo_id = %s "
+        "AND contract_day = %s AND superseded_by IS NULL AND window_start IS NOT NULL "
+        "AND window_start < %s AND window_end > %s AND id IS DISTINCT FROM %s "
+        "ORDER BY window_start LIMIT 1 FOR UPDATE",
+        (pmo_id, day, window[1], window[0], replaces),
+    ).fetchone()
+    if row is not None:
+        raise ManualEntryError(
+            f"window {window[0].isoformat()} to {window[1].isoformat()} overlaps manual entry "
+            f"#{row[0]} ({row[1].isoformat()} to {row[2].isoformat()}): replace that entry "
+            "instead of adding another"
+        )
 
 
 LEVELS = ("indicated", "gov", "gsv", "nsv", "tank")

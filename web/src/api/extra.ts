@@ -58,7 +58,7 @@ export interface DayEvidence {
   pmos: PmoEvidence[]
 }
 
-export type ManualLevel = 'indicated' | 'gov' | 'gsv' | 'nsv' | 'tank_gauge'
+export type ManualLevel = 'indicated' | 'gov' | 'gsv' | 'nsv'
 
 export interface ManualEntryCreate {
   pmo_id: number

@@ -160,10 +160,7 @@ class ProductionForecast(BaseModel):
 
 
 def _row(day: store.StoredDay) -> dict[str, Any]:
-    figures = {
-        k: float(v) if isinstance(v, Decimal) else v
-        for k, v in dataclasses.asdict(day.figures).items()
-    }
+    figures = dataclasses.asdict(day.figures)
     return {
         "pmo_id": day.pmo.id,
         "pmo_code": day.pmo.code,
