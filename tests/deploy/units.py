@@ -27,10 +27,8 @@ def read_unit(path: Path) -> dict[str, dict[str, list[str]]]:
 
 def cli_commands() -> set[str]:
     """Every command path of ``anh-reporter``: ``serve``, ``db migrate``, ..."""
-    # Imported here: the CLI module loads every subsystem (seconds), only this check needs it.
-    from anh_reporter.cli import app
+    from anh_reporter.cli import COMMANDS, load_command
 
-    root = typer.main.get_command(app)
     found: set[str] = set()
 
     def walk(command: object, prefix: str) -> None:
@@ -41,5 +39,6 @@ def cli_commands() -> set[str]:
         for name, child in children.items():
             walk(child, f"{prefix} {name}")
 
-    walk(root, "")
+    for name in COMMANDS:
+        walk(load_command(name), name)
     return found

@@ -202,13 +202,17 @@ def encoding(series: Series) -> tuple[DataType, ByteOrder, float]:
     if kind is VariableKind.RATE:
         return "float32", "ABCD", 1.0
     if kind is VariableKind.TOTALIZER:
-        top = series.rollover or hi
+        # The largest count the register must hold: the modulus less one step (the counter
+        # wraps from just below the rollover to 0), else the top of the range.
         for k in STEPS:
-            if top / k <= INT32_MAX:
+            top = series.rollover / k - 1 if series.rollover else hi / k
+            if top <= INT32_MAX:
                 return "int32", "ABCD", k
-            if top / k <= UINT32_MAX:
+            if top <= UINT32_MAX:
                 return "uint32", "CDAB", k
-        raise ConfigError(f"totalizer {variable}: rollover {top} is too large to serve")
+        raise ConfigError(
+            f"totalizer {variable}: rollover {series.rollover or hi:.15g} is too large to serve"
+        )
     if variable == "casing_pressure":  # an older RTU: 16-bit integer, bytes swapped
         return "int16", "BADC", _step(max(abs(lo), abs(hi)), INT16_MAX)
     if variable.endswith("_pressure"):
