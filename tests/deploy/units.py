@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer.main
-
 
 def read_unit(path: Path) -> dict[str, dict[str, list[str]]]:
     """``{section: {key: [values in order]}}``; comments and blank lines dropped."""
