@@ -160,6 +160,52 @@ async def test_amend_diff_and_submit(
 
 
 @pytest.mark.usefixtures("reporting_world")
+async def test_a_material_amendment_waits_for_a_second_person(
+    client: httpx.AsyncClient, db: Database, world: World, tokens: dict[str, str]
+) -> None:
+    engineer, admin = bearer(tokens["engineer"]), bearer(tokens["admin"])
+    base = f"/api/v1/reports/{world.own['report']}"
+    with db.connect() as conn:
+        (pmo_id,) = conn.execute(
+            "SELECT id FROM measurement_points WHERE field_id = %s AND code = 'PMO-LACT-01'",
+            (world.own["field"],),
+        ).fetchone() or (None,)
+    # A ticket typed in at NSV replaces the LACT's day: a change far beyond the materiality.
+    entry = {"pmo_id": pmo_id, "day": DAY, "level": "nsv", "volume": 1000,
+             "reason": "custody ticket replaces the meter"}  # fmt: skip
+    r = await client.post("/api/v1/production/manual-entries", json=entry, headers=engineer)
+    assert r.status_code == 201, r.text
+    body = {"reason": "meter failed, custody ticket", "reason_code": "manual_correction"}
+    task = await _finished(
+        client, await client.post(f"{base}/amend", json=body, headers=engineer), engineer
+    )
+    assert task["status"] == "awaiting_approval", task
+    report = (await client.get(base, headers=engineer)).json()
+    assert [v["version"] for v in report["versions"]] == [1]  # nothing signed yet
+    pending = report["pending_amendment"]
+    assert (pending["reason_code"], pending["material"], pending["requested_by"]) == (
+        "manual_correction", True, "engineer@own.example",
+    )  # fmt: skip
+    changed = {(c["target"], c["figure"]): (c["old"], c["new"]) for c in pending["changes"]}
+    assert changed[("PMO-LACT-01", "net_standard_volume")] == (9216.37, 1000.0)
+    assert changed[("PMO-LACT-01", "method")] == ("totalizer", "manual")
+    # The one who asked cannot approve; a second person can, and then it is signed.
+    same = await client.post(f"{base}/amendment/approve", headers=engineer)
+    refused = await _finished(client, same, engineer)
+    assert refused["status"] == "failed" and "four eyes" in refused["message"], refused
+    done = await _finished(
+        client, await client.post(f"{base}/amendment/approve", headers=admin), admin
+    )
+    assert (done["status"], done["version"]) == ("succeeded", 2), done
+    report = (await client.get(base, headers=engineer)).json()
+    assert report["pending_amendment"] is None
+    assert [(v["version"], v["status"]) for v in report["versions"]] == [
+        (1, "signed"),
+        (2, "signed"),
+    ]
+
+
+@pytest.mark.usefixtures("reporting_world")
 async def test_a_blocked_day_keeps_a_draft_that_cannot_be_downloaded_or_amended(
     client: httpx.AsyncClient, world: World, tokens: dict[str, str]
 ) -> None:

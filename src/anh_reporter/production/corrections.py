@@ -104,7 +104,17 @@ def _oil(
     q = settings.rounding.volume
     bsw = props.bsw_percent.value
     if level == "nsv":
-        return Corrections(net_standard_volume=mpms.round_half_up(volume, q))
+        nsv = mpms.round_half_up(volume, q)
+        if bsw is None:
+            issues.append(
+                Issue("bsw_missing", f"{code}: no BSW for the day: NSV as entered, no GSV")
+            )
+            return Corrections(net_standard_volume=nsv)
+        # The gross volume the net one came from (API MPMS 12.2: NSV = GSV × CSW).
+        bsw_used = mpms.round_half_up(bsw, settings.bsw_increment)
+        csw = mpms.correction_for_sediment_and_water(bsw_used, mpms.TICKET_DISCRIMINATION.csw)
+        gsv = mpms.round_half_up(volume / csw, q)
+        return Corrections(gross_standard_volume=gsv, csw=csw, net_standard_volume=nsv)
     if level == "gsv":
         gsv = mpms.round_half_up(volume, q)
         return _net(code, Corrections(gross_standard_volume=gsv), gsv, bsw, settings, issues)

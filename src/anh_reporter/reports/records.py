@@ -216,7 +216,20 @@ def get_report(
         (report_id,),
     ).fetchall()
     out["deliveries"] = [dict(zip(_DELIVERY_COLUMNS, d, strict=True)) for d in deliveries]
+    pending = conn.execute(
+        "SELECT a.reason_code, a.reason, a.material, a.requested_by, a.requested_at, a.changes "
+        "FROM amendment_requests a JOIN reports r "
+        "ON r.field_id = a.field_id AND r.contract_day = a.contract_day "
+        "WHERE r.id = %s AND a.status = 'pending'",
+        (report_id,),
+    ).fetchone()
+    out["pending_amendment"] = (
+        dict(zip(_PENDING_COLUMNS, pending, strict=True)) if pending is not None else None
+    )
     return out
+
+
+_PENDING_COLUMNS = ("reason_code", "reason", "material", "requested_by", "requested_at", "changes")
 
 
 @dataclass(frozen=True)

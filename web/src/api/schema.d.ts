@@ -548,6 +548,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/production/fields/{field_id}/days/{day}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Day Evidence
+         * @description Measured and estimated volume, estimates and meter events of each PMO of the day.
+         */
+        get: operations["production-get_day_evidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/production/fields/{field_id}/days/{day}/pmos/{pmo_id}/approve-estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Estimate
+         * @description Approve the day's estimated volume as it stands (409 when there is none).
+         */
+        post: operations["production-approve_estimate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/production/fields/{field_id}/days/{day}/pmos/{pmo_id}/confirm-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Reset
+         * @description Confirm a totalizer reset (what happened to the meter); the day is recomputed.
+         */
+        post: operations["production-confirm_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/production/fields/{field_id}/forecast": {
         parameters: {
             query?: never;
@@ -560,6 +620,46 @@ export interface paths {
          * @description Arps decline forecast per PMO and for the field, with each fit's backtest MAPE.
          */
         get: operations["production-get_production_forecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/production/fields/{field_id}/manual-entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Manual Entries
+         * @description Manual entries of a field (one contract day, when given), oldest first.
+         */
+        get: operations["production-list_manual_entries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/production/fields/{field_id}/provings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Provings
+         * @description Meter provings of a field (one PMO, when given), oldest first.
+         */
+        get: operations["production-list_provings"];
         put?: never;
         post?: never;
         delete?: never;
@@ -582,6 +682,67 @@ export interface paths {
         get: operations["production-get_production_trend"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/production/lab-results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attach Lab Result
+         * @description API gravity and/or BSW from the laboratory for a PMO's day; the day is recomputed.
+         */
+        post: operations["production-attach_lab_result"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/production/manual-entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Manual Entry
+         * @description A volume by hand for a PMO's day or a window of it; the day is recomputed at once.
+         */
+        post: operations["production-create_manual_entry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/production/provings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Proving
+         * @description Record a proving; the stored days from its effective instant are recomputed, and the
+         *     signed ones it changes are listed (they need an amendment).
+         */
+        post: operations["production-record_proving"];
         delete?: never;
         options?: never;
         head?: never;
@@ -686,6 +847,27 @@ export interface paths {
          * @description Make version n+1 of a signed report, with a reason, linked to version n (a task).
          */
         post: operations["reports-amend_report"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/amendment/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Amendment
+         * @description A second person approves a material amendment; it is signed (a task). Whoever asked for
+         *     it cannot approve it.
+         */
+        post: operations["reports-approve_amendment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1077,6 +1259,12 @@ export interface components {
         AmendRequest: {
             /** Reason */
             reason: string;
+            /**
+             * Reason Code
+             * @description Why, as a code of the amendment reasons
+             * @enum {string}
+             */
+            reason_code: "meter_factor" | "late_data" | "lab_result" | "manual_correction" | "meter_reset" | "estimate" | "configuration" | "regulator_request" | "other";
         };
         /**
          * AnomalyOut
@@ -1207,6 +1395,17 @@ export interface components {
             revoked_at: string | null;
             /** Scopes */
             scopes: string[];
+        };
+        /**
+         * ApproveEstimateIn
+         * @description Why the estimate stands.
+         */
+        ApproveEstimateIn: {
+            /**
+             * Reason
+             * @description Why, in words
+             */
+            reason: string;
         };
         /**
          * ArpsFitOut
@@ -1363,6 +1562,20 @@ export interface components {
             reason: string | null;
         };
         /**
+         * ConfirmResetIn
+         * @description What the meter went through; ``at``: the reading after the reset (default: every
+         *     unconfirmed reset of the day).
+         */
+        ConfirmResetIn: {
+            /** At */
+            at?: string | null;
+            /**
+             * Reason
+             * @description Why, in words
+             */
+            reason: string;
+        };
+        /**
          * DailyProduction
          * @description Every PMO of a field for one contract day (empty until the day is computed).
          */
@@ -1406,6 +1619,68 @@ export interface components {
              * Format: date
              */
             start_day: string;
+        };
+        /**
+         * DayEventOut
+         * @description A meter or data event of a PMO's day (``needs_confirmation`` blocks signing).
+         */
+        DayEventOut: {
+            /** After Value */
+            after_value: number | null;
+            /** Before Value */
+            before_value: number | null;
+            /** Confirmed By */
+            confirmed_by: string | null;
+            /** End */
+            end: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "gap" | "rollover" | "reset" | "manual_entry" | "contract_hour_split";
+            /** Message */
+            message: string;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "info" | "needs_confirmation" | "confirmed" | "replaced";
+            /** Volume */
+            volume: number | null;
+        };
+        /**
+         * DayEvidenceOut
+         * @description A field's contract day (its window in UTC) and the evidence of each PMO.
+         */
+        DayEvidenceOut: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Day End
+             * Format: date-time
+             */
+            day_end: string;
+            /**
+             * Day Start
+             * Format: date-time
+             */
+            day_start: string;
+            /** Field Id */
+            field_id: number;
+            /** Pmos */
+            pmos: components["schemas"]["PmoEvidenceOut"][];
         };
         /**
          * DeliveryOut
@@ -1491,6 +1766,62 @@ export interface components {
             error: components["schemas"]["ErrorInfo"];
         };
         /**
+         * Estimate
+         * @description An estimated part of the day's volume: its window, method and volume.
+         */
+        Estimate: {
+            /**
+             * Detail
+             * @default
+             */
+            detail: string;
+            /** End Us */
+            end_us: number;
+            /** Method */
+            method: string;
+            /** Start Us */
+            start_us: number;
+            /** Volume */
+            volume: string;
+        };
+        /**
+         * EstimateApprovalOut
+         * @description Whether the estimated share needs approval (above the limit) and who approved it.
+         */
+        EstimateApprovalOut: {
+            /** Approved At */
+            approved_at: string | null;
+            /** Approved By */
+            approved_by: string | null;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "not_needed" | "pending" | "approved";
+        };
+        /**
+         * EstimateOut
+         * @description An estimated part of the day's volume.
+         */
+        EstimateOut: {
+            /** Method */
+            method: string;
+            /** Volume */
+            volume: number;
+            /**
+             * Window End
+             * Format: date-time
+             */
+            window_end: string;
+            /**
+             * Window Start
+             * Format: date-time
+             */
+            window_start: string;
+        };
+        /**
          * FieldForecastTotal
          * @description The field's forecast of one rate variable: its PMOs' forecasts added up.
          */
@@ -1526,6 +1857,20 @@ export interface components {
             report_type: string;
             /** Timezone */
             timezone: string;
+        };
+        /**
+         * FigureChangeOut
+         * @description One reported figure an amendment changes: where, which, old and new value.
+         */
+        FigureChangeOut: {
+            /** Figure */
+            figure: string;
+            /** New */
+            new?: unknown;
+            /** Old */
+            old?: unknown;
+            /** Target */
+            target: string;
         };
         /**
          * FindingOut
@@ -1582,6 +1927,45 @@ export interface components {
             rejects_truncated: boolean;
         };
         /**
+         * Issue
+         * @description Something that leaves a figure missing, estimated or in doubt; the report rules judge it.
+         */
+        Issue: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * LabResultIn
+         * @description A laboratory analysis of a PMO's day: API gravity at 60 °F and/or BSW.
+         */
+        LabResultIn: {
+            /** Api Gravity */
+            api_gravity?: number | string | null;
+            /** Bsw Percent */
+            bsw_percent?: number | string | null;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Lab Reference */
+            lab_reference: string;
+            /** Pmo Id */
+            pmo_id: number;
+            /**
+             * Reason
+             * @description Why, in words
+             */
+            reason: string;
+            /**
+             * Sampled At
+             * Format: date-time
+             */
+            sampled_at: string;
+        };
+        /**
          * LoginRequest
          * @description Email and password, and the current TOTP code when the second factor is on.
          */
@@ -1595,6 +1979,82 @@ export interface components {
             password: string;
             /** Totp */
             totp?: string | null;
+        };
+        /**
+         * ManualEntryIn
+         * @description A volume entered by hand for a PMO's day, or for a window of it (a gap).
+         */
+        ManualEntryIn: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Level
+             * @description indicated: the meter factor and corrections are applied
+             * @default indicated
+             * @enum {string}
+             */
+            level: "indicated" | "gov" | "gsv" | "nsv";
+            /** Pmo Id */
+            pmo_id: number;
+            /**
+             * Reason
+             * @description Why, in words
+             */
+            reason: string;
+            /**
+             * Replaces
+             * @description The entry this one corrects
+             */
+            replaces?: number | null;
+            /** Volume */
+            volume: number | string;
+            /** Window End */
+            window_end?: string | null;
+            /** Window Start */
+            window_start?: string | null;
+        };
+        /**
+         * ManualEntryOut
+         * @description A stored manual entry.
+         */
+        ManualEntryOut: {
+            /**
+             * Contract Day
+             * Format: date
+             */
+            contract_day: string;
+            /**
+             * Entered At
+             * Format: date-time
+             */
+            entered_at: string;
+            /** Entered By */
+            entered_by: string;
+            /** Field Code */
+            field_code: string;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Level */
+            level: string | null;
+            /** Owner Code */
+            owner_code: string;
+            /** Reason */
+            reason: string;
+            /** Superseded By */
+            superseded_by: number | null;
+            /** Unit */
+            unit: string;
+            /** Value */
+            value: number;
+            /** Window End */
+            window_end: string | null;
+            /** Window Start */
+            window_start: string | null;
         };
         /**
          * MeResponse
@@ -1649,11 +2109,32 @@ export interface components {
             new_password: string;
         };
         /**
+         * PendingAmendmentOut
+         * @description A material amendment asked for and waiting for a second person's approval.
+         */
+        PendingAmendmentOut: {
+            /** Changes */
+            changes: components["schemas"]["FigureChangeOut"][];
+            /** Material */
+            material: boolean;
+            /** Reason */
+            reason: string;
+            /** Reason Code */
+            reason_code: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Requested By */
+            requested_by: string;
+        };
+        /**
          * Permission
          * @description One thing a principal may do.
          * @enum {string}
          */
-        Permission: "site.read" | "telemetry.read" | "telemetry.write" | "analytics.read" | "production.read" | "anomalies.read" | "anomalies.ack" | "reports.read" | "reports.generate" | "reports.sign" | "reports.submit" | "reports.amend" | "users.manage" | "audit.read" | "config.read";
+        Permission: "site.read" | "telemetry.read" | "telemetry.write" | "analytics.read" | "production.read" | "production.write" | "production.approve" | "anomalies.read" | "anomalies.ack" | "reports.read" | "reports.generate" | "reports.sign" | "reports.submit" | "reports.amend" | "users.manage" | "audit.read" | "config.read";
         /**
          * PmoDayOut
          * @description A PMO's stored figures for one contract day (volumes in the PMO's unit).
@@ -1661,8 +2142,18 @@ export interface components {
         PmoDayOut: {
             /** Api Gravity */
             api_gravity: number | null;
+            /** Api Observed */
+            api_observed: number | null;
+            /** Backsteps */
+            backsteps: number;
             /** Bsw Percent */
             bsw_percent: number | null;
+            /** Ccf */
+            ccf: number | null;
+            /** Code */
+            code: string;
+            /** Completeness Pct */
+            completeness_pct: number | null;
             /**
              * Computed At
              * Format: date-time
@@ -1670,12 +2161,37 @@ export interface components {
             computed_at: string;
             /** Cpl */
             cpl: number | null;
+            /** Csw */
+            csw: number | null;
             /** Ctl */
             ctl: number | null;
             /** Ctpl */
             ctpl: number | null;
-            /** Fluid */
-            fluid: string;
+            /** Estimated Share Pct */
+            estimated_share_pct: number | null;
+            /** Estimated Volume */
+            estimated_volume: number | null;
+            /** Estimates */
+            estimates: components["schemas"]["Estimate"][];
+            /** Events */
+            events: {
+                [key: string]: unknown;
+            }[];
+            /** Fallbacks */
+            fallbacks: string[];
+            /** Flow Time Coverage Pct */
+            flow_time_coverage_pct: number | null;
+            /**
+             * Fluid
+             * @enum {string}
+             */
+            fluid: "oil" | "gas" | "water";
+            /** Gas Base Pressure Psia */
+            gas_base_pressure_psia: number | null;
+            /** Gas Base Temperature F */
+            gas_base_temperature_f: number | null;
+            /** Gas Conversion */
+            gas_conversion: string | null;
             /** Gross Observed Volume */
             gross_observed_volume: number | null;
             /** Gross Standard Volume */
@@ -1683,21 +2199,32 @@ export interface components {
             /** Indicated Volume */
             indicated_volume: number | null;
             /** Issues */
-            issues: {
-                [key: string]: string;
-            }[];
+            issues: components["schemas"]["Issue"][];
+            /** Level */
+            level: ("indicated" | "gov" | "gsv" | "nsv" | "tank") | null;
             /** Longest Gap S */
             longest_gap_s: number | null;
+            /** Low Flow Zeroed */
+            low_flow_zeroed: number;
             /** Manual Entry Ids */
             manual_entry_ids: number[];
+            /** Measured Volume */
+            measured_volume: number | null;
             /** Meter Factor */
             meter_factor: number | null;
             /** Meter Type */
             meter_type: string;
-            /** Method */
-            method: string;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "totalizer" | "rate_integration" | "manual" | "tank_gauging" | "none";
+            /** Missing S */
+            missing_s: number;
             /** Needs Amendment */
             needs_amendment: boolean;
+            /** Negative Clipped */
+            negative_clipped: number;
             /** Net Standard Volume */
             net_standard_volume: number | null;
             /** Pmo Code */
@@ -1708,6 +2235,10 @@ export interface components {
             pmo_name: string;
             /** Pressure Psig */
             pressure_psig: number | null;
+            /** Property Coverage Pct */
+            property_coverage_pct: {
+                [key: string]: number;
+            };
             /** Quality Components */
             quality_components: {
                 [key: string]: unknown;
@@ -1716,6 +2247,8 @@ export interface components {
             quality_explanation: string | null;
             /** Quality Score */
             quality_score: number | null;
+            /** Replaced */
+            replaced: components["schemas"]["Replaced"][];
             /** Resets */
             resets: number;
             /** Rollovers */
@@ -1734,10 +2267,36 @@ export interface components {
             };
             /** Temperature F */
             temperature_f: number | null;
-            /** Time Completeness Pct */
-            time_completeness_pct: number | null;
+            uncertainty: components["schemas"]["Uncertainty"] | null;
+            /** Unconfirmed Resets */
+            unconfirmed_resets: number;
             /** Unit */
             unit: string;
+            /** Water Method */
+            water_method: string | null;
+        };
+        /**
+         * PmoEvidenceOut
+         * @description One PMO's measured and estimated volume, estimates and events.
+         */
+        PmoEvidenceOut: {
+            estimate_approval: components["schemas"]["EstimateApprovalOut"];
+            /** Estimate Limit Pct */
+            estimate_limit_pct: number;
+            /** Estimated Share Pct */
+            estimated_share_pct: number | null;
+            /** Estimated Volume */
+            estimated_volume: number | null;
+            /** Estimates */
+            estimates: components["schemas"]["EstimateOut"][];
+            /** Events */
+            events: components["schemas"]["DayEventOut"][];
+            /** Measured Volume */
+            measured_volume: number | null;
+            /** Pmo Code */
+            pmo_code: string;
+            /** Pmo Id */
+            pmo_id: number;
         };
         /**
          * PmoForecast
@@ -1835,6 +2394,85 @@ export interface components {
             start_day: string;
         };
         /**
+         * ProvingIn
+         * @description A meter proving: the new meter factor and from when it applies.
+         */
+        ProvingIn: {
+            /**
+             * Effective From
+             * @description Default: proved_at
+             */
+            effective_from?: string | null;
+            /** Meter Factor */
+            meter_factor: number | string;
+            /** Notes */
+            notes?: string | null;
+            /** Pmo Id */
+            pmo_id: number;
+            /**
+             * Proved At
+             * Format: date-time
+             */
+            proved_at: string;
+            /**
+             * Proved By
+             * @description Who ran the proving
+             */
+            proved_by: string;
+            /** Run Reference */
+            run_reference: string;
+        };
+        /**
+         * ProvingOut
+         * @description A recorded proving and the change of factor it made.
+         */
+        ProvingOut: {
+            /** Change Pct */
+            change_pct: number | null;
+            /**
+             * Effective From
+             * Format: date-time
+             */
+            effective_from: string;
+            /** Id */
+            id: number;
+            /** Meter Factor */
+            meter_factor: number;
+            /** Notes */
+            notes: string | null;
+            /** Pmo Code */
+            pmo_code: string;
+            /** Previous Factor */
+            previous_factor: number | null;
+            /**
+             * Proved At
+             * Format: date-time
+             */
+            proved_at: string;
+            /** Proved By */
+            proved_by: string;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Recorded By */
+            recorded_by: string;
+            /** Run Reference */
+            run_reference: string;
+        };
+        /**
+         * ProvingResultOut
+         * @description The proving, and the signed days its factor changed (they need an amendment).
+         */
+        ProvingResultOut: {
+            /** Amendments */
+            amendments: string[];
+            proving: components["schemas"]["ProvingOut"];
+            /** Recomputed Days */
+            recomputed_days: string[];
+        };
+        /**
          * RateSeries
          * @description Daily rates by contract day.
          */
@@ -1907,8 +2545,24 @@ export interface components {
             reason: string;
         };
         /**
+         * Replaced
+         * @description A person's volume and the telemetry figure it replaced over the same window.
+         */
+        Replaced: {
+            /** End Us */
+            end_us: number;
+            /** Manual Volume */
+            manual_volume: string;
+            /** Reference */
+            reference: string;
+            /** Start Us */
+            start_us: number;
+            /** Telemetry Volume */
+            telemetry_volume: string | null;
+        };
+        /**
          * ReportOut
-         * @description A report with every version and delivery.
+         * @description A report with every version and delivery, and the amendment awaiting approval if any.
          */
         ReportOut: {
             /**
@@ -1937,6 +2591,7 @@ export interface components {
             latest_version: number | null;
             /** Needs Amendment */
             needs_amendment: boolean;
+            pending_amendment?: components["schemas"]["PendingAmendmentOut"] | null;
             /** Profile */
             profile: string;
             /** Report Code */
@@ -2014,13 +2669,15 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "generate" | "amend";
+            kind: "generate" | "amend" | "approve_amendment";
             /** Message */
             message: string | null;
             /** Operator Id */
             operator_id: number;
             /** Reason */
             reason: string | null;
+            /** Reason Code */
+            reason_code?: string | null;
             /** Report Id */
             report_id: number | null;
             /** Sha256 */
@@ -2029,7 +2686,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "queued" | "running" | "succeeded" | "blocked" | "failed";
+            status: "queued" | "running" | "succeeded" | "blocked" | "awaiting_approval" | "failed";
             /** Task Id */
             task_id: string;
             /** Version */
@@ -2271,6 +2928,42 @@ export interface components {
             quality_score: number | null;
             /** Unit */
             unit: string;
+        };
+        /**
+         * Uncertainty
+         * @description The NSV's expanded uncertainty and the budget it comes from.
+         */
+        Uncertainty: {
+            /** Coverage Factor */
+            coverage_factor: number;
+            /** Expanded */
+            expanded: string;
+            /** Expanded Pct */
+            expanded_pct: number;
+            /** Lines */
+            lines: components["schemas"]["UncertaintyLine"][];
+            /** Method */
+            method: string;
+        };
+        /**
+         * UncertaintyLine
+         * @description One input of the uncertainty budget.
+         */
+        UncertaintyLine: {
+            /** Contribution */
+            contribution: number;
+            /** Quantity */
+            quantity: string;
+            /** Sensitivity */
+            sensitivity: number;
+            /** Share Pct */
+            share_pct: number;
+            /** Standard Uncertainty */
+            standard_uncertainty: number;
+            /** Unit */
+            unit: string;
+            /** Value */
+            value: number | null;
         };
         /**
          * UserCreate
@@ -5841,6 +6534,385 @@ export interface operations {
             };
         };
     };
+    "production-get_day_evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                field_id: number;
+                /** @description Contract day */
+                day: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DayEvidenceOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "production-approve_estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                field_id: number;
+                /** @description Contract day */
+                day: string;
+                pmo_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproveEstimateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PmoEvidenceOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "production-confirm_reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                field_id: number;
+                /** @description Contract day */
+                day: string;
+                pmo_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmResetIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PmoEvidenceOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "production-get_production_forecast": {
         parameters: {
             query?: {
@@ -5971,6 +7043,253 @@ export interface operations {
             };
         };
     };
+    "production-list_manual_entries": {
+        parameters: {
+            query?: {
+                day?: string | null;
+                include_superseded?: boolean;
+            };
+            header?: never;
+            path: {
+                field_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualEntryOut"][];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "production-list_provings": {
+        parameters: {
+            query?: {
+                pmo_id?: number | null;
+            };
+            header?: never;
+            path: {
+                field_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvingOut"][];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "production-get_production_trend": {
         parameters: {
             query: {
@@ -5994,6 +7313,375 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProductionTrend"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "production-attach_lab_result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabResultIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualEntryOut"][];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "production-create_manual_entry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ManualEntryIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualEntryOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "production-record_proving": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProvingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvingResultOut"];
                 };
             };
             /** @description bad request */
@@ -6601,6 +8289,127 @@ export interface operations {
                 "application/json": components["schemas"]["AmendRequest"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportTask"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "reports-approve_amendment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             202: {

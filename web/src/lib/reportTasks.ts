@@ -24,8 +24,14 @@ export async function generate(fieldId: number, day: string, totp?: string): Pro
   return unwrap(await api.POST('/api/v1/reports/generate', { body }))
 }
 
-export async function amend(reportId: number, reason: string, totp?: string): Promise<Task> {
-  const body = totp ? { reason, totp } : { reason }
+export type ReasonCode = Schemas['AmendRequest']['reason_code']
+export const REASON_CODES: ReasonCode[] = [
+  'meter_factor', 'late_data', 'lab_result', 'manual_correction', 'meter_reset', 'estimate',
+  'configuration', 'regulator_request', 'other',
+]
+
+export async function amend(reportId: number, reasonCode: ReasonCode, reason: string, totp?: string): Promise<Task> {
+  const body = totp ? { reason_code: reasonCode, reason, totp } : { reason_code: reasonCode, reason }
   return unwrap(
     await api.POST('/api/v1/reports/{report_id}/amend', { params: { path: { report_id: reportId } }, body }),
   )
@@ -35,10 +41,7 @@ export async function sign(reportId: number, version: number, totp?: string): Pr
   return callExtra('POST', `/api/v1/reports/${reportId}/versions/${version}/sign`, totp ? { totp } : {})
 }
 
-export async function approveAmendment(
-  reportId: number,
-  version: number,
-  totp?: string,
-): Promise<Schemas['VersionOut']> {
-  return callExtra('POST', `/api/v1/reports/${reportId}/versions/${version}/approve`, totp ? { totp } : {})
+/** A second person approves the material amendment waiting on a report (a task). */
+export async function approveAmendment(reportId: number, totp?: string): Promise<Task> {
+  return callExtra('POST', `/api/v1/reports/${reportId}/amendment/approve`, totp ? { totp } : undefined)
 }

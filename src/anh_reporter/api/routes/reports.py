@@ -105,13 +105,34 @@ class ReportSummary(BaseModel):
     updated_at: dt.datetime
 
 
+class FigureChangeOut(BaseModel):
+    """One reported figure an amendment changes: where, which, old and new value."""
+
+    target: str
+    figure: str
+    old: Any = None
+    new: Any = None
+
+
+class PendingAmendmentOut(BaseModel):
+    """A material amendment asked for and waiting for a second person's approval."""
+
+    reason_code: str
+    reason: str
+    material: bool
+    requested_by: str
+    requested_at: dt.datetime
+    changes: list[FigureChangeOut]
+
+
 class ReportOut(ReportSummary):
-    """A report with every version and delivery."""
+    """A report with every version and delivery, and the amendment awaiting approval if any."""
 
     profile: str
     created_at: dt.datetime
     versions: list[VersionOut]
     deliveries: list[DeliveryOut]
+    pending_amendment: PendingAmendmentOut | None = None
 
 
 class ReportTask(BaseModel):
