@@ -12,7 +12,7 @@ import numpy as np
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
-from anh_reporter.analytics import spc
+from anh_reporter.analytics.spc.batch import evaluate_against_prior
 from anh_reporter.api.errors import ApiError
 from anh_reporter.api.scoping import SeriesRef
 
@@ -159,7 +159,7 @@ async def spc_chart(
             f"{baseline_points} are needed (a longer range or a smaller baseline)",
         )
     try:
-        limits, violations = spc.evaluate_against_prior(
+        limits, violations = evaluate_against_prior(
             values, baseline_size=baseline_points, min_points=min(baseline_points, 20)
         )
     except ValueError as exc:
