@@ -76,6 +76,7 @@ The package, one concern a module:
     :mod:`.rules`    the run rules as data, rule sets, and what a firing (violation) is
     :mod:`.batch`    vectorised evaluation of a whole series against frozen limits
     :mod:`.monitor`  the online monitor: O(1) per new point, equal to the batch evaluation
+    :mod:`.chart`    a control chart of hourly averages judged against a prior baseline
 
 Import from the module that defines a name; this package re-exports nothing.
 """
