@@ -18,12 +18,12 @@ from redis.asyncio import Redis
 from starlette.middleware.cors import CORSMiddleware
 
 from anh_reporter import __version__
-from anh_reporter.api.audit import AuditMiddleware
 from anh_reporter.api.cache import ResponseCache
 from anh_reporter.api.deps import document_api_key
 from anh_reporter.api.errors import ERROR_RESPONSES, install_error_handlers
 from anh_reporter.api.middleware import (
     API_PREFIX,
+    AuditMiddleware,
     BodySizeLimitMiddleware,
     MetricsMiddleware,
     SecurityHeadersMiddleware,

@@ -21,7 +21,6 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 
-from anh_reporter.api.audit import write_audit
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, ErrorResponse
 from anh_reporter.api.permissions import Permission
@@ -35,6 +34,7 @@ from anh_reporter.reports.canonical import canonical_bytes
 from anh_reporter.reports.diff import version_diff
 from anh_reporter.reports.errors import NotSigned, ReportNotFound
 from anh_reporter.reports.records import ReportRef, SignedVersion
+from anh_reporter.storage.audit_log import write_audit
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/reports", tags=["reports"])
