@@ -16,6 +16,11 @@ from pydantic import AfterValidator, AwareDatetime
 
 from anh_reporter.api.errors import ApiError
 
+MAX_ID32 = 2**31 - 1
+"""The largest ``integer`` (serial) id: a larger one in a path or query is a 422, not a 500."""
+MAX_ID64 = 2**63 - 1
+"""The largest ``bigint`` (bigserial) id."""
+
 FIRST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LAST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from anh_reporter.analytics.spc.chart import NotEnoughData, hourly_chart
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError
-from anh_reporter.api.params import UtcDatetime, check_days
+from anh_reporter.api.params import MAX_ID32, UtcDatetime, check_days
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse, dumps
 from anh_reporter.api.scoping import Principal, require_field_visible, visible_series
@@ -24,7 +24,7 @@ from anh_reporter.storage import readings
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 Reader = Annotated[Principal, require(Permission.ANALYTICS_READ)]
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID32)]
 MAX_DAYS = 92
 
 

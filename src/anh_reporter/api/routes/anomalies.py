@@ -16,7 +16,7 @@ from anh_reporter.analytics import store
 from anh_reporter.analytics.records import Severity
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
-from anh_reporter.api.params import UtcDatetime
+from anh_reporter.api.params import MAX_ID32, MAX_ID64, UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse
 from anh_reporter.api.scoping import Principal, require_field_visible
@@ -25,8 +25,8 @@ from anh_reporter.domain.timeutil import from_us
 router = APIRouter(prefix="/anomalies", tags=["anomalies"])
 Reader = Annotated[Principal, require(Permission.ANOMALIES_READ)]
 Reviewer = Annotated[Principal, require(Permission.ANOMALIES_ACK)]
-AnomalyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Id32 = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+AnomalyId = Annotated[int, Path(ge=1, le=MAX_ID64)]
+Id32 = Annotated[int | None, Query(ge=1, le=MAX_ID32)]
 
 
 class AnomalyOut(BaseModel):

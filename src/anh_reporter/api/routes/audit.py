@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from anh_reporter.api.deps import ConnDep, require
-from anh_reporter.api.params import UtcDatetime
+from anh_reporter.api.params import MAX_ID64, UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 from anh_reporter.storage import audit_log
@@ -37,7 +37,7 @@ async def list_audit(
     end: UtcDatetime | None = None,
     actor: Annotated[str | None, Query(max_length=300)] = None,
     action: Annotated[str | None, Query(max_length=300)] = None,
-    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntry]:
     """Entries of the caller's operator; page with ``before_id`` (the last id seen)."""

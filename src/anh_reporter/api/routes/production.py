@@ -19,7 +19,7 @@ from anh_reporter.analytics.field_forecast import NotEnoughData, field_forecast
 from anh_reporter.analytics.service import AnalyticsError
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
-from anh_reporter.api.params import UtcDatetime, check_days
+from anh_reporter.api.params import MAX_ID32, UtcDatetime, check_days
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse, dumps
 from anh_reporter.api.routes.analytics import cache_key, utc_days
@@ -30,7 +30,7 @@ from anh_reporter.production.figures import DailyFigures
 
 router = APIRouter(prefix="/production", tags=["production"])
 Reader = Annotated[Principal, require(Permission.PRODUCTION_READ)]
-FieldId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+FieldId = Annotated[int, Path(ge=1, le=MAX_ID32)]
 FIRST_DAY = dt.date(1970, 1, 2)
 LAST_DAY = dt.date(2199, 12, 31)
 MAX_TREND_DAYS = 1830

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError
-from anh_reporter.api.params import UtcDatetime
+from anh_reporter.api.params import MAX_ID32, UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.pool import ConnectionPool
 from anh_reporter.api.responses import JsonResponse
@@ -30,7 +30,7 @@ from anh_reporter.storage.readings import HOUR_S, BucketPlan
 
 router = APIRouter(prefix="/telemetry", tags=["telemetry"])
 Reader = Annotated[Principal, require(Permission.TELEMETRY_READ)]
-SeriesId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Series id")]
+SeriesId = Annotated[int, Path(ge=1, le=MAX_ID32, description="Series id")]
 Start = Annotated[UtcDatetime, Query(description="From (inclusive), with a time zone")]
 End = Annotated[UtcDatetime, Query(description="To (exclusive), with a time zone")]
 MAX_BUCKETS = 10_000
@@ -206,7 +206,7 @@ async def _stream_csv(
 )
 async def export_csv(
     series_id: Annotated[
-        list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Query(min_length=1, max_length=200)
+        list[Annotated[int, Field(ge=1, le=MAX_ID32)]], Query(min_length=1, max_length=200)
     ],
     start: Start,
     end: End,

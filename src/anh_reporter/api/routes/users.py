@@ -12,14 +12,15 @@ from pydantic import BaseModel, Field
 from anh_reporter.api import accounts
 from anh_reporter.api.deps import ConnDep, StateDep, require
 from anh_reporter.api.errors import ApiError
+from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission, Role
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import MAX_PASSWORD_CHARS
 
 router = APIRouter(prefix="/users", tags=["users"])
 Manager = Annotated[Principal, require(Permission.USERS_MANAGE)]
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-FieldIds = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=1000)]
+UserId = Annotated[int, Path(ge=1, le=MAX_ID32)]
+FieldIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID32)]], Field(max_length=1000)]
 
 
 class UserOut(BaseModel):
