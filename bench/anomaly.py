@@ -31,7 +31,10 @@ from _common import median, report
 from anh_reporter.analytics import anomaly
 from anh_reporter.analytics.features import FeatureMatrix
 from anh_reporter.analytics.online import OnlineAnalytics
-from anh_reporter.analytics.spc import ALL_RULES, SpcMonitor, control_limits, evaluate
+from anh_reporter.analytics.spc.batch import evaluate
+from anh_reporter.analytics.spc.limits import control_limits
+from anh_reporter.analytics.spc.monitor import SpcMonitor
+from anh_reporter.analytics.spc.rules import ALL_RULES
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.simulator.evaluation import batches, scenario_from_site
 from anh_reporter.site import load_site

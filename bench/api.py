@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import bench_database, median, report
-from anh_reporter.api.users import create_admin
+from anh_reporter.api.accounts import create_admin
 from anh_reporter.site import load_site
 from anh_reporter.storage import migrate
 from anh_reporter.storage.site_repo import load_site_into

@@ -7,20 +7,20 @@ import math
 import numpy as np
 import pytest
 
-from anh_reporter.analytics.spc import (
-    ALL_RULES,
+from anh_reporter.analytics.spc.batch import evaluate, evaluate_against_prior, rule_masks
+from anh_reporter.analytics.spc.limits import (
     D2_MOVING_RANGE,
+    ControlLimits,
+    control_limits,
+    process_capability,
+)
+from anh_reporter.analytics.spc.monitor import SpcMonitor
+from anh_reporter.analytics.spc.rules import (
+    ALL_RULES,
     NELSON_RULES,
     WESTERN_ELECTRIC_RULES,
-    ControlLimits,
     Rule,
-    SpcMonitor,
     Violation,
-    control_limits,
-    evaluate,
-    evaluate_against_prior,
-    process_capability,
-    rule_masks,
 )
 
 NAN = math.nan

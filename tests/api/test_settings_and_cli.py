@@ -8,8 +8,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from anh_reporter.api.accounts import create_admin
 from anh_reporter.api.security import jwt_secret
-from anh_reporter.api.users import create_admin
 from anh_reporter.config import ApiSettings, Settings
 from anh_reporter.errors import AnhError, ConfigError
 from anh_reporter.storage.database import Database

@@ -15,9 +15,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from anh_reporter.analytics import history, service, spc, store
+from anh_reporter.analytics import history, service, store
 from anh_reporter.analytics.records import Severity
 from anh_reporter.analytics.service import AnalyticsError
+from anh_reporter.analytics.spc.batch import evaluate_against_prior
+from anh_reporter.analytics.spc.limits import DEFAULT_MIN_BASELINE, process_capability
+from anh_reporter.analytics.spc.rules import (
+    ALL_RULES,
+    NELSON_RULES,
+    RULE_SPECS,
+    WESTERN_ELECTRIC_RULES,
+)
 from anh_reporter.config import get_settings
 from anh_reporter.domain.quality import good_mask
 from anh_reporter.domain.timeutil import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, from_us, to_us
@@ -201,9 +209,9 @@ def _send_alerts(anomalies: Sequence[Any]) -> None:
 
 
 RULE_SETS = {
-    "all": spc.ALL_RULES,
-    "we": spc.WESTERN_ELECTRIC_RULES,
-    "nelson": spc.NELSON_RULES,
+    "all": ALL_RULES,
+    "we": WESTERN_ELECTRIC_RULES,
+    "nelson": NELSON_RULES,
 }
 
 
@@ -234,13 +242,13 @@ def spc_command(
     keep = good_mask(q) & np.isfinite(v)
     t, v = t[keep], v[keep]
     baseline_size = int(np.searchsorted(t, start_us))
-    if baseline_size < spc.DEFAULT_MIN_BASELINE or baseline_size == t.size:
+    if baseline_size < DEFAULT_MIN_BASELINE or baseline_size == t.size:
         raise AnalyticsError(
             f"{series_code}: {baseline_size} good points in the {baseline_hours:g} h baseline "
-            f"and {t.size - baseline_size} to judge; need >= {spc.DEFAULT_MIN_BASELINE} and >= 1"
+            f"and {t.size - baseline_size} to judge; need >= {DEFAULT_MIN_BASELINE} and >= 1"
         )
     try:
-        limits, violations = spc.evaluate_against_prior(
+        limits, violations = evaluate_against_prior(
             v, baseline_size=baseline_size, rules=RULE_SETS[rules]
         )
     except ValueError as exc:
@@ -258,7 +266,7 @@ def spc_command(
     table.add_column("points fired", justify="right")
     table.add_column("meaning")
     for rule in RULE_SETS[rules]:
-        table.add_row(rule.value, str(counts.get(rule.value, 0)), spc.RULE_SPECS[rule].description)
+        table.add_row(rule.value, str(counts.get(rule.value, 0)), RULE_SPECS[rule].description)
     console.print(table)
     if show and violations:
         recent = Table(title=f"Last {min(show, len(violations))} violations", show_edge=False)
@@ -274,7 +282,7 @@ def spc_command(
         console.print(recent)
     if lsl is not None or usl is not None:
         try:
-            cap = spc.process_capability(center=limits.center, sigma=limits.sigma, lsl=lsl, usl=usl)
+            cap = process_capability(center=limits.center, sigma=limits.sigma, lsl=lsl, usl=usl)
         except ValueError as exc:
             raise AnalyticsError(f"capability: {exc}") from None
         cp = "-" if cap.cp is None else f"{cap.cp:.3f}"

@@ -2,8 +2,8 @@
 
 The ingest writer calls :meth:`OnlineAnalytics.on_batch` with every committed batch; it returns
 the anomaly episodes the batch opened or extended. Per series it keeps an
-:class:`~anh_reporter.analytics.spc.SpcMonitor`, a ring of the last ``baseline_points`` values
-and a few counters; no history is read back.
+:class:`~anh_reporter.analytics.spc.monitor.SpcMonitor`, a ring of the last
+``baseline_points`` values and a few counters; no history is read back.
 
 Rules, in the order a point meets them
     ============ ================================================================ ==========
@@ -64,16 +64,9 @@ import numpy as np
 
 from anh_reporter.analytics.features import is_analysed
 from anh_reporter.analytics.records import Anomaly, Detector, Severity
-from anh_reporter.analytics.spc import (
-    ALL_RULES,
-    DEFAULT_MIN_BASELINE,
-    RULE_SPECS,
-    ControlLimits,
-    Rule,
-    SpcMonitor,
-    Violation,
-    control_limits,
-)
+from anh_reporter.analytics.spc.limits import DEFAULT_MIN_BASELINE, ControlLimits, control_limits
+from anh_reporter.analytics.spc.monitor import SpcMonitor
+from anh_reporter.analytics.spc.rules import ALL_RULES, RULE_SPECS, Rule, Violation
 from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import SEVERITY_MASK, UNCERTAIN, good_mask
 from anh_reporter.domain.timeutil import from_us

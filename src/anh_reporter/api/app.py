@@ -18,13 +18,12 @@ from redis.asyncio import Redis
 from starlette.middleware.cors import CORSMiddleware
 
 from anh_reporter import __version__
-from anh_reporter.api.audit import AuditMiddleware
 from anh_reporter.api.cache import ResponseCache
 from anh_reporter.api.deps import document_api_key
 from anh_reporter.api.errors import ERROR_RESPONSES, install_error_handlers
-from anh_reporter.api.ingest import CatalogCache
 from anh_reporter.api.middleware import (
     API_PREFIX,
+    AuditMiddleware,
     BodySizeLimitMiddleware,
     MetricsMiddleware,
     SecurityHeadersMiddleware,
@@ -59,6 +58,7 @@ from anh_reporter.api.websocket import router as websocket_router
 from anh_reporter.bus.base import Bus
 from anh_reporter.config import ApiSettings, Settings
 from anh_reporter.storage.database import Database
+from anh_reporter.storage.series_repo import CatalogCache
 
 # FastAPI matches a request against the routes one by one, in this order: the busiest come
 # first (routing the last router's paths cost about a third of a cached request).

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from anh_reporter.api.users import create_admin
+from anh_reporter.api.accounts import create_admin
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
 from anh_reporter.storage import migrate, partitions

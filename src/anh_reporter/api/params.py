@@ -1,4 +1,5 @@
-"""Parameter types routes share: instants and days the database and the date maths can hold.
+"""Parameter types and checks routes share: instants and days the database and the date maths
+can hold, and day ranges within a limit.
 
 An aware datetime such as ``0001-01-01T00:00+00:01`` or ``2000-01-01T00:00+16:00`` is valid
 ISO 8601 but cannot be converted to UTC in Python, or stored by PostgreSQL (offsets are
@@ -12,6 +13,13 @@ import datetime as dt
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime
+
+from anh_reporter.api.errors import ApiError
+
+MAX_ID32 = 2**31 - 1
+"""The largest ``integer`` (serial) id: a larger one in a path or query is a 422, not a 500."""
+MAX_ID64 = 2**63 - 1
+"""The largest ``bigint`` (bigserial) id."""
 
 FIRST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LAST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
@@ -29,3 +37,18 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 """An aware datetime (any offset) between 1900 and 2200, converted to UTC."""
+
+
+def check_days(start_day: dt.date, end_day: dt.date, limit: int) -> list[dt.date]:
+    """The days from ``start_day`` to ``end_day`` inclusive; 422 naming the parameter unless
+    ``start_day <= end_day`` within ``limit`` days."""
+    if end_day < start_day:
+        raise ApiError(
+            422, "validation_error", f"end_day: {end_day} is before start_day {start_day}"
+        )
+    n = (end_day - start_day).days + 1
+    if n > limit:
+        raise ApiError(
+            422, "validation_error", f"end_day: the range is {n} days; the limit is {limit}"
+        )
+    return [start_day + dt.timedelta(days=i) for i in range(n)]

@@ -12,7 +12,6 @@ from fastapi import Request
 from psycopg import AsyncConnection
 
 from anh_reporter.api.cache import ResponseCache
-from anh_reporter.api.ingest import CatalogCache
 from anh_reporter.api.permissions import Permission, permissions_of
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import RateLimiter
@@ -21,6 +20,7 @@ from anh_reporter.api.security import AccessTokens, parse_api_key, same_digest, 
 from anh_reporter.api.tasks import ReportTasks
 from anh_reporter.bus.base import Bus
 from anh_reporter.config import ApiSettings, Settings
+from anh_reporter.storage.series_repo import CatalogCache
 
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
 """A component's readiness: (ok, one-line detail). Connectors and the scheduler provide one."""

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from anh_reporter.api.users import create_admin
+from anh_reporter.api.accounts import create_admin
 from anh_reporter.config import Settings, get_settings
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.runtime.live import LiveIngest, demo_connectors

@@ -1,12 +1,20 @@
-"""Read the series catalogue (what ingest validation and the generators need)."""
+"""Read the series catalogue (what ingest validation and the generators need), and keep a
+recent copy of it for the API (:class:`CatalogCache`)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+
+from anh_reporter.storage.database import Database
+
+CATALOG_TTL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -43,3 +51,40 @@ def list_series(conn: psycopg.Connection[Any], field_code: str | None = None) ->
         {"field": field_code},
     ).fetchall()
     return [SeriesRow(*row) for row in rows]
+
+
+@dataclass
+class CatalogCache:
+    """The series catalogue, reloaded at most every few seconds.
+
+    While one request reloads it, the others use the previous rows rather than all reloading.
+    """
+
+    database: Database
+    _rows: list[SeriesRow] = field(default_factory=list)
+    _by_id: dict[int, SeriesRow] = field(default_factory=dict)
+    _loaded_at: float = -math.inf
+    _loading: bool = False
+
+    async def rows(self) -> list[SeriesRow]:
+        """Every series row (fresh within :data:`CATALOG_TTL_S`)."""
+        if time.monotonic() - self._loaded_at > CATALOG_TTL_S:
+            if self._loading and self._rows:
+                return self._rows
+            self._loading = True
+            try:
+                rows = await asyncio.to_thread(self._load)
+            finally:
+                self._loading = False
+            self._rows, self._by_id = rows, {r.id: r for r in rows}
+            self._loaded_at = time.monotonic()
+        return self._rows
+
+    async def series(self, series_id: int) -> SeriesRow | None:
+        """One series row, or None when the catalogue (as of a few seconds ago) lacks it."""
+        await self.rows()
+        return self._by_id.get(series_id)
+
+    def _load(self) -> list[SeriesRow]:
+        with self.database.connect() as conn:
+            return list_series(conn)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from anh_reporter.api.deps import ConnDep, StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
+from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import API_KEY_SCOPES, Permission
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import new_api_key
@@ -18,7 +19,7 @@ from anh_reporter.storage.database import returned
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 Manager = Annotated[Principal, require(Permission.USERS_MANAGE)]
-KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+KeyId = Annotated[int, Path(ge=1, le=MAX_ID32)]
 
 
 class ApiKeyCreate(BaseModel):
@@ -27,7 +28,7 @@ class ApiKeyCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     scopes: Annotated[list[Permission], Field(min_length=1, max_length=20)]
     field_ids: (
-        Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=1000)] | None
+        Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID32)]], Field(max_length=1000)] | None
     ) = None
     expires_at: dt.datetime | None = None
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from anh_reporter.api.deps import ConnDep, require
-from anh_reporter.api.params import UtcDatetime
+from anh_reporter.api.params import MAX_ID64, UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 
@@ -65,7 +65,7 @@ async def list_config_changes(
     entity_code: Annotated[str | None, Query(max_length=300)] = None,
     start: UtcDatetime | None = None,
     end: UtcDatetime | None = None,
-    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ConfigChange]:
     """Configuration changes of the caller's operator and fields, newest first."""

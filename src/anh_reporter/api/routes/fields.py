@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from anh_reporter.api.deps import ConnDep, require
 from anh_reporter.api.errors import not_found
+from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 
@@ -60,7 +61,7 @@ async def list_fields(conn: ConnDep, me: Reader) -> list[FieldOut]:
 
 @router.get("/{field_id}")
 async def get_field(
-    field_id: Annotated[int, Path(ge=1, le=2**31 - 1)], conn: ConnDep, me: Reader
+    field_id: Annotated[int, Path(ge=1, le=MAX_ID32)], conn: ConnDep, me: Reader
 ) -> FieldOut:
     """One of the caller's fields."""
     cur = await conn.execute(

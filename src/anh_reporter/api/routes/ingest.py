@@ -5,15 +5,36 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 
-from anh_reporter.api import ingest
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
+from anh_reporter.bus.base import BusUnavailable
+from anh_reporter.ingest import posted
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 Writer = Annotated[Principal, require(Permission.TELEMETRY_WRITE)]
+
+
+class RejectOut(BaseModel):
+    """A reading or record that was quarantined, and why."""
+
+    index: int | None
+    reason: str
+    message: str
+
+
+class IngestResult(BaseModel):
+    """What happened to the readings posted."""
+
+    received: int
+    accepted: int
+    rejected: int
+    rejects: list[RejectOut]
+    rejects_truncated: bool
+
 
 _READING = {
     "type": "object",
@@ -61,33 +82,52 @@ async def post_readings(
     state: StateDep,
     me: Writer,
     source: Annotated[str | None, Query(max_length=100)] = None,
-) -> ingest.IngestResult:
+) -> IngestResult:
     """Validate readings now (rejects are quarantined and listed), then queue the rest."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     rows = await state.catalog.rows()
-    catalog = ingest.catalog_for(me, rows)
+    catalog = posted.catalog_for(me.field_ids, rows)
     label = f"api:{me.kind}:{me.id}" + (f":{source}" if source else "")
-    if kind == "application/json":
-        parsed = ingest.parse_json(body, catalog, label)
-    elif kind in ("application/x-ndjson", "application/jsonl", "application/ndjson"):
-        parsed = ingest.parse_ndjson(body, catalog, label)
-    elif kind == "text/csv":
-        parsed = await ingest.parse_csv(body, catalog, label)
-    else:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"Content-Type {kind or '(none)'!r} is not accepted; use application/json, "
-            "application/x-ndjson or text/csv",
+    try:
+        if kind == "application/json":
+            parsed = posted.parse_json(body, catalog, label)
+        elif kind in ("application/x-ndjson", "application/jsonl", "application/ndjson"):
+            parsed = posted.parse_ndjson(body, catalog, label)
+        elif kind == "text/csv":
+            parsed = await posted.parse_csv(body, catalog, label)
+        else:
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"Content-Type {kind or '(none)'!r} is not accepted; use application/json, "
+                "application/x-ndjson or text/csv",
+            )
+    except posted.PostedBodyError as exc:
+        raise ApiError(400 if exc.unreadable else 422, exc.code, exc.message) from None
+    try:
+        result = await posted.ingest_posted(
+            parsed=parsed,
+            catalog=catalog,
+            rows=rows,
+            database=state.pool.database,
+            bus=state.bus,
+            settings=state.settings.ingest,
         )
-    result = await ingest.ingest(
-        parsed=parsed,
-        catalog=catalog,
-        rows=rows,
-        database=state.pool.database,
-        bus=state.bus,
-        settings=state.settings.ingest,
-    )
+    except BusUnavailable as exc:
+        raise ApiError(
+            503,
+            "bus_unavailable",
+            f"readings validated but not accepted: {exc}; retry later",
+            headers={"Retry-After": "5"},
+        ) from None
     request.state.audit = {"accepted": result.accepted, "rejected": result.rejected}
-    return result
+    return IngestResult(
+        received=result.received,
+        accepted=result.accepted,
+        rejected=result.rejected,
+        rejects=[
+            RejectOut(index=r.index, reason=r.reason, message=r.message) for r in result.rejects
+        ],
+        rejects_truncated=result.rejects_truncated,
+    )

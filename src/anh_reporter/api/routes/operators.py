@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from anh_reporter.api.deps import ConnDep, require
 from anh_reporter.api.errors import not_found
+from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 
@@ -47,7 +48,7 @@ async def list_operators(conn: ConnDep, me: Reader) -> list[OperatorOut]:
 
 @router.get("/{operator_id}")
 async def get_operator(
-    operator_id: Annotated[int, Path(ge=1, le=2**31 - 1)], conn: ConnDep, me: Reader
+    operator_id: Annotated[int, Path(ge=1, le=MAX_ID32)], conn: ConnDep, me: Reader
 ) -> OperatorOut:
     """The caller's operator; any other id is not found."""
     found = await _operator(conn, operator_id) if operator_id == me.operator_id else None

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from anh_reporter.api.deps import ConnDep, require
 from anh_reporter.api.errors import not_found
+from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 
@@ -58,7 +59,7 @@ def _pmo(row: tuple[Any, ...]) -> PmoOut:
 async def list_pmos(
     conn: ConnDep,
     me: Reader,
-    field_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    field_id: Annotated[int | None, Query(ge=1, le=MAX_ID32)] = None,
 ) -> list[PmoOut]:
     """PMOs of the caller's fields (of one field when ``field_id`` is given)."""
     cur = await conn.execute(
@@ -71,7 +72,7 @@ async def list_pmos(
 
 @router.get("/{pmo_id}")
 async def get_pmo(
-    pmo_id: Annotated[int, Path(ge=1, le=2**31 - 1)], conn: ConnDep, me: Reader
+    pmo_id: Annotated[int, Path(ge=1, le=MAX_ID32)], conn: ConnDep, me: Reader
 ) -> PmoOut:
     """One PMO of the caller's fields."""
     cur = await conn.execute(

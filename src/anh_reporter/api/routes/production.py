@@ -19,7 +19,7 @@ from anh_reporter.analytics.field_forecast import NotEnoughData, field_forecast
 from anh_reporter.analytics.service import AnalyticsError
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
-from anh_reporter.api.params import UtcDatetime
+from anh_reporter.api.params import MAX_ID32, UtcDatetime, check_days
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse, dumps
 from anh_reporter.api.routes.analytics import cache_key, utc_days
@@ -30,7 +30,7 @@ from anh_reporter.production.figures import DailyFigures
 
 router = APIRouter(prefix="/production", tags=["production"])
 Reader = Annotated[Principal, require(Permission.PRODUCTION_READ)]
-FieldId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+FieldId = Annotated[int, Path(ge=1, le=MAX_ID32)]
 FIRST_DAY = dt.date(1970, 1, 2)
 LAST_DAY = dt.date(2199, 12, 31)
 MAX_TREND_DAYS = 1830
@@ -186,19 +186,6 @@ def _daily(conn: Any, field_id: int, day: dt.date) -> dict[str, Any]:
         "day_end": window.end,
         "pmos": [_row(s) for s in store.load_day(conn, field_id, day)],
     }
-
-
-def check_days(start_day: dt.date, end_day: dt.date, limit: int) -> None:
-    """422 naming the parameter unless ``start_day <= end_day`` within ``limit`` days."""
-    if end_day < start_day:
-        raise ApiError(
-            422, "validation_error", f"end_day: {end_day} is before start_day {start_day}"
-        )
-    n = (end_day - start_day).days + 1
-    if n > limit:
-        raise ApiError(
-            422, "validation_error", f"end_day: the range is {n} days; the limit is {limit}"
-        )
 
 
 @router.get("/fields/{field_id}/daily", response_model=DailyProduction)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
-from anh_reporter.api.params import UtcDatetime
+from anh_reporter.api.params import MAX_ID32, UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.routes.production import FIRST_DAY, LAST_DAY, FieldId
 from anh_reporter.api.scoping import Principal, require_field_visible
@@ -31,7 +31,7 @@ Reader = Annotated[Principal, require(Permission.PRODUCTION_READ)]
 Writer = Annotated[Principal, require(Permission.PRODUCTION_WRITE)]
 Approver = Annotated[Principal, require(Permission.PRODUCTION_APPROVE)]
 Day = Annotated[dt.date, Path(ge=FIRST_DAY, le=LAST_DAY, description="Contract day")]
-PmoId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PmoId = Annotated[int, Path(ge=1, le=MAX_ID32)]
 Reason = Annotated[str, Field(min_length=3, max_length=2000, description="Why, in words")]
 VOLUME_KIND = {"oil": "oil_volume", "water": "water_volume", "gas": "gas_volume"}
 
@@ -115,7 +115,7 @@ class ApproveEstimateIn(BaseModel):
 class ManualEntryIn(BaseModel):
     """A volume entered by hand for a PMO's day, or for a window of it (a gap)."""
 
-    pmo_id: int = Field(ge=1, le=2**31 - 1)
+    pmo_id: int = Field(ge=1, le=MAX_ID32)
     day: dt.date = Field(ge=FIRST_DAY, le=LAST_DAY)
     level: Literal["indicated", "gov", "gsv", "nsv"] = Field(
         "indicated", description="indicated: the meter factor and corrections are applied"
@@ -130,7 +130,7 @@ class ManualEntryIn(BaseModel):
 class LabResultIn(BaseModel):
     """A laboratory analysis of a PMO's day: API gravity at 60 °F and/or BSW."""
 
-    pmo_id: int = Field(ge=1, le=2**31 - 1)
+    pmo_id: int = Field(ge=1, le=MAX_ID32)
     day: dt.date = Field(ge=FIRST_DAY, le=LAST_DAY)
     sampled_at: UtcDatetime
     api_gravity: Decimal | None = Field(None, max_digits=8, decimal_places=4)
@@ -161,7 +161,7 @@ class ManualEntryOut(_Out):
 class ProvingIn(BaseModel):
     """A meter proving: the new meter factor and from when it applies."""
 
-    pmo_id: int = Field(ge=1, le=2**31 - 1)
+    pmo_id: int = Field(ge=1, le=MAX_ID32)
     meter_factor: Decimal = Field(max_digits=12, decimal_places=8)
     proved_at: UtcDatetime
     effective_from: UtcDatetime | None = Field(None, description="Default: proved_at")
@@ -379,7 +379,7 @@ async def list_provings(
     field_id: FieldId,
     state: StateDep,
     me: Reader,
-    pmo_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    pmo_id: Annotated[int | None, Query(ge=1, le=MAX_ID32)] = None,
 ) -> list[ProvingOut]:
     """Meter provings of a field (one PMO, when given), oldest first."""
     require_field_visible(me, field_id)

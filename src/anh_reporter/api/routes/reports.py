@@ -21,9 +21,9 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 
-from anh_reporter.api.audit import write_audit
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, ErrorResponse
+from anh_reporter.api.params import MAX_ID32, MAX_ID64
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse
 from anh_reporter.api.routes.production import FIRST_DAY, LAST_DAY
@@ -35,10 +35,11 @@ from anh_reporter.reports.canonical import canonical_bytes
 from anh_reporter.reports.diff import version_diff
 from anh_reporter.reports.errors import NotSigned, ReportNotFound
 from anh_reporter.reports.records import ReportRef, SignedVersion
+from anh_reporter.storage.audit_log import write_audit
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/reports", tags=["reports"])
-ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ReportId = Annotated[int, Path(ge=1, le=MAX_ID64)]
 Version = Annotated[int | None, Query(ge=1, le=100_000, description="Default: latest signed")]
 Reader = Annotated[Principal, require(Permission.REPORTS_READ)]
 _BYTES = {"content": {"application/json": {"schema": {"type": "object"}}}}
@@ -209,7 +210,7 @@ class DiffOut(BaseModel):
 class GenerateRequest(BaseModel):
     """Which field and contract day to report."""
 
-    field_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    field_id: Annotated[int, Field(ge=1, le=MAX_ID32)]
     day: Annotated[
         dt.date, Field(ge=FIRST_DAY, le=LAST_DAY, description=f"{FIRST_DAY} to {LAST_DAY}")
     ]
@@ -349,7 +350,7 @@ async def get_report_task(
 async def list_reports(
     state: StateDep,
     me: Reader,
-    field_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    field_id: Annotated[int | None, Query(ge=1, le=MAX_ID32)] = None,
     start_day: dt.date | None = None,
     end_day: dt.date | None = None,
     status: VersionStatus | None = None,

@@ -10,12 +10,13 @@ from pydantic import BaseModel
 
 from anh_reporter.api.deps import ConnDep, require
 from anh_reporter.api.errors import not_found
+from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 
 router = APIRouter(prefix="/series", tags=["series"])
 Reader = Annotated[Principal, require(Permission.SITE_READ)]
-Id = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+Id = Annotated[int | None, Query(ge=1, le=MAX_ID32)]
 
 
 class SeriesOut(BaseModel):
@@ -89,7 +90,7 @@ async def list_series(
 
 @router.get("/{series_id}")
 async def get_series(
-    series_id: Annotated[int, Path(ge=1, le=2**31 - 1)], conn: ConnDep, me: Reader
+    series_id: Annotated[int, Path(ge=1, le=MAX_ID32)], conn: ConnDep, me: Reader
 ) -> SeriesOut:
     """One series of the caller's fields."""
     cur = await conn.execute(

@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
-from anh_reporter.api import users
+from anh_reporter.api import accounts
 from anh_reporter.api.deps import ConnDep, StateDep, require
 from anh_reporter.api.errors import ApiError
+from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission, Role
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import MAX_PASSWORD_CHARS
 
 router = APIRouter(prefix="/users", tags=["users"])
 Manager = Annotated[Principal, require(Permission.USERS_MANAGE)]
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-FieldIds = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=1000)]
+UserId = Annotated[int, Path(ge=1, le=MAX_ID32)]
+FieldIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID32)]], Field(max_length=1000)]
+
+
+class UserOut(BaseModel):
+    """A user as the API shows it (never its hash or TOTP secret)."""
+
+    id: int
+    email: str
+    operator_id: int
+    role: Role
+    all_fields: bool
+    field_ids: list[int]
+    totp_enabled: bool
+    disabled: bool
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+
+
+def _out(account: accounts.Account) -> UserOut:
+    return UserOut(**dataclasses.asdict(account))
 
 
 class UserCreate(BaseModel):
@@ -41,15 +63,15 @@ class UserUpdate(BaseModel):
 
 
 @router.get("")
-async def list_users(conn: ConnDep, me: Manager) -> list[users.UserOut]:
+async def list_users(conn: ConnDep, me: Manager) -> list[UserOut]:
     """Every user of the caller's operator."""
-    return await users.list_users(conn=conn, operator_id=me.operator_id)
+    return [_out(a) for a in await accounts.list_users(conn=conn, operator_id=me.operator_id)]
 
 
 @router.post("", status_code=201)
-async def create_user(body: UserCreate, conn: ConnDep, me: Manager) -> users.UserOut:
+async def create_user(body: UserCreate, conn: ConnDep, me: Manager) -> UserOut:
     """Create a user of the caller's operator."""
-    return await users.create_user(
+    created = await accounts.create_user(
         conn=conn,
         operator_id=me.operator_id,
         email=body.email,
@@ -58,18 +80,19 @@ async def create_user(body: UserCreate, conn: ConnDep, me: Manager) -> users.Use
         all_fields=body.all_fields,
         field_ids=body.field_ids,
     )
+    return _out(created)
 
 
 @router.get("/{user_id}")
-async def get_user(user_id: UserId, conn: ConnDep, me: Manager) -> users.UserOut:
+async def get_user(user_id: UserId, conn: ConnDep, me: Manager) -> UserOut:
     """One user of the caller's operator."""
-    return await users.get_user(conn=conn, operator_id=me.operator_id, user_id=user_id)
+    return _out(await accounts.get_user(conn=conn, operator_id=me.operator_id, user_id=user_id))
 
 
 @router.patch("/{user_id}")
 async def update_user(
     user_id: UserId, body: UserUpdate, conn: ConnDep, state: StateDep, me: Manager
-) -> users.UserOut:
+) -> UserOut:
     """Change a user's role, fields, password or disabled flag (their sessions end on the
     last two)."""
     if user_id == me.id and (
@@ -78,7 +101,7 @@ async def update_user(
         raise ApiError(
             409, "self_lockout", "you cannot demote or disable yourself; ask another admin"
         )
-    out = await users.update_user(
+    out = await accounts.update_user(
         conn=conn,
         operator_id=me.operator_id,
         user_id=user_id,
@@ -89,7 +112,7 @@ async def update_user(
         password=body.password,
     )
     state.forget_user(user_id)
-    return out
+    return _out(out)
 
 
 @router.delete("/{user_id}", status_code=204)
@@ -97,6 +120,8 @@ async def disable_user(user_id: UserId, conn: ConnDep, state: StateDep, me: Mana
     """Disable a user and end its sessions (users are never erased: the audit log names them)."""
     if user_id == me.id:
         raise ApiError(409, "self_lockout", "you cannot disable yourself; ask another admin")
-    await users.update_user(conn=conn, operator_id=me.operator_id, user_id=user_id, disabled=True)
+    await accounts.update_user(
+        conn=conn, operator_id=me.operator_id, user_id=user_id, disabled=True
+    )
     state.forget_user(user_id)
     return Response(status_code=204)

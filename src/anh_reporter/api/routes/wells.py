@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from anh_reporter.api.deps import ConnDep, require
 from anh_reporter.api.errors import not_found
+from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 
@@ -49,7 +50,7 @@ def _well(row: tuple[Any, ...]) -> WellOut:
 async def list_wells(
     conn: ConnDep,
     me: Reader,
-    field_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    field_id: Annotated[int | None, Query(ge=1, le=MAX_ID32)] = None,
 ) -> list[WellOut]:
     """Wells of the caller's fields (of one field when ``field_id`` is given)."""
     cur = await conn.execute(
@@ -62,7 +63,7 @@ async def list_wells(
 
 @router.get("/{well_id}")
 async def get_well(
-    well_id: Annotated[int, Path(ge=1, le=2**31 - 1)], conn: ConnDep, me: Reader
+    well_id: Annotated[int, Path(ge=1, le=MAX_ID32)], conn: ConnDep, me: Reader
 ) -> WellOut:
     """One well of the caller's fields."""
     cur = await conn.execute(

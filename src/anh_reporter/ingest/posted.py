@@ -1,10 +1,12 @@
-"""Readings posted over HTTP (JSON, NDJSON, CSV): parsed, validated, quarantined, published.
+"""Readings posted to the API (JSON, NDJSON, CSV): parsed, validated, quarantined, published.
 
 The same validation as the ingest pipeline (:func:`anh_reporter.ingest.validate.validate`)
-runs against the series the caller may write: a series of another field or operator is an
-unknown series. Rejects go to ``quarantine`` with their reason, right away, and the answer
-lists them; accepted readings are published to the bus, one batch per field shard, and the
-ingest writer stores them (validating again, which passes: the rules are the same).
+runs against the series the poster may write (:func:`catalog_for`): a series of another field
+or operator is an unknown series. Rejects go to ``quarantine`` with their reason, right away,
+and the result lists them; accepted readings are published to the bus, one batch per field
+shard, and the ingest writer stores them (validating again, which passes: the rules are the
+same). A body that cannot be read as a whole raises :class:`PostedBodyError`; a bus that is
+down raises :class:`~anh_reporter.bus.base.BusUnavailable` after the rejects are quarantined.
 """
 
 from __future__ import annotations
@@ -14,87 +16,63 @@ import datetime as dt
 import math
 import tempfile
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-from pydantic import BaseModel
 
-from anh_reporter.api.errors import ApiError
-from anh_reporter.api.scoping import Principal
-from anh_reporter.bus.base import Bus, BusUnavailable
+from anh_reporter.bus.base import Bus
 from anh_reporter.config import IngestSettings
 from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD, GOOD, UNCERTAIN
 from anh_reporter.domain.timeutil import US_PER_SECOND, to_us
+from anh_reporter.errors import AnhError
 from anh_reporter.ingest.csv_file import CsvFormatError, read_csv
 from anh_reporter.ingest.quarantine import QuarantineRow, rows_from_rejects, write_quarantine
 from anh_reporter.ingest.validate import Reason, SeriesCatalog, validate
 from anh_reporter.observability.metrics import telemetry_rejected
 from anh_reporter.storage.database import Database
-from anh_reporter.storage.series_repo import SeriesRow, list_series
+from anh_reporter.storage.series_repo import SeriesRow
 
-CATALOG_TTL_S = 5.0
 MAX_REPORTED_REJECTS = 100
 _QUALITY_WORDS = {"good": GOOD, "uncertain": UNCERTAIN, "bad": BAD}
 
 
-class RejectOut(BaseModel):
-    """A reading or record that was quarantined, and why."""
+class PostedBodyError(AnhError):
+    """The body as a whole cannot be read: ``code`` names the problem, the message the field.
+
+    ``unreadable`` is true when the bytes are not the format at all (not JSON, not UTF-8),
+    false when they are the format but not what is expected.
+    """
+
+    def __init__(self, code: str, message: str, *, unreadable: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.unreadable = unreadable
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A reading or record that was quarantined, and why (``index``: its place in the body)."""
 
     index: int | None
     reason: str
     message: str
 
 
-class IngestResult(BaseModel):
-    """What happened to the readings posted."""
+@dataclass(frozen=True)
+class PostedResult:
+    """What happened to the readings posted (the first :data:`MAX_REPORTED_REJECTS` rejects)."""
 
     received: int
     accepted: int
     rejected: int
-    rejects: list[RejectOut]
+    rejects: list[Reject]
     rejects_truncated: bool
-
-
-@dataclass
-class CatalogCache:
-    """The series catalogue, reloaded at most every few seconds.
-
-    While one request reloads it, the others use the previous rows rather than all reloading.
-    """
-
-    database: Database
-    _rows: list[SeriesRow] = field(default_factory=list)
-    _by_id: dict[int, SeriesRow] = field(default_factory=dict)
-    _loaded_at: float = -math.inf
-    _loading: bool = False
-
-    async def rows(self) -> list[SeriesRow]:
-        """Every series row (fresh within :data:`CATALOG_TTL_S`)."""
-        if time.monotonic() - self._loaded_at > CATALOG_TTL_S:
-            if self._loading and self._rows:
-                return self._rows
-            self._loading = True
-            try:
-                rows = await asyncio.to_thread(self._load)
-            finally:
-                self._loading = False
-            self._rows, self._by_id = rows, {r.id: r for r in rows}
-            self._loaded_at = time.monotonic()
-        return self._rows
-
-    async def series(self, series_id: int) -> SeriesRow | None:
-        """One series row, or None when the catalogue (as of a few seconds ago) lacks it."""
-        await self.rows()
-        return self._by_id.get(series_id)
-
-    def _load(self) -> list[SeriesRow]:
-        with self.database.connect() as conn:
-            return list_series(conn)
 
 
 @dataclass
@@ -221,10 +199,16 @@ def parse_json(body: bytes, catalog: SeriesCatalog, source: str) -> Parsed:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"body: not valid JSON ({exc})") from None
+        raise PostedBodyError(
+            "invalid_json", f"body: not valid JSON ({exc})", unreadable=True
+        ) from None
     readings = doc.get("readings") if isinstance(doc, dict) else doc
     if not isinstance(readings, list):
-        raise ApiError(422, "validation_error", "body.readings: expected a list of reading objects")
+        raise PostedBodyError(
+            "validation_error",
+            "body.readings: expected a list of reading objects",
+            unreadable=False,
+        )
     return parse_records(enumerate(readings), catalog, source)
 
 
@@ -265,9 +249,11 @@ async def parse_csv(body: bytes, catalog: SeriesCatalog, source: str) -> Parsed:
             try:
                 chunks = list(read_csv(path, catalog))
             except CsvFormatError as exc:
-                raise ApiError(422, "invalid_csv", f"body: {exc}") from None
+                raise PostedBodyError("invalid_csv", f"body: {exc}", unreadable=False) from None
             except UnicodeDecodeError:
-                raise ApiError(400, "invalid_csv", "body: the CSV is not UTF-8") from None
+                raise PostedBodyError(
+                    "invalid_csv", "body: the CSV is not UTF-8", unreadable=True
+                ) from None
         batch = Batch.concat([c.batch for c in chunks], source)
         batch = Batch(batch.series_id, batch.time_us, batch.value, batch.quality, source)
         malformed: list[tuple[int | None, QuarantineRow]] = [
@@ -284,7 +270,7 @@ def _write_quarantine(database: Database, rows: list[QuarantineRow]) -> None:
         conn.commit()
 
 
-async def ingest(
+async def ingest_posted(
     *,
     parsed: Parsed,
     catalog: SeriesCatalog,
@@ -292,8 +278,12 @@ async def ingest(
     database: Database,
     bus: Bus,
     settings: IngestSettings,
-) -> IngestResult:
-    """Validate, quarantine the rejects, publish the rest per field shard."""
+) -> PostedResult:
+    """Validate, quarantine the rejects, publish the rest per field shard.
+
+    Raises :class:`~anh_reporter.bus.base.BusUnavailable` when the bus refuses a batch (the
+    rejects are quarantined by then; the accepted readings are not stored).
+    """
     now_us = int(time.time() * US_PER_SECOND)
     tolerance_us = int(settings.future_tolerance_s * US_PER_SECOND)
     checked = validate(parsed.batch, catalog, now_us=now_us, future_tolerance_us=tolerance_us)
@@ -317,29 +307,21 @@ async def ingest(
     if len(good):
         shard_of = {r.id: r.field_code for r in rows}
         shards = np.array([shard_of[int(s)] for s in good.series_id.tolist()], dtype=object)
-        try:
-            for shard in sorted(set(shards.tolist())):
-                await bus.publish(good.take(np.asarray(shards == shard)), shard)
-        except BusUnavailable as exc:
-            raise ApiError(
-                503,
-                "bus_unavailable",
-                f"readings validated but not accepted: {exc}; retry later",
-                headers={"Retry-After": "5"},
-            ) from None
+        for shard in sorted(set(shards.tolist())):
+            await bus.publish(good.take(np.asarray(shards == shard)), shard)
     listed.sort(key=lambda item: (item[0] is None, item[0] or 0))
-    return IngestResult(
+    return PostedResult(
         received=len(parsed.batch) + len(parsed.malformed),
         accepted=len(good),
         rejected=len(quarantine),
         rejects=[
-            RejectOut(index=i, reason=row.reason, message=row.message)
+            Reject(index=i, reason=row.reason, message=row.message)
             for i, row in listed[:MAX_REPORTED_REJECTS]
         ],
         rejects_truncated=len(listed) > MAX_REPORTED_REJECTS,
     )
 
 
-def catalog_for(principal: Principal, rows: list[SeriesRow]) -> SeriesCatalog:
-    """The catalogue restricted to the caller's fields: other series are unknown."""
-    return SeriesCatalog.from_rows([r for r in rows if r.field_id in principal.field_ids])
+def catalog_for(field_ids: Collection[int], rows: list[SeriesRow]) -> SeriesCatalog:
+    """The catalogue restricted to the poster's fields: other series are unknown."""
+    return SeriesCatalog.from_rows([r for r in rows if r.field_id in field_ids])

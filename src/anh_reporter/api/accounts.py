@@ -1,18 +1,19 @@
-"""Users of one operator: create, read, change, disable; and the first admin (CLI, demo).
+"""Accounts of one operator: create, read, change, disable; and the first admin (CLI, demo).
 
-Functions take the operator they act within; a user id of another operator is "not found".
-Users are disabled, never deleted, so the audit log's actors stay resolvable.
+The HTTP-auth side of users (the routes are :mod:`anh_reporter.api.routes.users`). Functions
+take the operator they act within; a user id of another operator is "not found". Users are
+disabled, never deleted, so the audit log's actors stay resolvable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
-from pydantic import BaseModel
 
 from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.permissions import Role
@@ -21,7 +22,8 @@ from anh_reporter.errors import AnhError
 from anh_reporter.storage.database import Database, returned
 
 
-class UserOut(BaseModel):
+@dataclass(frozen=True)
+class Account:
     """A user as the API shows it (never its hash or TOTP secret)."""
 
     id: int
@@ -44,8 +46,8 @@ FROM users u
 """
 
 
-def _user(row: tuple[Any, ...]) -> UserOut:
-    return UserOut(
+def _user(row: tuple[Any, ...]) -> Account:
+    return Account(
         id=row[0],
         email=row[1],
         operator_id=row[2],
@@ -59,13 +61,13 @@ def _user(row: tuple[Any, ...]) -> UserOut:
     )
 
 
-async def list_users(*, conn: AsyncConnection[Any], operator_id: int) -> list[UserOut]:
+async def list_users(*, conn: AsyncConnection[Any], operator_id: int) -> list[Account]:
     """Every user of the operator, by id."""
     cur = await conn.execute(_SELECT + "WHERE u.operator_id = %s ORDER BY u.id", (operator_id,))
     return [_user(r) for r in await cur.fetchall()]
 
 
-async def get_user(*, conn: AsyncConnection[Any], operator_id: int, user_id: int) -> UserOut:
+async def get_user(*, conn: AsyncConnection[Any], operator_id: int, user_id: int) -> Account:
     """One user of the operator, or 404."""
     cur = await conn.execute(
         _SELECT + "WHERE u.id = %s AND u.operator_id = %s", (user_id, operator_id)
@@ -97,7 +99,7 @@ async def create_user(
     role: Role,
     all_fields: bool,
     field_ids: list[int],
-) -> UserOut:
+) -> Account:
     """A new user of the operator; 409 when the email is taken (by anyone)."""
     check_password_policy(password)
     await _check_fields(conn, operator_id, field_ids)
@@ -130,7 +132,7 @@ async def update_user(
     field_ids: list[int] | None = None,
     disabled: bool | None = None,
     password: str | None = None,
-) -> UserOut:
+) -> Account:
     """Change what is given; 404 for a user of another operator."""
     await get_user(conn=conn, operator_id=operator_id, user_id=user_id)
     new_hash = None
