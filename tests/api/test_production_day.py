@@ -257,6 +257,7 @@ async def test_a_proving_recomputes_the_days_it_reaches(
     assert r.status_code == 201, r.text
     result = r.json()
     assert result["recomputed_days"] == [DAY.isoformat()] and result["amendments"] == []
+    assert result["first_day"] == DAY.isoformat()  # effective at 06:00 local: that very day
     # From 1.0 to 1.002: +0.2 %.
     assert result["proving"]["previous_factor"] == 1.0
     assert round(result["proving"]["change_pct"], 6) == 0.2
@@ -267,6 +268,19 @@ async def test_a_proving_recomputes_the_days_it_reaches(
         f"/api/v1/production/fields/{ids['field']}/provings", headers=auth["viewer"]
     )
     assert [p["run_reference"] for p in listed.json()] == ["PROVE-2026-03-02"]
+    daily = await client.get(
+        f"/api/v1/production/fields/{ids['field']}/daily",
+        params={"day": DAY.isoformat()},
+        headers=auth["viewer"],
+    )
+    lact = next(p for p in daily.json()["pmos"] if p["pmo_code"] == "PMO-LACT")
+    assert lact["meter_factor"] == 1.002
+    # Proved at 10:00 local, during the day: the day keeps its factor, the next day takes it.
+    later = {**proving, "meter_factor": 1.003, "proved_at": "2026-03-02T15:00:00Z",
+             "run_reference": "PROVE-2026-03-02-B"}  # fmt: skip
+    r = await client.post("/api/v1/production/provings", json=later, headers=auth["engineer"])
+    assert r.status_code == 201, r.text
+    assert r.json()["first_day"] == (DAY + dt.timedelta(days=1)).isoformat()
     daily = await client.get(
         f"/api/v1/production/fields/{ids['field']}/daily",
         params={"day": DAY.isoformat()},

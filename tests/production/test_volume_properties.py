@@ -117,14 +117,20 @@ def series(draw: st.DrawFn, *, with_resets: bool) -> Series:
         return np.flatnonzero(ok & free & ~protected & ~near_edge)
 
     # Resets: the counter drops to 0 inside an interval and counts on from there.
+    # Drawn first, applied in time order: each reset rewrites the readings after it, so an
+    # earlier one applied last would rewrite (and undo) a later one.
     if with_resets:
+        chosen: list[tuple[int, float]] = []
         for _ in range(draw(st.integers(1, 2))):
             pool = candidates()
             pool = pool[pool < t.size - 3]
             if pool.size == 0:
                 break
             i = int(pool[draw(st.integers(0, pool.size - 1))])
-            at = t[i] + int(draw(st.floats(0.01, 0.99)) * (t[i + 1] - t[i]))
+            chosen.append((i, draw(st.floats(0.01, 0.99))))
+            taken[max(i - 1, 0) : i + 3] = True
+        for i, fraction in sorted(chosen):
+            at = t[i] + int(fraction * (t[i + 1] - t[i]))
             offset = float(counts[i]) + q * (at - t[i]) / DAY  # the count at the reset moment
             for j in range(i + 1, t.size):
                 value = Decimal(repr(round(float(counts[j] - offset), 2))).quantize(CENT)
@@ -134,7 +140,6 @@ def series(draw: st.DrawFn, *, with_resets: bool) -> Series:
             limit = Decimal(repr(float(max_rate * (dt[i] / US + period_s) / 86_400))) + tol
             assume(before - after > 2 * tol)
             assume(m is None or before < m - limit - after)
-            taken[max(i - 1, 0) : i + 3] = True
             out.resets.append(i)
             counts = counts - np.where(np.arange(t.size) > i, offset, 0.0)
 

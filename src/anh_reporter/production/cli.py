@@ -172,7 +172,7 @@ def _details(code: str, f: DailyFigures, needs_amendment: bool) -> None:
             else "confirmed" if ev.get("confirmed") else "replaced" if ev.get("replaced") else ""
         )  # fmt: skip
         console.print(
-            f"  [magenta]{ev['kind']}[/] {ev['before_value']:g} → {ev['after_value']:g} at "
+            f"  [magenta]{ev['kind']}[/] {ev['before_value']:,.2f} → {ev['after_value']:,.2f} at "
             f"{from_us(int(ev['after_us'])):%m-%d %H:%M} UTC; {ev.get('volume')} {f.unit} "
             f"({ev.get('basis', '')}) {state}",
             highlight=False,
@@ -185,9 +185,14 @@ def _details(code: str, f: DailyFigures, needs_amendment: bool) -> None:
             highlight=False,
         )
         for line in u.lines:
-            value = "" if line.value is None else f" {line.value:g} {line.unit}"
+            if line.value is None:
+                value = ""
+            elif line.unit == "%":  # a relative input: the value is the volume it applies to
+                value = f" (of {line.value:,.2f} {f.unit})"
+            else:
+                value = f" {line.value:g} {line.unit}"
             console.print(
-                f"    {line.quantity}{value}: u = {line.standard_uncertainty:.4g}, "
+                f"    {line.quantity}{value}: u = {line.standard_uncertainty:.4g} {line.unit}, "
                 f"{line.contribution:.3f} {f.unit} ({line.share_pct:.1f} % of the variance)",
                 highlight=False,
             )

@@ -163,8 +163,8 @@ def _telemetry(
                 issues.append(
                     Issue(
                         "meter_reset",
-                        f"{inputs.code}: totalizer reset from {e.before_value:g} to "
-                        f"{e.after_value:g}; {e.volume} {unit} lost around it estimated "
+                        f"{inputs.code}: totalizer reset from {e.before_value:,.2f} to "
+                        f"{e.after_value:,.2f}; {e.volume} {unit} lost around it estimated "
                         f"({e.basis}); a person must confirm it or enter the volume",
                     )
                 )

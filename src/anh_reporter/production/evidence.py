@@ -189,7 +189,7 @@ def _meter_events(
                 status,
                 confirmed.decided_by if confirmed else None,
                 confirmed.reason if confirmed else None,
-                f"{what} from {before:g} to {after:g} ({e.get('basis', '')})".rstrip(" ()"),
+                f"{what} from {before:,.2f} to {after:,.2f} ({e.get('basis', '')})".rstrip(" ()"),
             )
         )
     return out

@@ -241,7 +241,8 @@ def proving_add(
     change = "" if p.change_pct is None else f" ({p.change_pct:+.4f} % from {p.previous_factor})"
     console.print(
         f"proving #{p.id} of {pmo}: meter factor {p.meter_factor}{change} from "
-        f"{p.effective_from:%Y-%m-%d %H:%M} UTC; {len(result.recomputed)} stored day(s) recomputed"
+        f"{p.effective_from:%Y-%m-%d %H:%M} UTC (contract day {result.first_day} on); "
+        f"{len(result.recomputed)} stored day(s) recomputed"
     )
     if result.amendments:
         days = ", ".join(map(str, result.amendments))

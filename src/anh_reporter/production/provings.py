@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from anh_reporter.errors import AnhError
 from anh_reporter.production.config import load_field
+from anh_reporter.production.contract_day import contract_day_of
 from anh_reporter.production.daily import ComputeResult, compute_day
 from anh_reporter.storage.config_history import values_in_force
 from anh_reporter.storage.database import returned
@@ -62,6 +63,9 @@ class ProvingResult:
 
     proving: Proving
     recomputed: tuple[ComputeResult, ...]
+    first_day: dt.date
+    """The first contract day the factor applies to: values are read as they were in force
+    when a day starts, so a factor effective during a day applies from the next one."""
 
     @property
     def amendments(self) -> tuple[dt.date, ...]:
@@ -129,8 +133,10 @@ def record_proving(
         None if previous is None else Decimal(str(previous)), run_reference.strip(), proved_by,
         recorded_by, row[1], notes,
     )  # fmt: skip
+    during = contract_day_of(effective, timezone=config.timezone, start_hour=config.start_hour)
+    first_day = during.day if during.start == effective else during.day + dt.timedelta(days=1)
     if not recompute:
-        return ProvingResult(proving, ())
+        return ProvingResult(proving, (), first_day)
     days = [
         d
         for (d,) in conn.execute(
@@ -140,7 +146,8 @@ def record_proving(
         ).fetchall()
     ]
     conn.commit()
-    return ProvingResult(proving, tuple(compute_day(conn, field_code, d) for d in days))
+    recomputed = tuple(compute_day(conn, field_code, d) for d in days)
+    return ProvingResult(proving, recomputed, first_day)
 
 
 def list_provings(conn: Conn, *, field_code: str, pmo_code: str | None = None) -> list[Proving]:

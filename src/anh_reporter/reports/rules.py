@@ -359,10 +359,10 @@ def _resets(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding
                 yield Finding(
                     "IDP026",
                     E,
-                    f"meter reset at {e.after.isoformat()} ({e.before_value:g} → "
-                    f"{e.after_value:g}) is not confirmed; {e.volume} {p.volume_unit} lost around "
-                    "it was estimated: confirm the reset (production confirm-reset) or enter the "
-                    "volume by hand",
+                    f"meter reset at {e.after.isoformat()} ({e.before_value:,.2f} → "
+                    f"{e.after_value:,.2f}) is not confirmed; {e.volume} {p.volume_unit} lost "
+                    "around it was estimated: confirm the reset (production confirm-reset) or "
+                    "enter the volume by hand",
                     p.code,
                 )
 

@@ -191,6 +191,10 @@ class ProvingResultOut(BaseModel):
     """The proving, and the signed days its factor changed (they need an amendment)."""
 
     proving: ProvingOut
+    first_day: dt.date = Field(
+        description="The first contract day the factor applies to (a day keeps the values in "
+        "force when it started)"
+    )
     recomputed_days: list[dt.date]
     amendments: list[dt.date]
 
@@ -416,6 +420,7 @@ async def record_proving(body: ProvingIn, state: StateDep, me: Approver) -> Prov
     result = await state.sync.run(run)
     return ProvingResultOut(
         proving=ProvingOut.model_validate(result.proving),
+        first_day=result.first_day,
         recomputed_days=[r.day.day for r in result.recomputed],
         amendments=list(result.amendments),
     )

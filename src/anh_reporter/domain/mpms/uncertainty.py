@@ -123,9 +123,10 @@ class BudgetLine:
 
     quantity: str
     value: float | None
-    """The input's value (bbl, %, °F, psig, °API), ``None`` where it has none of its own."""
+    """The input's value (°F, psig, °API, % points); for a relative input (unit ``%``: the
+    meter, an estimate) the volume the percentage applies to; ``None`` where it has none."""
     unit: str
-    """Unit of the value and of the standard uncertainty."""
+    """Unit of the standard uncertainty (and of the value, except for a relative input)."""
     standard_uncertainty: float
     sensitivity: float
     """∂NSV/∂input, bbl per ``unit``."""

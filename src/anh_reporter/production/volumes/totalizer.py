@@ -370,7 +370,8 @@ class _Day:
                 p_hi,
                 "reset_estimate",
                 share,
-                f"meter reset {self.c.r[i]:g} → {self.c.r[i + 1]:g} over {iso(a)} → {iso(b)}: "
+                f"meter reset {self.c.r[i]:,.2f} → {self.c.r[i + 1]:,.2f} "
+                f"over {iso(a)} → {iso(b)}: "
                 f"lost volume from the {estimate.basis}",
             )
         )
