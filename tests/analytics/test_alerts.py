@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import socket
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from anh_reporter.analytics.alerts import (
 )
 from anh_reporter.analytics.records import Anomaly, Severity
 from anh_reporter.config import AlertSettings
+from anh_reporter.connectors.runtime import Backoff
 from anh_reporter.errors import AnhError
 from anh_reporter.observability.metrics import REGISTRY
 
@@ -126,14 +128,38 @@ def test_rate_limit_suppresses_and_reports_the_backlog(receiver: Receiver) -> No
     assert [b["suppressed_before"] for b in receiver.bodies] == [0, 0, 3]
 
 
-def test_webhook_error_status_is_a_failed_delivery(receiver: Receiver) -> None:
+def test_webhook_error_status_is_a_failed_delivery_after_the_retries(receiver: Receiver) -> None:
     receiver.status = 500
-    dispatcher = AlertDispatcher([WebhookChannel(receiver.url)])
+    waits: list[float] = []
+    backoff = Backoff(0.5, 5.0, rng=random.Random(3))
+    dispatcher = AlertDispatcher(
+        [WebhookChannel(receiver.url)], retries=2, backoff=backoff, sleep=waits.append
+    )
     report = dispatcher.publish([anomaly()])
     assert (report.sent, report.failed) == (0, 1)
     assert "answered 500" in report.errors[0]
+    assert len(receiver.bodies) == 3  # the first try and two more
+    assert 0.25 <= waits[0] <= 0.5 and 0.5 <= waits[1] <= 1.0  # jittered, doubling
     with pytest.raises(AlertDeliveryError, match="expected 2xx"):
         WebhookChannel(receiver.url).send(_alert())
+
+
+def test_a_delivery_that_fails_once_is_sent_on_the_retry() -> None:
+    class OnceDown:
+        name = "flaky"
+
+        def __init__(self) -> None:
+            self.tries = 0
+
+        def send(self, alert: Alert) -> None:
+            self.tries += 1
+            if self.tries == 1:
+                raise AlertDeliveryError("connection reset")
+
+    channel = OnceDown()
+    waits: list[float] = []
+    report = AlertDispatcher([channel], sleep=waits.append).publish([anomaly()])
+    assert (report.sent, report.failed, channel.tries, len(waits)) == (1, 0, 2, 1)
 
 
 def _alert() -> Alert:

@@ -240,7 +240,7 @@ class Field:
             "poll_period_s": 0.1,
             "sampling_period_s": 0.1,
             "timeout_s": 0.25,
-            "reconnect_min_s": 0.05,
+            "reconnect_initial_s": 0.05,
             "reconnect_max_s": 0.2,
         }
         config = self.sim.map.connector_config(**(options | overrides))

@@ -17,8 +17,6 @@ import pytest
 from anh_reporter.connectors.modbus.decode import (
     BlockDecoder,
     byte_positions,
-    deadband_limits,
-    outside_deadband,
 )
 
 F32 = 123.45600128173828  # the float32 nearest to 123.456, i.e. 0x42F6E979 exactly
@@ -118,17 +116,3 @@ def test_byte_positions_follow_telegraf() -> None:
     assert byte_positions(2, "DCBA") == [3, 2, 1, 0]
     # 64-bit CDAB is GHEFCDAB on the wire: A sits at offset 6.
     assert byte_positions(4, "CDAB") == [6, 7, 4, 5, 2, 3, 0, 1]
-
-
-def test_deadband_limits_absolute_and_percent_of_span() -> None:
-    limits = deadband_limits(["absolute", "percent", "percent"], [0.5, 5.0, 0.0], [1.0, 200.0, 9])
-    assert limits.tolist() == [0.5, 10.0, 0.0]  # 5 % of a 200-unit span is 10
-
-
-def test_outside_deadband() -> None:
-    values = np.array([10.4, 10.6, 3.0, 7.0, np.nan])
-    last = np.array([10.0, 10.0, np.nan, 7.0, 1.0])
-    limits = np.array([0.5, 0.5, 0.5, 0.0, 0.5])
-    # moved 0.4 (kept back), moved 0.6 (reported), nothing reported yet, no deadband,
-    # a non-finite value (always reported, ingest decides).
-    assert outside_deadband(values, last, limits).tolist() == [False, True, True, True, True]

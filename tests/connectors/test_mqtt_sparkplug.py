@@ -459,6 +459,7 @@ async def test_edge_node_to_postgres_exactly_then_death_by_will(
             proc.wait(5)
             await wait_for("NDEATH", lambda: counters.deaths == 1)
             await wait_for("markers in the database", lambda: markers_written == 48)
+        await connector.flush()  # every reading received so far is in the database
         status = connector.status()
     finally:
         await connector.stop()
@@ -610,7 +611,12 @@ async def test_broker_restart_marks_the_outage_and_reconnects() -> None:
         batches.append(batch)
 
     config = SparkplugConnectorConfig.model_validate(
-        {"broker": {"port": port}, "tags": tag_map, "reconnect_min_s": 0.1, "reconnect_max_s": 0.4}
+        {
+            "broker": {"port": port},
+            "tags": tag_map,
+            "reconnect_initial_s": 0.1,
+            "reconnect_max_s": 0.4,
+        }
     )
     connector = SparkplugConnector(config, sink, ids)
     node = SparkplugEdgeNode(site, port=port, group_id=group, period_scale=SCALE, reconnect_s=0.2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-import random
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,8 @@ from anh_reporter.connectors.opcua import (
     OpcUaTag,
     load_config,
 )
-from anh_reporter.connectors.opcua.connector import (
-    backoff_delay,
-    client_deadband_keep,
-    datavalue_columns,
-)
+from anh_reporter.connectors.opcua.client import datavalue_columns
+from anh_reporter.connectors.runtime import deadband_keep
 from anh_reporter.connectors.tagmap import Deadband
 from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION, BAD_TIMEOUT, to_stored
@@ -157,14 +153,6 @@ def test_config_errors_name_the_problem(tmp_path: Path) -> None:
         load_config(path)
 
 
-def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
-    rng = random.Random(1)
-    for attempt, ceiling in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (6, 30.0), (60, 30.0)]:
-        delays = [backoff_delay(attempt, 0.5, 30.0, rng) for _ in range(200)]
-        assert min(delays) >= ceiling / 2 and max(delays) <= ceiling
-        assert max(delays) - min(delays) > ceiling / 4  # jittered, not constant
-
-
 def test_datavalue_columns_fall_back_from_source_to_server_to_receive_time() -> None:
     t_source = dt.datetime(2026, 1, 2, 3, 4, 5, 600_000, tzinfo=dt.UTC)
     t_server = dt.datetime(2026, 1, 2, 3, 4, 6, tzinfo=dt.UTC)
@@ -191,7 +179,8 @@ def test_client_deadband_reports_moves_beyond_the_threshold_and_every_bad_status
     values = np.array([10.0, 5.0, 10.4, 10.6, 10.6, 9.0])
     quality = np.array([0, 0, 0, 0, BAD_TIMEOUT, 0], dtype=np.uint32)
     last = np.full(2, math.nan)
-    keep = client_deadband_keep(handles, values, quality, {0: 0.5}, last)
+    limits = np.array([0.5, 0.0])  # the server refused tag 0's filter; tag 1 has none
+    keep = deadband_keep(handles, values, quality == 0, limits, last)
     # tag 0: 10.0 first (kept), 10.4 within 0.5 of 10.0, 10.6 beyond, Bad kept; tag 1 unfiltered
     assert keep.tolist() == [True, True, False, True, True, True]
     assert math.isnan(last[0])  # after a Bad status the next value is reported
@@ -228,6 +217,8 @@ async def test_subscription_end_to_end_into_postgresql(
     code_of = {sid: code for code, sid in series_ids.items()}
     rows = sink.rows()
     assert_served_exactly(rows, sim, code_of)
+    # stop() returned after the outbox delivered everything: nothing still in flight
+    assert connector.outbox.pending == 0 and connector.outbox.counters.sink_failures == 0
     assert len(rows) == connector.counters.readings == sink.offered
     assert sink.duplicates == 0
     assert {sid for sid, *_ in rows} == set(series_ids.values())

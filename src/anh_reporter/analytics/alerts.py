@@ -13,8 +13,10 @@ return an episode again each time it grows) and, for each:
    alert says how many were suppressed before it.
 
 Channels are synchronous (``httpx``, ``smtplib``): call ``publish`` from a worker thread
-(``asyncio.to_thread``) when on an event loop. A failed delivery is logged and counted, not
-retried: the anomaly itself is in the database either way.
+(``asyncio.to_thread``) when on an event loop. A failed delivery is tried again ``retries``
+times after a jittered exponential backoff (the connectors'
+:class:`~anh_reporter.connectors.runtime.Backoff`), then logged and counted as failed: the
+anomaly itself is in the database either way.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import httpx
 
 from anh_reporter.analytics.records import Anomaly, Severity
 from anh_reporter.config import AlertSettings
+from anh_reporter.connectors.runtime import Backoff
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.errors import AnhError
 from anh_reporter.observability.metrics import anomalies_detected
@@ -238,7 +241,12 @@ class AlertDispatcher:
         label: Callable[[Anomaly], str] = default_label,
         clock: Callable[[], float] = time.monotonic,
         remember: int = 100_000,
+        retries: int = 2,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``retries`` more tries of a failed delivery, ``backoff`` apart (default 0.5 s
+        doubling to 5 s, jittered); ``sleep`` waits (a test passes a recorder)."""
         self.channels = list(channels)
         self.min_severity = min_severity
         self._label = label
@@ -249,6 +257,11 @@ class AlertDispatcher:
         # Episodes seen (dedup key -> worst severity alerted, None: seen, never alerted), LRU.
         self._seen: OrderedDict[str, Severity | None] = OrderedDict()
         self._remember = remember
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, got {retries}")
+        self._retries = retries
+        self._backoff = backoff or Backoff(0.5, 5.0)
+        self._sleep = sleep
 
     def publish(self, anomalies: Iterable[Anomaly]) -> DispatchReport:
         """Count, de-duplicate, filter and deliver (see the module docstring)."""
@@ -289,7 +302,7 @@ class AlertDispatcher:
                 continue
             alert = Alert(anomaly, title, text, self._suppressed[i])
             try:
-                channel.send(alert)
+                self._send(channel, alert)
             except AlertDeliveryError as exc:
                 report.failed += 1
                 report.errors.append(str(exc))
@@ -299,6 +312,20 @@ class AlertDispatcher:
                 continue
             self._suppressed[i] = 0
             report.sent += 1
+
+    def _send(self, channel: AlertChannel, alert: Alert) -> None:
+        """Send, trying again after a backoff; raise the last error when every try failed."""
+        self._backoff.reset()
+        for attempt in range(self._retries + 1):
+            try:
+                channel.send(alert)
+                return
+            except AlertDeliveryError as exc:
+                if attempt == self._retries:
+                    raise
+                delay = self._backoff.next_delay()
+                log.info("%s: %s; trying again in %.2f s", channel.name, exc, delay)
+                self._sleep(delay)
 
 
 def channels_from_settings(settings: AlertSettings) -> list[AlertChannel]:

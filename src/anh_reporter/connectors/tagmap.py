@@ -17,7 +17,11 @@ ByteOrder = Literal["ABCD", "DCBA", "BADC", "CDAB"]
 
 
 class Deadband(BaseModel):
-    """Report a value only when it moved by more than this since the last reported one."""
+    """Report a value only when it moved by more than this since the last reported one.
+
+    Applied by :func:`anh_reporter.connectors.runtime.deadband_keep` (or by the OPC UA server);
+    a percent deadband is a percentage of the series' engineering span.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,17 +44,3 @@ class TagBase(BaseModel):
 def scale(raw: npt.NDArray[np.float64], k: float, b: float) -> npt.NDArray[np.float64]:
     """Engineering values from raw ones: ``raw * k + b``."""
     return np.asarray(raw * k + b)
-
-
-def outside_deadband(
-    value: float, last_reported: float | None, deadband: Deadband, span: float
-) -> bool:
-    """Whether ``value`` should be reported given the last reported value.
-
-    A percent deadband is a percentage of the series' engineering span (OPC UA's
-    PercentDeadband convention).
-    """
-    if last_reported is None or deadband.value == 0 or not np.isfinite(last_reported):
-        return True
-    limit = deadband.value if deadband.kind == "absolute" else deadband.value / 100.0 * span
-    return abs(value - last_reported) > limit

@@ -150,7 +150,7 @@ class RegisterMap:
         sampling_period_s: float | None = None,
         timeout_s: float = 1.0,
         max_gap: int = 8,
-        reconnect_min_s: float = 0.5,
+        reconnect_initial_s: float = 0.5,
         reconnect_max_s: float = 30.0,
     ) -> ModbusConfig:
         """A connector tag map reading this map (sampling periods from the site unless given)."""
@@ -183,7 +183,7 @@ class RegisterMap:
             )
         return ModbusConfig(
             max_gap=max_gap,
-            reconnect_min_s=reconnect_min_s,
+            reconnect_initial_s=reconnect_initial_s,
             reconnect_max_s=reconnect_max_s,
             devices=tuple(devices),
         )

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from anh_reporter.connectors.runtime import LinkSettings
 from anh_reporter.connectors.tagmap import ByteOrder, TagBase
 from anh_reporter.site import load_yaml_model
 
@@ -87,8 +88,8 @@ class ModbusDevice(BaseModel):
         return min(tag.sampling_period_s for tag in self.tags)
 
 
-class ModbusConfig(BaseModel):
-    """The whole Modbus tag map."""
+class ModbusConfig(LinkSettings):
+    """The whole Modbus tag map (reconnect and outbox keys: :class:`LinkSettings`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -98,17 +99,10 @@ class ModbusConfig(BaseModel):
     max_registers: int = Field(
         MAX_REGISTERS_PER_READ, ge=1, le=MAX_REGISTERS_PER_READ, description="Registers per read"
     )
-    reconnect_min_s: float = Field(0.5, gt=0, le=600)
-    reconnect_max_s: float = Field(30.0, gt=0, le=3_600)
     devices: tuple[ModbusDevice, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> ModbusConfig:
-        if self.reconnect_max_s < self.reconnect_min_s:
-            raise ValueError(
-                f"reconnect_max_s {self.reconnect_max_s} is below reconnect_min_s "
-                f"{self.reconnect_min_s}"
-            )
         names: set[str] = set()
         fed_by: dict[str, str] = {}
         for device in self.devices:

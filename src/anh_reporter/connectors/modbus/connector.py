@@ -1,10 +1,14 @@
 """The Modbus TCP connector: polls each device on its own asyncio task and emits batches.
 
 Each device gets one connection (pymodbus ``AsyncModbusTcpClient``, its own reconnection turned
-off: this module reconnects with exponential backoff so that the poll cadence, and the Bad
-markers during an outage, stay regular). A poll reads the device's planned blocks
-(:mod:`.plan`), decodes each block at once (:mod:`.decode`), scales ``raw * k + b``, applies
-the per-tag sampling period and deadband, and sends one :class:`Batch` per poll to the sink.
+off) kept up by a :class:`~anh_reporter.connectors.runtime.Supervisor` (jittered exponential
+backoff from ``reconnect_initial_s`` to ``reconnect_max_s``), beside a poll task that keeps its
+cadence whether connected or not, so the Bad markers during an outage stay regular. A poll
+reads the device's planned blocks (:mod:`.plan`), decodes each block at once (:mod:`.decode`),
+scales ``raw * k + b``, applies the per-tag sampling period and deadband
+(:func:`~anh_reporter.connectors.runtime.deadband_keep`), and puts one :class:`Batch` per poll
+in the device's :class:`~anh_reporter.connectors.runtime.Outbox`: a failing sink is retried
+without dropping anything, and when the outbox is full the next poll waits for room.
 
 A block that fails gives a Bad reading (NaN value) for each of its due tags, stamped with the
 poll time, so an outage is a visible window in the data and never a gap:
@@ -34,8 +38,15 @@ from pymodbus.pdu import ModbusPDU
 
 from anh_reporter.connectors.base import BatchSink, ConnectorError, ConnectorStatus
 from anh_reporter.connectors.modbus.config import ModbusConfig, ModbusDevice
-from anh_reporter.connectors.modbus.decode import BlockDecoder, deadband_limits, outside_deadband
+from anh_reporter.connectors.modbus.decode import BlockDecoder
 from anh_reporter.connectors.modbus.plan import ReadBlock, plan_reads
+from anh_reporter.connectors.runtime import (
+    Backoff,
+    Supervisor,
+    deadband_keep,
+    deadband_limits,
+    outbox_for,
+)
 from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import (
     BAD_COMMUNICATION_FAILURE,
@@ -66,12 +77,10 @@ class _Block:
     b: npt.NDArray[np.float64]
     limits: npt.NDArray[np.float64]
     due_after_us: npt.NDArray[np.int64]
-    has_deadband: bool = field(init=False)
     last_value: npt.NDArray[np.float64] = field(init=False)
     last_time: npt.NDArray[np.int64] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.has_deadband = bool(self.limits.any())
         self.last_value = np.full(len(self.series_id), np.nan)
         self.last_time = np.full(len(self.series_id), np.iinfo(np.int64).min // 2, dtype=np.int64)
 
@@ -79,33 +88,25 @@ class _Block:
         self, t_us: int, raw: npt.NDArray[np.float64] | None, quality: int
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64], npt.NDArray[np.uint32]]:
         """The readings of this poll: due tags, deadband applied to Good values."""
-        due = (t_us - self.last_time) >= self.due_after_us
-        if raw is None:
-            values = np.full(len(self.series_id), np.nan)
-            emit = due
-        else:
-            values = raw * self.k + self.b  # tagmap.scale's raw * k + b, per tag
-            emit = due
-            if self.has_deadband:
-                emit = due & outside_deadband(values, self.last_value, self.limits)
+        due = np.flatnonzero((t_us - self.last_time) >= self.due_after_us)
         self.last_time[due] = t_us
-        self.last_value[emit] = values[emit]
-        n = int(emit.sum())
+        # tagmap.scale's raw * k + b, per tag; NaN for a failed read
+        values = np.full(len(due), np.nan) if raw is None else (raw * self.k + self.b)[due]
+        good = np.full(len(due), quality == GOOD)
+        keep = deadband_keep(due, values, good, self.limits, self.last_value)
+        emit = due[keep]
         return (
             self.series_id[emit],
-            values[emit],
-            np.full(n, quality, dtype=np.uint32),
+            values[keep],
+            np.full(len(emit), quality, dtype=np.uint32),
         )
 
 
 @dataclass
 class _DeviceState:
     connected: bool = False
-    ever_connected: bool = False
     last_error: str | None = None
     last_value_us: int | None = None
-    readings: int = 0
-    reconnects: int = 0
 
 
 class _DevicePoller:
@@ -122,15 +123,21 @@ class _DevicePoller:
         self.device = device
         self.config = config
         self.blocks = blocks
-        self.sink = sink
         self.source = source
         self.gauge = connector_connected.labels(connector=source)
         self.state = _DeviceState()
         self._client: AsyncModbusTcpClient | None = None
         self.stopping = False
         self.busy = False  # inside a poll: let it finish rather than cancel a request
-        self._backoff = config.reconnect_min_s
-        self._next_connect = 0.0
+        self.outbox = outbox_for(sink, config, name=self.where())
+        self.supervisor = Supervisor(
+            self.where(),
+            self._session,
+            Backoff(config.reconnect_initial_s, config.reconnect_max_s),
+            on_down=self._down,
+            describe=str,
+        )
+        self._link_lost = asyncio.Event()
 
     def where(self, unit: int | None = None) -> str:
         """The device as an operator names it."""
@@ -169,11 +176,13 @@ class _DevicePoller:
         """Poll at the device's period until :attr:`stopping`; never raises."""
         loop = asyncio.get_running_loop()
         period = self.device.poll_period
+        await self.supervisor.first_attempt()  # the first poll finds the device connected
         next_poll = loop.time()
         while not self.stopping:
             self.busy = True
             try:
-                await self._ensure_connected(loop.time())
+                if self.state.connected and not self.client.connected:
+                    self._lost(ConnectorError(f"{self.where()}: connection lost"))
                 await self.poll_once()
             except asyncio.CancelledError:
                 raise
@@ -189,38 +198,33 @@ class _DevicePoller:
                 next_poll = now
             await asyncio.sleep(next_poll - now)
 
-    async def _ensure_connected(self, now: float) -> None:
-        if self.client.connected:
-            return
-        if self.state.connected:
-            self._lost(ConnectorError(f"{self.where()}: connection lost"))
-        if now < self._next_connect:
-            return
+    async def _session(self, up: Callable[[], None]) -> str:
+        """Connect, then wait until a poll finds the connection lost (the supervisor's loop)."""
+        self._link_lost = asyncio.Event()
         try:
             async with asyncio.timeout(self.device.timeout_s + 1.0):
                 ok = await self.client.connect()
         except (TimeoutError, OSError, ModbusException):
             ok = False
-        if ok:
-            if self.state.ever_connected:
-                self.state.reconnects += 1
-            self.state.connected = self.state.ever_connected = True
-            self._backoff = self.config.reconnect_min_s
-            log.info("%s: connected", self.where())
-            return
-        self._error(
-            ConnectorError(
+        if not ok:
+            raise ConnectorError(
                 f"{self.where()}: cannot connect; retrying with backoff up to "
                 f"{self.config.reconnect_max_s} s"
             )
-        )
-        self._next_connect = now + self._backoff
-        self._backoff = min(self._backoff * 2, self.config.reconnect_max_s)
+        self.state.connected = True
+        up()
+        log.info("%s: connected", self.where())
+        await self._link_lost.wait()
+        return self.state.last_error or f"{self.where()}: connection lost"
+
+    async def _down(self, reason: str, was_up: bool) -> None:
+        if not was_up:  # a lost connection was reported by the poll that found it
+            self._error(ConnectorError(reason))
 
     def _lost(self, error: ConnectorError) -> None:
         self.state.connected = False
         self.client.close()
-        self._next_connect = 0.0
+        self._link_lost.set()
         self._error(error)
 
     def _error(self, error: ConnectorError) -> None:
@@ -257,8 +261,7 @@ class _DevicePoller:
             np.concatenate(qualities),
             self.source,
         )
-        await self.sink(batch)
-        self.state.readings += len(batch)
+        await self.outbox.put(batch)
 
     async def _read(
         self, block: _Block, silent_units: set[int]
@@ -349,6 +352,8 @@ class ModbusConnector:
             return
         for p in self._pollers:
             p.stopping = False
+            p.outbox.start()
+            await p.supervisor.start(wait=False)
         self._tasks = [
             asyncio.create_task(p.run(), name=f"{self.name}:{p.device.name}") for p in self._pollers
         ]
@@ -373,21 +378,29 @@ class ModbusConnector:
             if not task.cancelled() and task.exception() is not None:
                 log.error("%s: poller ended with %r", self.name, task.exception())
         for p in self._pollers:
+            await p.supervisor.stop()
             p.close()
             p.gauge.set(0)
+        for p in self._pollers:  # what the polls took reaches the sink before stop returns
+            await p.outbox.close()
+
+    async def flush(self) -> None:
+        """Return once every reading taken so far has reached the sink."""
+        for p in self._pollers:
+            await p.outbox.flush()
 
     def status(self) -> ConnectorStatus:
         """Connected when every device is; the latest Good value; the latest error."""
         states = [p.state for p in self._pollers]
         last = max((s.last_value_us for s in states if s.last_value_us is not None), default=None)
-        errors = [s.last_error for s in states if s.last_error is not None]
+        errors = [e for p in self._pollers if (e := p.state.last_error or p.outbox.last_error)]
         return ConnectorStatus(
             name=self.name,
             connected=bool(self._tasks) and all(p.connected for p in self._pollers),
             last_value_time=None if last is None else from_us(last),
             last_error=errors[-1] if errors else None,
-            readings=sum(s.readings for s in states),
-            reconnects=sum(s.reconnects for s in states),
+            readings=sum(p.outbox.counters.delivered for p in self._pollers),
+            reconnects=sum(p.supervisor.reconnects for p in self._pollers),
         )
 
     def device_status(self) -> dict[str, ConnectorStatus]:
@@ -399,9 +412,9 @@ class ModbusConnector:
                 name=p.device.name,
                 connected=p.connected,
                 last_value_time=None if s.last_value_us is None else from_us(s.last_value_us),
-                last_error=s.last_error,
-                readings=s.readings,
-                reconnects=s.reconnects,
+                last_error=s.last_error or p.outbox.last_error,
+                readings=p.outbox.counters.delivered,
+                reconnects=p.supervisor.reconnects,
             )
         return out
 

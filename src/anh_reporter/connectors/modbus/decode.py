@@ -88,25 +88,3 @@ class BlockDecoder:
         for positions, indices, dtype in self._groups:
             out[positions] = wire[indices].view(dtype).ravel()
         return out
-
-
-def deadband_limits(
-    kinds: Sequence[str], values: Sequence[float], spans: Sequence[float]
-) -> FloatArray:
-    """Absolute deadband per tag: an absolute value, or a percentage of the series' span."""
-    v = np.asarray(values, dtype=np.float64)
-    span = np.asarray(spans, dtype=np.float64)
-    percent = np.asarray([k == "percent" for k in kinds], dtype=bool)
-    return np.where(percent, v / 100.0 * span, v)
-
-
-def outside_deadband(
-    values: FloatArray, last_reported: FloatArray, limits: FloatArray
-) -> npt.NDArray[np.bool_]:
-    """Which values to report: moved by more than the limit, or nothing usable reported yet.
-
-    Vectorised form of :func:`anh_reporter.connectors.tagmap.outside_deadband`.
-    """
-    with np.errstate(invalid="ignore"):
-        moved = np.abs(values - last_reported) > limits
-    return np.asarray(moved | (limits == 0) | ~np.isfinite(last_reported) | ~np.isfinite(values))

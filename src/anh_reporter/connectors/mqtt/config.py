@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from anh_reporter.connectors.base import ConnectorError
 from anh_reporter.connectors.mqtt.sparkplug import check_id
+from anh_reporter.connectors.runtime import LinkSettings
 from anh_reporter.connectors.tagmap import TagBase
 from anh_reporter.site import load_yaml_model
 
@@ -57,9 +58,10 @@ class BrokerConfig(BaseModel):
     ca_file: Path | None = Field(None, description="CA bundle for TLS; None: the system's")
 
 
-class SparkplugConnectorConfig(BaseModel):
+class SparkplugConnectorConfig(LinkSettings):
     """A Sparkplug B host connection: which broker, which metrics feed which series.
 
+    Reconnect and outbox keys: :class:`~anh_reporter.connectors.runtime.LinkSettings`.
     In YAML, ``tag_defaults`` (e.g. ``group_id``, ``edge_node_id``) is merged under every tag.
     """
 
@@ -67,8 +69,6 @@ class SparkplugConnectorConfig(BaseModel):
 
     name: str = Field("mqtt-sparkplug", min_length=1, max_length=80)
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
-    reconnect_min_s: float = Field(0.5, gt=0, le=60, description="First reconnect delay")
-    reconnect_max_s: float = Field(30.0, gt=0, le=3_600, description="Reconnect delay cap")
     rebirth_interval_s: float = Field(
         5.0, ge=0, le=3_600, description="Least time between two rebirth requests to one node"
     )
@@ -91,11 +91,6 @@ class SparkplugConnectorConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> SparkplugConnectorConfig:
-        if self.reconnect_max_s < self.reconnect_min_s:
-            raise ValueError(
-                f"reconnect_max_s ({self.reconnect_max_s}) must not be below "
-                f"reconnect_min_s ({self.reconnect_min_s})"
-            )
         seen: dict[TagKey, int] = {}
         for i, tag in enumerate(self.tags):
             if tag.key in seen:

@@ -5,18 +5,22 @@ its session, the last ``seq``, and per node / device the alias tables learnt fro
 NBIRTH/DBIRTH (metric name -> alias -> series through the tag map). It decodes NDATA/DDATA
 by alias into columnar batches, turns NDEATH/DDEATH into communication-lost markers, and asks
 for a rebirth when it cannot trust what it holds (unknown node, device or alias, a ``seq``
-gap). :class:`SparkplugConnector` carries it over aiomqtt with a reconnect supervisor.
+gap). Deadbands are applied per message over its columns
+(:func:`~anh_reporter.connectors.runtime.deadband_keep`). :class:`SparkplugConnector` carries
+the session over aiomqtt, kept up by a :class:`~anh_reporter.connectors.runtime.Supervisor`
+(jittered exponential backoff), and sends through an
+:class:`~anh_reporter.connectors.runtime.Outbox` (a failing sink is retried, nothing dropped;
+when the outbox is full the receive loop waits).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import aiomqtt
@@ -39,7 +43,13 @@ from anh_reporter.connectors.mqtt.sparkplug import (
     numeric_value,
     rebirth_request,
 )
-from anh_reporter.connectors.tagmap import Deadband, outside_deadband
+from anh_reporter.connectors.runtime import (
+    Backoff,
+    Supervisor,
+    deadband_keep,
+    deadband_limits,
+    outbox_for,
+)
 from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD, BAD_NO_COMMUNICATION, GOOD
 from anh_reporter.domain.timeutil import from_us
@@ -58,8 +68,8 @@ class _Binding:
     series_id: int | None
     scale: float = 1.0
     offset: float = 0.0
-    deadband: Deadband = field(default_factory=Deadband)
-    span: float = 0.0
+    slot: int = -1
+    """Index of the series in the session's deadband arrays."""
 
 
 _UNMAPPED = _Binding(None)
@@ -109,21 +119,19 @@ class _Rows:
     """Readings of one message, gathered before they become one columnar batch."""
 
     def __init__(self) -> None:
+        self.slots: list[int] = []
         self.series: list[int] = []
         self.times: list[int] = []
         self.values: list[float] = []
         self.quality: list[int] = []
 
-    def add(self, series_id: int, time_us: int, value: float, quality: int) -> None:
-        self.series.append(series_id)
+    def add(self, binding: _Binding, time_us: int, value: float, quality: int) -> None:
+        assert binding.series_id is not None  # noqa: S101 - narrows for mypy: callers check
+        self.slots.append(binding.slot)
+        self.series.append(binding.series_id)
         self.times.append(time_us)
         self.values.append(value)
         self.quality.append(quality)
-
-    def batch(self, source: str) -> Batch | None:
-        if not self.series:
-            return None
-        return Batch.of(self.series, self.times, self.values, self.quality, source)
 
 
 def _markers(series: list[int], time_us: int, source: str) -> Batch | None:
@@ -156,6 +164,8 @@ class SparkplugSession:
         self._tags: dict[TagKey, _Binding] = {}
         self._node_series: dict[NodeKey, list[int]] = {}
         self._device_series: dict[tuple[str, str, str | None], list[int]] = {}
+        self._slot: dict[int, int] = {}  # series id -> index in the deadband arrays
+        limits: dict[int, float] = {}
         for tag in config.tags:
             span = (spans or {}).get(tag.series)
             if tag.deadband.kind == "percent" and tag.deadband.value > 0 and span is None:
@@ -164,7 +174,11 @@ class SparkplugSession:
                     "deadband but the series' engineering span is unknown; pass its range"
                 )
             sid = series_ids[tag.series]
-            self._tags[tag.key] = _Binding(sid, tag.scale, tag.offset, tag.deadband, span or 0.0)
+            slot = self._slot.setdefault(sid, len(self._slot))
+            (limits[slot],) = deadband_limits(
+                [tag.deadband.kind], [tag.deadband.value], [span or 0]
+            )
+            self._tags[tag.key] = _Binding(sid, tag.scale, tag.offset, slot)
             self._node_series.setdefault((tag.group_id, tag.edge_node_id), []).append(sid)
             device_key = (tag.group_id, tag.edge_node_id, tag.device_id)
             self._device_series.setdefault(device_key, []).append(sid)
@@ -172,7 +186,8 @@ class SparkplugSession:
             {b.series_id for b in self._tags.values() if b.series_id is not None}
         )
         self._nodes: dict[NodeKey, _Node] = {}
-        self._last_reported: dict[int, float] = {}
+        self._limits = np.array([limits[i] for i in range(len(self._slot))], dtype=np.float64)
+        self._last_reported = np.full(len(self._slot), np.nan)
         self.counters = SessionCounters()
         self.last_error: str | None = None
         self.last_value_us: int | None = None
@@ -236,7 +251,7 @@ class SparkplugSession:
         self.counters.births += 1
         rows = _Rows()
         self._birth_metrics(where, node.devices[None], payload, rows, now_us)
-        return Outcome(rows.batch(self.source))
+        return Outcome(self._batch(rows))
 
     def _device_birth(
         self, where: Topic, node: _Node, payload: PayloadMessage, now_us: int
@@ -245,7 +260,7 @@ class SparkplugSession:
         self.counters.births += 1
         rows = _Rows()
         self._birth_metrics(where, device, payload, rows, now_us)
-        return Outcome(rows.batch(self.source))
+        return Outcome(self._batch(rows))
 
     def _birth_metrics(
         self, where: Topic, device: _Device, payload: PayloadMessage, rows: _Rows, now_us: int
@@ -289,7 +304,7 @@ class SparkplugSession:
             self.counters.unknown_aliases += len(unknown)
             reason = f"{where} names metric(s) not in its birth: {', '.join(unknown[:5])}"
             rebirth = self._ask_rebirth(key, node, now_us, reason)
-        return Outcome(rows.batch(self.source), rebirth)
+        return Outcome(self._batch(rows), rebirth)
 
     def _node_death(
         self, where: Topic, node: _Node, payload: PayloadMessage, now_us: int
@@ -332,32 +347,47 @@ class SparkplugSession:
         rows: _Rows,
         now_us: int,
     ) -> None:
-        sid = binding.series_id
-        if sid is None:
+        if binding.series_id is None:
             return
         ts_ms = metric_timestamp_ms(metric, payload)
         time_us = ts_ms * 1_000 if ts_ms is not None else now_us
         if metric.is_null:
-            rows.add(sid, time_us, math.nan, BAD)
-            self._last_reported[sid] = math.nan
+            rows.add(binding, time_us, math.nan, BAD)
             return
         value = numeric_value(metric)
         if value is None:
             return  # a template, data set or an empty value: nothing numeric to store
         if binding.scale != 1.0 or binding.offset != 0.0:
             value = value * binding.scale + binding.offset
-        if binding.deadband.value > 0 and not outside_deadband(
-            value, self._last_reported.get(sid), binding.deadband, binding.span
-        ):
-            return
-        self._last_reported[sid] = value
-        rows.add(sid, time_us, value, GOOD)
-        if self.last_value_us is None or time_us > self.last_value_us:
-            self.last_value_us = time_us
+        rows.add(binding, time_us, value, GOOD)
+
+    def _batch(self, rows: _Rows) -> Batch | None:
+        """The message's readings as one batch, deadband applied."""
+        if not rows.series:
+            return None
+        slots = np.array(rows.slots, dtype=np.intp)
+        batch = Batch.of(rows.series, rows.times, rows.values, rows.quality, self.source)
+        good = batch.quality == GOOD
+        keep = deadband_keep(slots, batch.value, good, self._limits, self._last_reported)
+        if not keep.all():
+            batch = Batch(
+                batch.series_id[keep],
+                batch.time_us[keep],
+                batch.value[keep],
+                batch.quality[keep],
+                self.source,
+            )
+            good = good[keep]
+        if good.any():
+            newest = int(batch.time_us[good].max())
+            if self.last_value_us is None or newest > self.last_value_us:
+                self.last_value_us = newest
+        return batch if len(batch) else None
 
     def _forget_last(self, series: list[int]) -> None:
         for sid in series:
-            self._last_reported.pop(sid, None)
+            if sid in self._slot:
+                self._last_reported[self._slot[sid]] = math.nan
 
     def _seq_gap(self, where: Topic, node: _Node, payload: PayloadMessage) -> bool:
         if not payload.HasField("seq"):
@@ -403,14 +433,16 @@ class SparkplugConnector:
         self.name = config.name
         self.config = config
         self.session = SparkplugSession(config, series_ids, spans)
-        self._sink = sink
+        self.outbox = outbox_for(sink, config, name=config.name, max_batch=config.max_batch_rows)
+        self._supervisor = Supervisor(
+            config.name,
+            self._session,
+            Backoff(config.reconnect_initial_s, config.reconnect_max_s),
+            on_down=self._down,
+            describe=lambda exc: f"{type(exc).__name__}: {exc}",
+        )
         self._client_id = config.broker.client_id or f"{config.name}-{secrets.token_hex(4)}"
-        self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
-        self._attempted = asyncio.Event()
-        self._sessions = 0
-        self._reconnects = 0
-        self._readings = 0
         self._last_error: str | None = None
 
     @property
@@ -420,11 +452,10 @@ class SparkplugConnector:
 
     async def start(self) -> None:
         """Start the supervisor; return after the first connection attempt (it keeps retrying)."""
-        if self._task is not None and not self._task.done():
+        if self._supervisor.running:
             return
-        self._attempted.clear()
-        self._task = asyncio.create_task(self._supervise(), name=f"{self.name} supervisor")
-        await self._attempted.wait()
+        self.outbox.start()
+        await self._supervisor.start()
 
     async def wait_connected(self, timeout_s: float) -> None:
         """Wait until subscribed; raise :class:`ConnectorError` after ``timeout_s``."""
@@ -436,14 +467,15 @@ class SparkplugConnector:
                 f"{timeout_s:g} s: {self._last_error or 'no answer'}"
             ) from None
 
+    async def flush(self) -> None:
+        """Return once every reading received so far has reached the sink."""
+        await self.outbox.flush()
+
     async def stop(self) -> None:
-        """Stop the supervisor and disconnect."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop the supervisor, disconnect, and deliver what is in the outbox."""
+        await self._supervisor.stop()
         self._set_connected(False)
+        await self.outbox.close()
 
     def status(self) -> ConnectorStatus:
         """Connected or not, the newest value's time, the last error, counts."""
@@ -452,64 +484,55 @@ class SparkplugConnector:
             name=self.name,
             connected=self._connected.is_set(),
             last_value_time=from_us(last) if last is not None else None,
-            last_error=self._last_error or self.session.last_error,
-            readings=self._readings,
-            reconnects=self._reconnects,
+            last_error=self._last_error or self.outbox.last_error or self.session.last_error,
+            readings=self.outbox.counters.delivered,
+            reconnects=self._supervisor.reconnects,
         )
 
-    async def _supervise(self) -> None:
-        delay = self.config.reconnect_min_s
-        while True:
-            try:
-                await self._run_session()
-                self._fail("the broker closed the subscription")
-            except aiomqtt.MqttError as exc:
-                self._fail(f"MQTT broker {self.broker}: {exc}")
-            except Exception as exc:  # a bug must not stop the collector: log it and reconnect
-                log.exception("%s: unexpected error", self.name)
-                self._fail(f"{type(exc).__name__}: {exc}")
-            if self._connected.is_set():
-                self._set_connected(False)
-                delay = self.config.reconnect_min_s
-                markers = self.session.connection_lost(_now_us())
-                if markers is not None:
-                    await self._emit(markers)
-            self._attempted.set()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.config.reconnect_max_s)
-
-    async def _run_session(self) -> None:
+    async def _session(self, up: Callable[[], None]) -> str:
+        """One MQTT session: connect, subscribe, receive until the broker is gone."""
         broker = self.config.broker
         tls = (
             aiomqtt.TLSParameters(ca_certs=str(broker.ca_file) if broker.ca_file else None)
             if broker.tls
             else None
         )
-        async with aiomqtt.Client(
-            broker.host,
-            broker.port,
-            identifier=self._client_id,
-            username=broker.username,
-            password=broker.password.get_secret_value() if broker.password else None,
-            keepalive=broker.keepalive_s,
-            timeout=broker.timeout_s,
-            tls_params=tls,
-            clean_session=True,
-        ) as client:
-            for group in self.config.groups:
-                await client.subscribe(group_filter(group), qos=1)
-            self.session.reset()
-            self._sessions += 1
-            if self._sessions > 1:
-                self._reconnects += 1
-            self._set_connected(True)
-            self._attempted.set()
-            log.info("%s: subscribed to %s on %s", self.name, self.config.groups, self.broker)
-            await self._receive(client)
+        try:
+            async with aiomqtt.Client(
+                broker.host,
+                broker.port,
+                identifier=self._client_id,
+                username=broker.username,
+                password=broker.password.get_secret_value() if broker.password else None,
+                keepalive=broker.keepalive_s,
+                timeout=broker.timeout_s,
+                tls_params=tls,
+                clean_session=True,
+            ) as client:
+                for group in self.config.groups:
+                    await client.subscribe(group_filter(group), qos=1)
+                self.session.reset()
+                self._last_error = None
+                self._set_connected(True)
+                up()
+                log.info("%s: subscribed to %s on %s", self.name, self.config.groups, self.broker)
+                await self._receive(client)
+        except aiomqtt.MqttError as exc:
+            return f"MQTT broker {self.broker}: {exc}"
+        except Exception:  # a bug must not stop the collector: log it; the supervisor retries
+            log.exception("%s: unexpected error", self.name)
+            raise
+        return "the broker closed the subscription"
+
+    async def _down(self, reason: str, was_up: bool) -> None:
+        self._fail(reason)
+        if was_up:
+            self._set_connected(False)
+            markers = self.session.connection_lost(_now_us())
+            if markers is not None:
+                await self.outbox.put(markers)
 
     async def _receive(self, client: aiomqtt.Client) -> None:
-        pending: list[Batch] = []
-        rows = 0
         async for message in client.messages:
             data = message.payload
             if not isinstance(data, bytes | bytearray):
@@ -518,21 +541,8 @@ class SparkplugConnector:
             if outcome.rebirth is not None:
                 await client.publish(str(outcome.rebirth), rebirth_request(time.time_ns() // 10**6))
             if outcome.batch is not None:
-                pending.append(outcome.batch)
-                rows += len(outcome.batch)
-            # Coalesce a burst into one batch; emit as soon as the queue is drained.
-            if pending and (rows >= self.config.max_batch_rows or len(client.messages) == 0):
-                await self._emit(Batch.concat(pending, self.name))
-                pending, rows = [], 0
-
-    async def _emit(self, batch: Batch) -> None:
-        try:
-            await self._sink(batch)
-        except Exception as exc:  # the sink (bus or spool) owns durability; keep receiving
-            log.exception("%s: the sink refused a batch of %d readings", self.name, len(batch))
-            self._fail(f"sink: {type(exc).__name__}: {exc}")
-            return
-        self._readings += len(batch)
+                # Waits while the outbox is full (aiomqtt keeps queueing what arrives meanwhile).
+                await self.outbox.put(outcome.batch)
 
     def _fail(self, message: str) -> None:
         self._last_error = message

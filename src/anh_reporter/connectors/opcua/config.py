@@ -14,6 +14,7 @@ from asyncua import ua
 from asyncua.ua.uaerrors import UaStringParsingError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from anh_reporter.connectors.runtime import LinkSettings
 from anh_reporter.connectors.tagmap import TagBase
 from anh_reporter.site import load_yaml_model
 
@@ -95,8 +96,11 @@ class OpcUaSecurity(_Model):
         )
 
 
-class OpcUaConfig(_Model):
-    """One connection to one OPC UA server and the tags read through it."""
+class OpcUaConfig(LinkSettings, _Model):
+    """One connection to one OPC UA server and the tags read through it.
+
+    Reconnect and outbox keys: :class:`~anh_reporter.connectors.runtime.LinkSettings`.
+    """
 
     name: str = Field(min_length=1, max_length=80)
     endpoint: str = Field(pattern=r"^opc\.tcp://", description="opc.tcp://host:port/path")
@@ -121,8 +125,6 @@ class OpcUaConfig(_Model):
     watchdog_interval_s: float = Field(
         5.0, gt=0, le=60, description="Keep-alive probe period (and its timeout)"
     )
-    reconnect_initial_s: float = Field(0.5, gt=0, le=60)
-    reconnect_max_s: float = Field(30.0, gt=0, le=3600)
     tags: tuple[OpcUaTag, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -134,11 +136,6 @@ class OpcUaConfig(_Model):
                 if value in seen:
                     raise ValueError(f"tags[{i}].{attr} {value!r} appears twice")
                 seen.add(value)
-        if self.reconnect_max_s < self.reconnect_initial_s:
-            raise ValueError(
-                f"reconnect_max_s ({self.reconnect_max_s}) must be at least "
-                f"reconnect_initial_s ({self.reconnect_initial_s})"
-            )
         return self
 
 
