@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 
 Conn = AsyncConnection[Any]
@@ -121,3 +122,44 @@ async def get_pmo(
     )
     row = await cur.fetchone()
     return None if row is None else PmoRow(*row)
+
+
+# What the production routes need of a field or PMO by id (sync: they run on the sync pool).
+
+
+@dataclass(frozen=True)
+class FieldClock:
+    """A field's code and what places its contract days: time zone and start hour."""
+
+    code: str
+    timezone: str
+    start_hour: int
+
+
+def field_clock(conn: psycopg.Connection[Any], field_id: int) -> FieldClock | None:
+    """The field's code, time zone and contract-day start hour as the ``fields`` row has them
+    now, or None."""
+    row = conn.execute(
+        "SELECT code, timezone, contract_day_start_hour FROM fields WHERE id = %s", (field_id,)
+    ).fetchone()
+    return None if row is None else FieldClock(str(row[0]), str(row[1]), int(row[2]))
+
+
+@dataclass(frozen=True)
+class PmoPlace:
+    """Where a PMO is: its field (id and code), its own code and its kind (fluid)."""
+
+    field_id: int
+    field_code: str
+    pmo_code: str
+    kind: str
+
+
+def pmo_place(conn: psycopg.Connection[Any], pmo_id: int) -> PmoPlace | None:
+    """The PMO's field and codes, whichever operator it belongs to, or None."""
+    row = conn.execute(
+        "SELECT f.id, f.code, p.code, p.kind FROM measurement_points p "
+        "JOIN fields f ON f.id = p.field_id WHERE p.id = %s",
+        (pmo_id,),
+    ).fetchone()
+    return None if row is None else PmoPlace(int(row[0]), str(row[1]), str(row[2]), str(row[3]))
