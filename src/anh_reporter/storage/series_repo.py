@@ -114,6 +114,35 @@ async def get_owned_series(
     return None if row is None else OwnedSeriesRow(*row)
 
 
+@dataclass(frozen=True)
+class SeriesRef:
+    """What queries and frames need of a series."""
+
+    id: int
+    code: str
+    field_id: int
+    variable: str
+    unit: str
+    sampling_period_s: float
+
+
+async def series_refs(
+    conn: AsyncConnection[Any], *, operator_id: int, field_ids: list[int], series_ids: list[int]
+) -> dict[int, SeriesRef]:
+    """The series among ``series_ids`` on the fields among ``field_ids`` of the operator, by id
+    (the others left out)."""
+    cur = await conn.execute(
+        "SELECT s.id, s.code, s.field_id, s.variable, s.unit, s.sampling_period_s "
+        "FROM series s JOIN fields f ON f.id = s.field_id "
+        "WHERE s.id = ANY(%s) AND f.operator_id = %s AND s.field_id = ANY(%s)",
+        (series_ids, operator_id, field_ids),
+    )
+    return {
+        int(r[0]): SeriesRef(int(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4]), float(r[5]))
+        for r in await cur.fetchall()
+    }
+
+
 @dataclass
 class CatalogCache:
     """The series catalogue, reloaded at most every few seconds.

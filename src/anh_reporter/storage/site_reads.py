@@ -38,6 +38,25 @@ async def get_operator(conn: Conn, operator_id: int) -> OperatorRow | None:
 
 
 @dataclass(frozen=True)
+class FieldRef:
+    """A field: its id, code and operator."""
+
+    id: int
+    code: str
+    operator_id: int
+
+
+async def field_ref(conn: Conn, *, operator_id: int, field_id: int) -> FieldRef | None:
+    """The field when it is the operator's, else None."""
+    cur = await conn.execute(
+        "SELECT id, code, operator_id FROM fields WHERE id = %s AND operator_id = %s",
+        (field_id, operator_id),
+    )
+    row = await cur.fetchone()
+    return None if row is None else FieldRef(int(row[0]), str(row[1]), int(row[2]))
+
+
+@dataclass(frozen=True)
 class FieldRow:
     """One row of ``fields`` (what the API shows of it)."""
 
