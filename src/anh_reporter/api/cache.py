@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
+from fastapi import Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -191,3 +192,18 @@ async def _drop_redis(redis: Redis, field_id: int, day: dt.date) -> None:
             await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("response cache: Redis invalidation of %s failed (%s)", tag, exc)
+
+
+def cache_key(request: Request) -> str:
+    """Path and query as sent: equal requests share an entry whoever asks.
+
+    The raw query, not a normalised one: parsing and sorting it cost a fifth of a cache hit,
+    and a client asks the same question the same way.
+    """
+    return f"{request.scope['path']}?{request.scope['query_string'].decode('latin-1')}"
+
+
+def utc_days(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
+    """The UTC days from ``start`` to ``end`` (what a cached answer is tagged with)."""
+    first, last = start.astimezone(dt.UTC).date(), end.astimezone(dt.UTC).date()
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]

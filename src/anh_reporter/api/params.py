@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime
 
 from anh_reporter.api.errors import ApiError
@@ -20,6 +21,13 @@ MAX_ID32 = 2**31 - 1
 """The largest ``integer`` (serial) id: a larger one in a path or query is a 422, not a 500."""
 MAX_ID64 = 2**63 - 1
 """The largest ``bigint`` (bigserial) id."""
+
+FieldId = Annotated[int, Path(ge=1, le=MAX_ID32)]
+"""A field id in a path."""
+
+FIRST_DAY = dt.date(1970, 1, 2)
+LAST_DAY = dt.date(2199, 12, 31)
+"""The contract days a route takes: what the contract-day maths and the stored figures hold."""
 
 FIRST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LAST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)

@@ -15,7 +15,8 @@ from psycopg import AsyncConnection
 
 from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.permissions import Permission
-from anh_reporter.storage.series_repo import SeriesRow
+from anh_reporter.storage.series_repo import SeriesRef, SeriesRow, series_refs
+from anh_reporter.storage.site_reads import FieldRef, field_ref
 
 
 @dataclass(frozen=True)
@@ -67,56 +68,27 @@ def require_field_visible(principal: Principal, field_id: int) -> None:
         raise not_found("field", field_id)
 
 
-@dataclass(frozen=True)
-class FieldRef:
-    """A field the principal may see."""
-
-    id: int
-    code: str
-    operator_id: int
-
-
 async def visible_field(
     conn: AsyncConnection[Any], principal: Principal, field_id: int
 ) -> FieldRef:
     """The field, or 404 when it does not exist or is not the principal's."""
     require_field_visible(principal, field_id)
-    cur = await conn.execute(
-        "SELECT id, code, operator_id FROM fields WHERE id = %s AND operator_id = %s",
-        (field_id, principal.operator_id),
-    )
-    row = await cur.fetchone()
-    if row is None:
+    found = await field_ref(conn, operator_id=principal.operator_id, field_id=field_id)
+    if found is None:
         raise not_found("field", field_id)
-    return FieldRef(int(row[0]), str(row[1]), int(row[2]))
-
-
-@dataclass(frozen=True)
-class SeriesRef:
-    """A series the principal may see, with what queries and frames need of it."""
-
-    id: int
-    code: str
-    field_id: int
-    variable: str
-    unit: str
-    sampling_period_s: float
+    return found
 
 
 async def visible_series(
     conn: AsyncConnection[Any], principal: Principal, series_id: int
 ) -> SeriesRef:
     """The series, or 404 when it does not exist or is not on one of the principal's fields."""
-    cur = await conn.execute(
-        "SELECT s.id, s.code, s.field_id, s.variable, s.unit, s.sampling_period_s "
-        "FROM series s JOIN fields f ON f.id = s.field_id "
-        "WHERE s.id = %s AND f.operator_id = %s AND s.field_id = ANY(%s)",
-        (series_id, principal.operator_id, principal.fields),
+    found = await series_refs(
+        conn, operator_id=principal.operator_id, field_ids=principal.fields, series_ids=[series_id]
     )
-    row = await cur.fetchone()
-    if row is None:
+    if series_id not in found:
         raise not_found("series", series_id)
-    return SeriesRef(int(row[0]), str(row[1]), int(row[2]), str(row[3]), str(row[4]), float(row[5]))
+    return found[series_id]
 
 
 def catalog_series(principal: Principal, row: SeriesRow | None, series_id: int) -> SeriesRef | None:
@@ -135,16 +107,9 @@ async def visible_series_many(
     conn: AsyncConnection[Any], principal: Principal, series_ids: list[int]
 ) -> list[SeriesRef]:
     """Several series, in the order asked; 404 naming the first one not visible."""
-    cur = await conn.execute(
-        "SELECT s.id, s.code, s.field_id, s.variable, s.unit, s.sampling_period_s "
-        "FROM series s JOIN fields f ON f.id = s.field_id "
-        "WHERE s.id = ANY(%s) AND f.operator_id = %s AND s.field_id = ANY(%s)",
-        (series_ids, principal.operator_id, principal.fields),
+    found = await series_refs(
+        conn, operator_id=principal.operator_id, field_ids=principal.fields, series_ids=series_ids
     )
-    found = {
-        int(r[0]): SeriesRef(int(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4]), float(r[5]))
-        for r in await cur.fetchall()
-    }
     for sid in series_ids:
         if sid not in found:
             raise not_found("series", sid)

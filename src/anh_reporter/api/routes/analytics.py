@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
 from anh_reporter.analytics.spc.chart import NotEnoughData, hourly_chart
+from anh_reporter.api.cache import cache_key, utc_days
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError
 from anh_reporter.api.params import MAX_ID32, UtcDatetime, check_days
@@ -82,21 +83,6 @@ class SpcChart(BaseModel):
     value: list[float | None]
     limits: SpcLimits
     violations: list[SpcViolation]
-
-
-def cache_key(request: Request) -> str:
-    """Path and query as sent: equal requests share an entry whoever asks.
-
-    The raw query, not a normalised one: parsing and sorting it cost a fifth of a cache hit,
-    and a client asks the same question the same way.
-    """
-    return f"{request.scope['path']}?{request.scope['query_string'].decode('latin-1')}"
-
-
-def utc_days(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
-    """The UTC days from ``start`` to ``end`` (what a cached answer is tagged with)."""
-    first, last = start.astimezone(dt.UTC).date(), end.astimezone(dt.UTC).date()
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _quality_row(c: readings.SeriesDayCounts) -> dict[str, Any]:

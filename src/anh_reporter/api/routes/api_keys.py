@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
-import psycopg
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
@@ -15,7 +14,7 @@ from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import API_KEY_SCOPES, Permission
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import new_api_key
-from anh_reporter.storage.database import returned
+from anh_reporter.storage import api_keys
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 Manager = Annotated[Principal, require(Permission.USERS_MANAGE)]
@@ -53,31 +52,14 @@ class ApiKeyCreated(ApiKeyOut):
     key: str
 
 
-_SELECT = (
-    "SELECT id, name, prefix, scopes, field_ids, created_at, expires_at, last_used_at, "
-    "revoked_at FROM api_keys "
-)
-
-
-def _key(row: tuple[Any, ...]) -> ApiKeyOut:
-    return ApiKeyOut(
-        id=row[0],
-        name=row[1],
-        prefix=row[2],
-        scopes=list(row[3]),
-        field_ids=None if row[4] is None else list(row[4]),
-        created_at=row[5],
-        expires_at=row[6],
-        last_used_at=row[7],
-        revoked_at=row[8],
-    )
+def _key(row: api_keys.ApiKeyRow) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(row, from_attributes=True)
 
 
 @router.get("")
 async def list_api_keys(conn: ConnDep, me: Manager) -> list[ApiKeyOut]:
     """The operator's API keys."""
-    cur = await conn.execute(_SELECT + "WHERE operator_id = %s ORDER BY id", (me.operator_id,))
-    return [_key(r) for r in await cur.fetchall()]
+    return [_key(r) for r in await api_keys.list_keys(conn, me.operator_id)]
 
 
 @router.post("", status_code=201)
@@ -98,38 +80,26 @@ async def create_api_key(body: ApiKeyCreate, conn: ConnDep, me: Manager) -> ApiK
     if body.expires_at is not None and body.expires_at.tzinfo is None:
         raise ApiError(422, "validation_error", "expires_at: give a time zone (e.g. Z)")
     new = new_api_key()
-    try:
-        cur = await conn.execute(
-            "INSERT INTO api_keys (operator_id, name, prefix, key_hash, scopes, field_ids, "
-            "created_by, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (
-                me.operator_id,
-                body.name,
-                new.prefix,
-                new.digest,
-                sorted({s.value for s in body.scopes}),
-                None if body.field_ids is None else sorted(set(body.field_ids)),
-                me.id if me.kind == "user" else None,
-                body.expires_at,
-            ),
-        )
-    except psycopg.errors.UniqueViolation:
-        raise ApiError(409, "name_taken", f"name: an API key named {body.name!r} exists") from None
-    row = returned(await cur.fetchone())
-    cur = await conn.execute(_SELECT + "WHERE id = %s", (row[0],))
-    stored = returned(await cur.fetchone())
+    stored = await api_keys.create_key(
+        conn,
+        operator_id=me.operator_id,
+        name=body.name,
+        prefix=new.prefix,
+        digest=new.digest,
+        scopes=sorted({s.value for s in body.scopes}),
+        field_ids=None if body.field_ids is None else sorted(set(body.field_ids)),
+        created_by=me.id if me.kind == "user" else None,
+        expires_at=body.expires_at,
+    )
+    if stored is None:
+        raise ApiError(409, "name_taken", f"name: an API key named {body.name!r} exists")
     return ApiKeyCreated(**_key(stored).model_dump(), key=new.key)
 
 
 @router.delete("/{key_id}", status_code=204)
 async def revoke_api_key(key_id: KeyId, conn: ConnDep, state: StateDep, me: Manager) -> Response:
     """Revoke a key; it stops working at once in this process, within seconds elsewhere."""
-    cur = await conn.execute(
-        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-        "WHERE id = %s AND operator_id = %s",
-        (key_id, me.operator_id),
-    )
-    if cur.rowcount == 0:
+    if not await api_keys.revoke_key(conn, operator_id=me.operator_id, key_id=key_id):
         raise not_found("API key", key_id)
     state.forget_all()
     return Response(status_code=204)

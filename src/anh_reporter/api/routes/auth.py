@@ -14,6 +14,7 @@ from anh_reporter.api.deps import ConnDep, CurrentPrincipal, CurrentUser, StateD
 from anh_reporter.api.errors import ApiError
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.security import unauthenticated
+from anh_reporter.storage import users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -90,35 +91,33 @@ async def login(
     """Exchange email and password (and TOTP code) for a token pair; starts a session."""
     email = body.email.strip().lower()
     request.state.audit_actor = f"login:{email}"
-    cur = await conn.execute(
-        "SELECT id, password_hash, operator_id, role, disabled, totp_enabled, totp_secret, "
-        "totp_last_step FROM users WHERE email = %s",
-        (email,),
-    )
-    row = await cur.fetchone()
-    if row is not None:
+    user = await users.credentials_by_email(conn, email)
+    if user is not None:
         # Failed attempts on an account belong in its operator's audit log too.
-        request.state.audit_operator_id = row[2]
+        request.state.audit_operator_id = user.operator_id
     # argon2 takes tens of milliseconds of CPU: off the event loop.
-    ok = await asyncio.to_thread(security.verify_password, row[1] if row else None, body.password)
-    if row is None or not ok or row[4]:
+    ok = await asyncio.to_thread(
+        security.verify_password, user.password_hash if user else None, body.password
+    )
+    if user is None or not ok or user.disabled:
         raise unauthenticated("invalid_credentials", "wrong email or password")
-    user_id, password_hash, operator_id, role, _, totp_enabled, totp_secret, last_step = row
-    if totp_enabled:
+    user_id, operator_id, role = user.id, user.operator_id, user.role
+    if user.totp_enabled:
         if body.totp is None:
             raise unauthenticated("totp_required", "this account needs a TOTP code: send 'totp'")
+        # The table's CHECK: a user with TOTP on has a secret.
+        assert user.totp_secret is not None  # noqa: S101 - narrows for mypy
         step = security.verify_totp(
-            totp_secret, body.totp, unix_time=time.time(), last_step=last_step
+            user.totp_secret, body.totp, unix_time=time.time(), last_step=user.totp_last_step
         )
         if step is None:
             raise unauthenticated("invalid_totp", "the TOTP code is wrong, expired or used")
-        await conn.execute("UPDATE users SET totp_last_step = %s WHERE id = %s", (step, user_id))
-    if security.password_needs_rehash(password_hash):
-        await conn.execute(
-            "UPDATE users SET password_hash = %s WHERE id = %s",
-            (await asyncio.to_thread(security.hash_password, body.password), user_id),
+        await users.use_totp_step(conn, user_id, step)
+    if security.password_needs_rehash(user.password_hash):
+        await users.rehash_password(
+            conn, user_id, await asyncio.to_thread(security.hash_password, body.password)
         )
-    await conn.execute("UPDATE users SET last_login_at = now() WHERE id = %s", (user_id,))
+    await users.record_login(conn, user_id)
     refresh = await security.issue_refresh(
         conn, user_id=user_id, ttl_s=state.api.refresh_token_ttl_s, client=_client(request)
     )
@@ -149,13 +148,12 @@ async def refresh(
         if found is not None:
             state.forget_user(found[1])
         raise
-    cur = await conn.execute("SELECT operator_id, role FROM users WHERE id = %s", (new.user_id,))
-    row = await cur.fetchone()
-    if row is None:
+    user = await users.credentials(conn, new.user_id)
+    if user is None:
         raise unauthenticated("invalid_refresh_token", "the refresh token is not valid")
-    request.state.audit_operator_id = row[0]
+    request.state.audit_operator_id = user.operator_id
     access = state.tokens.issue(
-        user_id=new.user_id, operator_id=row[0], role=row[1], family_id=new.family_id
+        user_id=new.user_id, operator_id=user.operator_id, role=user.role, family_id=new.family_id
     )
     return TokenResponse(
         access_token=access, refresh_token=new.token, expires_in=state.tokens.ttl_s
@@ -205,16 +203,14 @@ async def change_password(
     body: PasswordChange, conn: ConnDep, state: StateDep, me: CurrentUser
 ) -> Response:
     """Change the caller's password; every other session of the caller ends."""
-    cur = await conn.execute("SELECT password_hash FROM users WHERE id = %s", (me.id,))
-    row = await cur.fetchone()
-    if row is None or not await asyncio.to_thread(
-        security.verify_password, row[0], body.current_password
+    user = await users.credentials(conn, me.id)
+    if user is None or not await asyncio.to_thread(
+        security.verify_password, user.password_hash, body.current_password
     ):
         raise ApiError(403, "invalid_credentials", "current_password: wrong password")
     security.check_password_policy(body.new_password)
-    await conn.execute(
-        "UPDATE users SET password_hash = %s, updated_at = now() WHERE id = %s",
-        (await asyncio.to_thread(security.hash_password, body.new_password), me.id),
+    await users.change_password(
+        conn, me.id, await asyncio.to_thread(security.hash_password, body.new_password)
     )
     await security.revoke_user_sessions(conn, me.id, reason="password changed", keep=me.family_id)
     state.forget_user(me.id)
@@ -224,14 +220,11 @@ async def change_password(
 @router.post("/totp/setup")
 async def totp_setup(conn: ConnDep, state: StateDep, me: CurrentUser) -> TotpSetup:
     """Start enrolling a TOTP second factor (refused while one is on)."""
-    cur = await conn.execute("SELECT totp_enabled FROM users WHERE id = %s", (me.id,))
-    row = await cur.fetchone()
-    if row is not None and row[0]:
+    user = await users.credentials(conn, me.id)
+    if user is not None and user.totp_enabled:
         raise ApiError(409, "totp_already_enabled", "TOTP is already on; disable it first")
     secret = security.new_totp_secret()
-    await conn.execute(
-        "UPDATE users SET totp_secret = %s, totp_last_step = NULL WHERE id = %s", (secret, me.id)
-    )
+    await users.start_totp(conn, me.id, secret)
     return TotpSetup(
         secret=secret,
         otpauth_uri=security.otpauth_uri(secret, account=me.name, issuer=state.api.totp_issuer),
@@ -239,16 +232,15 @@ async def totp_setup(conn: ConnDep, state: StateDep, me: CurrentUser) -> TotpSet
 
 
 async def _check_code(conn: ConnDep, user_id: int, code: str) -> tuple[bool, int]:
-    cur = await conn.execute(
-        "SELECT totp_secret, totp_last_step, totp_enabled FROM users WHERE id = %s", (user_id,)
-    )
-    row = await cur.fetchone()
-    if row is None or row[0] is None:
+    user = await users.credentials(conn, user_id)
+    if user is None or user.totp_secret is None:
         raise ApiError(409, "totp_not_set_up", "call /auth/totp/setup first")
-    step = security.verify_totp(row[0], code, unix_time=time.time(), last_step=row[1])
+    step = security.verify_totp(
+        user.totp_secret, code, unix_time=time.time(), last_step=user.totp_last_step
+    )
     if step is None:
         raise ApiError(422, "invalid_totp", "code: the TOTP code is wrong, expired or used")
-    return bool(row[2]), step
+    return user.totp_enabled, step
 
 
 @router.post("/totp/enable", status_code=204)
@@ -257,9 +249,7 @@ async def totp_enable(body: TotpConfirm, conn: ConnDep, me: CurrentUser) -> Resp
     enabled, step = await _check_code(conn, me.id, body.code)
     if enabled:
         raise ApiError(409, "totp_already_enabled", "TOTP is already on")
-    await conn.execute(
-        "UPDATE users SET totp_enabled = true, totp_last_step = %s WHERE id = %s", (step, me.id)
-    )
+    await users.enable_totp(conn, me.id, step)
     return Response(status_code=204)
 
 
@@ -269,9 +259,5 @@ async def totp_disable(body: TotpConfirm, conn: ConnDep, me: CurrentUser) -> Res
     enabled, _ = await _check_code(conn, me.id, body.code)
     if not enabled:
         raise ApiError(409, "totp_not_enabled", "TOTP is not on")
-    await conn.execute(
-        "UPDATE users SET totp_enabled = false, totp_secret = NULL, totp_last_step = NULL "
-        "WHERE id = %s",
-        (me.id,),
-    )
+    await users.disable_totp(conn, me.id)
     return Response(status_code=204)

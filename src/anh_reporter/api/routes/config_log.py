@@ -12,6 +12,7 @@ from anh_reporter.api.deps import ConnDep, require
 from anh_reporter.api.params import MAX_ID64, UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
+from anh_reporter.storage import config_log
 
 router = APIRouter(prefix="/config-log", tags=["config-log"])
 Reader = Annotated[Principal, require(Permission.CONFIG_READ)]
@@ -31,32 +32,6 @@ class ConfigChange(BaseModel):
     reason: str | None
 
 
-# Entries carry codes, not ids: an entry is the caller's when its code is the operator's NIT,
-# one of its fields' codes, "<field code>.<owner>" for PMOs and wells, or one of its series.
-_SQL = """
-SELECT c.id, c.changed_at, c.changed_by, c.entity, c.entity_code, c.attribute, c.old_value,
-       c.new_value, c.reason
-FROM config_log c
-WHERE (
-    (c.entity = 'operator' AND c.entity_code = (SELECT nit FROM operators WHERE id = %(op)s))
-    OR (c.entity = 'field' AND c.entity_code IN
-        (SELECT code FROM fields WHERE operator_id = %(op)s AND id = ANY(%(fields)s)))
-    OR (c.entity IN ('measurement_point', 'well') AND EXISTS
-        (SELECT 1 FROM fields f WHERE f.operator_id = %(op)s AND f.id = ANY(%(fields)s)
-         AND left(c.entity_code, length(f.code) + 1) = f.code || '.'))
-    OR (c.entity = 'series' AND c.entity_code IN
-        (SELECT s.code FROM series s JOIN fields f ON f.id = s.field_id
-         WHERE f.operator_id = %(op)s AND s.field_id = ANY(%(fields)s)))
-)
-AND (%(entity)s::text IS NULL OR c.entity = %(entity)s)
-AND (%(code)s::text IS NULL OR c.entity_code = %(code)s)
-AND (%(start)s::timestamptz IS NULL OR c.changed_at >= %(start)s)
-AND (%(end)s::timestamptz IS NULL OR c.changed_at < %(end)s)
-AND (%(before)s::bigint IS NULL OR c.id < %(before)s)
-ORDER BY c.id DESC LIMIT %(limit)s
-"""
-
-
 @router.get("")
 async def list_config_changes(
     conn: ConnDep,
@@ -69,30 +44,15 @@ async def list_config_changes(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ConfigChange]:
     """Configuration changes of the caller's operator and fields, newest first."""
-    cur = await conn.execute(
-        _SQL,
-        {
-            "op": me.operator_id,
-            "fields": me.fields,
-            "entity": entity,
-            "code": entity_code,
-            "start": start,
-            "end": end,
-            "before": before_id,
-            "limit": limit,
-        },
+    rows = await config_log.list_changes(
+        conn,
+        operator_id=me.operator_id,
+        field_ids=me.fields,
+        entity=entity,
+        entity_code=entity_code,
+        start=start,
+        end=end,
+        before_id=before_id,
+        limit=limit,
     )
-    return [
-        ConfigChange(
-            id=r[0],
-            changed_at=r[1],
-            changed_by=r[2],
-            entity=r[3],
-            entity_code=r[4],
-            attribute=r[5],
-            old_value=r[6],
-            new_value=r[7],
-            reason=r[8],
-        )
-        for r in await cur.fetchall()
-    ]
+    return [ConfigChange.model_validate(r, from_attributes=True) for r in rows]

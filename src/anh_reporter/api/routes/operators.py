@@ -13,6 +13,7 @@ from anh_reporter.api.errors import not_found
 from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
+from anh_reporter.storage import site_reads
 
 router = APIRouter(prefix="/operators", tags=["operators"])
 Reader = Annotated[Principal, require(Permission.SITE_READ)]
@@ -29,14 +30,8 @@ class OperatorOut(BaseModel):
 
 
 async def _operator(conn: ConnDep, operator_id: int) -> OperatorOut | None:
-    cur = await conn.execute(
-        "SELECT id, nit, name, created_at, updated_at FROM operators WHERE id = %s",
-        (operator_id,),
-    )
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    return OperatorOut(id=row[0], nit=row[1], name=row[2], created_at=row[3], updated_at=row[4])
+    row = await site_reads.get_operator(conn, operator_id)
+    return None if row is None else OperatorOut.model_validate(row, from_attributes=True)
 
 
 @router.get("")

@@ -12,27 +12,25 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, get_type_hints
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, create_model
 
 from anh_reporter.analytics.field_forecast import NotEnoughData, field_forecast
 from anh_reporter.analytics.service import AnalyticsError
+from anh_reporter.api.cache import cache_key, utc_days
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
-from anh_reporter.api.params import MAX_ID32, UtcDatetime, check_days
+from anh_reporter.api.params import FIRST_DAY, LAST_DAY, FieldId, UtcDatetime, check_days
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse, dumps
-from anh_reporter.api.routes.analytics import cache_key, utc_days
 from anh_reporter.api.scoping import Principal, require_field_visible
 from anh_reporter.production import store
 from anh_reporter.production.contract_day import contract_day
 from anh_reporter.production.figures import DailyFigures
+from anh_reporter.storage import site_reads
 
 router = APIRouter(prefix="/production", tags=["production"])
 Reader = Annotated[Principal, require(Permission.PRODUCTION_READ)]
-FieldId = Annotated[int, Path(ge=1, le=MAX_ID32)]
-FIRST_DAY = dt.date(1970, 1, 2)
-LAST_DAY = dt.date(2199, 12, 31)
 MAX_TREND_DAYS = 1830
 _RANGE = f"from {FIRST_DAY} to {LAST_DAY}"
 ContractDay = Annotated[
@@ -173,12 +171,10 @@ def _row(day: store.StoredDay) -> dict[str, Any]:
 
 
 def _daily(conn: Any, field_id: int, day: dt.date) -> dict[str, Any]:
-    row = conn.execute(
-        "SELECT timezone, contract_day_start_hour FROM fields WHERE id = %s", (field_id,)
-    ).fetchone()
-    if row is None:
+    clock = site_reads.field_clock(conn, field_id)
+    if clock is None:
         raise not_found("field", field_id)
-    window = contract_day(day, timezone=str(row[0]), start_hour=int(row[1]))
+    window = contract_day(day, timezone=clock.timezone, start_hour=clock.start_hour)
     return {
         "field_id": field_id,
         "day": day,

@@ -17,14 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
-from anh_reporter.api.params import MAX_ID32, UtcDatetime
+from anh_reporter.api.params import FIRST_DAY, LAST_DAY, MAX_ID32, FieldId, UtcDatetime
 from anh_reporter.api.permissions import Permission
-from anh_reporter.api.routes.production import FIRST_DAY, LAST_DAY, FieldId
 from anh_reporter.api.scoping import Principal, require_field_visible
 from anh_reporter.errors import AnhError
 from anh_reporter.production import approvals, evidence, manual, provings
 from anh_reporter.production.contract_day import contract_day
 from anh_reporter.production.daily import compute_day
+from anh_reporter.storage import site_reads
 
 router = APIRouter(prefix="/production", tags=["production"])
 Reader = Annotated[Principal, require(Permission.PRODUCTION_READ)]
@@ -199,25 +199,19 @@ class ProvingResultOut(BaseModel):
     amendments: list[dt.date]
 
 
-def _field(conn: Any, field_id: int) -> tuple[str, str, int]:
-    row = conn.execute(
-        "SELECT code, timezone, contract_day_start_hour FROM fields WHERE id = %s", (field_id,)
-    ).fetchone()
-    if row is None:
+def _field(conn: Any, field_id: int) -> site_reads.FieldClock:
+    clock = site_reads.field_clock(conn, field_id)
+    if clock is None:
         raise not_found("field", field_id)
-    return str(row[0]), str(row[1]), int(row[2])
+    return clock
 
 
 def _pmo(conn: Any, me: Principal, pmo_id: int) -> tuple[int, str, str, str]:
     """(field id, field code, PMO code, fluid) of a PMO the principal may see; else 404."""
-    row = conn.execute(
-        "SELECT f.id, f.code, p.code, p.kind FROM measurement_points p "
-        "JOIN fields f ON f.id = p.field_id WHERE p.id = %s",
-        (pmo_id,),
-    ).fetchone()
-    if row is None or row[0] not in me.field_ids:
+    place = site_reads.pmo_place(conn, pmo_id)
+    if place is None or place.field_id not in me.field_ids:
         raise not_found("PMO", pmo_id)
-    return int(row[0]), str(row[1]), str(row[2]), str(row[3])
+    return place.field_id, place.field_code, place.pmo_code, place.kind
 
 
 def _refused(exc: AnhError) -> ApiError:
@@ -225,8 +219,8 @@ def _refused(exc: AnhError) -> ApiError:
 
 
 def _evidence(conn: Any, state: Any, field_id: int, day: dt.date) -> evidence.DayEvidence:
-    _, timezone, hour = _field(conn, field_id)
-    window = contract_day(day, timezone=timezone, start_hour=hour)
+    clock = _field(conn, field_id)
+    window = contract_day(day, timezone=clock.timezone, start_hour=clock.start_hour)
     limit = state.settings.reports.estimate_approval_pct
     return evidence.day_evidence(conn, field_id, window, estimate_limit_pct=limit)
 
@@ -317,7 +311,7 @@ async def list_manual_entries(
     require_field_visible(me, field_id)
 
     def run(conn: Any) -> list[manual.ManualEntry]:
-        code, _, _ = _field(conn, field_id)
+        code = _field(conn, field_id).code
         return manual.list_entries(
             conn, field_code=code, day=day, include_superseded=include_superseded
         )
@@ -389,7 +383,7 @@ async def list_provings(
     require_field_visible(me, field_id)
 
     def run(conn: Any) -> list[provings.Proving]:
-        code, _, _ = _field(conn, field_id)
+        code = _field(conn, field_id).code
         pmo_code = None
         if pmo_id is not None:
             owner, _, pmo_code, _ = _pmo(conn, me, pmo_id)

@@ -23,10 +23,9 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, ErrorResponse
-from anh_reporter.api.params import MAX_ID32, MAX_ID64
+from anh_reporter.api.params import FIRST_DAY, LAST_DAY, MAX_ID32, MAX_ID64
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse
-from anh_reporter.api.routes.production import FIRST_DAY, LAST_DAY
 from anh_reporter.api.scoping import Principal, require_field_visible
 from anh_reporter.api.state import ApiState
 from anh_reporter.errors import AnhError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
@@ -13,6 +13,7 @@ from anh_reporter.api.errors import not_found
 from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
+from anh_reporter.storage.series_repo import OwnedSeriesRow, get_owned_series, list_owned_series
 
 router = APIRouter(prefix="/series", tags=["series"])
 Reader = Annotated[Principal, require(Permission.SITE_READ)]
@@ -36,29 +37,8 @@ class SeriesOut(BaseModel):
     rollover: float | None
 
 
-_SELECT = (
-    "SELECT s.id, s.code, s.field_id, s.pmo_id, s.well_id, s.variable, s.unit, s.range_lo, "
-    "s.range_hi, s.sampling_period_s, s.commissioned_at, s.rollover FROM series s "
-    "JOIN fields f ON f.id = s.field_id "
-    "WHERE f.operator_id = %(op)s AND s.field_id = ANY(%(fields)s) "
-)
-
-
-def _series(row: tuple[Any, ...]) -> SeriesOut:
-    return SeriesOut(
-        id=row[0],
-        code=row[1],
-        field_id=row[2],
-        pmo_id=row[3],
-        well_id=row[4],
-        variable=row[5],
-        unit=row[6],
-        range_lo=row[7],
-        range_hi=row[8],
-        sampling_period_s=row[9],
-        commissioned_at=row[10],
-        rollover=row[11],
-    )
+def _series(row: OwnedSeriesRow) -> SeriesOut:
+    return SeriesOut.model_validate(row, from_attributes=True)
 
 
 @router.get("")
@@ -71,21 +51,16 @@ async def list_series(
     variable: Annotated[str | None, Query(max_length=60)] = None,
 ) -> list[SeriesOut]:
     """Series of the caller's fields, filtered by field, PMO, well or variable."""
-    cur = await conn.execute(
-        _SELECT + "AND (%(field)s::int IS NULL OR s.field_id = %(field)s) "
-        "AND (%(pmo)s::int IS NULL OR s.pmo_id = %(pmo)s) "
-        "AND (%(well)s::int IS NULL OR s.well_id = %(well)s) "
-        "AND (%(var)s::text IS NULL OR s.variable = %(var)s) ORDER BY s.id",
-        {
-            "op": me.operator_id,
-            "fields": me.fields,
-            "field": field_id,
-            "pmo": pmo_id,
-            "well": well_id,
-            "var": variable,
-        },
+    rows = await list_owned_series(
+        conn,
+        operator_id=me.operator_id,
+        field_ids=me.fields,
+        field_id=field_id,
+        pmo_id=pmo_id,
+        well_id=well_id,
+        variable=variable,
     )
-    return [_series(r) for r in await cur.fetchall()]
+    return [_series(r) for r in rows]
 
 
 @router.get("/{series_id}")
@@ -93,10 +68,9 @@ async def get_series(
     series_id: Annotated[int, Path(ge=1, le=MAX_ID32)], conn: ConnDep, me: Reader
 ) -> SeriesOut:
     """One series of the caller's fields."""
-    cur = await conn.execute(
-        _SELECT + "AND s.id = %(id)s", {"op": me.operator_id, "fields": me.fields, "id": series_id}
+    row = await get_owned_series(
+        conn, operator_id=me.operator_id, field_ids=me.fields, series_id=series_id
     )
-    row = await cur.fetchone()
     if row is None:
         raise not_found("series", series_id)
     return _series(row)

@@ -19,7 +19,6 @@ from anh_reporter.api.pool import ConnectionPool
 from anh_reporter.api.responses import JsonResponse
 from anh_reporter.api.scoping import (
     Principal,
-    SeriesRef,
     catalog_series,
     visible_series,
     visible_series_many,
@@ -27,6 +26,7 @@ from anh_reporter.api.scoping import (
 from anh_reporter.api.state import ApiState
 from anh_reporter.storage import readings
 from anh_reporter.storage.readings import HOUR_S, BucketPlan
+from anh_reporter.storage.series_repo import SeriesRef
 
 router = APIRouter(prefix="/telemetry", tags=["telemetry"])
 Reader = Annotated[Principal, require(Permission.TELEMETRY_READ)]
