@@ -288,3 +288,34 @@ async def test_a_proving_recomputes_the_days_it_reaches(
     )
     lact = next(p for p in daily.json()["pmos"] if p["pmo_code"] == "PMO-LACT")
     assert lact["meter_factor"] == 1.002
+
+
+async def test_a_later_contract_hour_does_not_move_a_past_days_window(
+    setup: tuple[httpx.AsyncClient, Any], db: Database
+) -> None:
+    client, (ids, auth) = setup
+    site = Site.model_validate(yaml.safe_load(SITE))
+    data = site.model_dump()
+    data["fields"][0]["contract_day_start_hour"] = 0
+    with db.connect() as conn:
+        # From 3 Mar, 00:00 Bogota the day starts at midnight: 2 Mar ends there (18 h).
+        load_site_into(
+            conn, Site.model_validate(data), changed_by="test", reason="new contract hour",
+            effective_from=dt.datetime(2026, 3, 3, 5, tzinfo=dt.UTC),
+        )  # fmt: skip
+        conn.commit()
+        # Seven days later the hour changes again; 2 Mar keeps the window in force on it.
+        data["fields"][0]["contract_day_start_hour"] = 8
+        load_site_into(
+            conn, Site.model_validate(data), changed_by="test", reason="and again",
+            effective_from=dt.datetime(2026, 3, 10, 13, tzinfo=dt.UTC),
+        )  # fmt: skip
+        conn.commit()
+    base = f"/api/v1/production/fields/{ids['field']}"
+    evidence = (await client.get(f"{base}/days/{DAY}/evidence", headers=auth["viewer"])).json()
+    daily = (
+        await client.get(f"{base}/daily", params={"day": str(DAY)}, headers=auth["viewer"])
+    ).json()
+    expected = ("2026-03-02T11:00:00Z", "2026-03-03T05:00:00Z")
+    assert (evidence["day_start"], evidence["day_end"]) == expected
+    assert (daily["day_start"], daily["day_end"]) == expected

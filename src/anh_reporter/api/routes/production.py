@@ -25,7 +25,7 @@ from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse, dumps
 from anh_reporter.api.scoping import Principal, require_field_visible
 from anh_reporter.production import store
-from anh_reporter.production.contract_day import contract_day
+from anh_reporter.production.config import load_field
 from anh_reporter.production.figures import DailyFigures
 from anh_reporter.storage import site_reads
 
@@ -174,7 +174,8 @@ def _daily(conn: Any, field_id: int, day: dt.date) -> dict[str, Any]:
     clock = site_reads.field_clock(conn, field_id)
     if clock is None:
         raise not_found("field", field_id)
-    window = contract_day(day, timezone=clock.timezone, start_hour=clock.start_hour)
+    # The window as in force on that day (a contract-hour change moves it), as computed.
+    window = load_field(conn, clock.code, day=day).day(day)
     return {
         "field_id": field_id,
         "day": day,

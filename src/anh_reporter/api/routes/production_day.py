@@ -22,7 +22,7 @@ from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal, require_field_visible
 from anh_reporter.errors import AnhError
 from anh_reporter.production import approvals, evidence, manual, provings
-from anh_reporter.production.contract_day import contract_day
+from anh_reporter.production.config import load_field
 from anh_reporter.production.daily import compute_day
 from anh_reporter.storage import site_reads
 
@@ -220,7 +220,8 @@ def _refused(exc: AnhError) -> ApiError:
 
 def _evidence(conn: Any, state: Any, field_id: int, day: dt.date) -> evidence.DayEvidence:
     clock = _field(conn, field_id)
-    window = contract_day(day, timezone=clock.timezone, start_hour=clock.start_hour)
+    # The window as in force on that day (a contract-hour change moves it), as computed.
+    window = load_field(conn, clock.code, day=day).day(day)
     limit = state.settings.reports.estimate_approval_pct
     return evidence.day_evidence(conn, field_id, window, estimate_limit_pct=limit)
 
