@@ -2468,6 +2468,12 @@ export interface components {
         ProvingResultOut: {
             /** Amendments */
             amendments: string[];
+            /**
+             * First Day
+             * Format: date
+             * @description The first contract day the factor applies to (a day keeps the values in force when it started)
+             */
+            first_day: string;
             proving: components["schemas"]["ProvingOut"];
             /** Recomputed Days */
             recomputed_days: string[];
