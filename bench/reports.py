@@ -39,14 +39,9 @@ from anh_reporter.production.daily import compute_day
 from anh_reporter.production.figures import DailyFigures
 from anh_reporter.production.store import PmoRef, StoredDay
 from anh_reporter.reports import rules
+from anh_reporter.reports.build import build_report
 from anh_reporter.reports.canonical import canonical_bytes
-from anh_reporter.reports.model import (
-    FieldInfo,
-    OperatorInfo,
-    ReportInputs,
-    VersionInfo,
-    build_report,
-)
+from anh_reporter.reports.model import FieldInfo, OperatorInfo, ReportInputs, VersionInfo
 from anh_reporter.reports.profiles import get_profile
 from anh_reporter.reports.signing import load_or_create_key, sign
 from anh_reporter.site import Site
@@ -75,15 +70,21 @@ def report_inputs(pmos: int) -> ReportInputs:
             fluid=kind,
             method="totalizer",
             unit="kscf" if kind == "gas" else "bbl",
+            level="indicated",
             indicated_volume=D("8225.89") + i,
             meter_factor=D("1.0008"),
             gross_observed_volume=D("8232.47") + i,
             ctl=D("0.97275") if oil else None,
             cpl=D("1.00033") if oil else None,
             ctpl=D("0.97307") if oil else None,
+            ccf=D("0.9739") if oil else None,
             gross_standard_volume=D("8010.77") + i,
             bsw_percent=D("0.25") if oil else None,
             net_standard_volume=D("7990.74") + i,
+            measured_volume=D("8225.89") + i,
+            estimated_volume=D(0),
+            estimated_share_pct=0.0,
+            completeness_pct=100.0,
             temperature_f=D("134.0"),
             pressure_psig=D("73.5"),
             api_gravity=D("14.8") if oil else None,
@@ -97,7 +98,7 @@ def report_inputs(pmos: int) -> ReportInputs:
             samples_received=8631,
             samples_good=8630,
             longest_gap_s=40.0,
-            time_completeness_pct=99.97,
+            flow_time_coverage_pct=99.97,
             sample_completeness_pct=99.9,
             quality_score=99.8,
             quality_components={
