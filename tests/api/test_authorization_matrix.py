@@ -217,6 +217,7 @@ CASES = [
     ),
     Case("GET", "/api/v1/production/fields/{field}/manual-entries", "production.read"),
     Case("GET", "/api/v1/wells/{well}/tests", "production.read"),
+    Case("GET", "/api/v1/reports/fields/{field}/forma9sh/{month}", "reports.read"),
     Case(
         "POST",
         "/api/v1/wells/{well}/tests",
@@ -358,6 +359,7 @@ async def test_matrix(
 ) -> None:
     world = reporting_world
     world.own["day"] = world.other["day"] = DAY
+    world.own["month"] = world.other["month"] = DAY[:7]
     world.own["task"] = await _task(client, world.own, "admin@own.example")
     world.other["task"] = await _task(client, world.other, "admin@other.example")
     failures = []

@@ -73,3 +73,22 @@ async def test_another_operators_well_is_not_found(
         headers=bearer(tokens["engineer"]),
     )
     assert r.status_code == 404
+
+
+async def test_forma9sh_route_serves_csv_and_xlsx(
+    client: httpx.AsyncClient, reporting_world: World, tokens: dict[str, str]
+) -> None:
+    field = reporting_world.own["field"]
+    auth = bearer(tokens["viewer"])
+    r = await client.get(f"/api/v1/reports/fields/{field}/forma9sh/2026-01", headers=auth)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    lines = r.text.splitlines()
+    assert lines[0].startswith("Mes,Contrato,Campo,Pozo") and "TOTAL CAMPO" in lines[-1]
+    r = await client.get(
+        f"/api/v1/reports/fields/{field}/forma9sh/2026-01", params={"format": "xlsx"},
+        headers=auth,
+    )  # fmt: skip
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    r = await client.get(f"/api/v1/reports/fields/{field}/forma9sh/2026-13", headers=auth)
+    assert r.status_code == 422
