@@ -170,3 +170,21 @@ def test_downtime_refuses_unknown_causes_and_overlaps(conn: Conn) -> None:
         )  # fmt: skip
     with pytest.raises(WellEntryError, match="has no time zone"):
         add_downtime(conn, start=start.replace(tzinfo=None), end=start, cause="other", **kw)
+
+
+def test_data_the_allocation_refuses_does_not_stop_the_figures(conn: Conn) -> None:
+    wells_day(conn)
+    # A chain changed by hand in the database: two production PMOs of oil in series.
+    conn.execute(
+        "UPDATE measurement_points SET downstream_of_id = (SELECT id FROM measurement_points "
+        "WHERE code = 'PMO-OIL') WHERE code = 'PMO-GAS'"
+    )
+    result = compute_day(conn, FIELD, DAY_D)
+    assert {f.code for f in result.figures} == {"PMO-OIL", "PMO-GAS", "PMO-WATER"}
+    field_id = conn.execute("SELECT id FROM fields WHERE code = %s", (FIELD,)).fetchone()[0]
+    alloc = well_records.load_allocation_day(conn, field_id, DAY_D)
+    assert alloc is not None
+    [finding] = alloc["findings"]
+    assert finding["code"] == "allocation_failed"
+    assert "is downstream of PMO 'PMO-OIL' (oil)" in finding["message"]
+    assert well_records.load_well_days(conn, field_id, DAY_D) == {}

@@ -76,6 +76,8 @@ def test_parse_month() -> None:
     assert parse_month("2026-11") == (2026, 11)
     with pytest.raises(ReportError, match="month '2026-13' is not YYYY-MM"):
         parse_month("2026-13")
+    with pytest.raises(ReportError, match=r"year 1 is outside \[1970, 2199\]"):
+        parse_month("0001-01")
 
 
 def test_forma9sh_of_a_signed_month(

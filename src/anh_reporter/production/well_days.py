@@ -44,6 +44,7 @@ from anh_reporter.allocation.deferred import (
     DowntimeEvent,
     deferred_for_events,
 )
+from anh_reporter.allocation.errors import AllocationError
 from anh_reporter.allocation.field_day import FieldDay, WellDayInput, allocate_field_day
 from anh_reporter.allocation.findings import Finding
 from anh_reporter.allocation.fluids import FLUIDS, check_fluid
@@ -165,11 +166,34 @@ def allocate_day(
 ) -> WellDaysResult | None:
     """Allocate the stored field-day to its wells and store the well days (no commit).
 
-    None when the field has no facilities (not allocated per well) or no wells.
+    None when the field has no facilities (not allocated per well) or no wells. Data the
+    allocation refuses (say, a topology changed by hand in the database) does not stop the
+    PMO figures: no well day is stored and an ``allocation_failed`` error finding says why.
     """
     rows = records.load_topology_rows(conn, config.id)
     if not rows.facilities or not rows.wells:
         return None
+    try:
+        return _allocate(conn, config, window, settings, rows)
+    except AllocationError as exc:
+        failed = {
+            "code": "allocation_failed",
+            "severity": "error",
+            "target": config.code,
+            "message": f"the wells of the day are not allocated: {exc}",
+        }
+        allocation = {"pmos": [], "totals": {}, "findings": [failed]}
+        changed = records.save_well_days(conn, config.id, window.day, {}, allocation)
+        return WellDaysResult(FieldDay(config.code, (), (), ()), {}, changed)
+
+
+def _allocate(
+    conn: Conn,
+    config: FieldConfig,
+    window: ContractDay,
+    settings: ProductionSettings,
+    rows: records.FieldTopologyRows,
+) -> WellDaysResult:
     topology = topology_of(config.code, rows)
     conf = allocation_config(rows.allocation)
     day = window.day

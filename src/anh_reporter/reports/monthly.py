@@ -35,6 +35,7 @@ from anh_reporter.storage import well_records
 
 Conn = psycopg.Connection[Any]
 ZERO = Decimal(0)
+FIRST_YEAR, LAST_YEAR = 1970, 2199
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -44,6 +45,8 @@ def parse_month(text: str) -> tuple[int, int]:
         dt.date(year, month, 1)
     except ValueError:
         raise ReportError(f"month {text!r} is not YYYY-MM (e.g. 2026-11)") from None
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ReportError(f"month {text!r}: year {year} is outside [{FIRST_YEAR}, {LAST_YEAR}]")
     return year, month
 
 
