@@ -36,6 +36,8 @@ def test_demo_on_an_existing_server(empty_db: Database) -> None:
     first = run_cli("demo", "--days", "0.25", "--live", "0", env=env)
     assert first.returncode == 0, first.stderr
     assert "48 series" in first.stdout
+    # The six wells were tested and yesterday allocated: the demo prints the allocation table.
+    assert "allocation" in first.stdout and "CDL-006" in first.stdout
     with empty_db.connect() as conn:
         count = conn.execute("SELECT count(*) FROM telemetry").fetchone()
         hourly = conn.execute("SELECT sum(count) FROM telemetry_hourly").fetchone()

@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "anh_reporter.production.manual_cli:manual_app",
         "Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests.",
     ),
+    "wells": (
+        "anh_reporter.production.wells_cli:wells_app",
+        "Wells: tests, downtime, status changes, hours on, and the day's allocation table.",
+    ),
     "proving": (
         "anh_reporter.production.manual_cli:proving_app",
         "Meter provings: the meter factor from the day it takes effect.",

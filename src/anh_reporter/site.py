@@ -176,6 +176,14 @@ class Pmo(_Model):
     sales_bsw_spec_pct: float = Field(
         0.5, ge=0, le=100, description="Sales specification of BSW (role: sales, LACT), %"
     )
+    facility: str | None = Field(
+        None,
+        description="The facility (battery, station) the PMO sits at; default: the "
+        "field's only facility",
+    )
+    downstream_of: str | None = Field(
+        None, description="The PMO the same fluid passed through just before this one"
+    )
     series: tuple[Series, ...] = ()
 
     @model_validator(mode="after")
@@ -249,6 +257,17 @@ class Tank(_Model):
         return rows
 
 
+FluidName = Literal["oil", "gas", "water"]
+
+
+class Facility(_Model):
+    """A battery or a station of a field: wells flow to it, PMOs sit at it."""
+
+    code: str = Field(min_length=1, max_length=60)
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["battery", "station"] = "battery"
+
+
 class Well(_Model):
     """A producing or injecting well."""
 
@@ -257,8 +276,51 @@ class Well(_Model):
     production_method: Literal[
         "natural_flow", "esp", "rod_pump", "pcp", "gas_lift", "jet_pump", "injector"
     ] = "natural_flow"
-    pmo: str | None = Field(None, description="Code of the PMO this well's production goes to")
+    pmo: str | None = Field(
+        None,
+        description="Legacy: code of the PMO this well's production goes to (fields "
+        "without facilities)",
+    )
+    facility: str | None = Field(
+        None, description="The facility the well flows to; default: the field's only facility"
+    )
+    entries: tuple[str, ...] = Field(
+        (),
+        description="The PMOs the well's fluids enter, when not all of its facility's entry "
+        "PMOs (parallel trains)",
+    )
+    fluids: tuple[FluidName, ...] | None = Field(
+        None,
+        description="Fluids the well produces (default: every fluid the field has a "
+        "production PMO of)",
+    )
+    municipality_dane: str | None = Field(
+        None,
+        pattern=r"^\d{5}$",
+        description="DANE code of the well's municipality (default: the field's)",
+    )
     series: tuple[Series, ...] = ()
+
+
+class AllocationConf(_Model):
+    """How a field's production is allocated to its wells (docs/allocation.md)."""
+
+    test_validity_days: int = Field(90, ge=1, le=3650, description="A test older is expired")
+    factor_band: tuple[float, float] = Field(
+        (0.85, 1.15), description="An allocation factor outside [low, high] warns"
+    )
+    expired_tests: Literal["use_flagged", "exclude"] = "use_flagged"
+    downtime_causes: tuple[str, ...] | None = Field(
+        None, min_length=1, description="Downtime cause codes (default: the built-in list)"
+    )
+
+    @field_validator("factor_band")
+    @classmethod
+    def _ordered_band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = value
+        if not 0 <= lo < hi:
+            raise ValueError(f"factor_band must have 0 <= low < high, got [{lo}, {hi}]")
+        return value
 
 
 class FieldSite(_Model):
@@ -276,6 +338,8 @@ class FieldSite(_Model):
         description="Base conditions of every gas figure in the report; a flow computer on "
         "another base is converted (default: report each at its flow computer's base)",
     )
+    facilities: tuple[Facility, ...] = ()
+    allocation: AllocationConf = Field(default_factory=AllocationConf)
     wells: tuple[Well, ...] = ()
     pmos: tuple[Pmo, ...] = ()
     tanks: tuple[Tank, ...] = ()
@@ -299,6 +363,16 @@ class FieldSite(_Model):
                 raise ValueError(
                     f"well {well.code!r} names PMO {well.pmo!r}, which is not among {pmo_codes}"
                 )
+        _no_duplicates([f.code for f in self.facilities], "facility code")
+        facility_codes = [f.code for f in self.facilities]
+        owners = [("PMO", p.code, p.facility) for p in self.pmos]
+        owners += [("well", w.code, w.facility) for w in self.wells]
+        for what, code, facility in owners:
+            if facility is not None and facility not in facility_codes:
+                raise ValueError(
+                    f"{what} {code!r} names facility {facility!r}, which is not among "
+                    f"{facility_codes}"
+                )
         _no_duplicates([t.code for t in self.tanks], "tank code")
         for tank in self.tanks:
             if tank.pmo is not None and tank.pmo not in pmo_codes:
@@ -306,6 +380,20 @@ class FieldSite(_Model):
                     f"tank {tank.code!r} names PMO {tank.pmo!r}, which is not among {pmo_codes}"
                 )
         return self
+
+    def facility_of(self, named: str | None) -> str | None:
+        """The facility a PMO or well names, else the field's only facility (None: unknown)."""
+        if named is not None:
+            return named
+        return self.facilities[0].code if len(self.facilities) == 1 else None
+
+    def well_fluids(self, well: Well) -> tuple[FluidName, ...]:
+        """The fluids ``well`` produces: its own list, else every fluid with a production PMO."""
+        if well.fluids is not None:
+            return well.fluids
+        kinds = {p.kind for p in self.pmos if p.role == "production"}
+        order: tuple[FluidName, ...] = ("oil", "gas", "water")
+        return tuple(k for k in order if k in kinds)
 
 
 class Operator(_Model):

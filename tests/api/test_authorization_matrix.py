@@ -216,6 +216,41 @@ CASES = [
         ok=(200, 409),
     ),
     Case("GET", "/api/v1/production/fields/{field}/manual-entries", "production.read"),
+    Case("GET", "/api/v1/wells/{well}/tests", "production.read"),
+    Case("GET", "/api/v1/reports/fields/{field}/forma9sh/{month}", "reports.read"),
+    Case(
+        "POST",
+        "/api/v1/wells/{well}/tests",
+        "production.write",
+        body=lambda i, r: {
+            "tested_on": DAY,
+            "duration_h": 12,
+            "oil_bbl_d": 100,
+            "gas_kscf_d": 50,
+            "water_bbl_d": 10,
+            "tested_by": f"tester {r}",
+        },
+        ok=(201,),
+    ),
+    Case(
+        "POST",
+        "/api/v1/wells/{well}/downtime",
+        "production.write",
+        body=lambda i, r: {
+            # One hour per role: a well's events may not overlap.
+            "start": T0.replace(hour=12 + ROLES.index(r)).isoformat(),
+            "end": T0.replace(hour=13 + ROLES.index(r)).isoformat(),
+            "cause": "power_failure",
+        },
+        ok=(201,),
+    ),
+    Case(
+        "POST",
+        "/api/v1/wells/{well}/status",
+        "production.write",
+        body=lambda i, r: {"at": T0.isoformat(), "status": "producing", "reason": r},
+        ok=(201,),
+    ),
     Case(
         "POST",
         "/api/v1/production/manual-entries",
@@ -324,6 +359,7 @@ async def test_matrix(
 ) -> None:
     world = reporting_world
     world.own["day"] = world.other["day"] = DAY
+    world.own["month"] = world.other["month"] = DAY[:7]
     world.own["task"] = await _task(client, world.own, "admin@own.example")
     world.other["task"] = await _task(client, world.other, "admin@other.example")
     failures = []

@@ -34,6 +34,7 @@ def test_first_load_creates_everything_and_logs_initial_configuration(
     assert summary.created == {
         "operators": 1,
         "fields": 1,
+        "facilities": 1,
         "measurement_points": 3,
         "series": 48,
         "wells": 6,

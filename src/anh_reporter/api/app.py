@@ -40,6 +40,7 @@ from anh_reporter.api.routes import (
     fields,
     health,
     ingest,
+    monthly,
     operators,
     pmos,
     production,
@@ -78,6 +79,7 @@ ROUTERS = (
     production_day.router,
     anomalies.router,
     reports.router,
+    monthly.router,
     audit.router,
     config_log.router,
 )

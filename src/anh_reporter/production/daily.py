@@ -50,6 +50,7 @@ from anh_reporter.production.inputs import (
     Samples,
 )
 from anh_reporter.production.volumes import CounterSpec
+from anh_reporter.production.well_days import WellDaysResult, allocate_day
 from anh_reporter.storage.copy import PG_EPOCH_US, ROW
 
 Conn = psycopg.Connection[Any]
@@ -66,6 +67,8 @@ class ComputeResult:
     """PMO codes whose figures are new or differ from what was stored."""
     needs_amendment: bool
     """The day's report was already signed and its figures changed."""
+    wells: WellDaysResult | None = None
+    """The day's allocation to wells (None: the field is not allocated per well)."""
 
 
 # --- Loading ----------------------------------------------------------------------------------
@@ -242,11 +245,14 @@ def compute_day(
     amend = bool(changed) and store.mark_amendment(
         conn, config.id, day, [ids[code] for code in changed]
     )
+    wells = allocate_day(conn, config, window, settings)
+    if wells is not None and wells.changed:
+        amend = store.flag_issued_report(conn, config.id, day) or amend
     conn.commit()
     scores = [f.quality_score for f in figures if f.quality_score is not None]
     if scores:
         data_quality_score.labels(field_id=str(config.id)).set(sum(scores) / len(scores))
-    return ComputeResult(field_code, window, figures, tuple(changed), amend)
+    return ComputeResult(field_code, window, figures, tuple(changed), amend, wells)
 
 
 def build_inputs(

@@ -69,6 +69,15 @@ KINDS: dict[str, Kind] = {
         Kind("well_test_oil", "bbl/d", 0.0, 1_000_000.0, "well", None, "well test oil rate"),
         Kind("well_test_water", "bbl/d", 0.0, 10_000_000.0, "well", None, "well test water"),
         Kind("well_test_gas", "kscf/d", 0.0, 100_000_000.0, "well", None, "well test gas"),
+        Kind(
+            "well_hours_on",
+            "h",
+            0.0,
+            24.0,
+            "well",
+            None,
+            "hours on production of a well for the day, replacing its telemetry",
+        ),
     )
 }
 
@@ -265,7 +274,7 @@ def add_entry(
     conn.commit()
     recomputed = compute_day(conn, field_code, day, settings=settings) if recompute else None
     if spec.owner == "well":
-        # Well tests do not change a PMO's figures, only the per-well allocation of the report.
+        # Well entries do not change a PMO's figures, only the per-well allocation.
         flag_issued_report(conn, config.id, day)
         conn.commit()
     entry = get_entry(conn, new_id)

@@ -12,23 +12,21 @@ Each PMO also carries its measured and estimated parts (the estimates with their
 windows), the manual figures that replaced telemetry and the telemetry they replaced, the
 totalizer events, the custody series used, the gas base conditions, the uncertainty budget, the
 proving in force and the approvals given. Totals are the sums over PMOs of the figures that are
-present. Per-well figures are allocated when every well of a PMO has a well test (manual entries
-``well_test_oil``/``water``/``gas``, the latest on or before the day): each well gets the PMO's
-volume × its test rate / the sum of test rates, rounded to 0.01 with the largest-remainder
-method so the wells add up exactly. Every number is a :class:`~decimal.Decimal` at its
+present. Per-well figures are the stored well days (allocated by well test × hours on when the
+day was computed, :mod:`~anh_reporter.reports.wells`), with the day's balances and the
+allocation of each production PMO. Every number is a :class:`~decimal.Decimal` at its
 reporting increment (see ``QUANTA``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any
 
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.production.store import StoredDay
 from anh_reporter.reports.model import (
-    QUANTA,
     SCHEMA_VERSION,
     ApprovalInfo,
     ContractDayInfo,
@@ -46,12 +44,11 @@ from anh_reporter.reports.model import (
     ScoreTerms,
     Totals,
     UncertaintyReport,
-    WellInfo,
-    WellReport,
     _q,
     q,
     report_id,
 )
+from anh_reporter.reports.wells import allocation_report, balance_reports, well_reports
 
 
 def build_report(inputs: ReportInputs) -> IdpReport:
@@ -62,14 +59,11 @@ def build_report(inputs: ReportInputs) -> IdpReport:
         )
         for p in inputs.pmos
     ]
-    wells = _allocate(inputs.wells, pmos)
+    wells = well_reports(inputs)
     used_ids = {i for p in inputs.pmos for i in p.figures.manual_entry_ids}
-    used_ids |= {i for w in inputs.wells for i in w.test_entry_ids if w.pmo is not None}
-    if wells:
-        allocated = {w.pmo for w in wells}
-        used_ids -= {i for w in inputs.wells if w.pmo not in allocated for i in w.test_entry_ids}
-    else:
-        used_ids -= {i for w in inputs.wells for i in w.test_entry_ids}
+    # The legacy manual well tests the allocated wells rest on.
+    allocated = {w.code for w in wells if w.oil_net_bbl is not None or w.gas_kpc is not None}
+    used_ids |= {i for w in inputs.wells if w.code in allocated for i in w.test_entry_ids}
     v = inputs.version
     return IdpReport(
         schema_version=SCHEMA_VERSION,
@@ -105,6 +99,9 @@ def build_report(inputs: ReportInputs) -> IdpReport:
             (m for m in inputs.manual_entries if m.id in used_ids), key=lambda m: m.id
         ),
         software={"name": "anh-reporter", "version": inputs.software_version},
+        facilities=list(inputs.facilities),
+        balances=balance_reports(inputs.allocation),
+        allocation=allocation_report(inputs.allocation),
     )
 
 
@@ -291,76 +288,3 @@ def _summary(
             if p.quality.completeness_pct is not None and p.quality.completeness_pct < threshold
         ),
     )
-
-
-_TEST_FOR = {"oil": "well_test_oil", "water": "well_test_water", "gas": "well_test_gas"}
-
-
-def _allocate(wells: Sequence[WellInfo], pmos: Sequence[PmoReport]) -> list[WellReport]:
-    """Allocate each PMO's volumes to its wells by well test (largest remainder, 0.01)."""
-    by_pmo: dict[str, list[WellInfo]] = {}
-    for w in wells:
-        if w.pmo is not None:
-            by_pmo.setdefault(w.pmo, []).append(w)
-    out: list[WellReport] = []
-    for pmo in pmos:
-        group = sorted(by_pmo.get(pmo.code, []), key=lambda w: w.code)
-        if not group:
-            continue
-        parts: dict[str, dict[str, Decimal | None]] = {w.code: {} for w in group}
-        complete = True
-        for figure, volume, test in _volumes_to_allocate(pmo):
-            rates = [w.tests.get(test) for w in group]
-            if volume is None:
-                continue
-            if any(r is None for r in rates) or sum(r for r in rates if r) <= 0:
-                complete = False
-                break
-            shares = largest_remainder(volume, [r for r in rates if r is not None])
-            for w, share in zip(group, shares, strict=True):
-                parts[w.code][figure] = share
-        if not complete:
-            continue
-        for w in group:
-            got = parts[w.code]
-            out.append(
-                WellReport(
-                    code=w.code,
-                    name=w.name,
-                    pmo=pmo.code,
-                    production_method=w.production_method,
-                    oil_net_bbl=got.get("oil"),
-                    water_bbl=got.get("water"),
-                    gas_kpc=got.get("gas"),
-                    allocation="well test",
-                )
-            )
-    return out
-
-
-def _volumes_to_allocate(pmo: PmoReport) -> list[tuple[str, Decimal | None, str]]:
-    if pmo.kind == "oil":
-        return [
-            ("oil", pmo.oil_net_bbl, _TEST_FOR["oil"]),
-            ("water", pmo.water_net_bbl, _TEST_FOR["water"]),
-        ]
-    if pmo.kind == "water":
-        return [("water", pmo.water_net_bbl, _TEST_FOR["water"])]
-    return [("gas", pmo.gas_kpc, _TEST_FOR["gas"])]
-
-
-def largest_remainder(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """Split ``total`` (0.01 steps) in proportion to ``weights`` so the parts add up exactly.
-
-    Each part is first rounded down to 0.01; the cents left over go one each to the parts with
-    the largest remainders (ties to the earlier part).
-    """
-    unit = QUANTA["volume"]
-    whole = sum(weights, Decimal(0))
-    exact = [total * w / whole for w in weights]
-    floors = [e.quantize(unit, rounding=ROUND_FLOOR) for e in exact]
-    left = int(((total - sum(floors, Decimal(0))) / unit).to_integral_value())
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:left]:
-        floors[i] += unit
-    return floors

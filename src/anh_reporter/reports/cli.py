@@ -261,6 +261,35 @@ def list_(
     console.print(table)
 
 
+@app.command("monthly")
+def report_monthly(
+    field: FieldOpt,
+    month: Annotated[str, typer.Option(help="The month, YYYY-MM")],
+    format_: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default: forma9sh-FIELD-MONTH.EXT)")
+    ] = None,
+) -> None:
+    """Forma 9SH of a field's month (per well), from its signed daily reports."""
+    from anh_reporter.allocation.forma9sh import to_csv, to_xlsx
+    from anh_reporter.reports.monthly import field_month
+
+    if format_ not in ("csv", "xlsx"):
+        raise AnhError(f"--format {format_!r} is not csv or xlsx")
+    with open_database(get_settings()) as db, db.connect() as conn:
+        form = field_month(conn, field, month)
+    data = to_csv(form) if format_ == "csv" else to_xlsx(form)
+    path = out or Path(f"forma9sh-{field}-{month}.{format_}")
+    path.write_bytes(data)
+    console.print(
+        f"{path}: Forma 9SH {field} {month}, {len(form.rows)} well(s); oil "
+        f"{form.total.oil_bbl} bbl, gas {form.total.gas_kscf} kscf, water "
+        f"{form.total.water_bbl} bbl"
+    )
+    for f in form.findings:
+        console.print(f"[yellow]{f.severity}[/] {f.code} {f.target}: {f.message}")
+
+
 @app.command("audit")
 def audit() -> None:
     """Check the hash chain of every signed version: altered or removed versions are found."""

@@ -17,16 +17,20 @@ from anh_reporter.production.manual import latest_well_tests, list_entries
 from anh_reporter.production.provings import proving_in_force
 from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.model import (
+    AllocationInfo,
     Anomaly,
     ApprovalInfo,
+    FacilityInfo,
     ManualEntryUsed,
     OperatorInfo,
     PmoContext,
     ProvingInfo,
     ReportInputs,
     VersionInfo,
+    WellDayInfo,
     WellInfo,
 )
+from anh_reporter.storage import well_records
 
 Conn = psycopg.Connection[Any]
 
@@ -48,24 +52,27 @@ def load_inputs(
             f"`production compute --field {config.code} --day {day}` first"
         )
     tests = latest_well_tests(conn, config.id, day)
+    topology = well_records.load_topology_rows(conn, config.id)
     wells = []
-    for code, name, pmo_code, method in conn.execute(
-        "SELECT w.code, w.name, p.code, w.production_method FROM wells w "
-        "LEFT JOIN measurement_points p ON p.id = w.pmo_id WHERE w.field_id = %s "
-        "ORDER BY w.code",
-        (config.id,),
-    ).fetchall():
-        entries = tests.get(code, {})
+    for w in topology.wells:
+        entries = tests.get(w.code, {})
         wells.append(
             WellInfo(
-                code=code,
-                name=name,
-                pmo=pmo_code,
-                production_method=method,
+                code=w.code,
+                name=w.name,
+                pmo=w.pmo,
+                production_method=w.production_method,
                 tests={k: e.value for k, e in entries.items()},
                 test_entry_ids=sorted(e.id for e in entries.values()),
+                facility=w.facility,
+                municipality_dane=w.municipality_dane,
             )
         )
+    well_days = [
+        WellDayInfo(code=code, **row)
+        for code, row in well_records.load_well_days(conn, config.id, day).items()
+    ]
+    stored_allocation = well_records.load_allocation_day(conn, config.id, day)
     ids = sorted(
         {i for p in pmos for i in p.figures.manual_entry_ids}
         | {i for w in wells for i in w.test_entry_ids}
@@ -108,6 +115,11 @@ def load_inputs(
         day_end=window.end,
         pmos=pmos,
         wells=wells,
+        well_days=well_days,
+        facilities=[
+            FacilityInfo(code=f.code, name=f.name, kind=f.kind) for f in topology.facilities
+        ],
+        allocation=None if stored_allocation is None else AllocationInfo(**stored_allocation),
         manual_entries=manual,
         anomalies=load_anomalies(conn, config.id, window.start, window.end),
         context=load_context(conn, config, window),

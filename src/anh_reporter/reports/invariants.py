@@ -58,19 +58,27 @@ def _totals(r: IdpReport) -> list[str]:
 
 
 def _wells(r: IdpReport) -> list[str]:
+    """Each fluid's wells add up to their PMO's figure (less what no well could take)."""
     pmos = {p.code: p for p in r.pmos}
-    pairs = (("oil_net_bbl", "oil_net_bbl"), ("water_bbl", "water_net_bbl"), ("gas_kpc", "gas_kpc"))
+    figures = (("oil", "oil_net_bbl", "oil_net_bbl"), ("water", "water_bbl", "water_net_bbl"),
+               ("gas", "gas_kpc", "gas_kpc"))  # fmt: skip
+    unallocated: dict[tuple[str, str], Decimal] = {}
+    if r.allocation is not None:
+        for row in r.allocation.pmos:
+            unallocated[(str(row["pmo"]), str(row["fluid"]))] = Decimal(row["unallocated"])
+    groups: dict[tuple[str, str], list[Decimal | None]] = {}
+    for w in r.wells:
+        for fluid, well_name, _ in figures:
+            code = w.pmos.get(fluid, w.pmo)
+            groups.setdefault((code, fluid), []).append(getattr(w, well_name))
     out = []
-    for code in sorted({w.pmo for w in r.wells}):
-        wells = [w for w in r.wells if w.pmo == code]
-        for well_name, pmo_name in pairs:
-            values = [getattr(w, well_name) for w in wells]
-            if all(v is None for v in values):
-                continue
-            total = sum((v or _ZERO for v in values), _ZERO)
-            expected = getattr(pmos[code], pmo_name) if code in pmos else None
-            if expected is None or total != expected:
-                out.append(
-                    f"wells' {well_name} of {code} add up to {total}, the PMO has {expected}"
-                )
+    for (code, fluid), values in sorted(groups.items()):
+        if all(v is None for v in values):
+            continue
+        pmo_name = next(p for f, _, p in figures if f == fluid)
+        total = sum((v or _ZERO for v in values), _ZERO) + unallocated.get((code, fluid), _ZERO)
+        expected = getattr(pmos[code], pmo_name) if code in pmos else None
+        if expected is None or total != expected:
+            well_name = next(n for f, n, _ in figures if f == fluid)
+            out.append(f"wells' {well_name} of {code} add up to {total}, the PMO has {expected}")
     return out

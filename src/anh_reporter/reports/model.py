@@ -10,6 +10,7 @@ The model is built by :mod:`~anh_reporter.reports.build`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -81,7 +82,11 @@ class FieldInfo(_Model):
 
 
 class WellInfo(_Model):
-    """A well, the PMO it produces to, and its latest well tests (rate by kind)."""
+    """A well: its PMO (legacy link), facility, municipality and method.
+
+    ``tests`` and ``test_entry_ids`` are the legacy manual well-test entries (rate by kind) the
+    well's allocation may rest on; the allocation itself is the well's :class:`WellDayInfo`.
+    """
 
     code: str
     name: str
@@ -89,6 +94,53 @@ class WellInfo(_Model):
     production_method: str
     tests: dict[str, Decimal] = Field(default_factory=dict)
     test_entry_ids: list[int] = Field(default_factory=list)
+    facility: str | None = None
+    municipality_dane: str | None = None
+
+
+class WellDayInfo(_Model):
+    """A well's stored allocated day (``well_days``, computed with the field's figures)."""
+
+    code: str
+    status: str
+    hours_on: Decimal | None = None
+    hours_source: str = "none"
+    test_id: int | None = None
+    test_date: dt.date | None = None
+    test_age_days: int | None = None
+    test_state: str = "none"
+    oil_bbl: Decimal | None = None
+    gas_kscf: Decimal | None = None
+    water_bbl: Decimal | None = None
+    theoretical_oil_bbl: Decimal | None = None
+    factors: dict[str, Decimal | None] = Field(default_factory=dict)
+    pmos: dict[str, str] = Field(default_factory=dict)
+    """The production PMO of each fluid the well is allocated at."""
+    bsw_pct: Decimal | None = None
+    gor_scf_bbl: Decimal | None = None
+    wor: Decimal | None = None
+    hours_down: Decimal = Decimal(0)
+    deferred_oil_bbl: Decimal | None = None
+    deferred_gas_kscf: Decimal | None = None
+    deferred_water_bbl: Decimal | None = None
+    deferred_causes: list[dict[str, Any]] = Field(default_factory=list)
+    findings: list[dict[str, str]] = Field(default_factory=list)
+
+
+class FacilityInfo(_Model):
+    """A battery or station of the field."""
+
+    code: str
+    name: str
+    kind: str
+
+
+class AllocationInfo(_Model):
+    """The field-day's allocation: per production PMO and fluid, totals by role, balances."""
+
+    pmos: list[dict[str, Any]] = Field(default_factory=list)
+    totals: dict[str, Any] = Field(default_factory=dict)
+    findings: list[dict[str, str]] = Field(default_factory=list)
 
 
 class ManualEntryUsed(_Model):
@@ -190,6 +242,9 @@ class ReportInputs(_Model):
     day_end: dt.datetime
     pmos: list[StoredDay]
     wells: list[WellInfo] = Field(default_factory=list)
+    well_days: list[WellDayInfo] = Field(default_factory=list)
+    facilities: list[FacilityInfo] = Field(default_factory=list)
+    allocation: AllocationInfo | None = None
     manual_entries: list[ManualEntryUsed] = Field(default_factory=list)
     anomalies: list[Anomaly] = Field(default_factory=list)
     context: dict[str, PmoContext] = Field(default_factory=dict)
@@ -383,16 +438,60 @@ class PmoReport:
 
 @dataclass(slots=True)
 class WellReport:
-    """A well's allocated figures."""
+    """A well's allocated figures (the first eight are all profiles before idp-1.2 show)."""
 
     code: str
     name: str
     pmo: str
+    """The well's oil PMO (else gas, else water): the one PMO profiles before 1.2 name."""
     production_method: str
     oil_net_bbl: Decimal | None
     water_bbl: Decimal | None
     gas_kpc: Decimal | None
     allocation: str
+    pmos: dict[str, str] = field(default_factory=dict)
+    facility: str | None = None
+    municipality_dane: str | None = None
+    status: str | None = None
+    hours_on: Decimal | None = None
+    hours_source: str | None = None
+    test_date: dt.date | None = None
+    test_age_days: int | None = None
+    test_state: str | None = None
+    bsw_pct: Decimal | None = None
+    gor_scf_bbl: Decimal | None = None
+    wor: Decimal | None = None
+    factor_oil: Decimal | None = None
+    factor_gas: Decimal | None = None
+    factor_water: Decimal | None = None
+    theoretical_oil_bbl: Decimal | None = None
+    hours_down: Decimal | None = None
+    deferred_oil_bbl: Decimal | None = None
+    deferred_gas_kpc: Decimal | None = None
+    deferred_water_bbl: Decimal | None = None
+    deferred_causes: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class BalanceReport:
+    """One fluid's balance: produced against its dispositions."""
+
+    fluid: str
+    produced: Decimal
+    terms: list[dict[str, Any]]
+    residual: Decimal
+    tolerance: Decimal
+    closes: bool
+
+
+@dataclass(slots=True)
+class AllocationReport:
+    """The day's allocation: each production PMO and fluid, totals by role, findings."""
+
+    pmos: list[dict[str, Any]]
+    totals_by_role: list[dict[str, Any]]
+    findings: list[dict[str, str]]
 
 
 @dataclass(slots=True)
@@ -439,6 +538,10 @@ class IdpReport:
     anomalies: list[Anomaly]
     manual_entries: list[ManualEntryUsed]
     software: dict[str, str]
+    # dataclasses.field: IdpReport has a field named ``field``.
+    facilities: list[FacilityInfo] = dataclasses.field(default_factory=list)
+    balances: list[BalanceReport] = dataclasses.field(default_factory=list)
+    allocation: AllocationReport | None = None
 
 
 def report_id(field_code: str, day: dt.date) -> str:

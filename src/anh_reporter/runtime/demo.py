@@ -18,6 +18,7 @@ from rich.table import Table
 from anh_reporter.api.accounts import create_admin
 from anh_reporter.config import Settings, get_settings
 from anh_reporter.domain.timeutil import from_us
+from anh_reporter.runtime.demo_wells import print_allocation, seed_wells
 from anh_reporter.runtime.live import LiveIngest, demo_connectors
 from anh_reporter.simulator.backfill import backfill
 from anh_reporter.simulator.faults import FaultKind
@@ -90,7 +91,10 @@ def demo(
             f"{result.seconds:.1f} s ({result.rate:,.0f} readings/s); "
             + ("already up to date." if result.rows == 0 else "binary COPY, rollups updated.")
         )
+        wells_day = seed_wells(db, site.fields[0])
         _demo_report(db, site.fields[0].code)
+        if wells_day is not None:
+            print_allocation(db, site.fields[0].code, wells_day)
         if live > 0:
             asyncio.run(_demo_live(db, settings, site, seconds=live, seed=seed, api_port=api_port))
 

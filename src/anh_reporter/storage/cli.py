@@ -14,6 +14,7 @@ from anh_reporter.site import load_site
 from anh_reporter.storage import migrate, partitions
 from anh_reporter.storage.database import Database, open_database
 from anh_reporter.storage.site_repo import SiteLoadSummary, load_site_into
+from anh_reporter.storage.site_topology import check_site
 from anh_reporter.terminal import console, human_size, os_user
 
 db_app = typer.Typer(
@@ -109,14 +110,17 @@ def db_partitions(
 
 @site_app.command("check")
 def site_check(path: SiteFile) -> None:
-    """Validate a site file without touching the database."""
+    """Validate a site file (and each field's topology) without touching the database."""
     site = load_site(path)
+    topologies = check_site(site, path)
     n_pmo = sum(len(f.pmos) for f in site.fields)
     n_well = sum(len(f.wells) for f in site.fields)
+    n_facility = sum(len(f.facilities) for f in site.fields)
     console.print(
         f"{path}: valid — operator {site.operator.name} ({site.operator.nit}), "
-        f"{len(site.fields)} field(s), {n_pmo} PMO(s), {n_well} well(s), "
-        f"{len(site.series_codes())} series"
+        f"{len(site.fields)} field(s), {n_facility} facilit(ies), {n_pmo} PMO(s), "
+        f"{n_well} well(s), {len(site.series_codes())} series; "
+        f"{len(topologies)} field(s) allocated per well"
     )
 
 
@@ -136,6 +140,7 @@ def site_load(
 ) -> None:
     """Upsert a site into the database; configuration changes go to the configuration log."""
     site = load_site(path)
+    check_site(site, path)
     settings = get_settings()
     when = None if effective is None else effective.replace(tzinfo=effective.tzinfo or dt.UTC)
     with open_database(settings) as db:

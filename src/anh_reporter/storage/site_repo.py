@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from anh_reporter.site import FieldSite, Site, series_code
 from anh_reporter.site import Series as SeriesConf
 from anh_reporter.storage.database import returned
+from anh_reporter.storage.site_topology import check_site
 
 # Attributes whose changes go to the configuration log, per table.
 TRACKED: dict[str, tuple[str, ...]] = {
@@ -51,7 +52,7 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "low_flow_cutoff",
         "basis",
     ),
-    "wells": ("pmo_id",),
+    "wells": ("pmo_id", "facility_id"),
     "tanks": ("definition",),
 }
 """Attributes whose history the computation reads back: a day uses the values in force on it."""
@@ -85,6 +86,7 @@ def load_site_into(
     Changed values take effect at ``effective_from`` (default: now, so the contract day under
     way keeps the values it started with); the configuration log keeps both instants.
     """
+    check_site(site)
     summary = SiteLoadSummary()
     log = _ConfigLog(conn, changed_by, reason, summary, effective_from)
     with conn.transaction():
@@ -128,12 +130,30 @@ def _load_field(
             "gas_base_temperature_f": f.gas_reporting_base.temperature_f
             if f.gas_reporting_base
             else None,
+            "allocation": Jsonb(f.allocation.model_dump(mode="json")),
         },
         "field",
         f.code,
         log,
         summary,
     )
+    facility_ids: dict[str, int] = {}
+    for facility in f.facilities:
+        facility_ids[facility.code] = _upsert(
+            conn,
+            "facilities",
+            {"field_id": field_id, "code": facility.code},
+            {"name": facility.name, "kind": facility.kind},
+            "facility",
+            f"{f.code}.{facility.code}",
+            log,
+            summary,
+        )
+
+    def facility_id(named: str | None) -> int | None:
+        code = f.facility_of(named)
+        return None if code is None else facility_ids.get(code)
+
     pmo_ids: dict[str, int] = {}
     for pmo in f.pmos:
         meter_factor = _proved_factor(conn, field_id, pmo.code, pmo.meter.meter_factor, summary)
@@ -155,6 +175,7 @@ def _load_field(
                 "proving_interval_days": pmo.meter.proving_interval_days,
                 "custody": Jsonb(pmo.custody.model_dump()),
                 "sales_bsw_spec_pct": pmo.sales_bsw_spec_pct,
+                "facility_id": facility_id(pmo.facility),
             },
             "measurement_point",
             f"{f.code}.{pmo.code}",
@@ -165,6 +186,13 @@ def _load_field(
             _load_series(
                 conn, f, field_id, pmo.code, {"pmo_id": pmo_ids[pmo.code]}, s, log, summary
             )
+    for pmo in f.pmos:
+        upstream = pmo_ids[pmo.downstream_of] if pmo.downstream_of else None
+        conn.execute(
+            "UPDATE measurement_points SET downstream_of_id = %s WHERE id = %s "
+            "AND downstream_of_id IS DISTINCT FROM %s",
+            (upstream, pmo_ids[pmo.code], upstream),
+        )
     for tank in f.tanks:
         _upsert(
             conn,
@@ -193,6 +221,10 @@ def _load_field(
                 "name": well.name,
                 "production_method": well.production_method,
                 "pmo_id": pmo_ids.get(well.pmo) if well.pmo else None,
+                "facility_id": facility_id(well.facility),
+                "fluids": list(f.well_fluids(well)) if f.facilities else [],
+                "entries": list(well.entries),
+                "municipality_dane": well.municipality_dane,
             },
             "well",
             f"{f.code}.{well.code}",

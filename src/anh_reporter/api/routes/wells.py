@@ -1,20 +1,35 @@
-"""Wells of the caller's fields."""
+"""Wells of the caller's fields: the wells, their tests, downtime and status changes.
+
+Reading wells needs ``site.read``, a well's test history ``production.read``; recording a
+test, a downtime event or a status change needs ``production.write``. Each entry is checked by
+the production package (a value outside its range is a 422 naming the field, the value and the
+limit), written to the audit log with the caller's name, and the stored days it touches are
+allocated again.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from anh_reporter.api.deps import ConnDep, require
-from anh_reporter.api.errors import not_found
-from anh_reporter.api.params import MAX_ID32
+from anh_reporter.api.deps import ConnDep, StateDep, require
+from anh_reporter.api.errors import ApiError, not_found
+from anh_reporter.api.params import MAX_ID32, MAX_ID64, UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
+from anh_reporter.production import well_entries
+from anh_reporter.production.well_entries import WellEntryError
 
 router = APIRouter(prefix="/wells", tags=["wells"])
 Reader = Annotated[Principal, require(Permission.SITE_READ)]
+ProductionReader = Annotated[Principal, require(Permission.PRODUCTION_READ)]
+Writer = Annotated[Principal, require(Permission.PRODUCTION_WRITE)]
+WellId = Annotated[int, Path(ge=1, le=MAX_ID32)]
+Rate = Annotated[Decimal, Field(ge=0, le=10_000_000, max_digits=14, decimal_places=4)]
 
 
 class WellOut(BaseModel):
@@ -73,3 +88,183 @@ async def get_well(
     if row is None:
         raise not_found("well", well_id)
     return _well(row)
+
+
+class WellTestIn(BaseModel):
+    """A well test: rates at standard conditions (oil and water bbl/d at 60 °F, gas kscf/d)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tested_on: dt.date = Field(ge=dt.date(1970, 1, 2), le=dt.date(2199, 12, 31))
+    duration_h: Annotated[Decimal, Field(gt=0, le=168, max_digits=7, decimal_places=2)]
+    oil_bbl_d: Rate
+    gas_kscf_d: Rate
+    water_bbl_d: Rate
+    bsw_pct: Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=2)] | None = None
+    tested_by: str = Field(min_length=1, max_length=200)
+    source: Literal["manual", "test_separator"] = "manual"
+    accepted: bool = True
+    notes: str = Field("", max_length=2000)
+    replaces: int | None = Field(None, ge=1, le=MAX_ID64)
+
+
+class WellTestOut(BaseModel):
+    """A stored well test."""
+
+    id: int
+    well: str
+    tested_on: dt.date
+    duration_h: Decimal
+    oil_bbl_d: Decimal
+    gas_kscf_d: Decimal
+    water_bbl_d: Decimal
+    bsw_pct: Decimal | None
+    source: str
+    accepted: bool
+    tested_by: str
+    entered_by: str
+    entered_at: dt.datetime
+    notes: str
+    superseded_by: int | None
+
+
+class DowntimeIn(BaseModel):
+    """A well down from ``start`` to ``end`` for a cause code of the field's list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: UtcDatetime
+    end: UtcDatetime
+    cause: str = Field(min_length=1, max_length=60)
+    comment: str = Field("", max_length=2000)
+    replaces: int | None = Field(None, ge=1, le=MAX_ID64)
+
+
+class StatusChangeIn(BaseModel):
+    """A change of a well's status at ``at``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: UtcDatetime
+    status: Literal["producing", "shut_in", "workover", "suspended", "abandoned", "injecting"]
+    reason: str = Field("", max_length=2000)
+
+
+class WellEntryOut(BaseModel):
+    """A stored entry and the stored contract days it made allocate again."""
+
+    id: int
+    reallocated: list[dt.date]
+    needs_amendment: list[dt.date]
+
+
+def _owner(conn: Any, me: Principal, well_id: int) -> tuple[str, str]:
+    """(field code, well code) of a well the caller may see; else 404."""
+    row = conn.execute(
+        "SELECT f.code, w.code, f.id, f.operator_id FROM wells w "
+        "JOIN fields f ON f.id = w.field_id WHERE w.id = %s",
+        (well_id,),
+    ).fetchone()
+    if row is None or row[2] not in me.field_ids or row[3] != me.operator_id:
+        raise not_found("well", well_id)
+    return str(row[0]), str(row[1])
+
+
+def _refused(exc: WellEntryError) -> ApiError:
+    return ApiError(422, "validation_error", str(exc))
+
+
+def _entry(result: well_entries.WellEntryResult) -> WellEntryOut:
+    return WellEntryOut(
+        id=result.id,
+        reallocated=list(result.reallocated),
+        needs_amendment=list(result.needs_amendment),
+    )
+
+
+@router.get("/{well_id}/tests")
+async def list_well_tests(
+    well_id: WellId,
+    state: StateDep,
+    me: ProductionReader,
+    include_superseded: bool = False,
+) -> list[WellTestOut]:
+    """A well's test history, oldest first (replaced tests only when asked for)."""
+
+    def run(conn: Any) -> list[WellTestOut]:
+        field_code, well_code = _owner(conn, me, well_id)
+        rows = well_entries.well_test_history(
+            conn, field_code=field_code, well_code=well_code,
+            include_superseded=include_superseded,
+        )  # fmt: skip
+        return [WellTestOut(**r.__dict__) for r in rows]
+
+    result: list[WellTestOut] = await state.sync.run(run)
+    return result
+
+
+@router.post("/{well_id}/tests", status_code=201)
+async def create_well_test(
+    well_id: WellId, body: WellTestIn, state: StateDep, me: Writer
+) -> WellEntryOut:
+    """Record a well test; the stored days from its date on are allocated again."""
+
+    def run(conn: Any) -> WellEntryOut:
+        field_code, well_code = _owner(conn, me, well_id)
+        try:
+            done = well_entries.add_well_test(
+                conn, field_code=field_code, well_code=well_code, tested_on=body.tested_on,
+                duration_h=body.duration_h, oil_bbl_d=body.oil_bbl_d, gas_kscf_d=body.gas_kscf_d,
+                water_bbl_d=body.water_bbl_d, tested_by=body.tested_by, entered_by=me.actor,
+                bsw_pct=body.bsw_pct, source=body.source, accepted=body.accepted,
+                notes=body.notes, replaces=body.replaces,
+            )  # fmt: skip
+        except WellEntryError as exc:
+            raise _refused(exc) from None
+        return _entry(done)
+
+    result: WellEntryOut = await state.sync.run(run)
+    return result
+
+
+@router.post("/{well_id}/downtime", status_code=201)
+async def create_downtime(
+    well_id: WellId, body: DowntimeIn, state: StateDep, me: Writer
+) -> WellEntryOut:
+    """Record a well down over a window for a cause; the days it overlaps are allocated again."""
+
+    def run(conn: Any) -> WellEntryOut:
+        field_code, well_code = _owner(conn, me, well_id)
+        try:
+            done = well_entries.add_downtime(
+                conn, field_code=field_code, well_code=well_code, start=body.start,
+                end=body.end, cause=body.cause, entered_by=me.actor, comment=body.comment,
+                replaces=body.replaces,
+            )  # fmt: skip
+        except WellEntryError as exc:
+            raise _refused(exc) from None
+        return _entry(done)
+
+    result: WellEntryOut = await state.sync.run(run)
+    return result
+
+
+@router.post("/{well_id}/status", status_code=201)
+async def create_status_change(
+    well_id: WellId, body: StatusChangeIn, state: StateDep, me: Writer
+) -> WellEntryOut:
+    """Log a change of a well's status; the stored days from then on are allocated again."""
+
+    def run(conn: Any) -> WellEntryOut:
+        field_code, well_code = _owner(conn, me, well_id)
+        try:
+            done = well_entries.add_status_change(
+                conn, field_code=field_code, well_code=well_code, at=body.at,
+                status=body.status, changed_by=me.actor, reason=body.reason,
+            )  # fmt: skip
+        except WellEntryError as exc:
+            raise _refused(exc) from None
+        return _entry(done)
+
+    result: WellEntryOut = await state.sync.run(run)
+    return result

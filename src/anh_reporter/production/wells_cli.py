@@ -1,0 +1,175 @@
+"""``anh-reporter wells``: well tests, downtime, status changes, hours on, the allocation table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import psycopg
+import typer
+from rich.table import Table
+
+from anh_reporter.config import get_settings
+from anh_reporter.production.config import load_field
+from anh_reporter.production.manual import add_entry
+from anh_reporter.production.manual_cli import TIME_FORMATS, DayOpt, FieldOpt, _utc
+from anh_reporter.production.well_entries import (
+    WellEntryResult,
+    add_downtime,
+    add_status_change,
+    add_well_test,
+    well_test_history,
+)
+from anh_reporter.storage import well_records
+from anh_reporter.storage.database import open_database
+from anh_reporter.terminal import console, os_user
+
+HELP = "Wells: tests, downtime, status changes, hours on, and the day's allocation table."
+wells_app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
+WellOpt = Annotated[str, typer.Option("--well", "-w", help="Well code")]
+ByOpt = Annotated[str | None, typer.Option(help="Who enters it (default: OS user)")]
+When = Annotated[dt.datetime, typer.Option(formats=TIME_FORMATS, help="Time (naive: UTC)")]
+
+
+def _done(what: str, result: WellEntryResult) -> None:
+    days = ", ".join(str(d) for d in result.reallocated) or "none stored yet"
+    console.print(f"{what} #{result.id}; days allocated again: {days}")
+    if result.needs_amendment:
+        late = ", ".join(str(d) for d in result.needs_amendment)
+        console.print(f"[yellow]signed reports that need an amendment: {late}[/]")
+
+
+@wells_app.command("test")
+def wells_test(
+    field: FieldOpt,
+    well: WellOpt,
+    day: DayOpt,
+    duration: Annotated[str, typer.Option(help="Test duration, h")],
+    oil: Annotated[str, typer.Option(help="Oil rate at 60 °F, bbl/d")],
+    gas: Annotated[str, typer.Option(help="Gas rate at base conditions, kscf/d")],
+    water: Annotated[str, typer.Option(help="Water rate, bbl/d")],
+    tested_by: Annotated[str, typer.Option(help="Who ran the test")],
+    bsw: Annotated[str | None, typer.Option(help="Lab BSW of the sample, %")] = None,
+    source: Annotated[str, typer.Option(help="manual or test_separator")] = "manual",
+    replaces: Annotated[int | None, typer.Option(help="Id of the test this corrects")] = None,
+    notes: Annotated[str, typer.Option(help="Notes")] = "",
+    by: ByOpt = None,
+) -> None:
+    """Record a well test; the stored days from its date on are allocated again."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        result = add_well_test(
+            conn, field_code=field, well_code=well, tested_on=day.date(), duration_h=duration,
+            oil_bbl_d=oil, gas_kscf_d=gas, water_bbl_d=water, tested_by=tested_by,
+            entered_by=by or os_user(), bsw_pct=bsw, source=source, notes=notes,
+            replaces=replaces,
+        )  # fmt: skip
+    _done(f"well test of {well} on {day.date()}", result)
+
+
+@wells_app.command("tests")
+def wells_tests(
+    field: FieldOpt,
+    well: WellOpt,
+    all_: Annotated[bool, typer.Option("--all", help="Include replaced tests")] = False,
+) -> None:
+    """A well's test history, oldest first."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        rows = well_test_history(conn, field_code=field, well_code=well, include_superseded=all_)
+    table = Table(show_edge=False)
+    for col in ("id", "date", "h", "oil bbl/d", "gas kscf/d", "water bbl/d", "BSW %", "by"):
+        table.add_column(col)
+    for t in rows:
+        table.add_row(
+            str(t.id) + (f" → #{t.superseded_by}" if t.superseded_by else ""),
+            str(t.tested_on), str(t.duration_h), str(t.oil_bbl_d), str(t.gas_kscf_d),
+            str(t.water_bbl_d), "" if t.bsw_pct is None else str(t.bsw_pct), t.tested_by,
+        )  # fmt: skip
+    console.print(table)
+
+
+@wells_app.command("downtime")
+def wells_downtime(
+    field: FieldOpt,
+    well: WellOpt,
+    start: Annotated[dt.datetime, typer.Option("--from", formats=TIME_FORMATS, help="Start")],
+    end: Annotated[dt.datetime, typer.Option("--to", formats=TIME_FORMATS, help="End")],
+    cause: Annotated[str, typer.Option(help="Cause code from the field's list")],
+    comment: Annotated[str, typer.Option(help="What happened")] = "",
+    replaces: Annotated[int | None, typer.Option(help="Id of the event this corrects")] = None,
+    by: ByOpt = None,
+) -> None:
+    """Record a well down over a window (naive times: UTC) for a cause."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        result = add_downtime(
+            conn, field_code=field, well_code=well, start=_utc(start), end=_utc(end),
+            cause=cause, comment=comment, entered_by=by or os_user(), replaces=replaces,
+        )  # fmt: skip
+    _done(f"downtime of {well} ({cause})", result)
+
+
+@wells_app.command("status")
+def wells_status(
+    field: FieldOpt,
+    well: WellOpt,
+    at: When,
+    status: Annotated[str, typer.Option(help="producing, shut_in, workover, suspended, ...")],
+    reason: Annotated[str, typer.Option(help="Why")] = "",
+    by: ByOpt = None,
+) -> None:
+    """Log a change of a well's status (naive time: UTC)."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        result = add_status_change(
+            conn, field_code=field, well_code=well, at=_utc(at), status=status,
+            changed_by=by or os_user(), reason=reason,
+        )  # fmt: skip
+    _done(f"status of {well}: {status}", result)
+
+
+@wells_app.command("hours")
+def wells_hours(
+    field: FieldOpt,
+    well: WellOpt,
+    day: DayOpt,
+    hours: Annotated[str, typer.Option(help="Hours on production of the day")],
+    reason: Annotated[str, typer.Option(help="Why it is typed by hand")],
+    by: ByOpt = None,
+) -> None:
+    """Type a well's hours on production for a day (replaces telemetry); recomputes the day."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        added = add_entry(
+            conn, field_code=field, day=day.date(), kind="well_hours_on", value=hours,
+            well_code=well, entered_by=by or os_user(), reason=reason,
+        )  # fmt: skip
+    console.print(f"manual entry #{added.entry.id}: {well} {hours} h on {day.date()}")
+
+
+@wells_app.command("day")
+def wells_day(field: FieldOpt, day: DayOpt) -> None:
+    """The day's allocation table: per well hours, test, volumes, factor, deferred, findings."""
+    with open_database(get_settings()) as db, db.connect() as conn:
+        config = load_field(conn, field)
+        console.print(allocation_table(conn, config.id, day.date()))
+
+
+def allocation_table(conn: psycopg.Connection[Any], field_id: int, day: dt.date) -> Table:
+    """The stored allocation of a field's day as a table (also printed by ``make demo``)."""
+    rows = well_records.load_well_days(conn, field_id, day)
+    table = Table(title=f"allocation {day}", show_edge=False)
+    for col in (
+        "well", "status", "h on", "test", "age d", "oil bbl", "gas kscf", "water bbl",
+        "factor oil", "BSW %", "GOR", "down h", "deferred oil", "findings",
+    ):  # fmt: skip
+        table.add_column(col)
+
+    def text(value: object) -> str:
+        return "" if value is None else str(value)
+
+    for code, d in rows.items():
+        table.add_row(
+            code, d["status"], text(d["hours_on"]), text(d["test_date"]),
+            text(d["test_age_days"]), text(d["oil_bbl"]), text(d["gas_kscf"]),
+            text(d["water_bbl"]), text(d["factors"].get("oil")), text(d["bsw_pct"]),
+            text(d["gor_scf_bbl"]), text(d["hours_down"]) if d["hours_down"] else "",
+            text(d["deferred_oil_bbl"]), ", ".join(sorted({f["code"] for f in d["findings"]})),
+        )  # fmt: skip
+    return table

@@ -1,0 +1,116 @@
+"""The report's wells, balances and allocation, from the stored well days (pure).
+
+The allocation itself is done when the day's figures are computed
+(:mod:`anh_reporter.production.well_days`) and stored per well; the report copies those rows
+(so a report rebuilt later shows what was allocated then), adds each well's master data
+(facility, municipality, method) and names, for profiles before idp-1.2, the one PMO a well
+used to have (its oil PMO, else gas, else water).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from anh_reporter.reports.model import (
+    AllocationInfo,
+    AllocationReport,
+    BalanceReport,
+    ReportInputs,
+    WellDayInfo,
+    WellInfo,
+    WellReport,
+    q,
+)
+
+ALLOCATION_BASIS = "well test"
+"""What profiles before idp-1.2 call the allocation (test rate × hours on, API MPMS 20.1)."""
+
+
+def well_reports(inputs: ReportInputs) -> list[WellReport]:
+    """One row per stored well day, by well code (no stored day: no wells)."""
+    info = {w.code: w for w in inputs.wells}
+    return [_well(d, info.get(d.code), inputs.field.municipality_dane) for d in _days(inputs)]
+
+
+def _days(inputs: ReportInputs) -> Sequence[WellDayInfo]:
+    return sorted(inputs.well_days, key=lambda d: d.code)
+
+
+def _well(d: WellDayInfo, w: WellInfo | None, field_dane: str) -> WellReport:
+    pmo = next((d.pmos[f] for f in ("oil", "gas", "water") if f in d.pmos), "")
+    return WellReport(
+        code=d.code,
+        name=w.name if w else d.code,
+        pmo=pmo,
+        production_method=w.production_method if w else "",
+        oil_net_bbl=q(d.oil_bbl, "volume"),
+        water_bbl=q(d.water_bbl, "volume"),
+        gas_kpc=q(d.gas_kscf, "volume"),
+        allocation=ALLOCATION_BASIS,
+        pmos=dict(sorted(d.pmos.items())),
+        facility=w.facility if w else None,
+        municipality_dane=(w.municipality_dane if w else None) or field_dane,
+        status=d.status,
+        hours_on=d.hours_on,
+        hours_source=d.hours_source,
+        test_date=d.test_date,
+        test_age_days=d.test_age_days,
+        test_state=d.test_state,
+        bsw_pct=q(d.bsw_pct, "bsw"),
+        gor_scf_bbl=d.gor_scf_bbl,
+        wor=d.wor,
+        factor_oil=q(d.factors.get("oil"), "factor"),
+        factor_gas=q(d.factors.get("gas"), "factor"),
+        factor_water=q(d.factors.get("water"), "factor"),
+        theoretical_oil_bbl=q(d.theoretical_oil_bbl, "volume"),
+        hours_down=d.hours_down,
+        deferred_oil_bbl=q(d.deferred_oil_bbl, "volume"),
+        deferred_gas_kpc=q(d.deferred_gas_kscf, "volume"),
+        deferred_water_bbl=q(d.deferred_water_bbl, "volume"),
+        deferred_causes=[_plain(c) for c in d.deferred_causes],
+        findings=list(d.findings),
+    )
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored JSON row with its numbers as Decimals (stored as text to stay exact)."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, str) and key != "cause":
+            try:
+                out[key] = Decimal(value)
+                continue
+            except ArithmeticError:
+                pass
+        out[key] = value
+    return out
+
+
+def balance_reports(allocation: AllocationInfo | None) -> list[BalanceReport]:
+    """The oil, gas and water balances of the day (none without a stored allocation)."""
+    if allocation is None:
+        return []
+    return [
+        BalanceReport(
+            fluid=str(b["fluid"]),
+            produced=Decimal(b["produced"]),
+            terms=[_plain(t) for t in b["terms"]],
+            residual=Decimal(b["residual"]),
+            tolerance=Decimal(b["tolerance"]),
+            closes=bool(b["closes"]),
+        )
+        for b in allocation.totals.get("balances", [])
+    ]
+
+
+def allocation_report(allocation: AllocationInfo | None) -> AllocationReport | None:
+    """Each production PMO's allocation, the totals by role and the findings."""
+    if allocation is None:
+        return None
+    return AllocationReport(
+        pmos=[_plain(p) for p in allocation.pmos],
+        totals_by_role=[_plain(t) for t in allocation.totals.get("by_role", [])],
+        findings=list(allocation.findings),
+    )

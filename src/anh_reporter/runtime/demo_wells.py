@@ -1,0 +1,124 @@
+"""The demo's wells: well tests of various ages and one downtime, then the allocation table.
+
+The demo field's wells are tested (once: a second run finds the tests and leaves them) at rates
+that share yesterday's measured volumes (the pumps run about 22 h a day, so a well's test rate
+is its share × 24 / 22), dated 2 to 97 days before the day, so the oldest test is expired (the
+validity window is 90 days) and flagged; each test is a few % off its share, as real tests
+are. The third well was down 4 h yesterday for an artificial-lift failure (its 18 h on typed
+by hand), which defers part of its production.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from anh_reporter.production.config import load_field
+from anh_reporter.production.contract_day import last_complete_day
+from anh_reporter.production.daily import compute_day
+from anh_reporter.production.manual import add_entry
+from anh_reporter.production.store import load_day
+from anh_reporter.production.well_days import reported_volume
+from anh_reporter.production.well_entries import WellEntryError, add_downtime, add_well_test
+from anh_reporter.production.wells_cli import allocation_table
+from anh_reporter.site import FieldSite
+from anh_reporter.storage import well_records
+from anh_reporter.storage.database import Database
+from anh_reporter.terminal import console
+
+SHARES = (Decimal("0.22"), Decimal("0.20"), Decimal("0.18"), Decimal("0.16"), Decimal("0.14"))
+AGES_DAYS = (2, 9, 23, 41, 67, 97)
+HOURS_ON = Decimal(22)
+BIAS = {
+    "oil": (Decimal("1.04"), Decimal("0.97"), Decimal("1.06"), Decimal("0.95"), Decimal("1.02"),
+            Decimal("1.08")),
+    "gas": (Decimal("0.93"), Decimal("1.05"), Decimal("1.10"), Decimal("0.98"), Decimal("1.01"),
+            Decimal("0.90")),
+    "water": (Decimal("1.10"), Decimal("0.92"), Decimal("1.00"), Decimal("1.07"), Decimal("0.95"),
+              Decimal("1.03")),
+}  # fmt: skip
+"""Each test is off its share of the day by a few %: tests are never exact, so factors ≠ 1."""
+DOWN_H = Decimal(4)
+
+
+def _shares(n: int) -> list[Decimal]:
+    head = list(SHARES[: max(n - 1, 0)])
+    return [*head, Decimal(1) - sum(head, Decimal(0))] if n else []
+
+
+def seed_wells(db: Database, field: FieldSite, now: dt.datetime | None = None) -> dt.date | None:
+    """Test the demo wells and log a downtime for yesterday; the day (None: nothing to do)."""
+    if not field.facilities or not field.wells:
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    with db.connect() as conn:
+        config = load_field(conn, field.code)
+        day = last_complete_day(now, timezone=config.timezone, start_hour=config.start_hour)
+        if well_records.well_tests_of_field(conn, config.id):
+            return day.day
+        compute_day(conn, field.code, day.day)
+        measured: dict[str, Decimal] = {"oil": Decimal(0), "gas": Decimal(0), "water": Decimal(0)}
+        for stored in load_day(conn, config.id, day.day):
+            volume = reported_volume(stored.figures)
+            if volume is not None:
+                measured[stored.figures.fluid] += volume
+        nominal = _nominal(field)
+        rates = {f: measured[f] if measured[f] > 0 else nominal[f] for f in measured}
+        cent = Decimal("0.01")
+        shares = _shares(len(field.wells))
+        for i, (well, age) in enumerate(zip(field.wells, AGES_DAYS, strict=False)):
+            rate = {
+                f: (v * shares[i] * BIAS[f][i % 6] * 24 / HOURS_ON).quantize(cent, ROUND_HALF_UP)
+                for f, v in rates.items()
+            }
+            add_well_test(
+                conn, field_code=field.code, well_code=well.code,
+                tested_on=day.day - dt.timedelta(days=age), duration_h="12",
+                oil_bbl_d=rate["oil"], gas_kscf_d=rate["gas"], water_bbl_d=rate["water"],
+                tested_by="Ing. de pruebas (demo)", entered_by="demo",
+            )  # fmt: skip
+        if len(field.wells) >= 3:
+            down = field.wells[2].code
+            start = day.start + dt.timedelta(hours=2)
+            with contextlib.suppress(WellEntryError):  # already logged by an earlier run
+                add_downtime(
+                    conn, field_code=field.code, well_code=down, start=start,
+                    end=start + dt.timedelta(hours=int(DOWN_H)), cause="artificial_lift_failure",
+                    entered_by="demo", comment="variador de frecuencia en falla (demo)",
+                )  # fmt: skip
+            # The operator's sheet: the pump ran 18 h (its status signal says otherwise).
+            add_entry(
+                conn, field_code=field.code, day=day.day, kind="well_hours_on",
+                value=HOURS_ON - DOWN_H, well_code=down, entered_by="demo",
+                reason="parte diario: 4 h sin variador", recompute=False,
+            )  # fmt: skip
+    return day.day
+
+
+def _nominal(field: FieldSite) -> dict[str, Decimal]:
+    """The simulator's initial rate of each fluid's production PMOs (when nothing was measured)."""
+    out = {"oil": Decimal(0), "gas": Decimal(0), "water": Decimal(0)}
+    for p in field.pmos:
+        if p.role != "production":
+            continue
+        for s in p.series:
+            if s.variable.endswith("_rate") and "qi" in s.simulation:
+                out[p.kind] += Decimal(repr(s.simulation["qi"]))
+    return out
+
+
+def print_allocation(db: Database, field_code: str, day: dt.date) -> None:
+    """Print the stored allocation of the day (``make demo``)."""
+    with db.connect() as conn:
+        config = load_field(conn, field_code)
+        console.print(allocation_table(conn, config.id, day))
+        stored: Any = well_records.load_allocation_day(conn, config.id, day)
+    if stored:
+        for b in stored["totals"].get("balances", []):
+            state = "closes" if b["closes"] else "does not close"
+            console.print(
+                f"  {b['fluid']} balance: produced {b['produced']}, residual {b['residual']} "
+                f"(tolerance {b['tolerance']}): {state}"
+            )

@@ -1,0 +1,80 @@
+"""The idp-1.2 report carries the wells, the balances and the facilities (hand-worked numbers).
+
+The day is tests/production/wells_site.wells_day, allocated in test_well_days.py:
+W-1 300.24 bbl oil / 450.00 kscf gas, W-2 500.40 / 500.00, W-3 180.14 / 250.00 with 12 h down
+(power failure) deferring 180.00 bbl, 250.00 kscf, 20.00 bbl; W-4 untested (no volume).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from anh_reporter.reports.build import build_report
+from anh_reporter.reports.canonical import parse
+from anh_reporter.reports.model import ReportInputs
+from anh_reporter.reports.profiles import get_profile
+from anh_reporter.reports.verify import verify_file
+
+from ..production.helpers import prove_meters
+from ..production.wells_site import wells_day
+from .helpers import context, generate
+
+Conn = psycopg.Connection[object]
+CASES = Path(__file__).parent / "cases"
+
+
+def _document(path: Path) -> dict[str, Any]:
+    doc = parse(path.read_bytes())
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_signed_report_shows_the_wells(conn: Conn, tmp_path: Path) -> None:
+    wells_day(conn)
+    prove_meters(conn)
+    signed = generate(conn, context(tmp_path))
+    assert signed.path is not None
+    doc = _document(signed.path)
+    assert doc["profile"] == "idp-1.2"
+    wells = {w["code"]: w for w in doc["wells"]}
+    assert [(c, w["oil_net_bbl"], w["gas_kpc"]) for c, w in wells.items()] == [
+        ("W-1", Decimal("300.24"), Decimal("450.00")),
+        ("W-2", Decimal("500.40"), Decimal("500.00")),
+        ("W-3", Decimal("180.14"), Decimal("250.00")),
+        ("W-4", None, None),
+    ]
+    w1, w3 = wells["W-1"], wells["W-3"]
+    assert w1["pmos"] == {"gas": "PMO-GAS", "oil": "PMO-OIL", "water": "PMO-WATER"}
+    assert (w1["hours_on"], w1["hours_source"], w1["status"]) == (
+        Decimal("18.00"), "telemetry", "producing",
+    )  # fmt: skip
+    assert w1["test"] == {"date": "2026-02-01", "age_days": 1, "state": "valid"}
+    assert w1["factors"]["oil"] == Decimal("1.00080")
+    assert w1["municipality_dane"] == "50568" and w3["municipality_dane"] == "50001"
+    assert w3["deferred"]["oil_bbl"] == Decimal("180.00")
+    assert [c["cause"] for c in w3["deferred"]["causes"]] == ["power_failure"]
+    assert {f["code"] for f in wells["W-4"]["findings"]} == {"well_without_test"}
+    pmos = {p["code"]: p for p in doc["pmos"]}
+    oil = sum((w["oil_net_bbl"] or Decimal(0) for w in doc["wells"]), Decimal(0))
+    water = sum((w["water_bbl"] or Decimal(0) for w in doc["wells"]), Decimal(0))
+    assert oil == pmos["PMO-OIL"]["oil_net_bbl"] == Decimal("980.78")
+    assert water == pmos["PMO-WATER"]["water_net_bbl"]
+    assert doc["facilities"] == [{"code": "BAT-1", "name": "Batería 1", "kind": "battery"}]
+    # Every PMO is a production PMO: produced, nothing disposed; the balances do not close.
+    balances = {b["fluid"]: b for b in doc["balances"]}
+    assert balances["oil"]["produced"] == Decimal("980.78")
+    assert balances["oil"]["closes"] is False
+    assert doc["allocation"]["pmos"][0]["pmo"] in pmos
+    assert verify_file(signed.path).ok
+
+
+def test_every_golden_case_maps_to_idp_1_2() -> None:
+    profile = get_profile("idp-1.2")
+    for case in sorted(p for p in CASES.iterdir() if p.is_dir()):
+        inputs = ReportInputs.model_validate_json((case / "input.json").read_bytes())
+        document = profile.document(build_report(inputs))
+        assert profile.problems(document) == [], case.name
