@@ -168,6 +168,14 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="PostgreSQL URL; unset: start a private embedded PostgreSQL"
     )
+    database_owner_url: str | None = Field(
+        None,
+        description="URL of the owner role that runs migrations and `db roles`; unset: "
+        "ANH_DATABASE_URL (which should then name the application role, see docs/security.md)",
+    )
+    database_app_role: str | None = Field(
+        None, description="The application role: `db migrate` re-applies its grants after"
+    )
     data_dir: Path = Field(default_factory=_default_data_dir)
     redis_url: str | None = None
     site_file: Path | None = None
