@@ -192,6 +192,7 @@ CASES = [
         ok=(202,),
     ),
     Case("GET", "/api/v1/audit", "audit.read", other=(200,)),
+    Case("GET", "/api/v1/security/chain-head", "audit.read", other=(200,)),
     Case(
         "GET",
         "/api/v1/config-log",

@@ -45,6 +45,7 @@ from anh_reporter.api.routes import (
     production,
     production_day,
     reports,
+    security,
     series,
     telemetry,
     users,
@@ -80,6 +81,7 @@ ROUTERS = (
     reports.router,
     audit.router,
     config_log.router,
+    security.router,
 )
 
 
