@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
+from anh_reporter import secretbox
+from anh_reporter.api import security
 from anh_reporter.reports.chain import GENESIS
+from anh_reporter.secretbox import SecretBox
 from anh_reporter.storage.database import Database
 
-from .conftest import bearer
+from .conftest import PASSWORD, World, bearer, login
 
 
 async def test_chain_head_before_anything_is_signed(
@@ -34,3 +39,24 @@ async def test_chain_head_is_the_last_signed_version(
     head = (await client.get("/api/v1/security/chain-head", headers=bearer(tokens["admin"]))).json()
     assert (head["seq"], head["chain_hash"]) == (row[0], row[1])
     assert "field" not in head  # one chain for all operators: the head names no report
+
+
+async def test_totp_secret_is_sealed_at_rest_and_still_works(
+    client: httpx.AsyncClient, db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = SecretBox(["k" * 40])
+    monkeypatch.setattr(secretbox, "default_box", lambda: box)
+    email = "viewer@own.example"
+    auth = bearer((await login(client, email))["access_token"])
+    secret = (await client.post("/api/v1/auth/totp/setup", headers=auth)).json()["secret"]
+    with db.connect() as conn:
+        row = conn.execute("SELECT totp_secret FROM users WHERE email = %s", (email,)).fetchone()
+    assert row is not None and secretbox.is_sealed(row[0]) and secret not in row[0]
+    code = security.totp(security.totp_key(secret), time.time() - 30)
+    enabled = await client.post("/api/v1/auth/totp/enable", json={"code": code}, headers=auth)
+    assert enabled.status_code == 204
+    code = security.totp(security.totp_key(secret), time.time())
+    ok = await client.post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD, "totp": code}
+    )
+    assert ok.status_code == 200, ok.text
