@@ -60,3 +60,18 @@ async def test_totp_secret_is_sealed_at_rest_and_still_works(
         "/api/v1/auth/login", json={"email": email, "password": PASSWORD, "totp": code}
     )
     assert ok.status_code == 200, ok.text
+
+
+async def test_assessment_and_signing_keys(
+    client: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    r = await client.get("/api/v1/security/assessment", headers=bearer(tokens["auditor"]))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["standard"] == "IEC 62443-3-3" and body["frs"][0]["fr"] == "FR1"
+    assert "api-tls" in body["gaps"] and "mfa-admin" in body["gaps"]  # the test app's defaults
+    assert (
+        await client.get("/api/v1/security/assessment", headers=bearer(tokens["engineer"]))
+    ).status_code == 403
+    keys = await client.get("/api/v1/security/signing-keys", headers=bearer(tokens["viewer"]))
+    assert keys.status_code == 200 and isinstance(keys.json(), list)
