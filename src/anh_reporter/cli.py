@@ -64,6 +64,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Serve the API (and its WebSocket) with uvicorn until interrupted.",
     ),
     "users": ("anh_reporter.api.cli:users_app", "Users of the API."),
+    "security": (
+        "anh_reporter.security.cli:app",
+        "Security: IEC 62443-3-3 assessment, key-encryption key, signing keys.",
+    ),
     "scheduler": (
         "anh_reporter.scheduler.cli:scheduler",
         "Run the scheduled jobs (daily reports, late data, partitions, anomaly models).",

@@ -157,6 +157,46 @@ class ApiSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65_535, description="Port `serve` listens on")
 
 
+class SecretsSettings(BaseModel):
+    """The key-encryption key (``ANH_SECRETS__<NAME>``): seals secrets kept at rest.
+
+    TOTP secrets, the report signing key, and settings given as sealed values (``anhenc:v1:…``,
+    made by ``anh-reporter security seal``) are encrypted with it (AES-256-GCM). Rotation: set
+    the new key as ``KEK``, the old one as ``KEK_PREVIOUS``, run ``security rotate-kek``, then
+    drop ``KEK_PREVIOUS``.
+    """
+
+    kek: SecretStr | None = Field(None, description="Key-encryption key (>= 32 characters)")
+    kek_file: Path | None = Field(None, description="Or read it from this file (first line)")
+    kek_previous: SecretStr | None = Field(None, description="The previous KEK, while rotating")
+    kek_previous_file: Path | None = None
+
+
+class TlsSettings(BaseModel):
+    """TLS of the API (``ANH_TLS__<NAME>``); ``serve --certfile --keyfile`` override these."""
+
+    certfile: Path | None = Field(None, description="PEM certificate chain of the API")
+    keyfile: Path | None = Field(None, description="PEM private key of the API")
+    hsts_max_age_s: int = Field(31_536_000, ge=0, description="HSTS max-age when TLS is on")
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="Proxies whose X-Forwarded-Proto/For uvicorn trusts (comma-separated "
+        "addresses, or '*'); unset: none",
+    )
+    behind_tls_proxy: bool = Field(
+        False, description="A trusted proxy terminates TLS in front of the API (send HSTS)"
+    )
+
+
+class SecurityTargets(BaseModel):
+    """What ``security assess`` measures against (``ANH_SECURITY__<NAME>``)."""
+
+    target_sl: int = Field(2, ge=1, le=4, description="IEC 62443 target security level SL-T")
+    backups_configured: bool = Field(
+        False, description="Database backups are set up and tested (declared by the operator)"
+    )
+
+
 class Settings(BaseSettings):
     """Everything a process needs to know about its environment."""
 
@@ -168,6 +208,14 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="PostgreSQL URL; unset: start a private embedded PostgreSQL"
     )
+    database_owner_url: str | None = Field(
+        None,
+        description="URL of the owner role that runs migrations and `db roles`; unset: "
+        "ANH_DATABASE_URL (which should then name the application role, see docs/security.md)",
+    )
+    database_app_role: str | None = Field(
+        None, description="The application role: `db migrate` re-applies its grants after"
+    )
     data_dir: Path = Field(default_factory=_default_data_dir)
     redis_url: str | None = None
     site_file: Path | None = None
@@ -176,6 +224,9 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
+    security: SecurityTargets = Field(default_factory=SecurityTargets)
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

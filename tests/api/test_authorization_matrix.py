@@ -192,6 +192,9 @@ CASES = [
         ok=(202,),
     ),
     Case("GET", "/api/v1/audit", "audit.read", other=(200,)),
+    Case("GET", "/api/v1/security/chain-head", "audit.read", other=(200,)),
+    Case("GET", "/api/v1/security/assessment", "audit.read", other=(200,)),
+    Case("GET", "/api/v1/security/signing-keys", "reports.read", other=(200,)),
     Case(
         "GET",
         "/api/v1/config-log",

@@ -125,7 +125,11 @@ async def test_amend_diff_and_submit(
     }
     assert (changes["/report/version"]["old"], changes["/report/version"]["new"]) == (1, 2)
     assert changes["/report/amends"]["new"]["reason"] == "lab BSW re-test"
-    assert changes["/report/generated_by"]["new"] == "engineer@own.example"
+    # The signer is the authenticated person: user id and name, as the audit log names them.
+    assert (
+        changes["/report/generated_by"]["new"]
+        == f"user:{world.users['own:engineer']}:engineer@own.example"
+    )
     same = (
         await client.get(f"{base}/diff", params={"from_version": 2, "to_version": 2}, headers=auth)
     ).json()
@@ -184,7 +188,7 @@ async def test_a_material_amendment_waits_for_a_second_person(
     assert [v["version"] for v in report["versions"]] == [1]  # nothing signed yet
     pending = report["pending_amendment"]
     assert (pending["reason_code"], pending["material"], pending["requested_by"]) == (
-        "manual_correction", True, "engineer@own.example",
+        "manual_correction", True, f"user:{world.users['own:engineer']}:engineer@own.example",
     )  # fmt: skip
     changed = {(c["target"], c["figure"]): (c["old"], c["new"]) for c in pending["changes"]}
     assert changed[("PMO-LACT-01", "net_standard_volume")] == (9216.37, 1000.0)

@@ -39,6 +39,7 @@ from anh_reporter.connectors.runtime import Backoff
 from anh_reporter.domain.timeutil import from_us
 from anh_reporter.errors import AnhError
 from anh_reporter.observability.metrics import anomalies_detected
+from anh_reporter.secretbox import reveal_setting
 
 log = logging.getLogger(__name__)
 
@@ -346,9 +347,7 @@ def channels_from_settings(settings: AlertSettings) -> list[AlertChannel]:
                 sender=settings.mail_from,
                 recipients=settings.mail_to,
                 username=settings.smtp_username,
-                password=(
-                    settings.smtp_password.get_secret_value() if settings.smtp_password else None
-                ),
+                password=reveal_setting(settings.smtp_password, "alerts.smtp_password"),
                 starttls=settings.smtp_starttls,
             )
         )

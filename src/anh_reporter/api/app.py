@@ -46,6 +46,7 @@ from anh_reporter.api.routes import (
     production,
     production_day,
     reports,
+    security,
     series,
     telemetry,
     users,
@@ -82,6 +83,7 @@ ROUTERS = (
     monthly.router,
     audit.router,
     config_log.router,
+    security.router,
 )
 
 

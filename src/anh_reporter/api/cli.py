@@ -6,14 +6,16 @@ import asyncio
 import datetime as dt
 import getpass
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from anh_reporter.api.accounts import create_admin
+from anh_reporter.api.hsts import Hsts
 from anh_reporter.config import get_settings
-from anh_reporter.errors import AnhError
+from anh_reporter.errors import AnhError, ConfigError
 from anh_reporter.storage import migrate, partitions
 from anh_reporter.storage.database import open_database
 
@@ -24,6 +26,12 @@ console = Console()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (default ANH_API__HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default ANH_API__PORT)")] = None,
+    certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate chain, PEM (default ANH_TLS__CERTFILE)")
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option(help="TLS private key, PEM (default ANH_TLS__KEYFILE)")
+    ] = None,
 ) -> None:
     """Serve the API (and its WebSocket) with uvicorn until interrupted."""
     import uvicorn
@@ -39,16 +47,25 @@ def serve(
             partitions.premake(conn, dt.datetime.now(dt.UTC), settings.storage.partitions_ahead)
         bus = make_bus(settings)
         app_ = create_app(settings, db, bus, api=api)
+        tls = settings.tls
+        cert, key = certfile or tls.certfile, keyfile or tls.keyfile
+        if (cert is None) != (key is None):
+            raise ConfigError("TLS needs both --certfile and --keyfile")
+        served: Any = Hsts(app_, tls.hsts_max_age_s) if cert or tls.behind_tls_proxy else app_
         where = "embedded PostgreSQL" if db.embedded else db.display_url
         console.print(
-            f"[bold]API[/] on http://{host or api.host}:{port or api.port}/api/docs "
-            f"(database: {where})"
+            f"[bold]API[/] on {'https' if cert else 'http'}://{host or api.host}:"
+            f"{port or api.port}/api/docs (database: {where})"
         )
         config = uvicorn.Config(
-            app_,
+            served,
             host=host or api.host,
             port=port or api.port,
-            proxy_headers=api.trust_forwarded_for,
+            ssl_certfile=cert,
+            ssl_keyfile=key,
+            # Only these proxies' X-Forwarded-For/-Proto are believed (client address, https).
+            proxy_headers=api.trust_forwarded_for or tls.forwarded_allow_ips is not None,
+            forwarded_allow_ips=tls.forwarded_allow_ips or "127.0.0.1",
             log_level="info",
             lifespan="on",
         )

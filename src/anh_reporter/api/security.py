@@ -32,6 +32,7 @@ from psycopg import AsyncConnection
 from anh_reporter.api.errors import ApiError
 from anh_reporter.config import Settings
 from anh_reporter.errors import ConfigError
+from anh_reporter.secretbox import reveal_setting
 
 ISSUER = "anh-reporter"
 AUDIENCE = "anh-reporter-api"
@@ -55,7 +56,7 @@ def jwt_secret(settings: Settings) -> str:
     """The token signing key: configured, or (development only) generated and kept on disk."""
     api = settings.api
     if api.jwt_secret is not None:
-        value = api.jwt_secret.get_secret_value()
+        value = reveal_setting(api.jwt_secret, "api.jwt_secret") or ""
         if value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_CHARS:
             if settings.environment == "production":
                 raise ConfigError(

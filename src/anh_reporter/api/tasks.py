@@ -81,7 +81,7 @@ class ReportTasks:
             "sha256": None,
             "message": None,
             "findings": [],
-            "created_by": principal.name,
+            "created_by": principal.actor,  # the signer: user id and name, not the OS user
             "created_at": dt.datetime.now(dt.UTC),
             "finished_at": None,
         }

@@ -138,6 +138,50 @@ def append(
     return ChainEntry(seq, prev, chain_hash)
 
 
+@dataclass(frozen=True)
+class ChainHead:
+    """The newest link of the chain: publish it outside the system to anchor everything before.
+
+    Anyone holding an exported head can later prove that no version signed up to it was
+    removed or altered, even by someone who controls the database and the audit log.
+    """
+
+    seq: int
+    chain_hash: str
+    field: str | None
+    contract_day: dt.date | None
+    version: int | None
+    signed_at: dt.datetime | None
+    exported_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """The head as JSON-ready values (the export file and the API's answer)."""
+        return {
+            "algorithm": "sha256(prev_hash + '\\n' + canonical header)",
+            "seq": self.seq,
+            "chain_hash": self.chain_hash,
+            "field": self.field,
+            "contract_day": self.contract_day.isoformat() if self.contract_day else None,
+            "version": self.version,
+            "signed_at": self.signed_at.astimezone(dt.UTC).isoformat() if self.signed_at else None,
+            "exported_at": self.exported_at.astimezone(dt.UTC).isoformat(),
+        }
+
+
+def head(conn: Conn, now: dt.datetime | None = None) -> ChainHead:
+    """The chain's newest link (sequence 0 and the genesis hash when nothing is signed yet)."""
+    row = conn.execute(
+        "SELECT v.chain_seq, v.chain_hash, f.code, r.contract_day, v.version, v.signed_at "
+        "FROM report_versions v JOIN reports r ON r.id = v.report_id "
+        "JOIN fields f ON f.id = r.field_id WHERE v.chain_seq IS NOT NULL "
+        "ORDER BY v.chain_seq DESC LIMIT 1"
+    ).fetchone()
+    when = now or dt.datetime.now(dt.UTC)
+    if row is None:
+        return ChainHead(0, GENESIS, None, None, None, None, when)
+    return ChainHead(int(row[0]), str(row[1]), row[2], row[3], row[4], row[5], when)
+
+
 @dataclass
 class AuditResult:
     """What the audit checked and what it found wrong."""

@@ -300,3 +300,21 @@ def audit() -> None:
             console.print(f"[red]FAIL[/] {problem}", highlight=False)
         raise AuditFailed(f"audit found {len(result.problems)} problem(s) in the report chain")
     console.print(f"[bold green]chain intact[/]: {result.versions} signed version(s) checked")
+
+
+@app.command("chain-head")
+def chain_head(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the head as JSON to this file")
+    ] = None,
+) -> None:
+    """Export the hash chain's head (JSON) to anchor it outside the system."""
+    import orjson
+
+    with open_database(get_settings()) as db, db.connect() as conn:
+        data = orjson.dumps(chain.head(conn).as_dict(), option=orjson.OPT_INDENT_2)
+    if output is None:
+        console.print_json(data.decode())
+        return
+    output.write_bytes(data + b"\n")
+    console.print(f"chain head written to {output}")

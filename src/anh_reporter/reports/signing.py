@@ -1,9 +1,12 @@
 """Ed25519 detached signatures of canonical reports, and the signing key on disk.
 
 * The key pair is created on first use in the key directory (default ``<data_dir>/keys``):
-  ``ed25519.pem`` (PKCS#8, unencrypted, file mode 0600, directory 0700) and ``ed25519.pub.pem``.
-  Protect the directory as you would any private key; rotate by moving the files away (a new
-  key is then made, and old reports still verify with the public key kept in their signature).
+  ``ed25519.pem`` (PKCS#8, file mode 0600, directory 0700) and ``ed25519.pub.pem``. With a
+  key-encryption key configured (``ANH_SECRETS__KEK``) the private key file is sealed
+  (:mod:`anh_reporter.secretbox`), not plain PEM. :func:`rotate_key` retires the current key
+  (its public key stays in ``retired/<key id>.pub.pem``, the private key is deleted) and makes a
+  new one; ``keyset.json`` lists every public key, current and retired, so old reports still
+  verify (their signature also carries the public key, and ``signing_keys`` keeps it).
 * The key id is the SHA-256 (hex) of the raw 32-byte public key.
 * The signature covers the canonical report bytes (not a compressed file). It is stored in a
   detached file ``<report>.sig`` (a small JSON envelope: algorithm, key id, public key, SHA-256
@@ -28,11 +31,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from anh_reporter.errors import AnhError
+from anh_reporter.secretbox import SecretBox, default_box, is_sealed
 
 ALGORITHM = "Ed25519"
 PRIVATE_FILE = "ed25519.pem"
 PUBLIC_FILE = "ed25519.pub.pem"
 GZIP_MAGIC = b"\x1f\x8b"
+KEYSET_FILE = "keyset.json"
+RETIRED_DIR = "retired"
+KEY_PURPOSE = "signing-key"
+REPORT_FILE_MODE = 0o640
 
 
 class SigningError(AnhError):
@@ -69,14 +77,19 @@ def _from_private(private: Ed25519PrivateKey) -> SigningKey:
     return SigningKey(private, raw, key_id_of(raw))
 
 
-def load_or_create_key(directory: Path) -> SigningKey:
-    """The key in ``directory``; created there (0600) when there is none yet."""
+def load_or_create_key(directory: Path, box: SecretBox | None = None) -> SigningKey:
+    """The key in ``directory``; created there (0600) when there is none yet.
+
+    ``box`` (default: the process's, from ``ANH_SECRETS__KEK``) opens a sealed key file and
+    seals a new one; without a KEK the file is plain PEM.
+    """
+    box = box or default_box()
     private_path = directory / PRIVATE_FILE
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return _load(private_path)
+        return _load(private_path, box)
     except OSError as exc:
         raise SigningError(
             f"cannot create the signing key in {directory}: {exc.strerror}"
@@ -88,22 +101,32 @@ def load_or_create_key(directory: Path) -> SigningKey:
         serialization.NoEncryption(),
     )
     with os.fdopen(fd, "wb") as f:
-        f.write(pem)
+        f.write(box.seal(pem, KEY_PURPOSE).encode() if box else pem)
     key = _from_private(private)
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    (directory / PUBLIC_FILE).write_bytes(public_pem)
+    (directory / PUBLIC_FILE).write_bytes(_public_pem(private.public_key()))
+    write_keyset(directory)
     return key
 
 
-def _load(path: Path) -> SigningKey:
+def _public_pem(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _load(path: Path, box: SecretBox | None) -> SigningKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SigningError(f"cannot read the signing key {path}: {exc.strerror}") from None
     if not data:
         raise SigningError(f"signing key {path} is empty (an interrupted creation?): remove it")
+    if is_sealed(data):
+        if box is None:
+            raise SigningError(
+                f"signing key {path} is sealed: set ANH_SECRETS__KEK (or _KEK_FILE) to open it"
+            )
+        data = box.open(data.decode("ascii"), KEY_PURPOSE)
     try:
         private = serialization.load_pem_private_key(data, password=None)
     except ValueError as exc:
@@ -111,6 +134,81 @@ def _load(path: Path) -> SigningKey:
     if not isinstance(private, Ed25519PrivateKey):
         raise SigningError(f"signing key {path} is not an Ed25519 key")
     return _from_private(private)
+
+
+def key_is_sealed(directory: Path) -> bool | None:
+    """True when the private key file is sealed, False when plain PEM, None when absent."""
+    try:
+        return is_sealed((directory / PRIVATE_FILE).read_bytes()[:16])
+    except FileNotFoundError:
+        return None
+
+
+def seal_key_file(directory: Path, box: SecretBox) -> bool:
+    """Re-write the private key sealed under ``box``'s current KEK; False when there is none.
+
+    Opens a plain or previously sealed file (``box`` holds the previous KEK while rotating).
+    """
+    path = directory / PRIVATE_FILE
+    if not path.exists():
+        return False
+    key = _load(path, box)
+    pem = key.private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    _atomic_write(path, box.seal(pem, KEY_PURPOSE).encode(), mode=0o600)
+    return True
+
+
+def rotate_key(directory: Path, box: SecretBox | None = None) -> tuple[str | None, SigningKey]:
+    """Retire the current key (public key kept, private key deleted) and make a new one.
+
+    Returns the retired key id (None when there was no key) and the new key.
+    """
+    box = box or default_box()
+    old: str | None = None
+    path = directory / PRIVATE_FILE
+    if path.exists():
+        current = _load(path, box)
+        old = current.key_id
+        retired = directory / RETIRED_DIR
+        retired.mkdir(mode=0o700, exist_ok=True)
+        (retired / f"{old}.pub.pem").write_bytes(_public_pem(current.private.public_key()))
+        path.unlink()
+        (directory / PUBLIC_FILE).unlink(missing_ok=True)
+    return old, load_or_create_key(directory, box)
+
+
+def keyset(directory: Path) -> list[dict[str, str]]:
+    """Every public key of the directory: the current one first, then the retired ones."""
+    keys: list[dict[str, str]] = []
+    files = [(directory / PUBLIC_FILE, "current")] + [
+        (p, "retired") for p in sorted((directory / RETIRED_DIR).glob("*.pub.pem"))
+    ]
+    for path, status in files:
+        if not path.exists():
+            continue
+        public = serialization.load_pem_public_key(path.read_bytes())
+        if not isinstance(public, Ed25519PublicKey):
+            continue
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        keys.append(
+            {
+                "key_id": key_id_of(raw),
+                "algorithm": ALGORITHM,
+                "public_key": base64.b64encode(raw).decode(),
+                "status": status,
+            }
+        )
+    return keys
+
+
+def write_keyset(directory: Path) -> Path:
+    """Publish :func:`keyset` as ``keyset.json`` in the key directory (world-readable)."""
+    path = directory / KEYSET_FILE
+    _atomic_write(path, orjson.dumps({"keys": keyset(directory)}, option=orjson.OPT_INDENT_2))
+    path.chmod(0o644)
+    return path
 
 
 def verify_signature(data: bytes, signature: bytes, public_raw: bytes) -> bool:
@@ -178,7 +276,7 @@ def write_signed(
     directory: Path, stem: str, data: bytes, envelope: Envelope, *, compress: bool = False
 ) -> SignedFiles:
     """Write ``<stem>.json`` (or ``.json.gz``) and ``<stem>.sig``, each atomically."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o750, parents=True, exist_ok=True)
     report = directory / (stem + (".json.gz" if compress else ".json"))
     # mtime=0: the same report compresses to the same bytes every time.
     body = gzip.compress(data, mtime=0) if compress else data
@@ -188,9 +286,14 @@ def write_signed(
     return SignedFiles(report, signature)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, mode: int = REPORT_FILE_MODE) -> None:
+    """Write via a temporary file created with ``mode`` (reports: 0640, never world-readable)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, mode)  # whatever the umask
     os.replace(tmp, path)
 
 

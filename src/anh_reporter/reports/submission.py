@@ -25,6 +25,7 @@ from anh_reporter.reports.delivery import (
 from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.model import report_id
 from anh_reporter.reports.records import envelope_of, signed_versions
+from anh_reporter.secretbox import reveal_setting
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
@@ -56,7 +57,7 @@ def channel_from_settings(options: ReportSettings, drop_dir: Path) -> DeliveryCh
     if d.auth == "bearer":
         if d.bearer_token is None:
             raise ReportError("auth 'bearer' needs ANH_REPORTS__DELIVERY__BEARER_TOKEN")
-        auth = BearerAuth(d.bearer_token.get_secret_value())
+        auth = BearerAuth(reveal_setting(d.bearer_token, "reports.delivery.bearer_token") or "")
     elif d.auth == "oauth2":
         if not (d.oauth_token_url and d.oauth_client_id and d.oauth_client_secret):
             raise ReportError(
@@ -66,7 +67,7 @@ def channel_from_settings(options: ReportSettings, drop_dir: Path) -> DeliveryCh
         auth = OAuth2ClientCredentials(
             d.oauth_token_url,
             d.oauth_client_id,
-            d.oauth_client_secret.get_secret_value(),
+            reveal_setting(d.oauth_client_secret, "reports.delivery.oauth_client_secret") or "",
             d.oauth_scope,
         )
     return HttpUploadChannel(

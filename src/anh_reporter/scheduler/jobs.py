@@ -90,6 +90,9 @@ def recompute_late_data(db: Database, settings: Settings) -> int:
 def maintain_partitions(db: Database, settings: Settings) -> list[str]:
     """Create partitions ahead, drop expired ones; the names dropped."""
     now = dt.datetime.now(dt.UTC)
+    # Dropping a partition needs the owner: use its URL when the deployment separates roles.
+    if settings.database_owner_url:
+        db = Database(settings.database_owner_url.replace("postgresql+psycopg://", "postgresql://"))
     with db.connect() as conn:
         if not partitions.is_native(conn):
             return []

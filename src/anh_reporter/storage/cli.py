@@ -11,7 +11,7 @@ from rich.table import Table
 
 from anh_reporter.config import get_settings
 from anh_reporter.site import load_site
-from anh_reporter.storage import migrate, partitions
+from anh_reporter.storage import migrate, partitions, roles
 from anh_reporter.storage.database import Database, open_database
 from anh_reporter.storage.site_repo import SiteLoadSummary, load_site_into
 from anh_reporter.storage.site_topology import check_site
@@ -30,18 +30,60 @@ SiteFile = Annotated[Path, typer.Argument(help="Site file (YAML)")]
 def db_migrate(
     revision: Annotated[str, typer.Option(help="Target revision")] = "head",
 ) -> None:
-    """Apply migrations and create the partitions ahead of time."""
+    """Apply migrations (as the owner role) and create the partitions ahead of time."""
     settings = get_settings()
-    with open_database(settings) as db:
+    with open_database(settings, owner=True) as db:
         migrate.upgrade(db, revision, storage=settings.storage)
         with db.connect() as conn:
             made = partitions.premake(
                 conn, dt.datetime.now(dt.UTC), settings.storage.partitions_ahead
             )
+            granted = (
+                roles.apply_app_role(conn, settings.database_app_role)
+                if settings.database_app_role
+                else None
+            )
         console.print(
             f"migrated to [bold]{migrate.current_revision(db)}[/]; "
             f"{len(made)} partition(s) created ahead"
         )
+        if granted is not None:
+            _print_roles(granted)
+
+
+@db_app.command("roles")
+def db_roles(
+    app_role: Annotated[
+        str | None,
+        typer.Option(help="The application's role (default: ANH_DATABASE_APP_ROLE)"),
+    ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(help="Set the role's password from this file (first line)"),
+    ] = None,
+) -> None:
+    """Create the application role (owns nothing; logs insert-only) and grant it; idempotent.
+
+    Run it as the owner role (ANH_DATABASE_OWNER_URL) after `db migrate`.
+    """
+    settings = get_settings()
+    role = app_role or settings.database_app_role
+    if not role:
+        raise typer.BadParameter("give --app-role or set ANH_DATABASE_APP_ROLE")
+    password = (
+        password_file.read_text(encoding="utf-8").splitlines()[0].strip() if password_file else None
+    )
+    with open_database(settings, owner=True) as db, db.connect() as conn:
+        _print_roles(roles.apply_app_role(conn, role, password=password))
+
+
+def _print_roles(report: roles.RoleReport) -> None:
+    console.print(
+        f"role [bold]{report.role}[/] {'created' if report.created else 'exists'}: "
+        f"read/write on {report.tables} table(s), no TRUNCATE, owns nothing; "
+        f"insert-only: {', '.join(report.insert_only) or '-'}; "
+        f"partition function: {'yes' if report.partition_function else 'no'}"
+    )
 
 
 @db_app.command("downgrade")
@@ -50,7 +92,7 @@ def db_downgrade(
 ) -> None:
     """Migrate down to a revision."""
     settings = get_settings()
-    with open_database(settings) as db:
+    with open_database(settings, owner=True) as db:
         migrate.downgrade(db, revision, storage=settings.storage)
         console.print(f"now at revision {migrate.current_revision(db) or 'base (empty)'}")
 
@@ -73,7 +115,7 @@ def db_partitions(
     """List telemetry partitions; create ahead and drop expired ones."""
     settings = get_settings()
     now = dt.datetime.now(dt.UTC)
-    with open_database(settings) as db, db.connect() as conn:
+    with open_database(settings, owner=True) as db, db.connect() as conn:
         if not partitions.is_native(conn):
             console.print(
                 "telemetry is a TimescaleDB hypertable: chunks and retention are "

@@ -72,10 +72,15 @@ class Database:
 
 
 @contextmanager
-def open_database(settings: Settings) -> Iterator[Database]:
-    """The configured database; an embedded server lives as long as this context."""
-    if settings.database_url:
-        url = settings.database_url
+def open_database(settings: Settings, *, owner: bool = False) -> Iterator[Database]:
+    """The configured database; an embedded server lives as long as this context.
+
+    ``owner``: reach it as the owner role (``ANH_DATABASE_OWNER_URL``) when one is configured,
+    for migrations and grants; otherwise as the application (``ANH_DATABASE_URL``).
+    """
+    chosen = (settings.database_owner_url if owner else None) or settings.database_url
+    if chosen:
+        url = chosen
         if url.startswith("postgresql+psycopg://"):
             url = "postgresql://" + url.removeprefix("postgresql+psycopg://")
         yield Database(url)

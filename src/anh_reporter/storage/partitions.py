@@ -73,17 +73,32 @@ def ensure_weeks(conn: psycopg.Connection[Any], week_starts_us: Iterable[int]) -
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         existing = {p.name for p in list_partitions(conn)}
+        owner = _owns_telemetry(conn)
         for start_us in wanted:
             start = from_us(start_us)
             name = partition_name(start)
             if name in existing:
                 continue
-            conn.execute(
-                f"CREATE TABLE {name} PARTITION OF telemetry "
-                f"FOR VALUES FROM ({_lit(start)}) TO ({_lit(start + WEEK)})"
-            )
+            if owner:
+                conn.execute(
+                    f"CREATE TABLE {name} PARTITION OF telemetry "
+                    f"FOR VALUES FROM ({_lit(start)}) TO ({_lit(start + WEEK)})"
+                )
+            else:  # the application role: through the owner's function (storage.roles)
+                conn.execute(
+                    "SELECT anh_make_telemetry_partition(%s, %s, %s)",
+                    (name, start, start + WEEK),
+                )
             created.append(name)
     return created
+
+
+def _owns_telemetry(conn: psycopg.Connection[Any]) -> bool:
+    """True when the connected role may create partitions of ``telemetry`` itself."""
+    row = conn.execute(
+        "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = 'telemetry'::regclass"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def ensure_range(conn: psycopg.Connection[Any], start: dt.datetime, end: dt.datetime) -> list[str]:

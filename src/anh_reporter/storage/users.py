@@ -3,12 +3,15 @@ state), the last login, a new password hash, the TOTP second factor switched on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from psycopg import AsyncConnection
 
+from anh_reporter.secretbox import reveal, seal_text
+
 Conn = AsyncConnection[Any]
+TOTP_PURPOSE = "totp"
 
 
 @dataclass(frozen=True)
@@ -35,14 +38,21 @@ async def credentials_by_email(conn: Conn, email: str) -> Credentials | None:
     """The user of that (lower-case) email, or None."""
     cur = await conn.execute(_CREDENTIALS + "WHERE email = %s", (email,))
     row = await cur.fetchone()
-    return None if row is None else Credentials(*row)
+    return None if row is None else _opened(Credentials(*row))
 
 
 async def credentials(conn: Conn, user_id: int) -> Credentials | None:
     """The user, or None."""
     cur = await conn.execute(_CREDENTIALS + "WHERE id = %s", (user_id,))
     row = await cur.fetchone()
-    return None if row is None else Credentials(*row)
+    return None if row is None else _opened(Credentials(*row))
+
+
+def _opened(c: Credentials) -> Credentials:
+    """The TOTP secret opened: it is sealed at rest when a key-encryption key is configured."""
+    if c.totp_secret is None:
+        return c
+    return replace(c, totp_secret=reveal(c.totp_secret, TOTP_PURPOSE))
 
 
 async def record_login(conn: Conn, user_id: int) -> None:
@@ -73,7 +83,8 @@ async def use_totp_step(conn: Conn, user_id: int, step: int) -> None:
 async def start_totp(conn: Conn, user_id: int, secret: str) -> None:
     """A new TOTP secret, not on yet."""
     await conn.execute(
-        "UPDATE users SET totp_secret = %s, totp_last_step = NULL WHERE id = %s", (secret, user_id)
+        "UPDATE users SET totp_secret = %s, totp_last_step = NULL WHERE id = %s",
+        (seal_text(secret, TOTP_PURPOSE), user_id),
     )
 
 

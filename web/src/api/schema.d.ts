@@ -995,6 +995,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/security/assessment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Assessment
+         * @description What ``anh-reporter security assess`` says, for the settings this API runs with.
+         */
+        get: operations["security-get_assessment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/security/chain-head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Chain Head
+         * @description The report hash chain's head, to anchor outside the system.
+         */
+        get: operations["security-get_chain_head"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/security/signing-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Signing Keys
+         * @description Every key that ever signed a report, newest first: old reports verify with these.
+         */
+        get: operations["security-list_signing_keys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/series": {
         parameters: {
             query?: never;
@@ -1517,6 +1577,26 @@ export interface components {
             rmse: number;
         };
         /**
+         * AssessmentOut
+         * @description The IEC 62443-3-3 self-assessment of the live configuration and database.
+         */
+        AssessmentOut: {
+            /** Advisory */
+            advisory: string[];
+            /** Checks */
+            checks: components["schemas"]["anh_reporter__api__routes__security__CheckOut"][];
+            /** Frs */
+            frs: components["schemas"]["FrOut"][];
+            /** Gaps */
+            gaps: string[];
+            /** Meets Target */
+            meets_target: boolean;
+            /** Standard */
+            standard: string;
+            /** Target Sl */
+            target_sl: number;
+        };
+        /**
          * AuditEntry
          * @description Who did what, when, to which object, with which outcome.
          */
@@ -1580,6 +1660,23 @@ export interface components {
             start: string;
         };
         /**
+         * ChainHeadOut
+         * @description The newest link of the report hash chain (sequence 0: nothing signed yet).
+         */
+        ChainHeadOut: {
+            /** Chain Hash */
+            chain_hash: string;
+            /**
+             * Exported At
+             * Format: date-time
+             */
+            exported_at: string;
+            /** Seq */
+            seq: number;
+            /** Signed At */
+            signed_at: string | null;
+        };
+        /**
          * ChangeOut
          * @description One difference: at ``path`` (a JSON Pointer), ``op`` is added, removed or changed.
          */
@@ -1595,18 +1692,6 @@ export interface components {
             op: "added" | "removed" | "changed";
             /** Path */
             path: string;
-        };
-        /**
-         * CheckOut
-         * @description One verification step.
-         */
-        CheckOut: {
-            /** Detail */
-            detail: string;
-            /** Name */
-            name: string;
-            /** Ok */
-            ok: boolean;
         };
         /**
          * ComponentStatus
@@ -1994,6 +2079,22 @@ export interface components {
             severity: string;
             /** Target */
             target: string;
+        };
+        /**
+         * FrOut
+         * @description A foundational requirement: the level achieved against the target.
+         */
+        FrOut: {
+            /** Achieved */
+            achieved: number;
+            /** Fr */
+            fr: string;
+            /** Meets */
+            meets: boolean;
+            /** Name */
+            name: string;
+            /** Target */
+            target: number;
         };
         /**
          * GenerateRequest
@@ -2884,6 +2985,23 @@ export interface components {
          */
         Severity: "INFO" | "WARNING" | "CRITICAL";
         /**
+         * SigningKeyOut
+         * @description A public key that signed reports (Ed25519, raw, base64); its id is its SHA-256.
+         */
+        SigningKeyOut: {
+            /** Algorithm */
+            algorithm: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Key Id */
+            key_id: string;
+            /** Public Key */
+            public_key: string;
+        };
+        /**
          * SpcChart
          * @description Hourly averages of a series judged by SPC rules against a prior baseline.
          */
@@ -3172,7 +3290,7 @@ export interface components {
          */
         VerificationOut: {
             /** Checks */
-            checks: components["schemas"]["CheckOut"][];
+            checks: components["schemas"]["anh_reporter__api__routes__reports__CheckOut"][];
             /** Ok */
             ok: boolean;
             /** Report Id */
@@ -3330,6 +3448,40 @@ export interface components {
             water_bbl_d: string;
             /** Well */
             well: string;
+        };
+        /**
+         * CheckOut
+         * @description One verification step.
+         */
+        anh_reporter__api__routes__reports__CheckOut: {
+            /** Detail */
+            detail: string;
+            /** Name */
+            name: string;
+            /** Ok */
+            ok: boolean;
+        };
+        /**
+         * CheckOut
+         * @description One check, the system requirement it evidences and the level that needs it.
+         */
+        anh_reporter__api__routes__security__CheckOut: {
+            /** Detail */
+            detail: string;
+            /** Fix */
+            fix: string;
+            /** Fr */
+            fr: string;
+            /** Id */
+            id: string;
+            /** Level */
+            level: number;
+            /** Passed */
+            passed: boolean;
+            /** Sr */
+            sr: string;
+            /** Title */
+            title: string;
         };
     };
     responses: never;
@@ -9405,6 +9557,363 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VerificationOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "security-get_assessment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "security-get_chain_head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainHeadOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "security-list_signing_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningKeyOut"][];
                 };
             };
             /** @description bad request */
