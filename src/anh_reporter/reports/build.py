@@ -109,16 +109,17 @@ def _pmo(day: StoredDay, context: PmoContext | None, approvals: list[ApprovalInf
     """A PMO's report figures."""
     p = day.figures
     gov, gsv, nsv = p.gross_observed_volume, p.gross_standard_volume, p.net_standard_volume
+    gov_q, gsv_q, nsv_q = q(gov, "volume"), q(gsv, "volume"), q(nsv, "volume")
     oil_gross = oil_net = water_gross = water_net = gas = None
     if p.fluid == "oil":
-        oil_gross, oil_net = q(gsv, "volume"), q(nsv, "volume")
+        oil_gross, oil_net = gsv_q, nsv_q
         if gsv is not None and nsv is not None:
             water_gross = water_net = _q(gsv - nsv, "volume")
     elif p.fluid == "water":
-        water_gross = q(gov, "volume")
-        water_net = q(gsv if gsv is not None else gov, "volume")
+        water_gross = gov_q
+        water_net = gsv_q if gsv is not None else gov_q
     else:
-        gas = q(gsv, "volume")
+        gas = gsv_q
     terms = p.quality_components.get("score")
     return PmoReport(
         code=day.pmo.code,
@@ -176,9 +177,9 @@ def _pmo(day: StoredDay, context: PmoContext | None, approvals: list[ApprovalInf
         level=p.level,
         ccf=q(p.ccf, "ccf"),
         csw=q(p.csw, "ccf"),
-        gross_observed_volume=q(gov, "volume"),
-        gross_standard_volume=q(gsv, "volume"),
-        net_standard_volume=q(nsv, "volume"),
+        gross_observed_volume=gov_q,
+        gross_standard_volume=gsv_q,
+        net_standard_volume=nsv_q,
         measured_volume=q(p.measured_volume, "volume"),
         estimated_volume=q(p.estimated_volume, "volume"),
         estimated_share_pct=q(p.estimated_share_pct, "pct"),

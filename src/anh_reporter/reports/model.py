@@ -43,16 +43,28 @@ def q(value: Decimal | float | int | None, kind: str) -> Decimal | None:
     """``value`` rounded half up to the increment of ``kind``; ``None`` stays ``None``."""
     if value is None:
         return None
-    if type(value) is not Decimal:
-        # A float is taken at its shortest decimal form (repr), as API MPMS 12.2 rounding does.
-        value = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return value.quantize(QUANTA[kind], ROUND_HALF_UP)
+    return _q(value, kind)
+
+
+_FLOATS: dict[tuple[float, str], Decimal] = {}
+"""Floats already rounded, by (value, kind): quality figures repeat (100.0, 20.0, 0.0...)."""
+_FLOATS_MAX = 8192
 
 
 def _q(value: Decimal | float | int, kind: str) -> Decimal:
-    out = q(value, kind)
-    assert out is not None  # noqa: S101 - narrows for mypy: q() is None only for None
-    return out
+    if type(value) is Decimal:
+        return value.quantize(QUANTA[kind], ROUND_HALF_UP)
+    if isinstance(value, float):
+        key = (value + 0.0, kind)  # -0.0 is reported as 0
+        out = _FLOATS.get(key)
+        if out is None:
+            # A float is taken at its shortest decimal form (repr), as API MPMS 12.2 rounding
+            # does.
+            out = Decimal(repr(key[0])).quantize(QUANTA[kind], ROUND_HALF_UP)
+            if len(_FLOATS) < _FLOATS_MAX:
+                _FLOATS[key] = out
+        return out
+    return Decimal(value).quantize(QUANTA[kind], ROUND_HALF_UP)
 
 
 class _Model(BaseModel):
