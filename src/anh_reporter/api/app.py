@@ -40,6 +40,7 @@ from anh_reporter.api.routes import (
     fields,
     health,
     ingest,
+    meta,
     monthly,
     operators,
     pmos,
@@ -82,6 +83,7 @@ ROUTERS = (
     monthly.router,
     audit.router,
     config_log.router,
+    meta.router,
 )
 
 
