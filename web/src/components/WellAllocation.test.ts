@@ -47,3 +47,17 @@ describe('WellAllocation', () => {
     setLocale('es-CO')
   })
 })
+
+describe('WellAllocation accessibility', () => {
+  it('makes every sideways-scrolling table a focusable, labelled region', () => {
+    setLocale('es-CO')
+    const w = mount(WellAllocation, { props: { allocation: readAllocation(DOC)!, version: 1 }, global: { plugins: [i18n] } })
+    const wraps = w.findAll('.table-wrap')
+    expect(wraps).toHaveLength(3)
+    for (const x of wraps) {
+      expect(x.attributes('tabindex')).toBe('0')
+      expect(x.attributes('role')).toBe('region')
+      expect(x.attributes('aria-label')).toBeTruthy()
+    }
+  })
+})
