@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: demo test lint typecheck pytest bench lock clean system-packages web web-api web-check \
-	web-test web-e2e hooks
+	web-test web-e2e web-ci hooks
 
 $(UV): tools/bootstrap_uv.py
 	$(PYTHON) tools/bootstrap_uv.py .tools >/dev/null
@@ -23,7 +23,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 demo: $(STAMP)
 	$(BIN)/anh-reporter demo
 
-test: lint typecheck pytest
+test: lint typecheck web-ci pytest
 
 # The Debian tools the deployment tests drive (promtool, amtool, nginx, pgbouncer): installed
 # when CI=true (CI must run those tests); elsewhere the tests skip, saying what is missing.
@@ -69,8 +69,19 @@ web-check: $(STAMP) web/node_modules/.package-lock.json
 web-test: web/node_modules/.package-lock.json
 	$(WEB_NPM) test
 
+# The UI checks `make test` runs (web-check, web-test; about a minute): when node >= 20.19 is
+# here, and on CI (CI=true) always: there a missing or old node fails the run.
+web-ci:
+	@if tools/node_ok.sh; then $(MAKE) --no-print-directory web-check web-test; \
+	elif [ "$${CI:-}" = "true" ]; then \
+		echo "make test: CI=true needs node >= 20.19 and npm for the UI checks (make web-check," \
+			"make web-test); install Node.js 20.19+ (Debian 13's nodejs and npm, or nodejs.org)" >&2; exit 1; \
+	else echo "make test: UI checks skipped (web-check, web-test): no node >= 20.19 here"; fi
+
 # Browser tests against `anh-reporter demo` on a fresh database (ANH_TEST_DATABASE_URL's
-# server, else the embedded PostgreSQL); screenshots go to docs/ui/.
+# server, else the embedded PostgreSQL); screenshots go to docs/ui/. Not part of `make test`
+# yet: it has not been seen to pass in full and reliably (run it by hand, and add it to
+# web-ci once it has, if it stays under 3 minutes).
 web-e2e: $(STAMP) web/node_modules/.package-lock.json
 	@command -v $${ANH_CHROMIUM:-/usr/bin/chromium} >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

@@ -309,6 +309,7 @@ ELSEWHERE = {
     ("POST", "/api/v1/auth/totp/setup"): "test_totp.py",
     ("POST", "/api/v1/auth/totp/enable"): "test_totp.py",
     ("POST", "/api/v1/auth/totp/disable"): "test_totp.py",
+    ("GET", "/api/v1/capabilities"): "test_capabilities.py",
     ("GET", "/health"): "test_health.py",
     ("GET", "/health/ready"): "test_health.py",
     ("GET", "/metrics"): "test_health.py",

@@ -108,10 +108,10 @@ def main() -> None:
     fresh_database()
     if seed and os.environ.get("ANH_DATABASE_URL"):
         threading.Thread(target=seed_anomaly_when_ready, daemon=True).start()
-    from anh_reporter.cli import app as cli
+    from anh_reporter.cli import main as cli
 
     sys.argv = ["anh-reporter", *args]
-    cli()
+    cli(args)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,16 @@ const here = dirname(fileURLToPath(import.meta.url))
 const repo = resolve(here, '..', '..')
 export const STATE = join(here, '..', '.e2e', 'state.json')
 
+/** The server process is gone: stop waiting at once (other probe errors mean "not yet"). */
+class ServerExited extends Error {}
+
 async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const value = await probe().catch(() => null)
+    const value = await probe().catch((error: unknown) => {
+      if (error instanceof ServerExited) throw error
+      return null
+    })
     if (value !== null) return value
     if (Date.now() > deadline) throw new Error(`e2e: timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 250)) // polling a child process: no event to wait on
@@ -47,7 +53,7 @@ export default async function globalSetup(): Promise<void> {
   const password = await waitFor(
     'the admin password in the demo output',
     async () => {
-      if (child.exitCode !== null) throw new Error(`demo exited: see ${logPath}`)
+      if (child.exitCode !== null) throw new ServerExited(`demo exited: see ${logPath}`)
       const m = /API admin[^:]*:\s*(\S+)\s*\/\s*(\S+)/.exec(readFileSync(logPath, 'utf8'))
       return m ? { email: m[1] as string, password: m[2] as string } : null
     },
@@ -56,7 +62,7 @@ export default async function globalSetup(): Promise<void> {
   await waitFor(
     'the API and the UI',
     async () => {
-      if (child.exitCode !== null) throw new Error(`demo exited (${child.exitCode}): see ${logPath}`)
+      if (child.exitCode !== null) throw new ServerExited(`demo exited (${child.exitCode}): see ${logPath}`)
       const [ui, api] = await Promise.all([
         fetch(`http://127.0.0.1:${port}/`),
         fetch(`http://127.0.0.1:${port}/api/v1/auth/me`),

@@ -84,6 +84,12 @@ test('sign a contract day, verify it and download it', async ({ page }) => {
   expect(download.suggestedFilename()).toMatch(/\.json$/)
   const body = JSON.parse(readFileSync((await download.path()) as string, 'utf8')) as { contract_day: { date: string } }
   expect(body.contract_day.date).toBe(day)
+  // The signed day's well allocation (profile idp-1.2): factors, balances, one row per well.
+  await expect(page.getByTestId('allocation-wells')).toBeVisible()
+  await expect(page.getByTestId('allocation-wells').locator('tbody tr').first()).toBeVisible()
+  await expect(page.getByTestId('allocation-balances')).toBeVisible()
+  const [forma] = await Promise.all([page.waitForEvent('download'), page.getByTestId('action-forma9sh').click()])
+  expect(forma.suggestedFilename()).toMatch(/\.csv$/)
   await page.evaluate(() => window.scrollTo(0, 0))
   await shot(page, 'signoff')
   const card = page.getByTestId('pmo-card-PMO-LACT-01')

@@ -40,6 +40,7 @@ from anh_reporter.api.routes import (
     fields,
     health,
     ingest,
+    meta,
     monthly,
     operators,
     pmos,
@@ -84,6 +85,7 @@ ROUTERS = (
     audit.router,
     config_log.router,
     security.router,
+    meta.router,
 )
 
 

@@ -40,16 +40,22 @@ def demo(
     days: Annotated[float, typer.Option(min=0.01, max=400, help="Days of history")] = 7.0,
     seed: Annotated[int, typer.Option(help="Seed of the signal generator")] = 42,
     live: Annotated[
-        float, typer.Option(min=0, help="Seconds of live field data after the backfill (0: none)")
-    ] = 90.0,
-    api_port: Annotated[int, typer.Option(help="Serve the API here while live (0: no API)")] = 8000,
+        float | None,
+        typer.Option(
+            min=0, help="Seconds of live field data (default: until Ctrl-C; 0: none, no server)"
+        ),
+    ] = None,
+    api_port: Annotated[
+        int, typer.Option(help="Serve the UI and the API here while live (0: none)")
+    ] = 8000,
 ) -> None:
     """Backfill history, sign yesterday's report, then run the simulated field live.
 
     Starts the database (embedded by default), migrates, loads the site, backfills, signs
     yesterday's report; then serves the site over OPC UA, Modbus and MQTT, collects it with
-    the connectors into the database, injects a few faults, serves the API, and prints a line
-    of statistics every few seconds, for ``--live`` seconds (Ctrl-C stops earlier).
+    the connectors into the database, injects a few faults, serves the web UI and the API
+    (printing the URL and the admin password), and prints a line of statistics every few
+    seconds, until Ctrl-C (or for ``--live`` seconds).
     """
     settings = get_settings()
     site = load_site(site_file)
@@ -95,14 +101,27 @@ def demo(
         _demo_report(db, site.fields[0].code)
         if wells_day is not None:
             print_allocation(db, site.fields[0].code, wells_day)
-        if live > 0:
-            asyncio.run(_demo_live(db, settings, site, seconds=live, seed=seed, api_port=api_port))
+        if live is None or live > 0:
+            login = f"{DEMO_ADMIN} / {password}"
+            asyncio.run(
+                _demo_live(
+                    db, settings, site, seconds=live, seed=seed, api_port=api_port, login=login
+                )
+            )
 
 
 async def _demo_live(
-    db: Database, settings: Settings, site: Site, *, seconds: float, seed: int, api_port: int
+    db: Database,
+    settings: Settings,
+    site: Site,
+    *,
+    seconds: float | None,
+    seed: int,
+    api_port: int,
+    login: str = "",
 ) -> None:
-    """The live part of the demo: simulated field, connectors, writer, API, faults, statistics."""
+    """The live part of the demo: simulated field, connectors, writer, UI and API, faults,
+    statistics; for ``seconds`` (None: until Ctrl-C, which ends it cleanly)."""
     with db.connect() as conn:
         rows = list_series(conn)
     ids = {r.code: r.id for r in rows}
@@ -121,12 +140,14 @@ async def _demo_live(
         await ingest.start(demo_connectors(field, site, rows, ingest))
         for line in field.describe():
             console.print(f"  {line}", highlight=False)
-        api_server = await _start_api(db, settings, ingest, api_port)
+        api_server = await _start_api(db, settings, ingest, api_port, login)
         faults = _demo_faults(site)
         started = time.monotonic()
         next_line = 5.0
-        console.print(f"[bold]live[/] for {seconds:g} s (Ctrl-C stops); faults at 40 s and 50 s")
-        while (elapsed := time.monotonic() - started) < seconds:
+        span = "until Ctrl-C" if seconds is None else f"for {seconds:g} s (Ctrl-C stops)"
+        console.print(f"[bold]live[/] {span}; faults at 40 s and 50 s")
+        while seconds is None or (time.monotonic() - started) < seconds:
+            elapsed = time.monotonic() - started
             while faults and faults[0][0] <= elapsed:
                 _, kind, code, length, magnitude = faults.pop(0)
                 field.inject_now(kind, code, length, magnitude)
@@ -136,6 +157,8 @@ async def _demo_live(
                 console.print("  " + ingest.stats(anomalies).line(), highlight=False)
                 next_line += 5.0
             await asyncio.sleep(0.5)
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels us; stop cleanly below
+        console.print("[bold]stopping[/] (Ctrl-C)")
     finally:
         if api_server is not None:
             api_server.should_exit = True
@@ -159,8 +182,11 @@ def _demo_faults(site: Site) -> list[tuple[float, FaultKind, str, float, float]]
     ]
 
 
-async def _start_api(db: Database, settings: Settings, ingest: LiveIngest, port: int) -> Any:
-    """Serve the API in this process while the demo runs (None when the port is taken)."""
+async def _start_api(
+    db: Database, settings: Settings, ingest: LiveIngest, port: int, login: str = ""
+) -> Any:
+    """Serve the UI and the API in this process while the demo runs (None when the port is
+    taken)."""
     if port == 0:
         return None
     import socket
@@ -179,6 +205,7 @@ async def _start_api(db: Database, settings: Settings, ingest: LiveIngest, port:
     )
     asyncio.get_running_loop().create_task(server.serve())
     console.print(f"  API      http://127.0.0.1:{port}/api/docs  (WebSocket /ws/telemetry/{{id}})")
+    console.print(f"[bold]UI[/]       http://127.0.0.1:{port}/  log in as {login}", highlight=False)
     return server
 
 

@@ -90,6 +90,7 @@ export const OP = {
   generateReport: 'reports-generate_report',
   submitReport: 'reports-submit_report',
   amendReport: 'reports-amend_report',
+  forma9sh: 'reports-get_forma9sh',
 } as const
 
 /** Features (not endpoints) the server announces in `/api/v1/capabilities`. */
