@@ -37,7 +37,10 @@ def deadband_keep(
     tag seen several times is compared with what was reported just before.
     """
     n = len(tag)
-    if n == 0 or len(np.unique(tag)) == n:  # one reading per tag: one vector step
+    if n == 0 or not limit.any():  # no deadband anywhere: everything is reported
+        return np.ones(n, dtype=bool)
+    # One reading per tag (ascending tags, as a poll gives them, or all distinct): one step.
+    if bool(np.all(tag[1:] > tag[:-1])) or len(np.unique(tag)) == n:
         lim, prev = limit[tag], last_reported[tag]
         with np.errstate(invalid="ignore"):
             moved = np.abs(value - prev) > lim

@@ -82,8 +82,12 @@ class Outbox:
         self._queue: deque[Batch] = deque()
         self._pending = 0
         self._cond = asyncio.Condition()
+        self._sending = asyncio.Lock()
+        """Held while a batch is with the sink: one delivery at a time, in queue order."""
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._waiters = 0
+        """Callers waiting for room or for a flush: woken after each delivery."""
 
     @property
     def pending(self) -> int:
@@ -109,17 +113,39 @@ class Outbox:
                     self.name,
                     self._pending,
                 )
-                await self._cond.wait_for(lambda: self._has_room(len(batch)))
+                self._waiters += 1
+                try:
+                    await self._cond.wait_for(lambda: self._has_room(len(batch)))
+                finally:
+                    self._waiters -= 1
             self._queue.append(batch)
             self._pending += len(batch)
             self.counters.accepted += len(batch)
-            self._cond.notify_all()
+            inline = (
+                self.linger_s == 0
+                and not self._closing
+                and not self._sending.locked()
+                and self._task is not None
+                and not self._task.done()
+            )
+            if not inline:
+                self._cond.notify_all()
+        # Without lingering, the caller delivers the queue's head itself while nobody else is
+        # sending (no task switch per batch). The batch leaves the queue only once delivered,
+        # so a cancelled caller loses nothing; a failure leaves it to the pump's retries.
+        if inline and not await self._send_head(retry=False):
+            async with self._cond:
+                self._cond.notify_all()
 
     async def flush(self) -> None:
         """Return once everything accepted so far has been delivered."""
         target = self.counters.accepted
         async with self._cond:
-            await self._cond.wait_for(lambda: self.counters.delivered >= target)
+            self._waiters += 1
+            try:
+                await self._cond.wait_for(lambda: self.counters.delivered >= target)
+            finally:
+                self._waiters -= 1
 
     async def close(self, timeout_s: float = 10.0) -> int:
         """Deliver what is queued (up to ``timeout_s``), stop; return the readings left over.
@@ -160,16 +186,43 @@ class Outbox:
                             ),
                             self.linger_s,
                         )
-                parts = self._head()
+            await self._send_head(retry=True)
+
+    async def _send_head(self, *, retry: bool) -> bool:
+        """Deliver the batches at the head of the queue; False if the sink refused them (and
+        ``retry`` is off: they stay queued)."""
+        async with self._sending:
+            if not self._queue:
+                return True
+            parts = self._head()
             batch = Batch.concat(parts, parts[0].source)
-            await self._deliver(batch)
+            if retry:
+                await self._deliver(batch)
+            elif not await self._try(batch):
+                return False
             async with self._cond:
                 for _ in parts:
                     self._queue.popleft()
                 self._pending -= len(batch)
                 self.counters.delivered += len(batch)
                 self.counters.batches += 1
-                self._cond.notify_all()
+                if self._waiters:
+                    self._cond.notify_all()
+            return True
+
+    async def _try(self, batch: Batch) -> bool:
+        try:
+            await self._sink(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.counters.sink_failures += 1
+            self.last_error = f"sink failed: {type(exc).__name__}: {exc}"
+            log.warning("%s: %s; %d readings kept", self.name, self.last_error, self._pending)
+            return False
+        self._backoff.reset()
+        self.last_error = None
+        return True
 
     def _head(self) -> list[Batch]:
         """Whole batches from the head of the queue, up to ``max_batch`` readings (at least one)."""
