@@ -79,8 +79,10 @@ class _Block:
     due_after_us: npt.NDArray[np.int64]
     last_value: npt.NDArray[np.float64] = field(init=False)
     last_time: npt.NDArray[np.int64] = field(init=False)
+    has_deadband: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        self.has_deadband = bool(self.limits.any())
         self.last_value = np.full(len(self.series_id), np.nan)
         self.last_time = np.full(len(self.series_id), np.iinfo(np.int64).min // 2, dtype=np.int64)
 
@@ -92,14 +94,11 @@ class _Block:
         self.last_time[due] = t_us
         # tagmap.scale's raw * k + b, per tag; NaN for a failed read
         values = np.full(len(due), np.nan) if raw is None else (raw * self.k + self.b)[due]
-        good = np.full(len(due), quality == GOOD)
-        keep = deadband_keep(due, values, good, self.limits, self.last_value)
-        emit = due[keep]
-        return (
-            self.series_id[emit],
-            values[keep],
-            np.full(len(emit), quality, dtype=np.uint32),
-        )
+        if self.has_deadband:
+            good = np.full(len(due), quality == GOOD)
+            keep = deadband_keep(due, values, good, self.limits, self.last_value)
+            due, values = due[keep], values[keep]
+        return self.series_id[due], values, np.full(len(due), quality, dtype=np.uint32)
 
 
 @dataclass

@@ -102,38 +102,39 @@ class Outbox:
 
     async def put(self, batch: Batch) -> None:
         """Queue a batch; wait while the outbox is full."""
-        if len(batch) == 0:
+        n = len(batch)
+        if n == 0:
             return
-        async with self._cond:
-            if not self._has_room(len(batch)):
-                self.counters.full_waits += 1
-                log.warning(
-                    "%s: outbox full (%d readings; the sink is slow or failing): "
-                    "waiting for room before taking more data",
-                    self.name,
-                    self._pending,
-                )
+        # One event loop, no await between reading and changing the queue: the condition's
+        # lock is taken only to wait or to wake someone.
+        if not self._has_room(n):
+            self.counters.full_waits += 1
+            log.warning(
+                "%s: outbox full (%d readings; the sink is slow or failing): "
+                "waiting for room before taking more data",
+                self.name,
+                self._pending,
+            )
+            async with self._cond:
                 self._waiters += 1
                 try:
-                    await self._cond.wait_for(lambda: self._has_room(len(batch)))
+                    await self._cond.wait_for(lambda: self._has_room(n))
                 finally:
                     self._waiters -= 1
-            self._queue.append(batch)
-            self._pending += len(batch)
-            self.counters.accepted += len(batch)
-            inline = (
-                self.linger_s == 0
-                and not self._closing
-                and not self._sending.locked()
-                and self._task is not None
-                and not self._task.done()
-            )
-            if not inline:
-                self._cond.notify_all()
+        self._queue.append(batch)
+        self._pending += n
+        self.counters.accepted += n
         # Without lingering, the caller delivers the queue's head itself while nobody else is
         # sending (no task switch per batch). The batch leaves the queue only once delivered,
         # so a cancelled caller loses nothing; a failure leaves it to the pump's retries.
-        if inline and not await self._send_head(retry=False):
+        inline = (
+            self.linger_s == 0
+            and not self._closing
+            and not self._sending.locked()
+            and self._task is not None
+            and not self._task.done()
+        )
+        if not inline or not await self._send_head(retry=False):
             async with self._cond:
                 self._cond.notify_all()
 
@@ -200,15 +201,15 @@ class Outbox:
                 await self._deliver(batch)
             elif not await self._try(batch):
                 return False
+            for _ in parts:
+                self._queue.popleft()
+            self._pending -= len(batch)
+            self.counters.delivered += len(batch)
+            self.counters.batches += 1
+        if self._waiters:
             async with self._cond:
-                for _ in parts:
-                    self._queue.popleft()
-                self._pending -= len(batch)
-                self.counters.delivered += len(batch)
-                self.counters.batches += 1
-                if self._waiters:
-                    self._cond.notify_all()
-            return True
+                self._cond.notify_all()
+        return True
 
     async def _try(self, batch: Batch) -> bool:
         try:
