@@ -149,7 +149,7 @@ def test_cli_check_valid_file() -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "3 PMO(s), 6 well(s)" in proc.stdout
+    assert "7 PMO(s), 6 well(s)" in proc.stdout
 
 
 EXTRA_SERIES = """
