@@ -33,6 +33,10 @@ NOW = dt.datetime(2026, 11, 21, 14, 0, tzinfo=dt.UTC)  # 09:00 in Bogotá: 2026-
 DAY = dt.date(2026, 11, 20)
 
 
+def site_code(path: Path) -> str:
+    return load_site(path).fields[0].code
+
+
 def demo_day(db: Database, site: Site) -> dict[str, Any]:
     """Backfill two days up to NOW, test the wells as the demo does; the stored allocation."""
     with db.connect() as conn:
@@ -88,3 +92,6 @@ def test_a_disposal_meter_reading_low_opens_the_water_balance(db: Database, tmp_
     assert Decimal("0.09") < residual / produced < Decimal("0.11")  # the 10 % the meter lost
     findings = [f for f in stored["findings"] if f["code"] == "balance_not_closed"]
     assert len(findings) == 1 and findings[0]["message"].startswith("water balance does not close")
+    # The pre-submission rule carries it into the signed report as a warning (IDP034).
+    report = demo_report(db, site_code(broken), settings=Settings(data_dir=tmp_path), now=NOW)
+    assert [f["target"] for f in report.findings if f["code"] == "IDP034"] == [site_code(broken)]

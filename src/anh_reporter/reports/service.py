@@ -111,6 +111,8 @@ class Context:
             estimate_approval_pct=o.estimate_approval_pct,
             plausibility_band_pct=o.plausibility_band_pct,
             meter_factor_change_pct=o.meter_factor_change_pct,
+            allocation_error_severity=rules.Severity(o.allocation_error_severity),
+            balance_severity=rules.Severity(o.balance_severity),
         )
 
 
