@@ -5,7 +5,10 @@ its water to a disposal meter, simulated with the production meters' decline and
 day of it (backfilled, tested and allocated as ``anh-reporter demo`` does) closes all three
 balances; the same day with the disposal meter reading 10 % low (its simulated rate 10 % below
 the water produced) leaves a water residual of about 10 % of the production, far above the
-0.5 % tolerance, and the balance raises ``balance_not_closed``.
+0.5 % tolerance, and the balance raises ``balance_not_closed``. The battery's storage tank
+TK-101 (200 bbl per ft) gauged at the same level at both ends of the day leaves the oil balance
+closed; its closing gauge misread one foot high adds the stock change of 1 ft to the
+dispositions, and the oil balance opens by it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 from anh_reporter.config import Settings
 from anh_reporter.production.config import load_field
+from anh_reporter.production.tank_gauging import Gauge
+from anh_reporter.production.tank_stock import add_tank_stock
 from anh_reporter.reports.canonical import parse
 from anh_reporter.reports.service import demo_report
 from anh_reporter.reports.verify import verify_file
@@ -95,3 +100,44 @@ def test_a_disposal_meter_reading_low_opens_the_water_balance(db: Database, tmp_
     # The pre-submission rule carries it into the signed report as a warning (IDP034).
     report = demo_report(db, site_code(broken), settings=Settings(data_dir=tmp_path), now=NOW)
     assert [f["target"] for f in report.findings if f["code"] == "IDP034"] == [site_code(broken)]
+
+
+def oil_balance(db: Database, code: str) -> dict[str, Any]:
+    with db.connect() as conn:
+        stored = well_records.load_allocation_day(conn, load_field(conn, code).id, DAY)
+    assert stored is not None
+    return next(b for b in stored["totals"]["balances"] if b["fluid"] == "oil")
+
+
+def test_a_misread_tank_gauge_opens_the_oil_balance(db: Database, tmp_path: Path) -> None:
+    site = load_site(EXAMPLE_SITE)
+    code = site.fields[0].code
+    demo_day(db, site)
+    before = oil_balance(db, code)
+    level = Gauge(level=Decimal("12.000"), temperature_f=Decimal("95.0"), ambient_f=Decimal("86.0"))
+    kw: dict[str, Any] = {
+        "field_code": code, "day": DAY, "tank": "TK-101", "api60": Decimal("15.2"),
+        "bsw_percent": Decimal("0.35"), "entered_by": "aforador",
+    }  # fmt: skip
+    with db.connect() as conn:
+        add_tank_stock(conn, opening=level, closing=level, reason="aforo diario", **kw)
+    steady = oil_balance(db, code)
+    assert steady["closes"] and steady["residual"] == before["residual"]
+    assert Decimal({t["name"]: t["volume"] for t in steady["terms"]}["stock_change"]) == 0
+    misread = Gauge(
+        level=Decimal("13.000"), temperature_f=Decimal("95.0"), ambient_f=Decimal("86.0")
+    )
+    with db.connect() as conn:
+        add_tank_stock(conn, opening=level, closing=misread, reason="aforo corregido", **kw)
+        (details,) = conn.execute(
+            "SELECT details FROM tank_stocks WHERE superseded_by IS NULL"
+        ).fetchone() or (None,)
+    broken = oil_balance(db, code)
+    stock = Decimal(str({t["name"]: t["volume"] for t in broken["terms"]}["stock_change"]))
+    # One foot is 200 bbl observed; at 95 °F its NSV is less (CTL, CSW): what 12.1.1 gave.
+    assert stock == Decimal(details["net_standard_volume"])
+    assert Decimal("190") < stock < Decimal("200")
+    assert Decimal(str(broken["residual"])) == Decimal(str(before["residual"])) - stock
+    assert not broken["closes"]
+    report = demo_report(db, code, settings=Settings(data_dir=tmp_path), now=NOW)
+    assert [f["code"] for f in report.findings if f["code"] == "IDP034"] == ["IDP034"]

@@ -38,6 +38,7 @@ def test_first_load_creates_everything_and_logs_initial_configuration(
         "measurement_points": 7,
         "series": 62,
         "wells": 6,
+        "tanks": 1,
     }
     counts = conn.execute(
         "SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM wells), "

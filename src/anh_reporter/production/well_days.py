@@ -37,7 +37,12 @@ import numpy as np
 import psycopg
 
 from anh_reporter.allocation.allocation import AllocationSettings
-from anh_reporter.allocation.balances import Balance, FieldBalances, balances_from_totals
+from anh_reporter.allocation.balances import (
+    Balance,
+    FieldBalances,
+    TankStock,
+    balances_from_totals,
+)
 from anh_reporter.allocation.deferred import (
     DEFAULT_CAUSES,
     CauseCodes,
@@ -238,7 +243,11 @@ def _allocate(
         topology, {c: v for c, v in volumes.items() if c in production}, inputs, conf.settings
     )
     totals = field_totals(topology, volumes)
-    balances = balances_from_totals(totals, target=config.code)
+    tanks = [
+        TankStock(t.tank, t.opening_nsv, t.closing_nsv, t.capacity_bbl)
+        for t in records.tank_stocks_of_day(conn, config.id, day)
+    ]
+    balances = balances_from_totals(totals, tanks=tanks, target=config.code)
     by_code, totals_doc, allocation = day_records(
         field_day, totals, balances, inputs, hours_source, test_ids
     )
