@@ -73,9 +73,10 @@ def seed_wells(db: Database, field: FieldSite, now: dt.datetime | None = None) -
                 )  # fmt: skip
         compute_day(conn, field.code, day.day)
         measured: dict[str, Decimal] = {"oil": Decimal(0), "gas": Decimal(0), "water": Decimal(0)}
+        production = {p.code for p in field.pmos if p.role == "production"}
         for stored in load_day(conn, config.id, day.day):
             volume = reported_volume(stored.figures)
-            if volume is not None:
+            if volume is not None and stored.pmo.code in production:  # not the dispositions
                 measured[stored.figures.fluid] += volume
         nominal = _nominal(field)
         rates = {f: measured[f] if measured[f] > 0 else nominal[f] for f in measured}
@@ -131,7 +132,9 @@ def print_allocation(db: Database, field_code: str, day: dt.date) -> None:
     if stored:
         for b in stored["totals"].get("balances", []):
             state = "closes" if b["closes"] else "does not close"
-            terms = ", ".join(f"{t['name']} {t['volume']}" for t in b["terms"] if t["volume"])
+            terms = ", ".join(
+                f"{t['name']} {t['volume']}" for t in b["terms"] if Decimal(str(t["volume"]))
+            )
             tolerance = Decimal(str(b["tolerance"])).quantize(Decimal("0.01"), ROUND_HALF_UP)
             console.print(
                 f"  {b['fluid']} balance: produced {b['produced']} = {terms or 'nothing'} "
