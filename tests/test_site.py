@@ -149,7 +149,7 @@ def test_cli_check_valid_file() -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "3 PMO(s), 6 well(s)" in proc.stdout
+    assert "7 PMO(s), 6 well(s)" in proc.stdout
 
 
 EXTRA_SERIES = """
@@ -206,3 +206,14 @@ def test_a_custody_fallback_must_be_a_series_of_the_pmo(tmp_path: Path) -> None:
     )
     with pytest.raises(SiteFileError, match=r"custody\.fallback_temperature: 'separator_temp"):
         load_site(write(tmp_path, text))
+
+
+def test_a_field_chooses_its_report_profile(tmp_path: Path) -> None:
+    base = MINIMAL.replace("RANGE", "[0, 100]")
+    assert load_site(write(tmp_path, base)).fields[0].report_profile is None
+    chosen = base.replace(
+        'municipality_dane: "50568"', 'municipality_dane: "50568"\n    report_profile: anh-es-1.0'
+    )
+    assert load_site(write(tmp_path, chosen)).fields[0].report_profile == "anh-es-1.0"
+    with pytest.raises(SiteFileError, match="report_profile"):
+        load_site(write(tmp_path, chosen.replace("anh-es-1.0", "../etc/passwd")))

@@ -97,6 +97,14 @@ class ReportSettings(BaseModel):
     meter_factor_change_pct: Decimal = Field(
         Decimal("0.25"), gt=0, description="Warn when a proving moves the factor by more"
     )
+    allocation_error_severity: Literal["error", "warning"] = Field(
+        "warning",
+        description="IDP032 (a producing well without a test, volume left unallocated): "
+        "'error' blocks signing",
+    )
+    balance_severity: Literal["error", "warning"] = Field(
+        "warning", description="IDP034 (a balance does not close): 'error' blocks signing"
+    )
     amendment_materiality_pct: Decimal = Field(
         Decimal("0.1"),
         ge=0,

@@ -333,6 +333,12 @@ class FieldSite(_Model):
     timezone: str = "America/Bogota"
     contract_day_start_hour: int = Field(6, ge=0, le=23)
     report_type: Literal["A", "B"] = "A"
+    report_profile: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9.-]{0,59}$",
+        description="Profile of the field's daily reports (e.g. anh-es-1.0, the ANH's Spanish "
+        "field names); default: the configured one (ANH_REPORTS__PROFILE)",
+    )
     gas_reporting_base: BaseConditions | None = Field(
         None,
         description="Base conditions of every gas figure in the report; a flow computer on "

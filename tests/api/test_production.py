@@ -42,11 +42,16 @@ async def test_daily_figures_are_the_stored_ones_and_the_trend_adds_them_up(
     assert {p["pmo_code"]: p["net_standard_volume"] for p in body["pmos"]} == {
         code: float(v) for code, v in stored.items()
     }
-    assert sorted(stored) == ["PMO-AGUA-01", "PMO-GAS-01", "PMO-LACT-01"]
+    assert sorted(stored) == [
+        "PMO-AGUA-01", "PMO-AGUA-DISP-01", "PMO-CRUDO-01", "PMO-GAS-01", "PMO-GAS-COMB-01",
+        "PMO-GAS-TEA-01", "PMO-LACT-01",
+    ]  # fmt: skip
     empty = await client.get(url, params={"day": "2025-01-01"}, headers=bearer(tokens["viewer"]))
     assert empty.status_code == 200 and empty.json()["pmos"] == []
 
-    # The trend adds up the PMOs of each fluid, per day.
+    # The trend adds up the production PMOs of each fluid, per day (not the LACT, fuel, flare
+    # and disposal meters downstream of them: the same fluid again).
+    production = {"PMO-CRUDO-01", "PMO-GAS-01", "PMO-AGUA-01"}
     auth = bearer(tokens["viewer"])
     day = REPORT_DAY.isoformat()
     url = f"/api/v1/production/fields/{world.own['field']}/trend"
@@ -57,7 +62,9 @@ async def test_daily_figures_are_the_stored_ones_and_the_trend_adds_them_up(
     rows = r.json()["rows"]
     assert {row["day"] for row in rows} == {day}  # the only day computed
     for row in rows:
-        pmos = [p for p in body["pmos"] if p["fluid"] == row["fluid"]]
+        pmos = [
+            p for p in body["pmos"] if p["fluid"] == row["fluid"] and p["pmo_code"] in production
+        ]
         assert row["pmos"] == len(pmos)
         assert math.isclose(row["net_standard_volume"], sum(p["net_standard_volume"] for p in pmos))
     backwards = await client.get(

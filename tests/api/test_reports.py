@@ -191,7 +191,7 @@ async def test_a_material_amendment_waits_for_a_second_person(
         "manual_correction", True, f"user:{world.users['own:engineer']}:engineer@own.example",
     )  # fmt: skip
     changed = {(c["target"], c["figure"]): (c["old"], c["new"]) for c in pending["changes"]}
-    assert changed[("PMO-LACT-01", "net_standard_volume")] == (9216.37, 1000.0)
+    assert changed[("PMO-LACT-01", "net_standard_volume")] == (9223.95, 1000.0)
     assert changed[("PMO-LACT-01", "method")] == ("totalizer", "manual")
     # The one who asked cannot approve; a second person can, and then it is signed.
     same = await client.post(f"{base}/amendment/approve", headers=engineer)

@@ -250,7 +250,7 @@ async def test_polling_respects_max_nodes_per_read(
     rows = sink.rows()
     assert_served_exactly(rows, sim, {sid: code for code, sid in series_ids.items()})
     assert {sid for sid, *_ in rows} == set(series_ids.values())
-    assert connector.counters.read_requests >= 3 * 5  # 48 nodes in reads of <= 10
+    assert connector.counters.read_requests >= 3 * 5  # 62 nodes in reads of <= 10
     assert connector.counters.markers == 0 and connector.status().reconnects == 0
     assert sink.duplicates == 0
 

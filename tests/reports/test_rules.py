@@ -12,6 +12,7 @@ import pytest
 from anh_reporter.reports import rules
 from anh_reporter.reports.build import build_report
 from anh_reporter.reports.model import (
+    AllocationReport,
     Anomaly,
     ApprovalInfo,
     EstimateReport,
@@ -241,3 +242,41 @@ def test_gas_converted_to_the_reporting_base_is_stated() -> None:
     base = GasBaseReport(D("14.696"), D("60.0"), "V × (14.65 / 14.696 psia) × (519.67 / 519.67 °R)")
     assert codes(with_pmo(report(), 2, gas_base=base)) == [("IDP031", "info", "PMO-GAS-01")]
     assert codes(with_pmo(report(), 2, gas_base=GasBaseReport(D("14.65"), D("60"), None))) == []
+
+
+def with_allocation(*findings: tuple[str, str, str]) -> IdpReport:
+    """The three-PMO report with the day's allocation findings (code, severity, target)."""
+    listed = [
+        {"code": c, "severity": sev, "target": t, "message": f"{c} on {t}"}
+        for c, sev, t in findings
+    ]
+    return replace(
+        report(), allocation=AllocationReport(pmos=[], totals_by_role=[], findings=listed)
+    )
+
+
+def test_an_allocation_error_warns_or_blocks_as_configured() -> None:
+    # W-4 produced without a test: the others carried its share (allocation error); W-3's test
+    # expired (an allocation warning, kept in the document, no rule).
+    r = with_allocation(
+        ("well_without_test", "error", "W-4"), ("well_test_expired", "warning", "W-3")
+    )
+    assert codes(r) == [("IDP032", "warning", "W-4")]
+    assert "well_without_test" in rules.check(r, now=AFTER)[0].message
+    strict = rules.RuleSettings(allocation_error_severity=rules.Severity.ERROR)
+    assert [f.severity for f in rules.check(r, now=AFTER, settings=strict)] == [rules.E]
+    assert codes(with_allocation(("well_test_expired", "warning", "W-3"))) == []
+
+
+def test_an_allocation_factor_out_of_band_warns() -> None:
+    r = with_allocation(("allocation_factor_out_of_band", "warning", "PMO-OIL"))
+    assert codes(r) == [("IDP033", "warning", "PMO-OIL")]
+    assert codes(with_allocation(("hours_on_incomplete", "warning", "W-1"))) == []
+
+
+def test_a_balance_that_does_not_close_warns_or_blocks_as_configured() -> None:
+    r = with_allocation(("balance_not_closed", "warning", ""))
+    assert codes(r) == [("IDP034", "warning", "")]
+    strict = rules.RuleSettings(balance_severity=rules.Severity.ERROR)
+    assert [f.severity for f in rules.check(r, now=AFTER, settings=strict)] == [rules.E]
+    assert codes(with_allocation()) == []

@@ -34,7 +34,7 @@ from tests.conftest import EXAMPLE_SITE, ROOT
 
 T = to_us(dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC))  # on every sampling grid (10 s, 60 s)
 SEED = 42
-LACT, GAS, CDL1 = 1, 2, 4
+LACT, GAS, CDL1 = 1, 2, 8
 F = "CAMPO-DEMO-LLANOS"
 
 
@@ -98,6 +98,10 @@ def test_map_layout_is_deterministic_and_follows_the_rules(site: Site) -> None:
         "PMO-LACT-01",
         "PMO-GAS-01",
         "PMO-AGUA-01",
+        "PMO-CRUDO-01",
+        "PMO-GAS-COMB-01",
+        "PMO-GAS-TEA-01",
+        "PMO-AGUA-DISP-01",
         "CDL-001",
         "CDL-002",
         "CDL-003",
@@ -105,7 +109,7 @@ def test_map_layout_is_deterministic_and_follows_the_rules(site: Site) -> None:
         "CDL-005",
         "CDL-006",
     ]
-    assert [u for u, _ in m.devices] == list(range(1, 10))
+    assert [u for u, _ in m.devices] == list(range(1, 14))
     for unit, _ in m.devices:
         entries = m.of_unit(unit)
         for a, b in itertools.pairwise(entries):

@@ -35,15 +35,16 @@ def test_first_load_creates_everything_and_logs_initial_configuration(
         "operators": 1,
         "fields": 1,
         "facilities": 1,
-        "measurement_points": 3,
-        "series": 48,
+        "measurement_points": 7,
+        "series": 62,
         "wells": 6,
+        "tanks": 1,
     }
     counts = conn.execute(
         "SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM wells), "
         "(SELECT count(*) FROM measurement_points)"
     ).fetchone()
-    assert counts == (48, 6, 3)
+    assert counts == (62, 6, 7)
     mf = conn.execute(
         "SELECT old_value, new_value, changed_by, reason FROM config_log "
         "WHERE entity_code = 'CAMPO-DEMO-LLANOS.PMO-LACT-01' AND attribute = 'meter_factor'"

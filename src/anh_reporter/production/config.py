@@ -112,6 +112,8 @@ class FieldConfig:
     """The field's gas reporting base (``None``: each gas PMO at its flow computer's base)."""
     window: ContractDay | None = None
     """The contract day this configuration was loaded for."""
+    report_profile: str | None = None
+    """The profile of the field's reports (``None``: the configured default)."""
 
     def day(self, day: dt.date) -> ContractDay:
         """The window of ``day``: the loaded one, or from this configuration's contract hour."""
@@ -149,7 +151,7 @@ def _load_current(conn: Conn, field_code: str) -> FieldConfig:
     row = conn.execute(
         "SELECT f.id, f.code, f.name, f.contract, f.municipality_dane, f.timezone, "
         "f.contract_day_start_hour, f.report_type, o.nit, o.name, f.gas_base_pressure_psia, "
-        "f.gas_base_temperature_f "
+        "f.gas_base_temperature_f, f.report_profile "
         "FROM fields f JOIN operators o ON o.id = f.operator_id WHERE f.code = %s",
         (field_code,),
     ).fetchone()
@@ -198,10 +200,11 @@ def _load_current(conn: Conn, field_code: str) -> FieldConfig:
                 sales_bsw_spec_pct=sales_bsw,
             )
         )
-    fid, code, name, contract, dane, zone, hour, rtype, nit, operator, gas_p, gas_t = row
+    fid, code, name, contract, dane, zone, hour, rtype, nit, operator, gas_p, gas_t, prof = row
     return FieldConfig(
         fid, code, name, contract, dane, zone, int(hour), str(rtype), nit, operator, tuple(pmos),
         None if gas_p is None else float(gas_p), None if gas_t is None else float(gas_t),
+        report_profile=prof,
     )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from anh_reporter.errors import AnhError
 from anh_reporter.production.manual import KINDS, add_entry, add_tank_gauging, list_entries
 from anh_reporter.production.provings import list_provings, record_proving
 from anh_reporter.production.tank_gauging import Gauge
+from anh_reporter.production.tank_stock import add_tank_stock
 from anh_reporter.storage.database import open_database
 from anh_reporter.terminal import console, os_user
 
@@ -171,6 +172,42 @@ def manual_tank(
         f"manual entry #{result.entry.id}: tank {tank} received {result.entry.value} bbl NSV "
         f"for {pmo} on {day.date()}"
     )
+
+
+@manual_app.command("stock")
+def manual_stock(
+    field: FieldOpt,
+    day: DayOpt,
+    tank: Annotated[str, typer.Option(help="Storage tank code (site file, tanks, no PMO)")],
+    opening: Annotated[str, typer.Option(help="LEVEL,TEMPERATURE_F[,FREE_WATER_LEVEL]")],
+    closing: Annotated[str, typer.Option(help="LEVEL,TEMPERATURE_F[,FREE_WATER_LEVEL]")],
+    api: Annotated[str, typer.Option(help="API gravity at 60 °F of the oil (lab)")],
+    bsw: Annotated[str, typer.Option(help="BSW of the oil, % (lab)")],
+    reason: Annotated[str, typer.Option(help="Why (e.g. daily gauging)")],
+    ambient: Annotated[
+        float | None, typer.Option(help="Ambient temperature, °F (uninsulated shell)")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Who enters it (default: OS user)")] = None,
+) -> None:
+    """Enter a storage tank's opening and closing gauges of a day: the oil balance's Δ stock."""
+    try:
+        api60, bsw_pct = Decimal(api), Decimal(bsw)
+    except ArithmeticError:
+        raise typer.BadParameter(f"--api {api!r} and --bsw {bsw!r} must be numbers") from None
+    with open_database(get_settings()) as db, db.connect() as conn:
+        entry = add_tank_stock(
+            conn,
+            field_code=field,
+            day=day.date(),
+            tank=tank,
+            opening=_gauge(opening, ambient, "--opening"),
+            closing=_gauge(closing, ambient, "--closing"),
+            api60=api60,
+            bsw_percent=bsw_pct,
+            entered_by=by or os_user(),
+            reason=reason,
+        )
+    console.print(f"tank stock #{entry}: {tank} on {day.date()}; the day was computed again")
 
 
 @manual_app.command("list")

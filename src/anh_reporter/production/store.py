@@ -141,13 +141,18 @@ SELECT d.contract_day, d.fluid, d.unit, count(*)::int,
        min(d.completeness_pct)::float8, bool_or(d.needs_amendment)
 FROM daily_production d JOIN measurement_points p ON p.id = d.pmo_id
 WHERE p.field_id = %s AND d.contract_day >= %s AND d.contract_day <= %s
+  AND p.role = 'production'
 GROUP BY d.contract_day, d.fluid, d.unit
 ORDER BY d.contract_day, d.fluid
 """
 
 
 def daily_trend(conn: Conn, field_id: int, start_day: dt.date, end_day: dt.date) -> list[TrendRow]:
-    """Per contract day and fluid: the field's volumes, mean quality, worst completeness."""
+    """Per contract day and fluid: the field's volumes, mean quality, worst completeness.
+
+    The field's volumes are its production PMOs' (role ``production``) added up: a sales, fuel,
+    flare or disposal PMO downstream measures the same fluid again and is not added.
+    """
     rows = conn.execute(_TREND_SQL, (field_id, start_day, end_day)).fetchall()
     return [TrendRow(*r) for r in rows]
 

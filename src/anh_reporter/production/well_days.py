@@ -37,7 +37,12 @@ import numpy as np
 import psycopg
 
 from anh_reporter.allocation.allocation import AllocationSettings
-from anh_reporter.allocation.balances import Balance, balances_from_totals
+from anh_reporter.allocation.balances import (
+    Balance,
+    FieldBalances,
+    TankStock,
+    balances_from_totals,
+)
 from anh_reporter.allocation.deferred import (
     DEFAULT_CAUSES,
     CauseCodes,
@@ -62,6 +67,7 @@ from anh_reporter.allocation.timeseries import Window
 from anh_reporter.allocation.topology import (
     Facility,
     FacilityKind,
+    FieldTotals,
     Role,
     Topology,
     TopologyPmo,
@@ -237,16 +243,38 @@ def _allocate(
         topology, {c: v for c, v in volumes.items() if c in production}, inputs, conf.settings
     )
     totals = field_totals(topology, volumes)
-    balances = balances_from_totals(totals, target=config.code)
+    tanks = [
+        TankStock(t.tank, t.opening_nsv, t.closing_nsv, t.capacity_bbl)
+        for t in records.tank_stocks_of_day(conn, config.id, day)
+    ]
+    balances = balances_from_totals(totals, tanks=tanks, target=config.code)
+    by_code, totals_doc, allocation = day_records(
+        field_day, totals, balances, inputs, hours_source, test_ids
+    )
     by_id = {w.code: w.id for w in rows.wells}
+    stored_rows = {by_id[code]: row for code, row in by_code.items()}
+    changed = records.save_well_days(conn, config.id, day, stored_rows, allocation)
+    return WellDaysResult(field_day, totals_doc, changed)
+
+
+def day_records(
+    field_day: FieldDay,
+    totals: FieldTotals,
+    balances: FieldBalances,
+    inputs: list[WellDayInput],
+    hours_source: dict[str, str],
+    test_ids: dict[int, int],
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """What is stored of an allocated day (pure): the rows by well code, the totals by role
+    with the balances, and the allocation record (``allocation_days``)."""
     theoretical = {
         w.well: w.theoretical for a in field_day.pmos if a.fluid == "oil" for w in a.wells
     }
     about: dict[str, list[Finding]] = defaultdict(list)
     for f in field_day.findings:
         about[f.target].append(f)
-    stored_rows = {
-        by_id[r.well]: _row(
+    rows = {
+        r.well: _row(
             r, hours_source[r.well], test_ids, inputs, theoretical.get(r.well), about[r.well]
         )
         for r in field_day.wells
@@ -284,8 +312,7 @@ def _allocate(
         "totals": totals_doc,
         "findings": findings,
     }
-    changed = records.save_well_days(conn, config.id, day, stored_rows, allocation)
-    return WellDaysResult(field_day, totals_doc, changed)
+    return rows, totals_doc, allocation
 
 
 def _text(value: Decimal | None) -> str | None:

@@ -11,9 +11,11 @@ Derived figures, per PMO:
 Each PMO also carries its measured and estimated parts (the estimates with their methods and
 windows), the manual figures that replaced telemetry and the telemetry they replaced, the
 totalizer events, the custody series used, the gas base conditions, the uncertainty budget, the
-proving in force and the approvals given. Totals are the sums over PMOs of the figures that are
-present. Per-well figures are the stored well days (allocated by well test × hours on when the
-day was computed, :mod:`~anh_reporter.reports.wells`), with the day's balances and the
+proving in force and the approvals given. Totals are the field's production: the sums over
+the production PMOs (role ``production``, the default) of the figures that are present; a sales,
+fuel, flare or disposal PMO downstream measures the same fluid again and is not added.
+Per-well figures are the stored well days (allocated by well test × hours on when the day was
+computed, :mod:`~anh_reporter.reports.wells`), with the day's balances and the
 allocation of each production PMO. Every number is a :class:`~decimal.Decimal` at its
 reporting increment (see ``QUANTA``).
 """
@@ -251,7 +253,13 @@ def _sum(values: Sequence[Decimal | None]) -> Decimal:
     return _q(sum((v for v in values if v is not None), Decimal(0)), "volume")
 
 
-def _totals(pmos: Sequence[PmoReport]) -> Totals:
+def is_production(p: PmoReport) -> bool:
+    """Whether a PMO's figures count in the field's totals (role ``production``)."""
+    return p.context is None or p.context.role == "production"
+
+
+def _totals(every: Sequence[PmoReport]) -> Totals:
+    pmos = [p for p in every if is_production(p)]
     return Totals(
         oil_gross_bbl=_sum([p.oil_gross_bbl for p in pmos]),
         oil_net_bbl=_sum([p.oil_net_bbl for p in pmos]),

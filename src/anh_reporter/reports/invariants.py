@@ -51,9 +51,12 @@ def _per_pmo(r: IdpReport) -> list[str]:
 def _totals(r: IdpReport) -> list[str]:
     out = []
     for name in VOLUMES:
-        total = sum((getattr(p, name) or _ZERO for p in r.pmos), _ZERO)
+        counted = (p for p in r.pmos if p.context is None or p.context.role == "production")
+        total = sum((getattr(p, name) or _ZERO for p in counted), _ZERO)
         if total != getattr(r.totals, name):
-            out.append(f"total {name} {getattr(r.totals, name)} is not the PMOs' sum {total}")
+            out.append(
+                f"total {name} {getattr(r.totals, name)} is not the production PMOs' sum {total}"
+            )
     return out
 
 

@@ -363,6 +363,9 @@ class Profile:
     mapping: Getter
     fast_check: Callable[[Any], bool] | None
     """The schema compiled by :mod:`~anh_reporter.reports.fastschema`; ``None`` if it cannot be."""
+    field_names: dict[str, str] | None = None
+    """A profile in another language renames every key of the document it maps (``field_names``
+    of the profile file: name → name); keys it does not list stay as they are."""
 
     def document(self, report: IdpReport) -> dict[str, Any]:
         """The report as this profile's document (not yet validated).
@@ -373,6 +376,10 @@ class Profile:
         doc = self.mapping(report, None)
         if not isinstance(doc, dict):
             raise ProfileError(f"profile {self.name}: the template must produce an object")
+        if self.field_names:
+            renamed = _renamed(doc, self.field_names)
+            assert isinstance(renamed, dict)  # noqa: S101 - a dict renamed stays a dict
+            return renamed
         return doc
 
     def is_valid(self, document: Any) -> bool:
@@ -386,6 +393,15 @@ class Profile:
         errors = sorted(self.validator.iter_errors(document), key=lambda e: list(e.path))
         # jsonschema writes instances with repr(): show Decimal('120.00') as the JSON 120.00.
         return [ValidationProblem(e.json_path, _DECIMAL_REPR.sub(r"\1", e.message)) for e in errors]
+
+
+def _renamed(node: Any, names: dict[str, str]) -> Any:
+    """``node`` with every object key renamed by ``names`` (values unchanged)."""
+    if isinstance(node, dict):
+        return {names.get(k, k): _renamed(v, names) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renamed(v, names) for v in node]
+    return node
 
 
 def _read_json(path: Path) -> Any:
@@ -415,6 +431,11 @@ def load_profile(path: Path) -> Profile:
         fast: Callable[[Any], bool] | None = compile_schema(schema, checker)
     except Unsupported:
         fast = None
+    names = spec.get("field_names")
+    if names is not None and not (
+        isinstance(names, dict) and all(isinstance(v, str) for v in names.values())
+    ):
+        raise ProfileError(f"{path}: 'field_names' must map names to names")
     return Profile(
         name=str(spec["name"]),
         description=str(spec.get("description", "")),
@@ -423,6 +444,7 @@ def load_profile(path: Path) -> Profile:
         validator=validator,
         mapping=mapping,
         fast_check=fast,
+        field_names=names,
     )
 
 

@@ -37,6 +37,13 @@ IDP028     error     the estimated share exceeds the limit (default 5 %) without
 IDP029     error     part of the day has no data and no basis for an estimate (volume missing)
 IDP030     warning   water reported at observed temperature (no temperature to correct it with)
 IDP031     info      gas converted from the flow computer's base to the reporting base
+IDP032     warning   the well allocation failed or left out volume or a well: a producing well
+                     without a test (not allocated, carried by the others), volume no well can
+                     take, a production PMO without volume (``allocation_error_severity``: error
+                     blocks signing; the PMO figures the report is for are right either way)
+IDP033     warning   allocation factor (measured / Σ theoretical) outside its band (0.85–1.15)
+IDP034     warning   a balance (oil, gas, water) does not close within its tolerance
+                     (configurable: ``balance_severity``)
 =========  ========  ===========================================================================
 """
 
@@ -95,6 +102,11 @@ class RuleSettings:
     plausibility_band_pct: Decimal = Decimal("25")
     plausibility_min_days: int = 3
     meter_factor_change_pct: Decimal = Decimal("0.25")
+    allocation_error_severity: Severity = Severity.WARNING
+    """IDP032: an allocation error (an untested producing well, volume left unallocated) warns
+    by default; ``error`` blocks signing until it is resolved."""
+    balance_severity: Severity = Severity.WARNING
+    """IDP034: a balance that does not close warns by default; ``error`` blocks signing."""
 
 
 DEFAULT_RULES = RuleSettings()
@@ -428,6 +440,30 @@ def _gas_base(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Findi
             yield Finding("IDP031", INFO, p.gas_base.conversion, p.code)
 
 
+def _allocation_findings(r: IdpReport, codes: set[str] | None = None) -> list[dict[str, str]]:
+    """The day's allocation findings (those with ``codes``; None: every one)."""
+    if r.allocation is None:
+        return []
+    return [f for f in r.allocation.findings if codes is None or f.get("code") in codes]
+
+
+def _allocation_errors(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for f in _allocation_findings(r):
+        if f.get("severity") == "error":
+            message = f"well allocation: {f['code']}: {f['message']}"
+            yield Finding("IDP032", s.allocation_error_severity, message, f.get("target", ""))
+
+
+def _allocation_factor(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for f in _allocation_findings(r, {"allocation_factor_out_of_band"}):
+        yield Finding("IDP033", W, f["message"], f.get("target", ""))
+
+
+def _balances(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for f in _allocation_findings(r, {"balance_not_closed"}):
+        yield Finding("IDP034", s.balance_severity, f["message"], f.get("target", ""))
+
+
 RULES: tuple[Rule, ...] = (
     _day_over,
     _api,
@@ -450,6 +486,9 @@ RULES: tuple[Rule, ...] = (
     _estimates,
     _missing,
     _gas_base,
+    _allocation_errors,
+    _allocation_factor,
+    _balances,
 )
 """Every rule, in the order findings are listed."""
 

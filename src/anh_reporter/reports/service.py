@@ -100,6 +100,12 @@ class Context:
             profile_dirs=dirs,
         )
 
+    def profile_of(self, config: FieldConfig) -> Profile:
+        """The profile the field's site entry chose, else the configured one."""
+        if config.report_profile and config.report_profile != self.profile.name:
+            return get_profile(config.report_profile, self.profile_dirs)
+        return self.profile
+
     @property
     def rule_settings(self) -> rules.RuleSettings:
         """The rules' thresholds."""
@@ -111,6 +117,8 @@ class Context:
             estimate_approval_pct=o.estimate_approval_pct,
             plausibility_band_pct=o.plausibility_band_pct,
             meter_factor_change_pct=o.meter_factor_change_pct,
+            allocation_error_severity=rules.Severity(o.allocation_error_severity),
+            balance_severity=rules.Severity(o.balance_severity),
         )
 
 
@@ -281,7 +289,7 @@ def _make_version(
     report = build_report(inputs)
     check_invariants(report)
     findings = rules.check(report, now=now, settings=context.rule_settings)
-    profile = context.profile
+    profile = context.profile_of(config)
     document = profile.document(report)
     schema_ok = profile.is_valid(document)
     if not schema_ok:

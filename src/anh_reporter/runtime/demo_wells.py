@@ -5,7 +5,12 @@ that share yesterday's measured volumes (the pumps run about 22 h a day, so a we
 is its share × 24 / 22), dated 2 to 97 days before the day, so the oldest test is expired (the
 validity window is 90 days) and flagged; each test is a few % off its share, as real tests
 are. The third well was down 4 h yesterday for an artificial-lift failure (its 18 h on typed
-by hand), which defers part of its production.
+by hand), which defers part of its production. Each PMO's meter is proved (once) ten days
+before the day at its site-file factor, so the report carries a proving in force (IDP022).
+
+Downstream of the battery's production PMOs the demo field has a LACT (sales), fuel and flare
+gas meters and a water-disposal meter, simulated with the production meters' decline and
+conditions: the printed oil, gas and water balances close.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from anh_reporter.production.config import load_field
 from anh_reporter.production.contract_day import last_complete_day
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.manual import add_entry
+from anh_reporter.production.provings import list_provings, record_proving
 from anh_reporter.production.store import load_day
 from anh_reporter.production.well_days import reported_volume
 from anh_reporter.production.well_entries import WellEntryError, add_downtime, add_well_test
@@ -58,11 +64,19 @@ def seed_wells(db: Database, field: FieldSite, now: dt.datetime | None = None) -
         day = last_complete_day(now, timezone=config.timezone, start_hour=config.start_hour)
         if well_records.well_tests_of_field(conn, config.id):
             return day.day
+        if not list_provings(conn, field_code=field.code):
+            for pmo in config.pmos:
+                record_proving(
+                    conn, field_code=field.code, pmo_code=pmo.code, meter_factor=pmo.meter_factor,
+                    proved_at=day.start - dt.timedelta(days=10), run_reference=f"PR-{pmo.code}",
+                    proved_by="Metrología (demo)", recorded_by="demo", recompute=False,
+                )  # fmt: skip
         compute_day(conn, field.code, day.day)
         measured: dict[str, Decimal] = {"oil": Decimal(0), "gas": Decimal(0), "water": Decimal(0)}
+        production = {p.code for p in field.pmos if p.role == "production"}
         for stored in load_day(conn, config.id, day.day):
             volume = reported_volume(stored.figures)
-            if volume is not None:
+            if volume is not None and stored.pmo.code in production:  # not the dispositions
                 measured[stored.figures.fluid] += volume
         nominal = _nominal(field)
         rates = {f: measured[f] if measured[f] > 0 else nominal[f] for f in measured}
@@ -118,7 +132,11 @@ def print_allocation(db: Database, field_code: str, day: dt.date) -> None:
     if stored:
         for b in stored["totals"].get("balances", []):
             state = "closes" if b["closes"] else "does not close"
+            terms = ", ".join(
+                f"{t['name']} {t['volume']}" for t in b["terms"] if Decimal(str(t["volume"]))
+            )
+            tolerance = Decimal(str(b["tolerance"])).quantize(Decimal("0.01"), ROUND_HALF_UP)
             console.print(
-                f"  {b['fluid']} balance: produced {b['produced']}, residual {b['residual']} "
-                f"(tolerance {b['tolerance']}): {state}"
+                f"  {b['fluid']} balance: produced {b['produced']} = {terms or 'nothing'} "
+                f"+ residual {b['residual']} (tolerance {tolerance}): {state}"
             )

@@ -124,6 +124,7 @@ def _load_field(
             "timezone": f.timezone,
             "contract_day_start_hour": f.contract_day_start_hour,
             "report_type": f.report_type,
+            "report_profile": f.report_profile,
             "gas_base_pressure_psia": f.gas_reporting_base.pressure_psia
             if f.gas_reporting_base
             else None,

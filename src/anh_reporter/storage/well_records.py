@@ -501,3 +501,33 @@ def series_readings(
     ).fetchall():
         out.setdefault(int(sid), []).append((time, float(value), int(quality)))
     return out
+
+
+@dataclass(frozen=True)
+class TankStockRow:
+    """A storage tank's gauged stock of a day (migration 0010), the latest entry."""
+
+    tank: str
+    opening_nsv: Decimal
+    closing_nsv: Decimal
+    capacity_bbl: Decimal
+    """The top of the tank's strapping table."""
+
+
+def tank_stocks_of_day(conn: Conn, field_id: int, day: dt.date) -> list[TankStockRow]:
+    """The field's storage tanks gauged on ``day`` (the entry not superseded), by tank code."""
+    rows = conn.execute(
+        "SELECT t.code, s.opening_nsv, s.closing_nsv, t.definition FROM tank_stocks s "
+        "JOIN tanks t ON t.id = s.tank_id WHERE s.field_id = %s AND s.contract_day = %s "
+        "AND s.superseded_by IS NULL ORDER BY t.code",
+        (field_id, day),
+    ).fetchall()
+    return [
+        TankStockRow(
+            code,
+            Decimal(opening),
+            Decimal(closing),
+            max(Decimal(str(row[1])) for row in definition["strapping"]),
+        )
+        for code, opening, closing, definition in rows
+    ]
