@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "anh_reporter.runtime.collect:collect",
         "The edge collector: run connectors; spool when the centre is unreachable.",
     ),
+    "worker": (
+        "anh_reporter.runtime.worker:worker",
+        "The ingest worker: Redis Streams consumer group -> PostgreSQL; run one per replica.",
+    ),
     "opcua": ("anh_reporter.simulator.cli:opcua_app", "OPC UA: browse a server, make a tag map."),
     "production": ("anh_reporter.production.cli:app", "Daily production per PMO (API MPMS)."),
     "manual": (

@@ -31,6 +31,27 @@ class IngestSettings(BaseModel):
     spool_alarm_ratio: float = Field(0.8, gt=0, le=1, description="Alarm above this fill ratio")
 
 
+class WorkerSettings(BaseModel):
+    """The ingest worker's place in the Redis consumer group (``ANH_WORKER__<NAME>``)."""
+
+    consumer: str | None = Field(None, description="Consumer name in the group (default host-pid)")
+    claim_idle_ms: int = Field(
+        30_000, ge=100, description="Claim entries another worker left unacknowledged this long"
+    )
+    forget_idle_ms: int = Field(
+        600_000,
+        ge=100,
+        description="Forget consumers holding nothing that have been idle this long",
+    )
+
+
+class MetricsSettings(BaseModel):
+    """Where a process without an HTTP API serves ``/metrics`` (``ANH_METRICS__<NAME>``)."""
+
+    port: int | None = Field(None, ge=1, le=65_535, description="Serve /metrics on this port")
+    host: str = Field("0.0.0.0", description="Listen on this address")  # noqa: S104
+
+
 class StorageSettings(BaseModel):
     """Partitioning and retention (``ANH_STORAGE__<NAME>``)."""
 
@@ -226,9 +247,12 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default_factory=_default_data_dir)
     redis_url: str | None = None
+    redis_prefix: str = Field("anh", description="Prefix of the bus's Redis keys")
     site_file: Path | None = None
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

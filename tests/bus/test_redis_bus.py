@@ -350,3 +350,42 @@ async def test_make_bus_picks_redis_when_a_url_is_set() -> None:
     assert isinstance(remote, RedisStreamsBus)
     assert (remote.consumer, remote.claim_idle_ms) == ("c", 1234)
     await remote.close()
+
+
+async def test_retire_hands_over_unacked_entries_and_deletes_the_name(
+    make: MakeBus, prefix: str
+) -> None:
+    producer = make()
+    for tag in range(4):
+        await producer.publish(batch(tag), "F1")
+    leaving = make(shards=["F1"], consumer="leaving", claim_idle_ms=60_000)
+    got = await leaving.consume(4, 1.0)
+    assert len(got) == 4
+    await leaving.ack(got[:1])
+    assert await leaving.retire() == 3
+    client = redis.Redis.from_url(REDIS_URL)
+    names = {r["name"].decode() for r in client.xinfo_consumers(f"{prefix}:ingest:F1", "writers")}
+    client.close()
+    assert "leaving" not in names
+    # Handed over with their idle time at the claim interval: the next consumer takes them now.
+    staying = make(shards=["F1"], consumer="staying", claim_idle_ms=60_000)
+    again = await staying.consume(8, 0.2)
+    assert sorted(d.token for d in again) == sorted(d.token for d in got[1:])
+    await staying.ack(again)
+    assert stream_state(prefix, "F1") == (0, 0)
+
+
+async def test_forget_idle_consumers_removes_only_idle_names_holding_nothing(
+    make: MakeBus, prefix: str
+) -> None:
+    producer = make()
+    await producer.publish(batch(1), "F1")
+    await producer.publish(batch(2), "F1")
+    holder = make(shards=["F1"], consumer="holder")
+    assert len(await holder.consume(1, 1.0)) == 1  # keeps it pending
+    idle = make(shards=["F1"], consumer="idle")
+    await idle.ack(await idle.consume(1, 1.0))  # holds nothing
+    janitor = make(shards=["F1"], consumer="janitor")
+    assert await janitor.forget_idle_consumers(60_000) == []  # nobody idle that long
+    await asyncio.sleep(0.3)
+    assert await janitor.forget_idle_consumers(200) == ["idle"]  # holder has an entry

@@ -138,19 +138,6 @@ def test_ports_agree_with_nginx_and_prometheus() -> None:
     assert f"ANH_METRICS__PORT={targets['anh-collect'][0]}" in collect
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(
-            c,
-            marks=pytest.mark.xfail(
-                strict=True, reason="`anh-reporter worker` is being added (issue 15, item 1)"
-            ),
-        )
-        if c == "worker"
-        else c
-        for c in sorted(set(EXPECTED_COMMANDS.values()))
-    ],
-)
+@pytest.mark.parametrize("command", sorted(set(EXPECTED_COMMANDS.values())))
 def test_units_run_commands_the_cli_has(command: str) -> None:
     assert command in cli_commands()

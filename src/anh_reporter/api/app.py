@@ -129,7 +129,7 @@ def create_app(
             Limit("auth", api.auth_rate_per_minute), Limit("api", api.rate_per_minute), redis
         ),
         catalog=CatalogCache(database),
-        reports=ReportTasks(settings, redis),
+        reports=ReportTasks(settings, redis, pool),
         checks=dict(checks or {}),
         redis=redis,
     )

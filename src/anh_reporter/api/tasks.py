@@ -1,7 +1,10 @@
 """Report generation as background tasks whose status any API replica can poll.
 
-A task's record lives in this process and, with Redis, in Redis for a day; it is written when
-the task is queued and again when it ends. The work itself is
+A task's record is written when the task is queued, when it starts and when it ends: in this
+process, in PostgreSQL (table ``report_tasks``, kept a day) when the app has a pool for it, and
+in Redis for a day when configured. A poll reads this process first (it runs its own tasks, so
+that copy is current), then Redis, then PostgreSQL: a poll that lands on another replica
+finds the task either way. The work itself is
 :mod:`anh_reporter.reports.service` (generate, amend) and :mod:`~anh_reporter.reports.submission`.
 """
 
@@ -20,8 +23,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from anh_reporter.api.errors import ApiError, not_found
+from anh_reporter.api.pool import ConnectionPool
 from anh_reporter.api.scoping import Principal
 from anh_reporter.config import Settings
+from anh_reporter.errors import AnhError
 from anh_reporter.reports import amendments, service, submission
 from anh_reporter.reports.delivery import DeliveryFailed
 from anh_reporter.reports.errors import ReportBlocked, ReportError
@@ -37,13 +42,16 @@ _TASK_KEY = "anh:report-task:"
 class ReportTasks:
     """What report routes share: the workflow's context (built once) and the task records.
 
-    Tasks live in this process and, with Redis, in Redis for a day (every API replica sees
-    them); a task's record is written when it is queued and again when it ends.
+    Tasks live in this process, in PostgreSQL when ``pool`` is given and in Redis when
+    configured (every API replica sees them); see the module's description.
     """
 
-    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
+    def __init__(
+        self, settings: Settings, redis: Redis | None = None, pool: ConnectionPool | None = None
+    ) -> None:
         self.settings = settings
         self.redis = redis
+        self.pool = pool
         self._context: service.Context | None = None
         self._context_lock = threading.Lock()
         self._tasks: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -97,6 +105,47 @@ class ReportTasks:
                 await self.redis.set(_TASK_KEY + task["task_id"], orjson.dumps(task), ex=TASK_TTL_S)
             except (RedisError, OSError) as exc:
                 log.warning("report tasks: Redis write failed (%s); kept in this process", exc)
+        if self.pool is not None:
+            try:
+                await self._store(task)
+            except (psycopg.Error, AnhError) as exc:
+                log.warning("report tasks: database write failed (%s); kept elsewhere", exc)
+
+    async def _store(self, task: dict[str, Any]) -> None:
+        assert self.pool is not None  # noqa: S101 - checked by the caller
+        async with self.pool.connection() as conn:
+            if task["status"] == "queued":
+                await conn.execute(
+                    "DELETE FROM report_tasks WHERE updated_at < now() - make_interval(secs => %s)",
+                    (TASK_TTL_S,),
+                )
+            await conn.execute(
+                "INSERT INTO report_tasks (task_id, operator_id, field_id, record) "
+                "VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (task_id) DO UPDATE "
+                "SET record = EXCLUDED.record, updated_at = now()",
+                (
+                    task["task_id"],
+                    task["operator_id"],
+                    task["field_id"],
+                    orjson.dumps(task).decode(),
+                ),
+            )
+
+    async def _load(self, task_id: str) -> dict[str, Any] | None:
+        if self.pool is None:
+            return None
+        try:
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT record FROM report_tasks WHERE task_id = %s "
+                    "AND updated_at >= now() - make_interval(secs => %s)",
+                    (task_id, TASK_TTL_S),
+                )
+                row = await cur.fetchone()
+        except (psycopg.Error, AnhError) as exc:
+            log.warning("report tasks: database read failed (%s)", exc)
+            return None
+        return dict(row[0]) if row else None
 
     async def task(self, principal: Principal, task_id: str) -> dict[str, Any]:
         """A task of the caller's operator and fields, or 404."""
@@ -108,6 +157,8 @@ class ReportTasks:
                 log.warning("report tasks: Redis read failed (%s)", exc)
                 raw = None
             found = orjson.loads(raw) if raw else None
+        if found is None:
+            found = await self._load(task_id)
         if (
             found is None
             or found["operator_id"] != principal.operator_id

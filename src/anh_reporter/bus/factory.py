@@ -23,6 +23,10 @@ def make_bus(
     """
     if settings.redis_url:
         return RedisStreamsBus(
-            settings.redis_url, shards=shards, consumer=consumer, claim_idle_ms=claim_idle_ms
+            settings.redis_url,
+            shards=shards,
+            consumer=consumer,
+            claim_idle_ms=claim_idle_ms,
+            prefix=settings.redis_prefix,
         )
     return MemoryBus()

@@ -46,6 +46,24 @@ log = logging.getLogger(__name__)
 DEFAULT_GROUP = "writers"
 DEFAULT_CLAIM_IDLE_MS = 30_000
 DISCOVERY_INTERVAL_S = 2.0  # how often a consumer without fixed shards re-reads the shard set
+HANDOVER_CONSUMER = "handover"  # holds a retiring consumer's unacked entries, claimable at once
+# Removes, atomically with respect to every read, the consumers of one stream's group that hold
+# nothing and have not read for ARGV[2] ms (other than ARGV[3]); returns their names. Atomic, so
+# a consumer cannot read an entry between the check and the removal (which would orphan it).
+_FORGET_IDLE_LUA = """
+local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+local removed = {}
+if not ok then return removed end
+for _, c in ipairs(consumers) do
+  local info = {}
+  for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+  if info['name'] ~= ARGV[3] and info['pending'] == 0 and info['idle'] >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    table.insert(removed, info['name'])
+  end
+end
+return removed
+"""
 BATCH_FIELD = b"b"
 # Connection errors and timeouts: the link is down, not the request wrong.
 _LINK_ERRORS = (RedisError, OSError, TimeoutError)
@@ -357,6 +375,60 @@ class RedisStreamsBus:
         except _LINK_ERRORS as exc:
             raise self._unavailable(f"release {len(deliveries)} batches", exc) from None
         self._next_claim_at = 0.0
+
+    # -- consumer names -------------------------------------------------------------------
+
+    async def retire(self) -> int:
+        """Leave the group cleanly: hand over what this consumer still holds, then DELCONSUMER.
+
+        Call it after the last ack. Entries still pending under this name (read ahead, or an
+        ack that failed) are XCLAIMed by :data:`HANDOVER_CONSUMER` with their idle time set to
+        ``claim_idle_ms``, so the next XAUTOCLAIM of any live consumer takes them at once; only
+        then is the name deleted (XGROUP DELCONSUMER drops a consumer's pending entries, which
+        would orphan them). Returns how many entries were handed over.
+        """
+        self._buffer.clear()  # pending under our name: handed over below
+        handed = 0
+        for shard in sorted(self._groups_ready):
+            key = self.stream_key(shard)
+            while True:
+                rows = await self._redis.xpending_range(
+                    key, self.group, "-", "+", 1000, consumername=self.consumer
+                )
+                if not rows:
+                    break
+                ids: list[Any] = [r["message_id"] for r in rows]
+                await self._redis.xclaim(
+                    key,
+                    self.group,
+                    HANDOVER_CONSUMER,
+                    0,
+                    ids,
+                    idle=self.claim_idle_ms,
+                    justid=True,
+                )
+                handed += len(ids)
+            await self._redis.xgroup_delconsumer(key, self.group, self.consumer)
+        if handed:
+            log.warning("handed over %d unacknowledged batches on leaving the group", handed)
+        return handed
+
+    async def forget_idle_consumers(self, idle_ms: int) -> list[str]:
+        """Delete the group's consumers that hold nothing and have been idle ``idle_ms``.
+
+        A worker killed without :meth:`retire` leaves its name behind; once the others have
+        claimed its entries it holds nothing and is forgotten here. A live consumer removed
+        while stalled is recreated by its next read, losing nothing. Returns the names removed.
+        """
+        removed: list[str] = []
+        for shard in await self._served_shards():
+            names = await self._redis.eval(
+                _FORGET_IDLE_LUA, 1, self.stream_key(shard), self.group, idle_ms, self.consumer
+            )
+            removed.extend(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+        if removed:
+            log.info("forgot idle consumers without pending entries: %s", ", ".join(removed))
+        return removed
 
     # -- live fan-out ---------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ class IngestPipeline:
         on_commit: list[CommitHook] | None = None,
         clock: Callable[[], float] = time.time,
         max_batches_per_take: int = 256,
+        drain_on_stop: bool = True,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -84,6 +85,9 @@ class IngestPipeline:
         self.on_commit = list(on_commit or [])
         self.clock = clock
         self.max_batches_per_take = max_batches_per_take
+        # True: on stop, write everything the bus still holds (in-process bus: it would be lost).
+        # False: write only what was taken (Redis: the rest stays in the stream for the others).
+        self.drain_on_stop = drain_on_stop
         self.stats = IngestStats()
         self._stopping = asyncio.Event()
         self._conn: psycopg.Connection[Any] | None = None
@@ -123,6 +127,8 @@ class IngestPipeline:
                     pending, rows = [], 0
                     continue
                 if stopping and not pending:
+                    if not self.drain_on_stop:
+                        break
                     drained = await self.bus.consume(self.max_batches_per_take, 0.001)
                     if not drained:
                         break

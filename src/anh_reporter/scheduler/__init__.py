@@ -1,14 +1,22 @@
 """The scheduler: APScheduler 3.11 running :data:`~anh_reporter.scheduler.jobs.JOBS`, one leader.
 
 Several processes may run the scheduler; only the one holding a PostgreSQL session advisory
-lock (the *leader*) runs jobs. The others poll for the lock and take over when the leader's
-connection goes away (the server releases a session lock when its session ends). Jobs coalesce
+lock (the *leader*) runs jobs. The others poll for the lock every ``poll_s`` and take over when
+the leader's connection goes away (the server releases a session lock when its session ends).
+The lock's session asks the server for TCP keepalives (a leader whose host dies without closing
+its connection loses the lock after about :data:`DEAD_PEER_S`), and the client side has its own,
+so a leader cut off from the server notices at its next poll and stops its jobs.
+
+A new leader schedules each cron job from its newest fire time within ``misfire_grace_s``: a
+run that fell in the failover gap is made at once instead of being skipped until the next day
+(jobs are idempotent, so a run the old leader had already made changes nothing). Jobs coalesce
 missed runs into one and run late within ``misfire_grace_s``; one instance of a job at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import threading
 from typing import Any
@@ -19,12 +27,28 @@ from apscheduler.schedulers.background import (  # type: ignore[import-untyped]
 )
 
 from anh_reporter.config import Settings
-from anh_reporter.scheduler.jobs import BOGOTA, JOBS, FieldSchedule, options_of
+from anh_reporter.errors import AnhError
+from anh_reporter.observability.metrics import scheduler_leader
+from anh_reporter.scheduler.jobs import BOGOTA, JOBS, FieldSchedule, JobSpec, options_of
 from anh_reporter.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 LEADER_LOCK_KEY = 0x414E4853  # "ANHS"
+POLL_S = 5.0  # a standby tries the lock this often; the leader checks its session as often
+# Server side: probe an idle leader session after 5 s, every 2 s, give up after 3 (~11 s).
+_SERVER_KEEPALIVES = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2}
+_SERVER_KEEPALIVE_COUNT = 3
+DEAD_PEER_S = 5 + 2 * _SERVER_KEEPALIVE_COUNT
+# Client side (libpq): the same probes, and a bound on unacknowledged writes.
+_CLIENT_KEEPALIVES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+    "connect_timeout": 5,
+}
 
 
 class LeaderLock:
@@ -51,7 +75,10 @@ class LeaderLock:
         """Become the leader if nobody is; never waits."""
         if self._conn is not None:
             return self.held
-        conn = self.db.connect(autocommit=True)
+        conn = self.db.connect(autocommit=True, **_CLIENT_KEEPALIVES)
+        for name, value in _SERVER_KEEPALIVES.items():
+            conn.execute(f"SET {name} = {int(value)}")
+        conn.execute(f"SET tcp_keepalives_count = {_SERVER_KEEPALIVE_COUNT}")
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         if row is not None and row[0]:
             self._conn = conn
@@ -81,8 +108,18 @@ def field_schedules(db: Database) -> list[FieldSchedule]:
     return [FieldSchedule(code, zone, int(hour)) for code, zone, hour in rows]
 
 
-def build_scheduler(db: Database, settings: Settings) -> BackgroundScheduler:
-    """A scheduler (not started) with every job of :data:`JOBS`, per field where needed."""
+def build_scheduler(
+    db: Database,
+    settings: Settings,
+    *,
+    jobs: list[JobSpec] | None = None,
+    now: dt.datetime | None = None,
+) -> BackgroundScheduler:
+    """A scheduler (not started) with every job of ``jobs`` (:data:`JOBS`), per field if needed.
+
+    Each job's first run is its newest fire time within ``misfire_grace_s`` before ``now`` when
+    there is one (a run the failover gap would otherwise skip), else its next fire time.
+    """
     options = options_of(settings)
     # Missed runs coalesce into one, run late within the grace, one instance at a time.
     policy = {
@@ -92,12 +129,15 @@ def build_scheduler(db: Database, settings: Settings) -> BackgroundScheduler:
     }
     scheduler = BackgroundScheduler(timezone=BOGOTA, job_defaults=policy)
     fields = field_schedules(db)
-    for spec in JOBS:
+    since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(seconds=options.misfire_grace_s)
+    for spec in JOBS if jobs is None else jobs:
         if spec.per_field:
             for field in fields:
+                trigger = spec.trigger(field, options)
                 scheduler.add_job(
                     spec.func,
-                    trigger=spec.trigger(field, options),
+                    trigger=trigger,
+                    next_run_time=_first_run(trigger, since),
                     args=(db, settings),
                     kwargs={"field_code": field.code},
                     id=f"{spec.id}:{field.code}",
@@ -106,9 +146,11 @@ def build_scheduler(db: Database, settings: Settings) -> BackgroundScheduler:
                     **policy,
                 )
         else:
+            trigger = spec.trigger(None, options)
             scheduler.add_job(
                 spec.func,
-                trigger=spec.trigger(None, options),
+                trigger=trigger,
+                next_run_time=_first_run(trigger, since),
                 args=(db, settings),
                 id=spec.id,
                 name=spec.description,
@@ -118,27 +160,48 @@ def build_scheduler(db: Database, settings: Settings) -> BackgroundScheduler:
     return scheduler
 
 
+def _first_run(trigger: Any, since: dt.datetime) -> dt.datetime | None:
+    """The trigger's first fire time at or after ``since`` (in the past when one was missed)."""
+    first: dt.datetime | None = trigger.get_next_fire_time(None, since)
+    return first
+
+
 def run_scheduler(
-    db: Database, settings: Settings, stop: threading.Event, *, poll_s: float = 10.0
+    db: Database,
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    poll_s: float = POLL_S,
+    jobs: list[JobSpec] | None = None,
+    lock_key: int = LEADER_LOCK_KEY,
 ) -> None:
     """Run until ``stop`` is set: wait to become the leader, then run the jobs while leading."""
-    lock = LeaderLock(db)
+    lock = LeaderLock(db, key=lock_key)
     scheduler: BackgroundScheduler | None = None
+    scheduler_leader.set(0)
     try:
         while not stop.is_set():
-            if scheduler is None and lock.try_acquire():
-                log.info("scheduler: this process is the leader")
-                scheduler = build_scheduler(db, settings)
+            try:
+                acquired = scheduler is None and lock.try_acquire()
+            except (psycopg.Error, AnhError) as exc:
+                log.warning("scheduler: cannot reach the database (%s); retrying", exc)
+                acquired = False
+            if acquired:
+                log.warning("scheduler: this process is the leader")
+                scheduler = build_scheduler(db, settings, jobs=jobs)
                 scheduler.start()
+                scheduler_leader.set(1)
             elif scheduler is not None and not lock.held:
                 log.warning("scheduler: leadership lost; stopping jobs")
                 scheduler.shutdown(wait=False)
                 scheduler = None
+                scheduler_leader.set(0)
             stop.wait(poll_s)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)
         lock.release()
+        scheduler_leader.set(0)
 
 
 __all__ = ["LeaderLock", "build_scheduler", "field_schedules", "run_scheduler"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 
 from anh_reporter.config import get_settings
@@ -15,10 +16,20 @@ from anh_reporter.terminal import console
 def scheduler() -> None:
     """Run the scheduled jobs (daily reports, late data, partitions, anomaly models).
 
-    Several instances may run: one leads (a PostgreSQL advisory lock), the others wait.
+    Several instances may run: one leads (a PostgreSQL advisory lock), the others wait and
+    take over within about 20 s of the leader's death. ``ANH_METRICS__PORT``: serve /metrics
+    (``scheduler_leader`` is 1 in the leader).
     """
     settings = get_settings()
+    if settings.metrics.port is not None:
+        from prometheus_client import start_http_server
+
+        from anh_reporter.observability.metrics import REGISTRY
+
+        start_http_server(settings.metrics.port, settings.metrics.host, registry=REGISTRY)
     stop = threading.Event()
+    # SIGTERM (systemd, docker stop): stop like Ctrl-C, releasing the leader lock at once.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_database(settings) as db:
         migrate.upgrade(db, storage=settings.storage)
         for job in JOBS:

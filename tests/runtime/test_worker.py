@@ -1,0 +1,181 @@
+"""``anh-reporter worker`` as real processes on the real Redis and PostgreSQL.
+
+Two workers share one stream; one is killed (SIGKILL) while it holds entries it has not
+acknowledged; the other claims them. Every reading lands exactly once (count and sum), the
+stream ends empty, and the group's consumer names do not pile up: the killed worker's name is
+forgotten, the survivor's is deleted when it stops cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import redis
+
+from anh_reporter.bus.redis_streams import RedisStreamsBus, display_url
+from anh_reporter.domain.batch import Batch
+from anh_reporter.site import load_site
+from anh_reporter.storage.database import Database
+from anh_reporter.storage.series_repo import list_series
+from anh_reporter.storage.site_repo import load_site_into
+from tests.conftest import EXAMPLE_SITE, unavailable
+
+REDIS_URL = os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+SHARD = "CAMPO-DEMO-LLANOS"
+GROUP = "writers"
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout_s: float, every_s: float = 0.05) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after the timeout."""
+    end = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > end:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(every_s)
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis at {display_url(REDIS_URL)}", str(exc))
+    name = f"anhtest-{uuid.uuid4().hex[:12]}"
+    yield name
+    keys = list(client.scan_iter(f"{name}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def start_worker(
+    db: Database, prefix: str, name: str, *, flush_deadline_ms: int = 100
+) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "ANH_DATABASE_URL": db.url,
+        "ANH_REDIS_URL": REDIS_URL,
+        "ANH_REDIS_PREFIX": prefix,
+        "ANH_WORKER__CLAIM_IDLE_MS": "1000",
+        "ANH_WORKER__FORGET_IDLE_MS": "1500",
+        "ANH_INGEST__FLUSH_DEADLINE_MS": str(flush_deadline_ms),
+        "ANH_INGEST__FLUSH_ROWS": "1000000",
+        "ANH_INGEST__FUTURE_TOLERANCE_S": "1e9",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "anh_reporter", "worker", "--consumer", name],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def consumers(client: redis.Redis, key: str) -> dict[str, int]:
+    """Consumer name -> pending entries, in the group of ``key``."""
+    try:
+        rows = client.xinfo_consumers(key, GROUP)
+    except redis.ResponseError:
+        return {}
+    return {r["name"].decode(): int(r["pending"]) for r in rows}
+
+
+def totals(db: Database) -> tuple[int, float]:
+    with db.connect() as conn:
+        row = conn.execute("SELECT count(*), coalesce(sum(value), 0) FROM telemetry").fetchone()
+    assert row is not None
+    return int(row[0]), float(row[1])
+
+
+def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entries(
+    db: Database, prefix: str
+) -> None:
+    with db.connect() as conn:
+        load_site_into(conn, load_site(EXAMPLE_SITE), changed_by="test")
+        fits = [r.id for r in list_series(conn) if r.range_lo <= 0 and r.range_hi >= 100]
+        sids = np.array(fits[:8], dtype=np.int64)
+    assert len(sids) == 8
+    batches, per_batch = 240, 200
+    rng = np.random.default_rng(5)
+    values = np.round(rng.uniform(0.0, 100.0, batches * per_batch), 3)
+    t0 = (int(time.time()) // 3600 * 3600 - 3 * 86_400) * 1_000_000
+    series = np.resize(sids, batches * per_batch)
+    times = t0 + (np.arange(batches * per_batch) // len(sids)) * 1_000_000
+    key = f"{prefix}:ingest:{SHARD}"
+    client = redis.Redis.from_url(REDIS_URL)
+
+    # The victim commits only every 3 s, so it holds unacknowledged entries most of the time.
+    victim = start_worker(db, prefix, "victim", flush_deadline_ms=3000)
+    survivor = start_worker(db, prefix, "survivor")
+    published = threading.Event()
+
+    def produce() -> None:
+        import asyncio
+
+        async def run() -> None:
+            bus = RedisStreamsBus(REDIS_URL, prefix=prefix)
+            for i in range(batches):
+                part = slice(i * per_batch, (i + 1) * per_batch)
+                batch = Batch.of(series[part], times[part], values[part], source="test")
+                await bus.publish(batch, SHARD)
+                await asyncio.sleep(0.01)
+            await bus.close()
+
+        asyncio.run(run())
+        published.set()
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    try:
+        wait_for(
+            "both workers to join the group",
+            lambda: {"victim", "survivor"} <= set(consumers(client, key)),
+            30,
+        )
+        held = wait_for(
+            "the victim to hold entries", lambda: consumers(client, key).get("victim", 0), 30
+        )
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        held = consumers(client, key).get("victim", 0)
+        assert held > 0, "the victim acknowledged everything before it died"
+        producer.join(60)
+        assert published.is_set()
+
+        total = batches * per_batch
+        wait_for("every reading in the database", lambda: totals(db)[0] >= total, 60, 0.2)
+        count, value_sum = totals(db)
+        assert count == total
+        assert value_sum == pytest.approx(float(values.sum()), rel=1e-9)
+        wait_for("the stream to empty", lambda: client.xlen(key) == 0, 30)
+        # The killed worker's name goes once it holds nothing and has been idle long enough.
+        wait_for(
+            "the killed worker's name to be forgotten",
+            lambda: "victim" not in consumers(client, key),
+            30,
+        )
+        assert sum(consumers(client, key).values()) == 0
+    finally:
+        for proc in (victim, survivor):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        producer.join(60)
+    out, _ = survivor.communicate(timeout=30)
+    assert survivor.returncode == 0, out
+    assert "survivor" not in consumers(client, key), out  # deleted its own name on SIGTERM
+    assert totals(db) == (count, value_sum)  # nothing written twice or after
+    client.close()
