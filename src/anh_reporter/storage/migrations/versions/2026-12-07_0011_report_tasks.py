@@ -4,15 +4,15 @@
 its operator and field (for scoping), its record as the API shows it (``record``), and when it
 was last written. Rows older than a day are deleted by the API as it queues new tasks.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
