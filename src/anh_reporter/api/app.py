@@ -30,6 +30,7 @@ from anh_reporter.api.middleware import (
 )
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import Limit, RateLimiter, RateLimitMiddleware
+from anh_reporter.api.redact import install_log_redaction
 from anh_reporter.api.routes import (
     analytics,
     anomalies,
@@ -102,6 +103,7 @@ def create_app(
         settings = settings.model_copy(update={"api": api})
     api = settings.api
     secret = jwt_secret(settings)  # refuses a production start without a real secret
+    install_log_redaction()  # no bearer secret from a query string in uvicorn's logs
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     pool = ConnectionPool(
         database, size=api.pool_size, statement_timeout_ms=api.statement_timeout_ms

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from anh_reporter.api.accounts import create_admin
+from anh_reporter.api.redact import install_log_redaction
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
 from anh_reporter.storage import migrate, partitions
@@ -52,6 +53,7 @@ def serve(
             log_level="info",
             lifespan="on",
         )
+        install_log_redaction()  # again: uvicorn's logging set-up ran after create_app
         try:
             asyncio.run(uvicorn.Server(config).serve())
         finally:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from anh_reporter.api.errors import error_body
 from anh_reporter.api.pool import ConnectionPool
 from anh_reporter.api.ratelimit import client_address
+from anh_reporter.api.redact import redact
 from anh_reporter.api.responses import dumps
 from anh_reporter.api.scoping import Principal
 from anh_reporter.errors import StorageError
@@ -241,7 +242,7 @@ class AuditMiddleware:
         )
         query = scope.get("query_string", b"")
         if query:
-            details["query"] = query.decode("latin-1")[:500]
+            details["query"] = redact(query.decode("latin-1"))[:500]
         try:
             async with self.pool.connection() as conn:
                 await write_audit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -52,6 +53,51 @@ WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at < now() - interval '
 """
 
 
+class Revocations:
+    """Wakes whoever listens (open WebSockets) when credentials may have been revoked."""
+
+    def __init__(self) -> None:
+        self._events: set[asyncio.Event] = set()
+
+    def listen(self) -> asyncio.Event:
+        """An event set at each revocation (clear it after waking)."""
+        event = asyncio.Event()
+        self._events.add(event)
+        return event
+
+    def unlisten(self, event: asyncio.Event) -> None:
+        """Stop waking ``event``."""
+        self._events.discard(event)
+
+    def announce(self) -> None:
+        """Something was revoked: every listener re-checks its credentials."""
+        for event in self._events:
+            event.set()
+
+
+class SocketCounts:
+    """Open WebSockets per principal (``(kind, id)``) in this process."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, int], int] = {}
+
+    def open(self, owner: tuple[str, int], limit: int) -> bool:
+        """Count one more socket of ``owner``; False (and not counted) past ``limit``."""
+        current = self._open.get(owner, 0)
+        if current >= limit:
+            return False
+        self._open[owner] = current + 1
+        return True
+
+    def close(self, owner: tuple[str, int]) -> None:
+        """One socket of ``owner`` closed."""
+        left = self._open.get(owner, 0) - 1
+        if left > 0:
+            self._open[owner] = left
+        else:
+            self._open.pop(owner, None)
+
+
 @dataclass
 class ApiState:
     """Shared by every request of one app."""
@@ -69,6 +115,8 @@ class ApiState:
     reports: ReportTasks
     checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     redis: Any = None
+    revocations: Revocations = field(default_factory=Revocations)
+    sockets: SocketCounts = field(default_factory=SocketCounts)
     _principals: dict[tuple[str, object], tuple[float, Principal | None]] = field(
         default_factory=dict
     )
@@ -81,10 +129,12 @@ class ApiState:
             cached = self._principals[key][1]
             if cached is None or cached.id == user_id:
                 del self._principals[key]
+        self.revocations.announce()
 
     def forget_all(self) -> None:
         """Drop every cached grant (after an API key or user change)."""
         self._principals.clear()
+        self.revocations.announce()
 
     def _cached(self, key: tuple[str, object]) -> tuple[bool, Principal | None]:
         hit = self._principals.get(key)
