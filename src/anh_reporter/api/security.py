@@ -432,7 +432,8 @@ def verify_totp(
     A step at or before ``last_step`` is refused: a code cannot be replayed.
     """
     code = code.strip()
-    if len(code) != TOTP_DIGITS or not code.isdigit():
+    # isdigit() alone takes other scripts' digits, which compare_digest cannot compare.
+    if len(code) != TOTP_DIGITS or not (code.isascii() and code.isdigit()):
         return None
     key = totp_key(secret_b32)
     now_step = totp_step(unix_time)

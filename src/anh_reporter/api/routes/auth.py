@@ -20,7 +20,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 Email = Annotated[str, Field(min_length=3, max_length=254, examples=["ana@operadora.co"])]
 Password = Annotated[str, Field(min_length=1, max_length=security.MAX_PASSWORD_CHARS)]
-TotpCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["123456"])]
+# [0-9], not \d: the pattern engine's \d takes any script's digits (e.g. Arabic-Indic).
+TotpCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["123456"])]
 
 
 class LoginRequest(BaseModel):
@@ -110,9 +111,8 @@ async def login(
         step = security.verify_totp(
             user.totp_secret, body.totp, unix_time=time.time(), last_step=user.totp_last_step
         )
-        if step is None:
+        if step is None or not await users.use_totp_step(conn, user_id, step):
             raise unauthenticated("invalid_totp", "the TOTP code is wrong, expired or used")
-        await users.use_totp_step(conn, user_id, step)
     if security.password_needs_rehash(user.password_hash):
         await users.rehash_password(
             conn, user_id, await asyncio.to_thread(security.hash_password, body.password)
@@ -238,7 +238,7 @@ async def _check_code(conn: ConnDep, user_id: int, code: str) -> tuple[bool, int
     step = security.verify_totp(
         user.totp_secret, code, unix_time=time.time(), last_step=user.totp_last_step
     )
-    if step is None:
+    if step is None or (user.totp_enabled and not await users.use_totp_step(conn, user_id, step)):
         raise ApiError(422, "invalid_totp", "code: the TOTP code is wrong, expired or used")
     return user.totp_enabled, step
 
@@ -249,7 +249,8 @@ async def totp_enable(body: TotpConfirm, conn: ConnDep, me: CurrentUser) -> Resp
     enabled, step = await _check_code(conn, me.id, body.code)
     if enabled:
         raise ApiError(409, "totp_already_enabled", "TOTP is already on")
-    await users.enable_totp(conn, me.id, step)
+    if not await users.enable_totp(conn, me.id, step):
+        raise ApiError(422, "invalid_totp", "code: the TOTP code is wrong, expired or used")
     return Response(status_code=204)
 
 
