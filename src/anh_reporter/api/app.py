@@ -120,7 +120,12 @@ def create_app(
         sync=sync_pool,
         bus=bus,
         tokens=AccessTokens(secret, api.access_token_ttl_s),
-        cache=ResponseCache(ttl_s=api.cache_ttl_s, max_entries=api.cache_max_entries, redis=redis),
+        cache=ResponseCache(
+            ttl_s=api.cache_ttl_s,
+            max_entries=api.cache_max_entries,
+            max_bytes=api.cache_max_bytes,
+            redis=redis,
+        ),
         limiter=RateLimiter(
             Limit("auth", api.auth_rate_per_minute), Limit("api", api.rate_per_minute), redis
         ),
