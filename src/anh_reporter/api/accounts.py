@@ -101,7 +101,7 @@ async def create_user(
     field_ids: list[int],
 ) -> Account:
     """A new user of the operator; 409 when the email is taken (by anyone)."""
-    check_password_policy(password)
+    check_password_policy(password, email=email)
     await _check_fields(conn, operator_id, field_ids)
     password_hash = await asyncio.to_thread(hash_password, password)  # CPU: off the loop
     try:
@@ -134,10 +134,10 @@ async def update_user(
     password: str | None = None,
 ) -> Account:
     """Change what is given; 404 for a user of another operator."""
-    await get_user(conn=conn, operator_id=operator_id, user_id=user_id)
+    before = await get_user(conn=conn, operator_id=operator_id, user_id=user_id)
     new_hash = None
     if password is not None:
-        check_password_policy(password)
+        check_password_policy(password, email=before.email)
         new_hash = await asyncio.to_thread(hash_password, password)
     if field_ids is not None:
         await _check_fields(conn, operator_id, field_ids)
@@ -189,7 +189,7 @@ def create_admin(
         raise AnhError(f"email {email!r} is not an email address")
     password = password if password is not None else random_password()
     try:
-        check_password_policy(password)
+        check_password_policy(password, email=email)
     except ApiError as exc:
         raise AnhError(exc.message) from None
     with db.connect() as conn, conn.transaction():

@@ -21,6 +21,7 @@ from anh_reporter import __version__
 from anh_reporter.api.cache import ResponseCache
 from anh_reporter.api.deps import document_api_key
 from anh_reporter.api.errors import ERROR_RESPONSES, install_error_handlers
+from anh_reporter.api.lockout import LoginLockout
 from anh_reporter.api.middleware import (
     API_PREFIX,
     AuditMiddleware,
@@ -133,6 +134,12 @@ def create_app(
         reports=ReportTasks(settings, redis),
         checks=dict(checks or {}),
         redis=redis,
+        lockout=LoginLockout(
+            after=api.login_lockout_after,
+            base_s=api.login_lockout_base_s,
+            max_s=api.login_lockout_max_s,
+            redis=redis,
+        ),
     )
 
     @asynccontextmanager

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from anh_reporter.api.accounts import create_admin
+from anh_reporter.api.lockout import unlock_sync
 from anh_reporter.api.redact import install_log_redaction
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
@@ -93,3 +94,17 @@ def create_admin_command(
         console.print("[dim]shown once: keep it in a password manager[/]")
     else:
         console.print(f"admin [bold]{email.lower()}[/] created with the given password")
+
+
+@users_app.command("unlock")
+def unlock_command(
+    email: Annotated[str, typer.Argument(help="The locked account's email")],
+) -> None:
+    """End a login lockout (failed logins of the account are forgotten)."""
+    settings = get_settings()
+    if not unlock_sync(settings.redis_url, email):
+        raise AnhError(
+            "no ANH_REDIS_URL: lockouts live in the API process; restart it, or wait for the "
+            "back-off, or unlock with POST /api/v1/users/{id}/unlock"
+        )
+    console.print(f"[bold]{email.strip().lower()}[/] unlocked")

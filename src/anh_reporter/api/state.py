@@ -13,6 +13,7 @@ from fastapi import Request
 from psycopg import AsyncConnection
 
 from anh_reporter.api.cache import ResponseCache
+from anh_reporter.api.lockout import LoginLockout
 from anh_reporter.api.permissions import Permission, permissions_of
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import RateLimiter
@@ -115,6 +116,9 @@ class ApiState:
     reports: ReportTasks
     checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     redis: Any = None
+    lockout: LoginLockout = field(
+        default_factory=lambda: LoginLockout(after=5, base_s=30.0, max_s=3600.0)
+    )
     revocations: Revocations = field(default_factory=Revocations)
     sockets: SocketCounts = field(default_factory=SocketCounts)
     _principals: dict[tuple[str, object], tuple[float, Principal | None]] = field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from anh_reporter.api import security
 from anh_reporter.api.deps import ConnDep, CurrentPrincipal, CurrentUser, StateDep
 from anh_reporter.api.errors import ApiError
 from anh_reporter.api.permissions import Permission
+from anh_reporter.api.ratelimit import Limit
 from anh_reporter.api.security import unauthenticated
 from anh_reporter.storage import users
 
@@ -85,6 +87,22 @@ def _client(request: Request) -> str:
     return f"{host} {agent}".strip()
 
 
+async def _account_budget(state: StateDep, email: str) -> None:
+    """429 once an account has had its login attempts for the minute, from wherever they came
+    (the per-client limit alone lets a botnet, or everyone behind one proxy, share one)."""
+    limit = Limit("login_account", state.api.auth_account_rate_per_minute)
+    wait_ms = await state.limiter.hit(email, limit)
+    if wait_ms > 0:
+        retry = max(1, math.ceil(wait_ms / 1000))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many login attempts for this account: the limit is {limit.per_minute} per "
+            f"minute per account; retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
+
+
 @router.post("/login", responses={401: {"description": "Wrong credentials or TOTP required"}})
 async def login(
     body: LoginRequest, request: Request, conn: ConnDep, state: StateDep
@@ -92,6 +110,8 @@ async def login(
     """Exchange email and password (and TOTP code) for a token pair; starts a session."""
     email = body.email.strip().lower()
     request.state.audit_actor = f"login:{email}"
+    await _account_budget(state, email)
+    await state.lockout.check(email)
     user = await users.credentials_by_email(conn, email)
     if user is not None:
         # Failed attempts on an account belong in its operator's audit log too.
@@ -101,6 +121,7 @@ async def login(
         security.verify_password, user.password_hash if user else None, body.password
     )
     if user is None or not ok or user.disabled:
+        await state.lockout.failed(email)
         raise unauthenticated("invalid_credentials", "wrong email or password")
     user_id, operator_id, role = user.id, user.operator_id, user.role
     if user.totp_enabled:
@@ -112,7 +133,9 @@ async def login(
             user.totp_secret, body.totp, unix_time=time.time(), last_step=user.totp_last_step
         )
         if step is None or not await users.use_totp_step(conn, user_id, step):
+            await state.lockout.failed(email)
             raise unauthenticated("invalid_totp", "the TOTP code is wrong, expired or used")
+    await state.lockout.clear(email)
     if security.password_needs_rehash(user.password_hash):
         await users.rehash_password(
             conn, user_id, await asyncio.to_thread(security.hash_password, body.password)
@@ -208,7 +231,7 @@ async def change_password(
         security.verify_password, user.password_hash, body.current_password
     ):
         raise ApiError(403, "invalid_credentials", "current_password: wrong password")
-    security.check_password_policy(body.new_password)
+    security.check_password_policy(body.new_password, email=me.name)
     await users.change_password(
         conn, me.id, await asyncio.to_thread(security.hash_password, body.new_password)
     )

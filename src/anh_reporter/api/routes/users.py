@@ -125,3 +125,11 @@ async def disable_user(user_id: UserId, conn: ConnDep, state: StateDep, me: Mana
     )
     state.forget_user(user_id)
     return Response(status_code=204)
+
+
+@router.post("/{user_id}/unlock", status_code=204)
+async def unlock_user(user_id: UserId, conn: ConnDep, state: StateDep, me: Manager) -> Response:
+    """Clear a user's failed logins: a lockout ends at once (see ``login_lockout_*``)."""
+    account = await accounts.get_user(conn=conn, operator_id=me.operator_id, user_id=user_id)
+    await state.lockout.clear(account.email)
+    return Response(status_code=204)
