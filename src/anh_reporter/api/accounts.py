@@ -78,6 +78,45 @@ async def get_user(*, conn: AsyncConnection[Any], operator_id: int, user_id: int
     return _user(row)
 
 
+async def sees_all_fields(
+    conn: AsyncConnection[Any], operator_id: int, field_ids: frozenset[int]
+) -> bool:
+    """True when ``field_ids`` hold every field of the operator."""
+    cur = await conn.execute("SELECT id FROM fields WHERE operator_id = %s", (operator_id,))
+    return {int(r[0]) for r in await cur.fetchall()} <= field_ids
+
+
+def _beyond(what: str) -> ApiError:
+    return ApiError(
+        403,
+        "beyond_your_fields",
+        f"{what}: an admin can only give (or manage) access to fields it sees itself",
+    )
+
+
+async def check_grant(
+    conn: AsyncConnection[Any],
+    *,
+    operator_id: int,
+    granter_fields: frozenset[int],
+    all_fields: bool | None,
+    field_ids: list[int] | None,
+    target: Account | None = None,
+) -> None:
+    """403 ``beyond_your_fields`` when an admin would give (itself or another) more fields
+    than it sees, or manage a user who sees more than it does."""
+    granter_all = await sees_all_fields(conn, operator_id, granter_fields)
+    if granter_all:
+        return
+    if all_fields:
+        raise _beyond("all_fields")
+    outside = sorted(set(field_ids or []) - granter_fields)
+    if outside:
+        raise _beyond(f"field_ids: field {outside[0]}")
+    if target is not None and (target.all_fields or not set(target.field_ids) <= granter_fields):
+        raise _beyond(f"user {target.id} sees fields you do not")
+
+
 async def _check_fields(conn: AsyncConnection[Any], operator_id: int, field_ids: list[int]) -> None:
     cur = await conn.execute(
         "SELECT id FROM fields WHERE operator_id = %s AND id = ANY(%s)", (operator_id, field_ids)

@@ -34,8 +34,12 @@ SELECT u.email, u.operator_id, u.role, u.disabled,
             ELSE ARRAY(SELECT uf.field_id FROM user_fields uf JOIN fields f ON f.id = uf.field_id
                        WHERE uf.user_id = u.id AND f.operator_id = u.operator_id)
        END,
-       EXISTS (SELECT 1 FROM refresh_tokens r
-               WHERE r.family_id = %(family)s AND r.revoked_at IS NOT NULL)
+       -- A session holds while its family has a token of this user not revoked: a family
+       -- that does not exist (a forged or foreign claim) is as ended as a revoked one.
+       NOT EXISTS (SELECT 1 FROM refresh_tokens r
+                   WHERE r.family_id = %(family)s AND r.user_id = u.id
+                   AND r.revoked_at IS NULL),
+       u.totp_enabled
 FROM users u WHERE u.id = %(user)s
 """
 
@@ -191,7 +195,7 @@ async def _load_user(
     row = await cur.fetchone()
     if row is None:
         return None
-    email, operator_id, role, disabled, field_ids, revoked = row
+    email, operator_id, role, disabled, field_ids, revoked, totp_enabled = row
     if disabled or revoked:
         return None
     return Principal(
@@ -203,6 +207,7 @@ async def _load_user(
         permissions=permissions_of(role),
         field_ids=frozenset(int(f) for f in field_ids),
         family_id=family_id,
+        totp_enabled=bool(totp_enabled),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
+from anh_reporter.api.accounts import sees_all_fields
 from anh_reporter.api.deps import ConnDep, StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.params import MAX_ID32
@@ -73,6 +74,13 @@ async def create_api_key(body: ApiKeyCreate, conn: ConnDep, me: Manager) -> ApiK
                 f"scopes: {scope.value!r} cannot be given to an API key; allowed: "
                 f"{sorted(s.value for s in API_KEY_SCOPES)}",
             )
+    if body.field_ids is None and not await sees_all_fields(conn, me.operator_id, me.field_ids):
+        raise ApiError(
+            403,
+            "beyond_your_fields",
+            "field_ids: you do not see every field of the operator, so a key for all fields "
+            "would give more than you have; list the fields (of yours) it may touch",
+        )
     if body.field_ids is not None:
         for fid in body.field_ids:
             if fid not in me.field_ids:

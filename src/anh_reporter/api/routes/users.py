@@ -70,7 +70,14 @@ async def list_users(conn: ConnDep, me: Manager) -> list[UserOut]:
 
 @router.post("", status_code=201)
 async def create_user(body: UserCreate, conn: ConnDep, me: Manager) -> UserOut:
-    """Create a user of the caller's operator."""
+    """Create a user of the caller's operator (with no more fields than the caller sees)."""
+    await accounts.check_grant(
+        conn,
+        operator_id=me.operator_id,
+        granter_fields=me.field_ids,
+        all_fields=body.all_fields,
+        field_ids=body.field_ids,
+    )
     created = await accounts.create_user(
         conn=conn,
         operator_id=me.operator_id,
@@ -101,6 +108,15 @@ async def update_user(
         raise ApiError(
             409, "self_lockout", "you cannot demote or disable yourself; ask another admin"
         )
+    target = await accounts.get_user(conn=conn, operator_id=me.operator_id, user_id=user_id)
+    await accounts.check_grant(
+        conn,
+        operator_id=me.operator_id,
+        granter_fields=me.field_ids,
+        all_fields=body.all_fields,
+        field_ids=body.field_ids,
+        target=target,
+    )
     out = await accounts.update_user(
         conn=conn,
         operator_id=me.operator_id,
@@ -120,6 +136,15 @@ async def disable_user(user_id: UserId, conn: ConnDep, state: StateDep, me: Mana
     """Disable a user and end its sessions (users are never erased: the audit log names them)."""
     if user_id == me.id:
         raise ApiError(409, "self_lockout", "you cannot disable yourself; ask another admin")
+    target = await accounts.get_user(conn=conn, operator_id=me.operator_id, user_id=user_id)
+    await accounts.check_grant(
+        conn,
+        operator_id=me.operator_id,
+        granter_fields=me.field_ids,
+        all_fields=None,
+        field_ids=None,
+        target=target,
+    )
     await accounts.update_user(
         conn=conn, operator_id=me.operator_id, user_id=user_id, disabled=True
     )
