@@ -233,6 +233,8 @@ class AuditMiddleware:
             actor = str(state.get("audit_actor") or "anonymous")
             raw_operator = state.get("audit_operator_id")
             operator_id = int(raw_operator) if raw_operator is not None else None
+        # PostgreSQL text cannot hold NUL: a login name with one must not lose its entry.
+        actor = actor.replace("\x00", "\ufffd")
         # A route's details first: the call's own facts (its status above all) win a clash.
         details: dict[str, Any] = dict(state.get("audit") or {})
         details.update(
