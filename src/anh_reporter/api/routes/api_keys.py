@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from anh_reporter.api.accounts import sees_all_fields
@@ -64,7 +64,9 @@ async def list_api_keys(conn: ConnDep, me: Manager) -> list[ApiKeyOut]:
 
 
 @router.post("", status_code=201)
-async def create_api_key(body: ApiKeyCreate, conn: ConnDep, me: Manager) -> ApiKeyCreated:
+async def create_api_key(
+    body: ApiKeyCreate, request: Request, conn: ConnDep, me: Manager
+) -> ApiKeyCreated:
     """Create a key with some of the machine scopes; the answer is the only copy of the key."""
     for scope in body.scopes:
         if scope not in API_KEY_SCOPES:
@@ -101,13 +103,24 @@ async def create_api_key(body: ApiKeyCreate, conn: ConnDep, me: Manager) -> ApiK
     )
     if stored is None:
         raise ApiError(409, "name_taken", f"name: an API key named {body.name!r} exists")
+    request.state.audit = {
+        "key_id": stored.id,
+        "name": stored.name,
+        "prefix": stored.prefix,
+        "scopes": stored.scopes,
+        "field_ids": stored.field_ids,
+        "expires_at": stored.expires_at,
+    }
     return ApiKeyCreated(**_key(stored).model_dump(), key=new.key)
 
 
 @router.delete("/{key_id}", status_code=204)
-async def revoke_api_key(key_id: KeyId, conn: ConnDep, state: StateDep, me: Manager) -> Response:
+async def revoke_api_key(
+    key_id: KeyId, request: Request, conn: ConnDep, state: StateDep, me: Manager
+) -> Response:
     """Revoke a key; it stops working at once in this process, within seconds elsewhere."""
     if not await api_keys.revoke_key(conn, operator_id=me.operator_id, key_id=key_id):
         raise not_found("API key", key_id)
+    request.state.audit = {"key_id": key_id}
     state.forget_all()
     return Response(status_code=204)

@@ -87,6 +87,18 @@ def _client(request: Request) -> str:
     return f"{host} {agent}".strip()
 
 
+async def _audit_as(
+    request: Request, conn: ConnDep, user_id: int, details: dict[str, object]
+) -> None:
+    """Name the user (and its operator, so the operator's auditors see it) in the audit entry
+    of a call authenticated by a refresh token rather than an access token."""
+    user = await users.credentials(conn, user_id)
+    request.state.audit_actor = f"user:{user_id}"
+    if user is not None:
+        request.state.audit_operator_id = user.operator_id
+    request.state.audit = details
+
+
 async def _account_budget(state: StateDep, email: str) -> None:
     """429 once an account has had its login attempts for the minute, from wherever they came
     (the per-client limit alone lets a botnet, or everyone behind one proxy, share one)."""
@@ -161,15 +173,16 @@ async def refresh(
     found = await security.family_of(conn, body.refresh_token)
     if found is not None:
         family_id, user_id = found
-        request.state.audit_actor = f"user:{user_id}"
-        request.state.audit = {"family": str(family_id)}
+        await _audit_as(request, conn, user_id, {"family": str(family_id)})
     try:
         new = await security.rotate_refresh(
             conn, body.refresh_token, ttl_s=state.api.refresh_token_ttl_s, client=_client(request)
         )
-    except ApiError:
+    except ApiError as exc:
         if found is not None:
             state.forget_user(found[1])
+            if exc.code == "refresh_token_reused":
+                request.state.audit["reuse_detected"] = "session revoked"
         raise
     user = await users.credentials(conn, new.user_id)
     if user is None:
@@ -192,8 +205,7 @@ async def logout(
     if found is None:
         raise unauthenticated("invalid_refresh_token", "the refresh token is not valid")
     family_id, user_id = found
-    request.state.audit_actor = f"user:{user_id}"
-    request.state.audit = {"family": str(family_id)}
+    await _audit_as(request, conn, user_id, {"family": str(family_id)})
     await security.revoke_family(conn, family_id, reason="logout")
     state.forget_user(user_id)
     return Response(status_code=204)

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from anh_reporter.api import accounts
@@ -42,6 +42,23 @@ def _out(account: accounts.Account) -> UserOut:
     return UserOut(**dataclasses.asdict(account))
 
 
+_AUDITED = ("role", "all_fields", "field_ids", "disabled")
+
+
+def _changes(
+    before: accounts.Account, after: accounts.Account, *, password: bool
+) -> dict[str, object]:
+    """What an update changed, before and after (never a password or a hash)."""
+    out: dict[str, object] = {
+        name: {"before": getattr(before, name), "after": getattr(after, name)}
+        for name in _AUDITED
+        if getattr(before, name) != getattr(after, name)
+    }
+    if password:
+        out["password"] = "changed"  # noqa: S105 - that it changed; nothing of it
+    return out
+
+
 class UserCreate(BaseModel):
     """A new user: its role, and all of the operator's fields or the listed ones."""
 
@@ -69,7 +86,7 @@ async def list_users(conn: ConnDep, me: Manager) -> list[UserOut]:
 
 
 @router.post("", status_code=201)
-async def create_user(body: UserCreate, conn: ConnDep, me: Manager) -> UserOut:
+async def create_user(body: UserCreate, request: Request, conn: ConnDep, me: Manager) -> UserOut:
     """Create a user of the caller's operator (with no more fields than the caller sees)."""
     await accounts.check_grant(
         conn,
@@ -87,6 +104,11 @@ async def create_user(body: UserCreate, conn: ConnDep, me: Manager) -> UserOut:
         all_fields=body.all_fields,
         field_ids=body.field_ids,
     )
+    request.state.audit = {
+        "user_id": created.id,
+        "email": created.email,
+        "created": {name: getattr(created, name) for name in _AUDITED},
+    }
     return _out(created)
 
 
@@ -98,7 +120,12 @@ async def get_user(user_id: UserId, conn: ConnDep, me: Manager) -> UserOut:
 
 @router.patch("/{user_id}")
 async def update_user(
-    user_id: UserId, body: UserUpdate, conn: ConnDep, state: StateDep, me: Manager
+    user_id: UserId,
+    body: UserUpdate,
+    request: Request,
+    conn: ConnDep,
+    state: StateDep,
+    me: Manager,
 ) -> UserOut:
     """Change a user's role, fields, password or disabled flag (their sessions end on the
     last two)."""
@@ -128,11 +155,18 @@ async def update_user(
         password=body.password,
     )
     state.forget_user(user_id)
+    request.state.audit = {
+        "user_id": user_id,
+        "email": out.email,
+        "changes": _changes(target, out, password=body.password is not None),
+    }
     return _out(out)
 
 
 @router.delete("/{user_id}", status_code=204)
-async def disable_user(user_id: UserId, conn: ConnDep, state: StateDep, me: Manager) -> Response:
+async def disable_user(
+    user_id: UserId, request: Request, conn: ConnDep, state: StateDep, me: Manager
+) -> Response:
     """Disable a user and end its sessions (users are never erased: the audit log names them)."""
     if user_id == me.id:
         raise ApiError(409, "self_lockout", "you cannot disable yourself; ask another admin")
@@ -149,12 +183,20 @@ async def disable_user(user_id: UserId, conn: ConnDep, state: StateDep, me: Mana
         conn=conn, operator_id=me.operator_id, user_id=user_id, disabled=True
     )
     state.forget_user(user_id)
+    request.state.audit = {
+        "user_id": user_id,
+        "email": target.email,
+        "changes": {"disabled": {"before": target.disabled, "after": True}},
+    }
     return Response(status_code=204)
 
 
 @router.post("/{user_id}/unlock", status_code=204)
-async def unlock_user(user_id: UserId, conn: ConnDep, state: StateDep, me: Manager) -> Response:
+async def unlock_user(
+    user_id: UserId, request: Request, conn: ConnDep, state: StateDep, me: Manager
+) -> Response:
     """Clear a user's failed logins: a lockout ends at once (see ``login_lockout_*``)."""
     account = await accounts.get_user(conn=conn, operator_id=me.operator_id, user_id=user_id)
     await state.lockout.clear(account.email)
+    request.state.audit = {"user_id": user_id, "email": account.email}
     return Response(status_code=204)
