@@ -51,3 +51,15 @@ async def test_database_error_text_is_not_in_422_bodies(
             "AND actor LIKE 'login:a%%b@own.example'"
         ).fetchone()
     assert row is not None
+
+
+async def test_api_docs_load_nothing_from_a_cdn(client: httpx.AsyncClient) -> None:
+    """No package here ships Swagger UI's assets, so the CDN-loading page is gone; the OpenAPI
+    document stays, and no API answer allows a script from elsewhere."""
+    docs = await client.get("/api/docs")
+    assert docs.status_code == 404
+    assert "cdn.jsdelivr.net" not in docs.text
+    doc = await client.get("/api/openapi.json")
+    assert doc.status_code == 200 and doc.json()["openapi"].startswith("3.")
+    for r in (docs, doc):
+        assert "cdn" not in r.headers.get("content-security-policy", "")

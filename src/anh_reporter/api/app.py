@@ -1,9 +1,9 @@
 """The FastAPI application: ``create_app(settings, database, bus)``.
 
-REST under ``/api/v1`` (OpenAPI at ``/api/docs``), the live WebSocket under ``/ws``, and
-``/health``, ``/health/ready``, ``/metrics`` at the root. Middleware, outermost first:
-security headers, CORS (when origins are configured), latency metrics, rate limits, body
-size limits, audit log.
+REST under ``/api/v1`` (OpenAPI document at ``/api/openapi.json``), the live WebSocket
+under ``/ws``, and ``/health``, ``/health/ready``, ``/metrics`` at the root. Middleware,
+outermost first: security headers, CORS (when origins are configured), latency metrics,
+rate limits, body size limits, audit log.
 """
 
 from __future__ import annotations
@@ -159,7 +159,9 @@ def create_app(
         title="ANH Smart Reporter API",
         version=__version__,
         summary="Field telemetry to the signed ANH daily production report.",
-        docs_url="/api/docs",
+        # No Swagger UI: FastAPI's loads its script and styles from a CDN (and no package on
+        # this system ships them to serve locally). The document is at /api/openapi.json.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
         generate_unique_id_function=operation_id,

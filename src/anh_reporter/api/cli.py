@@ -43,7 +43,8 @@ def serve(
         app_ = create_app(settings, db, bus, api=api)
         where = "embedded PostgreSQL" if db.embedded else db.display_url
         console.print(
-            f"[bold]API[/] on http://{host or api.host}:{port or api.port}/api/docs "
+            f"[bold]API[/] on http://{host or api.host}:{port or api.port}/api/v1 "
+            f"(OpenAPI: /api/openapi.json) "
             f"(database: {where})"
         )
         config = uvicorn.Config(

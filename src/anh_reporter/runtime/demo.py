@@ -174,7 +174,9 @@ async def _start_api(db: Database, settings: Settings, ingest: LiveIngest, port:
         uvicorn.Config(app_, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     asyncio.get_running_loop().create_task(server.serve())
-    console.print(f"  API      http://127.0.0.1:{port}/api/docs  (WebSocket /ws/telemetry/{{id}})")
+    console.print(
+        f"  API      http://127.0.0.1:{port}/api/openapi.json  (WebSocket /ws/telemetry/{{id}})"
+    )
     return server
 
 
