@@ -230,6 +230,8 @@ class AuditMiddleware:
         actor = actor.replace("\x00", "\ufffd")
         # A route's details first: the call's own facts (its status above all) win a clash.
         details: dict[str, Any] = dict(state.get("audit") or {})
+        if state.get("audit_totp"):
+            details["totp_checked"] = True
         details.update(
             status=status,
             client=client_address(scope, self.trust_forwarded_for),

@@ -15,6 +15,7 @@ from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import API_KEY_SCOPES, Permission
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import new_api_key
+from anh_reporter.api.stepup import TotpCode, TotpHeader, require_step_up
 from anh_reporter.storage import api_keys
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
@@ -31,6 +32,7 @@ class ApiKeyCreate(BaseModel):
         Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID32)]], Field(max_length=1000)] | None
     ) = None
     expires_at: dt.datetime | None = None
+    totp: TotpCode | None = Field(None, description="Current TOTP code (admins with TOTP on)")
 
 
 class ApiKeyOut(BaseModel):
@@ -65,9 +67,10 @@ async def list_api_keys(conn: ConnDep, me: Manager) -> list[ApiKeyOut]:
 
 @router.post("", status_code=201)
 async def create_api_key(
-    body: ApiKeyCreate, request: Request, conn: ConnDep, me: Manager
+    body: ApiKeyCreate, request: Request, conn: ConnDep, state: StateDep, me: Manager
 ) -> ApiKeyCreated:
     """Create a key with some of the machine scopes; the answer is the only copy of the key."""
+    await require_step_up(request, state, me, body.totp)
     for scope in body.scopes:
         if scope not in API_KEY_SCOPES:
             raise ApiError(
@@ -116,9 +119,15 @@ async def create_api_key(
 
 @router.delete("/{key_id}", status_code=204)
 async def revoke_api_key(
-    key_id: KeyId, request: Request, conn: ConnDep, state: StateDep, me: Manager
+    key_id: KeyId,
+    request: Request,
+    conn: ConnDep,
+    state: StateDep,
+    me: Manager,
+    x_totp: TotpHeader = None,
 ) -> Response:
     """Revoke a key; it stops working at once in this process, within seconds elsewhere."""
+    await require_step_up(request, state, me, x_totp)
     if not await api_keys.revoke_key(conn, operator_id=me.operator_id, key_id=key_id):
         raise not_found("API key", key_id)
     request.state.audit = {"key_id": key_id}

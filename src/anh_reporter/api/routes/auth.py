@@ -16,14 +16,13 @@ from anh_reporter.api.errors import ApiError
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.ratelimit import Limit
 from anh_reporter.api.security import unauthenticated
+from anh_reporter.api.stepup import TotpCode
 from anh_reporter.storage import users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 Email = Annotated[str, Field(min_length=3, max_length=254, examples=["ana@operadora.co"])]
 Password = Annotated[str, Field(min_length=1, max_length=security.MAX_PASSWORD_CHARS)]
-# [0-9], not \d: the pattern engine's \d takes any script's digits (e.g. Arabic-Indic).
-TotpCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["123456"])]
 
 
 class LoginRequest(BaseModel):
@@ -59,6 +58,8 @@ class MeResponse(BaseModel):
     role: str
     permissions: list[Permission]
     field_ids: list[int]
+    totp_enabled: bool = Field(description="The caller (a user) has TOTP on")
+    totp_required: bool = Field(description="The caller's role must use TOTP")
 
 
 class PasswordChange(BaseModel):
@@ -220,7 +221,7 @@ async def logout_all(conn: ConnDep, state: StateDep, me: CurrentUser) -> Respons
 
 
 @router.get("/me")
-async def me(principal: CurrentPrincipal) -> MeResponse:
+async def me(principal: CurrentPrincipal, state: StateDep) -> MeResponse:
     """The caller, its permissions and its fields."""
     return MeResponse(
         kind=principal.kind,
@@ -230,6 +231,8 @@ async def me(principal: CurrentPrincipal) -> MeResponse:
         role=principal.role,
         permissions=sorted(principal.permissions),
         field_ids=principal.fields,
+        totp_enabled=principal.totp_enabled,
+        totp_required=principal.kind == "user" and principal.role in state.api.totp_required_roles,
     )
 
 
@@ -279,21 +282,27 @@ async def _check_code(conn: ConnDep, user_id: int, code: str) -> tuple[bool, int
 
 
 @router.post("/totp/enable", status_code=204)
-async def totp_enable(body: TotpConfirm, conn: ConnDep, me: CurrentUser) -> Response:
+async def totp_enable(
+    body: TotpConfirm, conn: ConnDep, state: StateDep, me: CurrentUser
+) -> Response:
     """Turn the second factor on by proving the app shows the right codes."""
     enabled, step = await _check_code(conn, me.id, body.code)
     if enabled:
         raise ApiError(409, "totp_already_enabled", "TOTP is already on")
     if not await users.enable_totp(conn, me.id, step):
         raise ApiError(422, "invalid_totp", "code: the TOTP code is wrong, expired or used")
+    state.forget_user(me.id)  # step-up applies from the next request on
     return Response(status_code=204)
 
 
 @router.post("/totp/disable", status_code=204)
-async def totp_disable(body: TotpConfirm, conn: ConnDep, me: CurrentUser) -> Response:
+async def totp_disable(
+    body: TotpConfirm, conn: ConnDep, state: StateDep, me: CurrentUser
+) -> Response:
     """Turn the second factor off (needs a current code)."""
     enabled, _ = await _check_code(conn, me.id, body.code)
     if not enabled:
         raise ApiError(409, "totp_not_enabled", "TOTP is not on")
     await users.disable_totp(conn, me.id)
+    state.forget_user(me.id)
     return Response(status_code=204)

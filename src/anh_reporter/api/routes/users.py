@@ -16,6 +16,7 @@ from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission, Role
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import MAX_PASSWORD_CHARS
+from anh_reporter.api.stepup import TotpCode, TotpHeader, require_step_up
 
 router = APIRouter(prefix="/users", tags=["users"])
 Manager = Annotated[Principal, require(Permission.USERS_MANAGE)]
@@ -67,6 +68,7 @@ class UserCreate(BaseModel):
     role: Role
     all_fields: bool = False
     field_ids: FieldIds = []
+    totp: TotpCode | None = Field(None, description="Current TOTP code (admins with TOTP on)")
 
 
 class UserUpdate(BaseModel):
@@ -77,6 +79,7 @@ class UserUpdate(BaseModel):
     field_ids: FieldIds | None = None
     disabled: bool | None = None
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_CHARS)] | None = None
+    totp: TotpCode | None = Field(None, description="Current TOTP code (admins with TOTP on)")
 
 
 @router.get("")
@@ -86,8 +89,11 @@ async def list_users(conn: ConnDep, me: Manager) -> list[UserOut]:
 
 
 @router.post("", status_code=201)
-async def create_user(body: UserCreate, request: Request, conn: ConnDep, me: Manager) -> UserOut:
+async def create_user(
+    body: UserCreate, request: Request, conn: ConnDep, state: StateDep, me: Manager
+) -> UserOut:
     """Create a user of the caller's operator (with no more fields than the caller sees)."""
+    await require_step_up(request, state, me, body.totp)
     await accounts.check_grant(
         conn,
         operator_id=me.operator_id,
@@ -129,6 +135,7 @@ async def update_user(
 ) -> UserOut:
     """Change a user's role, fields, password or disabled flag (their sessions end on the
     last two)."""
+    await require_step_up(request, state, me, body.totp)
     if user_id == me.id and (
         (body.role is not None and body.role is not Role.ADMIN) or body.disabled
     ):
@@ -165,9 +172,15 @@ async def update_user(
 
 @router.delete("/{user_id}", status_code=204)
 async def disable_user(
-    user_id: UserId, request: Request, conn: ConnDep, state: StateDep, me: Manager
+    user_id: UserId,
+    request: Request,
+    conn: ConnDep,
+    state: StateDep,
+    me: Manager,
+    x_totp: TotpHeader = None,
 ) -> Response:
     """Disable a user and end its sessions (users are never erased: the audit log names them)."""
+    await require_step_up(request, state, me, x_totp)
     if user_id == me.id:
         raise ApiError(409, "self_lockout", "you cannot disable yourself; ask another admin")
     target = await accounts.get_user(conn=conn, operator_id=me.operator_id, user_id=user_id)
@@ -193,9 +206,15 @@ async def disable_user(
 
 @router.post("/{user_id}/unlock", status_code=204)
 async def unlock_user(
-    user_id: UserId, request: Request, conn: ConnDep, state: StateDep, me: Manager
+    user_id: UserId,
+    request: Request,
+    conn: ConnDep,
+    state: StateDep,
+    me: Manager,
+    x_totp: TotpHeader = None,
 ) -> Response:
     """Clear a user's failed logins: a lockout ends at once (see ``login_lockout_*``)."""
+    await require_step_up(request, state, me, x_totp)
     account = await accounts.get_user(conn=conn, operator_id=me.operator_id, user_id=user_id)
     await state.lockout.clear(account.email)
     request.state.audit = {"user_id": user_id, "email": account.email}
