@@ -222,3 +222,18 @@ async def test_sockets_per_user_are_capped(db: Database, world: World, tmp_path:
         await asyncio.sleep(0.2)
         await (await _open(base, field, token)).close()  # a freed slot can be used again
         await second.close()
+
+
+async def test_capabilities_announce_the_auth_message(
+    db: Database, world: World, tmp_path: Path
+) -> None:
+    """The UI puts the token in the URL unless the server announces ``ws.auth_message``."""
+    async with (
+        serve(db, tmp_path) as (base, _),
+        httpx.AsyncClient(base_url=f"http://{base}") as client,
+    ):
+        r = await client.get("/api/v1/capabilities")  # public: the UI asks before login
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert "ws.auth_message" in body["features"]
+    assert "auth-login" in body["operations"] and "meta-get_capabilities" in body["operations"]

@@ -42,6 +42,7 @@ from anh_reporter.api.routes import (
     fields,
     health,
     ingest,
+    meta,
     operators,
     pmos,
     production,
@@ -82,6 +83,7 @@ ROUTERS = (
     reports.router,
     audit.router,
     config_log.router,
+    meta.router,
 )
 
 
