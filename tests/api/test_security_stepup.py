@@ -118,3 +118,32 @@ async def test_a_role_can_be_required_to_use_totp(strict_client: httpx.AsyncClie
     # Other roles are not affected.
     other = bearer((await login(client, "auditor@own.example"))["access_token"])
     assert (await client.get("/api/v1/fields", headers=other)).status_code == 200
+
+
+async def test_guessing_step_up_codes_with_a_stolen_session_locks_the_account(
+    db: Database, world: World, tmp_path: Path
+) -> None:
+    app = make_app(db, tmp_path, login_lockout_after=3)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
+        auth = bearer((await login(client, "admin@own.example"))["access_token"])
+        secret = enable_totp(db, "admin@own.example")
+        victim = world.users["own:victim"]
+        wrong = [c for c in ("000000", "111111", "222222", "333333") if c != code(secret, 0)]
+        for guess in wrong[:3]:
+            r = await client.delete(f"/api/v1/users/{victim}", headers={**auth, "X-TOTP": guess})
+            assert r.status_code == 422, r.text
+        r = await client.delete(
+            f"/api/v1/users/{victim}", headers={**auth, "X-TOTP": code(secret, 0)}
+        )
+        assert r.status_code == 429 and r.json()["error"]["code"] == "account_locked"
+        r = await client.post(
+            "/api/v1/auth/password",
+            json={"current_password": "not the password", "new_password": "whatever it is now"},
+            headers=auth,
+        )
+        assert r.status_code == 429

@@ -4,7 +4,9 @@ who has TOTP on, even within a valid session; roles may be made to have TOTP at 
 A code comes as ``"totp"`` in the body, or (for calls without a body: deleting a user,
 revoking a key, unlocking, approving an amendment) in the ``X-TOTP`` header. Missing: 401
 ``totp_required``; wrong, expired or already used (the user's last step is claimed with a
-compare-and-set, as at login): 422 ``invalid_totp``. The audit entry records that a code was
+compare-and-set, as at login): 422 ``invalid_totp``, counted as a failed login of the
+account (so a stolen session cannot guess codes for long: see ``login_lockout_*``). The
+audit entry records that a code was
 checked. API keys never reach these actions (they cannot hold the permissions).
 
 ``ANH_API__TOTP_REQUIRED_ROLES`` lists roles that must have TOTP: a user of such a role
@@ -58,6 +60,7 @@ async def require_step_up(
             "totp_required",
             "this action needs a current TOTP code: send 'totp' in the body or the X-TOTP header",
         )
+    await state.lockout.check(me.name)  # code guesses count as failed logins of the account
     async with state.auth_pool.connection() as conn:
         user = await users.credentials(conn, me.id)
         step = (
@@ -68,6 +71,7 @@ async def require_step_up(
             )
         )
         if step is None or not await users.use_totp_step(conn, me.id, step):
+            await state.lockout.failed(me.name)
             raise ApiError(422, "invalid_totp", "totp: the TOTP code is wrong, expired or used")
     request.state.audit_totp = True
 

@@ -241,10 +241,12 @@ async def change_password(
     body: PasswordChange, conn: ConnDep, state: StateDep, me: CurrentUser
 ) -> Response:
     """Change the caller's password; every other session of the caller ends."""
+    await state.lockout.check(me.name)  # guesses with a stolen session count as failed logins
     user = await users.credentials(conn, me.id)
     if user is None or not await asyncio.to_thread(
         security.verify_password, user.password_hash, body.current_password
     ):
+        await state.lockout.failed(me.name)
         raise ApiError(403, "invalid_credentials", "current_password: wrong password")
     security.check_password_policy(body.new_password, email=me.name)
     await users.change_password(
@@ -269,7 +271,11 @@ async def totp_setup(conn: ConnDep, state: StateDep, me: CurrentUser) -> TotpSet
     )
 
 
-async def _check_code(conn: ConnDep, user_id: int, code: str) -> tuple[bool, int]:
+async def _check_code(
+    conn: ConnDep, state: StateDep, me: CurrentUser, code: str
+) -> tuple[bool, int]:
+    user_id = me.id
+    await state.lockout.check(me.name)  # code guesses count as failed logins
     user = await users.credentials(conn, user_id)
     if user is None or user.totp_secret is None:
         raise ApiError(409, "totp_not_set_up", "call /auth/totp/setup first")
@@ -277,6 +283,7 @@ async def _check_code(conn: ConnDep, user_id: int, code: str) -> tuple[bool, int
         user.totp_secret, code, unix_time=time.time(), last_step=user.totp_last_step
     )
     if step is None or (user.totp_enabled and not await users.use_totp_step(conn, user_id, step)):
+        await state.lockout.failed(me.name)
         raise ApiError(422, "invalid_totp", "code: the TOTP code is wrong, expired or used")
     return user.totp_enabled, step
 
@@ -286,7 +293,7 @@ async def totp_enable(
     body: TotpConfirm, conn: ConnDep, state: StateDep, me: CurrentUser
 ) -> Response:
     """Turn the second factor on by proving the app shows the right codes."""
-    enabled, step = await _check_code(conn, me.id, body.code)
+    enabled, step = await _check_code(conn, state, me, body.code)
     if enabled:
         raise ApiError(409, "totp_already_enabled", "TOTP is already on")
     if not await users.enable_totp(conn, me.id, step):
@@ -300,7 +307,7 @@ async def totp_disable(
     body: TotpConfirm, conn: ConnDep, state: StateDep, me: CurrentUser
 ) -> Response:
     """Turn the second factor off (needs a current code)."""
-    enabled, _ = await _check_code(conn, me.id, body.code)
+    enabled, _ = await _check_code(conn, state, me, body.code)
     if not enabled:
         raise ApiError(409, "totp_not_enabled", "TOTP is not on")
     await users.disable_totp(conn, me.id)
