@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -25,10 +26,15 @@ import websockets
 from fastapi import FastAPI
 from websockets.exceptions import ConnectionClosed
 
+from anh_reporter.api.app import create_app
 from anh_reporter.bus.memory import MemoryBus
+from anh_reporter.config import Settings
 from anh_reporter.storage.database import Database
 
-from .conftest import SECRET, World, bearer, free_port, login, make_app
+from ..conftest import unavailable
+from .conftest import SECRET, World, api_settings, bearer, free_port, login, make_app
+
+REDIS_URL = os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 FAST = {"ws_recheck_s": 0.3, "ws_auth_timeout_s": 1.0}
 
@@ -44,10 +50,19 @@ class _Collect(logging.Handler):
 
 @contextlib.asynccontextmanager
 async def serve(
-    db: Database, tmp_path: Path, *, log: _Collect | None = None, **api: Any
+    db: Database,
+    tmp_path: Path,
+    *,
+    log: _Collect | None = None,
+    redis_url: str | None = None,
+    **api: Any,
 ) -> AsyncIterator[tuple[str, FastAPI]]:
     port = free_port()
-    app = make_app(db, tmp_path, MemoryBus(), **{**FAST, **api})
+    if redis_url is None:
+        app = make_app(db, tmp_path, MemoryBus(), **{**FAST, **api})
+    else:
+        settings = Settings(data_dir=tmp_path, redis_url=redis_url)
+        app = create_app(settings, db, MemoryBus(), api=api_settings(**{**FAST, **api}))
     loggers = [logging.getLogger(n) for n in ("uvicorn.access", "uvicorn.error")]
     if log is not None:
         for logger in loggers:
@@ -237,3 +252,38 @@ async def test_capabilities_announce_the_auth_message(
     body = r.json()
     assert "ws.auth_message" in body["features"]
     assert "auth-login" in body["operations"] and "meta-get_capabilities" in body["operations"]
+
+
+async def test_a_revocation_in_another_process_closes_the_socket_at_once(
+    db: Database, world: World, tmp_path: Path
+) -> None:
+    """Two API processes on one Redis: disabling a user through B closes its socket on A
+    within a second, long before A's own periodic re-check (60 s here)."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as exc:
+        unavailable("Redis", str(exc))
+    finally:
+        await redis.aclose()
+    other = create_app(
+        Settings(data_dir=tmp_path, redis_url=REDIS_URL),
+        db,
+        MemoryBus(),
+        api=api_settings(),
+    )
+    async with (
+        serve(db, tmp_path, redis_url=REDIS_URL, ws_recheck_s=60) as (base, _),
+        other.router.lifespan_context(other),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://b") as b,
+    ):
+        async with httpx.AsyncClient(base_url=f"http://{base}") as a:
+            token = (await login(a, "viewer@own.example"))["access_token"]
+        ws = await _open(base, world.own["field"], token)
+        admin = (await login(b, "admin@own.example"))["access_token"]
+        r = await b.delete(f"/api/v1/users/{world.users['own:viewer']}", headers=bearer(admin))
+        assert r.status_code == 204
+        assert await _closed_within(ws, 2) == (4401, "session_revoked")

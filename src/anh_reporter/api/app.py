@@ -32,6 +32,7 @@ from anh_reporter.api.middleware import (
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import Limit, RateLimiter, RateLimitMiddleware
 from anh_reporter.api.redact import install_log_redaction
+from anh_reporter.api.revocation import Revocations
 from anh_reporter.api.routes import (
     analytics,
     anomalies,
@@ -142,14 +143,17 @@ def create_app(
             max_s=api.login_lockout_max_s,
             redis=redis,
         ),
+        revocations=Revocations(redis),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.cache.start_listener()
+        state.revocations.start(state.on_remote_revocation)
         try:
             yield
         finally:
+            await state.revocations.close()
             await state.cache.close()
             await pool.close()
             await auth_pool.close()

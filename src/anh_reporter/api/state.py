@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -17,6 +16,7 @@ from anh_reporter.api.lockout import LoginLockout
 from anh_reporter.api.permissions import Permission, permissions_of
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import RateLimiter
+from anh_reporter.api.revocation import Revocations, SocketCounts
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import AccessTokens, parse_api_key, same_digest, unauthenticated
 from anh_reporter.api.tasks import ReportTasks
@@ -58,51 +58,6 @@ WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at < now() - interval '
 """
 
 
-class Revocations:
-    """Wakes whoever listens (open WebSockets) when credentials may have been revoked."""
-
-    def __init__(self) -> None:
-        self._events: set[asyncio.Event] = set()
-
-    def listen(self) -> asyncio.Event:
-        """An event set at each revocation (clear it after waking)."""
-        event = asyncio.Event()
-        self._events.add(event)
-        return event
-
-    def unlisten(self, event: asyncio.Event) -> None:
-        """Stop waking ``event``."""
-        self._events.discard(event)
-
-    def announce(self) -> None:
-        """Something was revoked: every listener re-checks its credentials."""
-        for event in self._events:
-            event.set()
-
-
-class SocketCounts:
-    """Open WebSockets per principal (``(kind, id)``) in this process."""
-
-    def __init__(self) -> None:
-        self._open: dict[tuple[str, int], int] = {}
-
-    def open(self, owner: tuple[str, int], limit: int) -> bool:
-        """Count one more socket of ``owner``; False (and not counted) past ``limit``."""
-        current = self._open.get(owner, 0)
-        if current >= limit:
-            return False
-        self._open[owner] = current + 1
-        return True
-
-    def close(self, owner: tuple[str, int]) -> None:
-        """One socket of ``owner`` closed."""
-        left = self._open.get(owner, 0) - 1
-        if left > 0:
-            self._open[owner] = left
-        else:
-            self._open.pop(owner, None)
-
-
 @dataclass
 class ApiState:
     """Shared by every request of one app."""
@@ -130,19 +85,30 @@ class ApiState:
     )
 
     def forget_user(self, user_id: int) -> None:
-        """Drop cached grants of a user (after logout, a role or field change, disabling)."""
+        """Drop cached grants of a user (after logout, a role or field change, disabling), here
+        and (through Redis) in every other API process; open WebSockets re-check."""
+        self._drop_user(user_id)
+        self.revocations.announce(f"user:{user_id}")
+
+    def forget_all(self) -> None:
+        """Drop every cached grant (after an API key or user change), here and elsewhere."""
+        self._principals.clear()
+        self.revocations.announce("all")
+
+    def on_remote_revocation(self, what: str) -> None:
+        """Another process revoked something: drop what this one cached of it."""
+        if what.startswith("user:") and what[5:].isdigit():
+            self._drop_user(int(what[5:]))
+        else:
+            self._principals.clear()
+
+    def _drop_user(self, user_id: int) -> None:
         for key in [k for k in self._principals if k[0] == "user" and k[1] == user_id]:
             del self._principals[key]
         for key in [k for k in self._principals if k[0] == "session"]:
             cached = self._principals[key][1]
             if cached is None or cached.id == user_id:
                 del self._principals[key]
-        self.revocations.announce()
-
-    def forget_all(self) -> None:
-        """Drop every cached grant (after an API key or user change)."""
-        self._principals.clear()
-        self.revocations.announce()
 
     def _cached(self, key: tuple[str, object]) -> tuple[bool, Principal | None]:
         hit = self._principals.get(key)
