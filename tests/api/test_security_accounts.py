@@ -176,3 +176,26 @@ async def test_password_policy_takes_a_passphrase_without_composition_rules(
         headers=bearer(tokens["admin"]),
     )
     assert r.status_code == 201, r.text
+
+
+async def test_the_unlock_command_ends_a_lockout(redis_app: FastAPI, world: World) -> None:
+    from typer.testing import CliRunner
+
+    from anh_reporter.api.cli import users_app
+    from anh_reporter.config import get_settings
+
+    email = "engineer@own.example"
+    async with _client(redis_app) as client:
+        for _ in range(5):
+            await _attempt(client, email, "wrong password!!")
+        assert (await _attempt(client, email, PASSWORD)).status_code == 429
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(
+                users_app, ["unlock", email.upper()], env={"ANH_REDIS_URL": REDIS_URL}
+            )
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 0, result.output
+        assert "unlocked" in result.output
+        assert (await _attempt(client, email, PASSWORD)).status_code == 200
