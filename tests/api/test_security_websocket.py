@@ -287,3 +287,14 @@ async def test_a_revocation_in_another_process_closes_the_socket_at_once(
         r = await b.delete(f"/api/v1/users/{world.users['own:viewer']}", headers=bearer(admin))
         assert r.status_code == 204
         assert await _closed_within(ws, 2) == (4401, "session_revoked")
+
+
+async def test_a_client_leaving_before_auth_is_no_error(
+    db: Database, world: World, tmp_path: Path
+) -> None:
+    log = _Collect()
+    async with serve(db, tmp_path, log=log) as (base, _):
+        ws = await websockets.connect(f"ws://{base}/ws/telemetry/{world.own['field']}")
+        await ws.close()
+        await asyncio.sleep(0.3)
+    assert not [line for line in log.lines if "Exception" in line or "Error" in line], log.lines

@@ -107,6 +107,8 @@ async def _authorise(
         websocket, state.api.ws_auth_timeout_s
     )
     if not token:
+        if websocket.client_state is not WebSocketState.CONNECTED:
+            return None  # the client left before saying who it is
         await websocket.close(
             CLOSE_UNAUTHENTICATED,
             'token missing: send {"type": "auth", "token": "<access token>"} first',
