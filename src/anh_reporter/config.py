@@ -159,7 +159,7 @@ class ApiSettings(BaseModel):
         5.0, gt=0, le=300, description="Re-check an open WebSocket's credentials this often"
     )
     ws_max_per_user: int = Field(
-        8, ge=1, le=1000, description="Open WebSockets per user or API key (per process)"
+        8, ge=1, le=1000, description="Open WebSockets per user or API key (all processes)"
     )
     login_lockout_after: int = Field(
         5, ge=1, le=100, description="Failed logins of one account before it is locked"

@@ -298,3 +298,37 @@ async def test_a_client_leaving_before_auth_is_no_error(
         await ws.close()
         await asyncio.sleep(0.3)
     assert not [line for line in log.lines if "Exception" in line or "Error" in line], log.lines
+
+
+async def test_the_socket_cap_holds_across_processes(
+    db: Database, world: World, tmp_path: Path
+) -> None:
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        for key in [k async for k in redis.scan_iter("anh:ws:*")]:
+            await redis.delete(key)
+    except (RedisError, OSError) as exc:
+        unavailable("Redis", str(exc))
+    finally:
+        await redis.aclose()
+    field = world.own["field"]
+    async with (
+        serve(db, tmp_path / "a", redis_url=REDIS_URL, ws_max_per_user=2) as (a, _),
+        serve(db, tmp_path / "b", redis_url=REDIS_URL, ws_max_per_user=2) as (b, _),
+        httpx.AsyncClient(base_url=f"http://{a}") as client,
+    ):
+        token = (await login(client, "viewer@own.example"))["access_token"]
+        first = await _open(a, field, token)
+        second = await _open(a, field, token)
+        async with websockets.connect(
+            f"ws://{b}/ws/telemetry/{field}", additional_headers=bearer(token)
+        ) as third:
+            code, reason = await _closed_within(third, 5)
+        assert code == 4429 and "at most 2" in reason
+        await first.close()
+        await asyncio.sleep(0.3)
+        await (await _open(b, field, token)).close()  # a slot freed on A is usable on B
+        await second.close()

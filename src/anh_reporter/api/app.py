@@ -55,6 +55,7 @@ from anh_reporter.api.routes import (
     wells,
 )
 from anh_reporter.api.security import AccessTokens, jwt_secret
+from anh_reporter.api.sockets import SocketCounts
 from anh_reporter.api.state import ApiState, ReadinessCheck
 from anh_reporter.api.tasks import ReportTasks
 from anh_reporter.api.web import mount_web_ui
@@ -144,6 +145,7 @@ def create_app(
             redis=redis,
         ),
         revocations=Revocations(redis),
+        sockets=SocketCounts(redis, lease_s=max(30.0, 3 * api.ws_recheck_s)),
     )
 
     @asynccontextmanager

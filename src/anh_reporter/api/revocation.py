@@ -101,26 +101,3 @@ class Revocations:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
-
-
-class SocketCounts:
-    """Open WebSockets per principal (``(kind, id)``) in this process."""
-
-    def __init__(self) -> None:
-        self._open: dict[tuple[str, int], int] = {}
-
-    def open(self, owner: tuple[str, int], limit: int) -> bool:
-        """Count one more socket of ``owner``; False (and not counted) past ``limit``."""
-        current = self._open.get(owner, 0)
-        if current >= limit:
-            return False
-        self._open[owner] = current + 1
-        return True
-
-    def close(self, owner: tuple[str, int]) -> None:
-        """One socket of ``owner`` closed."""
-        left = self._open.get(owner, 0) - 1
-        if left > 0:
-            self._open[owner] = left
-        else:
-            self._open.pop(owner, None)

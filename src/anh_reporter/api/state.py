@@ -16,9 +16,10 @@ from anh_reporter.api.lockout import LoginLockout
 from anh_reporter.api.permissions import Permission, permissions_of
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import RateLimiter
-from anh_reporter.api.revocation import Revocations, SocketCounts
+from anh_reporter.api.revocation import Revocations
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import AccessTokens, parse_api_key, same_digest, unauthenticated
+from anh_reporter.api.sockets import SocketCounts
 from anh_reporter.api.tasks import ReportTasks
 from anh_reporter.bus.base import Bus
 from anh_reporter.config import ApiSettings, Settings

@@ -7,10 +7,12 @@ but is masked in every log (:mod:`anh_reporter.api.redact`); do not use it. Auth
 field (``telemetry.read`` and the field among the caller's). The socket is accepted first so
 that a refusal carries a reason: close code 4401 (not authenticated, or the token expired, the
 session ended, the user was disabled or the key revoked while the socket was open), 4403 (no
-permission), 4404 (no such field, or another operator's), 4429 (more than ``ws_max_per_user``
-sockets of one user or key in this process). An open socket re-checks its credentials every
-``ws_recheck_s`` and at once when this process logs a user out, changes or disables a user,
-or revokes a key. Frames come every ``ws_frame_ms`` at most, each holding every reading
+permission), 4404 (no such field, or another operator's), 4429 (more than
+``ws_max_per_user`` sockets of one user or key; across processes with Redis, see
+:mod:`anh_reporter.api.sockets`). An open socket re-checks its credentials every
+``ws_recheck_s``, and at once when any API process logs a user out, changes or disables a
+user, or revokes a key (:mod:`anh_reporter.api.revocation`). Frames come every
+``ws_frame_ms`` at most, each holding every reading
 committed since the last one, as columns::
 
     {"type": "readings", "field_id": 1, "series_id": [...], "time_us": [...],
@@ -146,9 +148,11 @@ class _Revoked(Exception):
         self.code, self.reason = code, reason
 
 
-async def _guard(state: ApiState, token: str, field_id: int) -> None:
-    """Re-check the credentials every ``ws_recheck_s`` and on every revocation in this process;
-    raises :class:`_Revoked` once they no longer hold."""
+async def _guard(
+    state: ApiState, token: str, field_id: int, lease: tuple[tuple[str, int], str]
+) -> None:
+    """Re-check the credentials every ``ws_recheck_s`` and on every revocation announced;
+    raises :class:`_Revoked` once they no longer hold. Renews the socket's count lease."""
     wake = state.revocations.listen()
     try:
         while True:
@@ -162,6 +166,7 @@ async def _guard(state: ApiState, token: str, field_id: int) -> None:
             refusal = _refusal(principal, field_id)
             if refusal is not None:
                 raise _Revoked(*refusal)
+            await state.sockets.renew(*lease)
     finally:
         state.revocations.unlisten(wake)
 
@@ -193,16 +198,17 @@ async def telemetry_socket(websocket: WebSocket, field_id: int) -> None:
         return
     principal, token, shard, series = granted
     owner = (principal.kind, principal.id)
-    if not state.sockets.open(owner, state.api.ws_max_per_user):
+    ticket = await state.sockets.open(owner, state.api.ws_max_per_user)
+    if ticket is None:
         await websocket.close(
             CLOSE_TOO_MANY,
             f"too many WebSockets: at most {state.api.ws_max_per_user} per user or API key",
         )
         return
     try:
-        await _stream(websocket, state, field_id, token, shard, series)
+        await _stream(websocket, state, field_id, token, shard, series, (owner, ticket))
     finally:
-        state.sockets.close(owner)
+        await state.sockets.close(owner, ticket)
 
 
 async def _stream(
@@ -212,6 +218,7 @@ async def _stream(
     token: str,
     shard: str,
     series: list[dict[str, Any]],
+    lease: tuple[tuple[str, int], str],
 ) -> None:
     allowed = np.array(sorted(s["id"] for s in series), dtype=np.int32)
     queue: asyncio.Queue[Batch] = asyncio.Queue(state.api.ws_queue_batches)
@@ -220,7 +227,7 @@ async def _stream(
     gauge.inc()
     reader = asyncio.create_task(_follow(subscription, queue), name=f"ws-follow-{field_id}")
     listener = asyncio.create_task(_until_disconnect(websocket), name=f"ws-listen-{field_id}")
-    guard = asyncio.create_task(_guard(state, token, field_id), name=f"ws-guard-{field_id}")
+    guard = asyncio.create_task(_guard(state, token, field_id, lease), name=f"ws-guard-{field_id}")
     await asyncio.sleep(0)  # let the subscription register before the client is told it is on
     try:
         await websocket.send_text(
