@@ -181,6 +181,34 @@ class ApiSettings(BaseModel):
         64, ge=1, description="Batches a WebSocket client may lag before it is dropped"
     )
     ws_send_timeout_s: float = Field(5.0, gt=0, description="A send slower than this drops")
+    ws_auth_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Wait this long for a WebSocket's first auth message"
+    )
+    ws_recheck_s: float = Field(
+        5.0, gt=0, le=300, description="Re-check an open WebSocket's credentials this often"
+    )
+    ws_max_per_user: int = Field(
+        8, ge=1, le=1000, description="Open WebSockets per user or API key (all processes)"
+    )
+    login_lockout_after: int = Field(
+        5, ge=1, le=100, description="Failed logins of one account before it is locked"
+    )
+    login_lockout_base_s: float = Field(
+        30.0, gt=0, description="First lockout; doubled for each further failure"
+    )
+    login_lockout_max_s: float = Field(3600.0, gt=0, description="Longest lockout")
+    auth_account_rate_per_minute: int = Field(
+        10, ge=1, description="Login attempts per minute per account (whatever the client)"
+    )
+    cache_max_bytes: int = Field(
+        64 << 20, ge=0, description="In-process analytics cache (L1) size, bytes"
+    )
+    export_max_rows: int = Field(
+        5_000_000, ge=1, description="Most rows a CSV export may hold (422 above)"
+    )
+    totp_required_roles: list[str] = Field(
+        default_factory=list, description='Roles that must log in with TOTP (e.g. ["admin"])'
+    )
     totp_issuer: str = Field("ANH Smart Reporter", min_length=1)
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8000, ge=1, le=65_535, description="Port `serve` listens on")

@@ -205,6 +205,9 @@ def api_settings(**overrides: Any) -> ApiSettings:
         "rate_per_minute": 100_000,
         "principal_cache_s": 0.0,
         "ws_frame_ms": 20,
+        "ws_auth_timeout_s": 1.0,
+        "auth_account_rate_per_minute": 100_000,
+        "login_lockout_after": 100,
     }
     values.update(overrides)
     return ApiSettings(**values)

@@ -86,6 +86,7 @@ CASES = [
     Case("GET", "/api/v1/users/{user}", "users.manage"),
     Case("PATCH", "/api/v1/users/{user}", "users.manage", body=lambda i, r: {"role": "viewer"}),
     Case("DELETE", "/api/v1/users/{user}", "users.manage", ok=(204,)),
+    Case("POST", "/api/v1/users/{user}/unlock", "users.manage", ok=(204,)),
     Case("GET", "/api/v1/api-keys", "users.manage", other=(200,)),
     Case(
         "POST",
@@ -313,6 +314,7 @@ ELSEWHERE = {
     ("GET", "/health"): "test_health.py",
     ("GET", "/health/ready"): "test_health.py",
     ("GET", "/metrics"): "test_health.py",
+    ("GET", "/api/v1/capabilities"): "test_security_websocket.py",
 }
 
 

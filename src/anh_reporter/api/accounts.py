@@ -78,6 +78,45 @@ async def get_user(*, conn: AsyncConnection[Any], operator_id: int, user_id: int
     return _user(row)
 
 
+async def sees_all_fields(
+    conn: AsyncConnection[Any], operator_id: int, field_ids: frozenset[int]
+) -> bool:
+    """True when ``field_ids`` hold every field of the operator."""
+    cur = await conn.execute("SELECT id FROM fields WHERE operator_id = %s", (operator_id,))
+    return {int(r[0]) for r in await cur.fetchall()} <= field_ids
+
+
+def _beyond(what: str) -> ApiError:
+    return ApiError(
+        403,
+        "beyond_your_fields",
+        f"{what}: an admin can only give (or manage) access to fields it sees itself",
+    )
+
+
+async def check_grant(
+    conn: AsyncConnection[Any],
+    *,
+    operator_id: int,
+    granter_fields: frozenset[int],
+    all_fields: bool | None,
+    field_ids: list[int] | None,
+    target: Account | None = None,
+) -> None:
+    """403 ``beyond_your_fields`` when an admin would give (itself or another) more fields
+    than it sees, or manage a user who sees more than it does."""
+    granter_all = await sees_all_fields(conn, operator_id, granter_fields)
+    if granter_all:
+        return
+    if all_fields:
+        raise _beyond("all_fields")
+    outside = sorted(set(field_ids or []) - granter_fields)
+    if outside:
+        raise _beyond(f"field_ids: field {outside[0]}")
+    if target is not None and (target.all_fields or not set(target.field_ids) <= granter_fields):
+        raise _beyond(f"user {target.id} sees fields you do not")
+
+
 async def _check_fields(conn: AsyncConnection[Any], operator_id: int, field_ids: list[int]) -> None:
     cur = await conn.execute(
         "SELECT id FROM fields WHERE operator_id = %s AND id = ANY(%s)", (operator_id, field_ids)
@@ -101,7 +140,7 @@ async def create_user(
     field_ids: list[int],
 ) -> Account:
     """A new user of the operator; 409 when the email is taken (by anyone)."""
-    check_password_policy(password)
+    check_password_policy(password, email=email)
     await _check_fields(conn, operator_id, field_ids)
     password_hash = await asyncio.to_thread(hash_password, password)  # CPU: off the loop
     try:
@@ -134,10 +173,10 @@ async def update_user(
     password: str | None = None,
 ) -> Account:
     """Change what is given; 404 for a user of another operator."""
-    await get_user(conn=conn, operator_id=operator_id, user_id=user_id)
+    before = await get_user(conn=conn, operator_id=operator_id, user_id=user_id)
     new_hash = None
     if password is not None:
-        check_password_policy(password)
+        check_password_policy(password, email=before.email)
         new_hash = await asyncio.to_thread(hash_password, password)
     if field_ids is not None:
         await _check_fields(conn, operator_id, field_ids)
@@ -189,7 +228,7 @@ def create_admin(
         raise AnhError(f"email {email!r} is not an email address")
     password = password if password is not None else random_password()
     try:
-        check_password_policy(password)
+        check_password_policy(password, email=email)
     except ApiError as exc:
         raise AnhError(exc.message) from None
     with db.connect() as conn, conn.transaction():

@@ -1,9 +1,9 @@
 """The FastAPI application: ``create_app(settings, database, bus)``.
 
-REST under ``/api/v1`` (OpenAPI at ``/api/docs``), the live WebSocket under ``/ws``, and
-``/health``, ``/health/ready``, ``/metrics`` at the root. Middleware, outermost first:
-security headers, CORS (when origins are configured), latency metrics, rate limits, body
-size limits, audit log.
+REST under ``/api/v1`` (OpenAPI document at ``/api/openapi.json``), the live WebSocket
+under ``/ws``, and ``/health``, ``/health/ready``, ``/metrics`` at the root. Middleware,
+outermost first: security headers, CORS (when origins are configured), latency metrics,
+rate limits, body size limits, audit log.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from anh_reporter import __version__
 from anh_reporter.api.cache import ResponseCache
 from anh_reporter.api.deps import document_api_key
 from anh_reporter.api.errors import ERROR_RESPONSES, install_error_handlers
+from anh_reporter.api.lockout import LoginLockout
 from anh_reporter.api.middleware import (
     API_PREFIX,
     AuditMiddleware,
@@ -30,6 +31,8 @@ from anh_reporter.api.middleware import (
 )
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import Limit, RateLimiter, RateLimitMiddleware
+from anh_reporter.api.redact import install_log_redaction
+from anh_reporter.api.revocation import Revocations
 from anh_reporter.api.routes import (
     analytics,
     anomalies,
@@ -54,6 +57,7 @@ from anh_reporter.api.routes import (
     wells,
 )
 from anh_reporter.api.security import AccessTokens, jwt_secret
+from anh_reporter.api.sockets import SocketCounts
 from anh_reporter.api.state import ApiState, ReadinessCheck
 from anh_reporter.api.tasks import ReportTasks
 from anh_reporter.api.web import mount_web_ui
@@ -108,6 +112,7 @@ def create_app(
         settings = settings.model_copy(update={"api": api})
     api = settings.api
     secret = jwt_secret(settings)  # refuses a production start without a real secret
+    install_log_redaction()  # no bearer secret from a query string in uvicorn's logs
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     pool = ConnectionPool(
         database, size=api.pool_size, statement_timeout_ms=api.statement_timeout_ms
@@ -124,7 +129,12 @@ def create_app(
         sync=sync_pool,
         bus=bus,
         tokens=AccessTokens(secret, api.access_token_ttl_s),
-        cache=ResponseCache(ttl_s=api.cache_ttl_s, max_entries=api.cache_max_entries, redis=redis),
+        cache=ResponseCache(
+            ttl_s=api.cache_ttl_s,
+            max_entries=api.cache_max_entries,
+            max_bytes=api.cache_max_bytes,
+            redis=redis,
+        ),
         limiter=RateLimiter(
             Limit("auth", api.auth_rate_per_minute), Limit("api", api.rate_per_minute), redis
         ),
@@ -132,14 +142,24 @@ def create_app(
         reports=ReportTasks(settings, redis, pool),
         checks=dict(checks or {}),
         redis=redis,
+        lockout=LoginLockout(
+            after=api.login_lockout_after,
+            base_s=api.login_lockout_base_s,
+            max_s=api.login_lockout_max_s,
+            redis=redis,
+        ),
+        revocations=Revocations(redis),
+        sockets=SocketCounts(redis, lease_s=max(30.0, 3 * api.ws_recheck_s)),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.cache.start_listener()
+        state.revocations.start(state.on_remote_revocation)
         try:
             yield
         finally:
+            await state.revocations.close()
             await state.cache.close()
             await pool.close()
             await auth_pool.close()
@@ -151,7 +171,9 @@ def create_app(
         title="ANH Smart Reporter API",
         version=__version__,
         summary="Field telemetry to the signed ANH daily production report.",
-        docs_url="/api/docs",
+        # No Swagger UI: FastAPI's loads its script and styles from a CDN (and no package on
+        # this system ships them to serve locally). The document is at /api/openapi.json.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
         generate_unique_id_function=operation_id,

@@ -4,8 +4,10 @@ An entry is tagged with the field and the UTC days its answer depends on. When r
 field land for a day, the writer's :class:`~anh_reporter.ingest.changes.ChangeNotifier`
 announces the pair, in this process and through Redis to every other one; the cache drops the
 entries tagged with it, here and in Redis. Keys are built after the caller's authorisation,
-from the path and query only, so two users allowed to see a field share entries and nobody
-reaches one without passing the same checks.
+from the path and the validated parameters only (:func:`cache_key`: parameters a route does not
+take, or the same ones in another order or spelling, make no new entry), so two users allowed
+to see a field share entries and nobody reaches one without passing the same checks. L1 is
+capped by the bytes of its bodies as well as by entries.
 """
 
 from __future__ import annotations
@@ -47,10 +49,19 @@ class _Entry:
 class ResponseCache:
     """Bounded LRU in process (L1) in front of Redis (L2, optional)."""
 
-    def __init__(self, *, ttl_s: float, max_entries: int, redis: Redis | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ttl_s: float,
+        max_entries: int,
+        max_bytes: int = 64 << 20,
+        redis: Redis | None = None,
+    ) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.redis = redis
+        self.bytes = 0  # bodies held in L1
         self._l1: OrderedDict[str, _Entry] = OrderedDict()
         self._by_tag: dict[Tag, set[str]] = {}
         self._listener: asyncio.Task[None] | None = None
@@ -111,16 +122,20 @@ class ResponseCache:
     def _put_l1(self, key: str, body: bytes, tags: tuple[Tag, ...], now: float) -> None:
         if key in self._l1:
             self._drop(key)
+        if len(body) > self.max_bytes:
+            return  # bigger than the whole cache: Redis only
         self._l1[key] = _Entry(body, now + self.ttl_s, tags)
+        self.bytes += len(body)
         for tag in tags:
             self._by_tag.setdefault(tag, set()).add(key)
-        while len(self._l1) > self.max_entries:
+        while len(self._l1) > self.max_entries or self.bytes > self.max_bytes:
             self._drop(next(iter(self._l1)))
 
     def _drop(self, key: str) -> None:
         entry = self._l1.pop(key, None)
         if entry is None:
             return
+        self.bytes -= len(entry.body)
         for tag in entry.tags:
             keys = self._by_tag.get(tag)
             if keys is not None:
@@ -145,6 +160,7 @@ class ResponseCache:
         """Forget every L1 entry."""
         self._l1.clear()
         self._by_tag.clear()
+        self.bytes = 0
 
     def start_listener(self) -> None:
         """Follow data changes: this process's commits, and (with Redis) every other's."""
@@ -194,13 +210,23 @@ async def _drop_redis(redis: Redis, field_id: int, day: dt.date) -> None:
         log.warning("response cache: Redis invalidation of %s failed (%s)", tag, exc)
 
 
-def cache_key(request: Request) -> str:
-    """Path and query as sent: equal requests share an entry whoever asks.
+def cache_key(request: Request, **params: object) -> str:
+    """The path and the route's validated ``params``, in a canonical form.
 
-    The raw query, not a normalised one: parsing and sorting it cost a fifth of a cache hit,
-    and a client asks the same question the same way.
+    Only what the route took: junk parameters, a repeated or reordered parameter, another
+    spelling of the same date all give the same key, so a caller cannot fill the cache (here
+    and in Redis) with copies of one answer.
     """
-    return f"{request.scope['path']}?{request.scope['query_string'].decode('latin-1')}"
+    canonical = "&".join(f"{name}={_canonical(value)}" for name, value in sorted(params.items()))
+    return f"{request.scope['path']}?{canonical}"
+
+
+def _canonical(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def utc_days(start: dt.datetime, end: dt.datetime) -> list[dt.date]:

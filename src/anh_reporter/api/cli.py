@@ -14,6 +14,8 @@ from rich.console import Console
 
 from anh_reporter.api.accounts import create_admin
 from anh_reporter.api.hsts import Hsts
+from anh_reporter.api.lockout import unlock_sync
+from anh_reporter.api.redact import install_log_redaction
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError, ConfigError
 from anh_reporter.storage import migrate, partitions
@@ -55,7 +57,7 @@ def serve(
         where = "embedded PostgreSQL" if db.embedded else db.display_url
         console.print(
             f"[bold]API[/] on {'https' if cert else 'http'}://{host or api.host}:"
-            f"{port or api.port}/api/docs (database: {where})"
+            f"{port or api.port}/api/v1 (OpenAPI: /api/openapi.json) (database: {where})"
         )
         config = uvicorn.Config(
             served,
@@ -69,6 +71,7 @@ def serve(
             log_level="info",
             lifespan="on",
         )
+        install_log_redaction()  # again: uvicorn's logging set-up ran after create_app
         try:
             asyncio.run(uvicorn.Server(config).serve())
         finally:
@@ -108,3 +111,17 @@ def create_admin_command(
         console.print("[dim]shown once: keep it in a password manager[/]")
     else:
         console.print(f"admin [bold]{email.lower()}[/] created with the given password")
+
+
+@users_app.command("unlock")
+def unlock_command(
+    email: Annotated[str, typer.Argument(help="The locked account's email")],
+) -> None:
+    """End a login lockout (failed logins of the account are forgotten)."""
+    settings = get_settings()
+    if not unlock_sync(settings.redis_url, email):
+        raise AnhError(
+            "no ANH_REDIS_URL: lockouts live in the API process; restart it, or wait for the "
+            "back-off, or unlock with POST /api/v1/users/{id}/unlock"
+        )
+    console.print(f"[bold]{email.strip().lower()}[/] unlocked")

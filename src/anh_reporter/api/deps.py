@@ -23,6 +23,7 @@ from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import API_KEY_PREFIX, unauthenticated
 from anh_reporter.api.state import ApiState, api_state
+from anh_reporter.api.stepup import check_enrolment
 
 BEARER_SCHEME = "HTTPBearer"
 API_KEY_SCHEME = "APIKeyHeader"
@@ -68,6 +69,7 @@ async def authenticate(request: Request) -> Principal:
         else:
             principal = await state.user_principal(token)
     request.state.principal = principal
+    check_enrolment(request, state, principal)
     return principal
 
 

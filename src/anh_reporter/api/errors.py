@@ -8,6 +8,7 @@ person) can tell which field was wrong, what was given and what was expected.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 import psycopg
@@ -183,9 +184,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def refused_value(_: Request, exc: Exception) -> JsonResponse:
         # Client-side (NUL in a text) or server-side (SQLSTATE class 22) refusal of a value.
-        first = first_line(exc)
-        log.warning("database refused a value: %s", first)
-        return error_response(422, "invalid_value", f"the database cannot take a value: {first}")
+        # The database's own text names tables, columns and internals: it goes to the log
+        # under an id, the client gets the id.
+        error_id = secrets.token_hex(6)
+        log.warning("database refused a value (error id %s): %s", error_id, first_line(exc))
+        return error_response(
+            422,
+            "invalid_value",
+            "a value in the request cannot be stored or compared (for example a NUL character "
+            f"in a text, or a number out of range); error id {error_id}",
+        )
 
     async def unexpected(_: Request, exc: Exception) -> JsonResponse:
         log.exception("unhandled error", exc_info=exc)

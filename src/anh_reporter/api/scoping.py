@@ -31,6 +31,7 @@ class Principal:
     permissions: frozenset[Permission]
     field_ids: frozenset[int]
     family_id: uuid.UUID | None = None
+    totp_enabled: bool = False
 
     @property
     def actor(self) -> str:

@@ -30,6 +30,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from psycopg import AsyncConnection
 
 from anh_reporter.api.errors import ApiError
+from anh_reporter.api.passwords import MAX_PASSWORD_CHARS as MAX_PASSWORD_CHARS
+from anh_reporter.api.passwords import MIN_PASSWORD_CHARS as MIN_PASSWORD_CHARS
+from anh_reporter.api.passwords import check_password_policy as check_password_policy
 from anh_reporter.config import Settings
 from anh_reporter.errors import ConfigError
 from anh_reporter.secretbox import reveal_setting
@@ -37,8 +40,6 @@ from anh_reporter.secretbox import reveal_setting
 ISSUER = "anh-reporter"
 AUDIENCE = "anh-reporter-api"
 ALGORITHM = "HS256"
-MIN_PASSWORD_CHARS = 12
-MAX_PASSWORD_CHARS = 256
 REFRESH_PREFIX = "rt_"
 API_KEY_PREFIX = "anh_"
 
@@ -102,22 +103,6 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 # ------------------------------------------------------------------------------------------
 # Passwords
-
-
-def check_password_policy(password: str) -> None:
-    """Refuse passwords too short or too long to hash safely, naming the limit."""
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise ApiError(
-            422,
-            "weak_password",
-            f"password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed",
-        )
-    if len(password) > MAX_PASSWORD_CHARS:
-        raise ApiError(
-            422,
-            "weak_password",
-            f"password has {len(password)} characters; at most {MAX_PASSWORD_CHARS} are accepted",
-        )
 
 
 def hash_password(password: str) -> str:
@@ -433,7 +418,8 @@ def verify_totp(
     A step at or before ``last_step`` is refused: a code cannot be replayed.
     """
     code = code.strip()
-    if len(code) != TOTP_DIGITS or not code.isdigit():
+    # isdigit() alone takes other scripts' digits, which compare_digest cannot compare.
+    if len(code) != TOTP_DIGITS or not (code.isascii() and code.isdigit()):
         return None
     key = totp_key(secret_b32)
     now_step = totp_step(unix_time)

@@ -12,11 +12,14 @@ from fastapi import Request
 from psycopg import AsyncConnection
 
 from anh_reporter.api.cache import ResponseCache
+from anh_reporter.api.lockout import LoginLockout
 from anh_reporter.api.permissions import Permission, permissions_of
 from anh_reporter.api.pool import ConnectionPool, SyncPool
 from anh_reporter.api.ratelimit import RateLimiter
+from anh_reporter.api.revocation import Revocations
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import AccessTokens, parse_api_key, same_digest, unauthenticated
+from anh_reporter.api.sockets import SocketCounts
 from anh_reporter.api.tasks import ReportTasks
 from anh_reporter.bus.base import Bus
 from anh_reporter.config import ApiSettings, Settings
@@ -32,8 +35,12 @@ SELECT u.email, u.operator_id, u.role, u.disabled,
             ELSE ARRAY(SELECT uf.field_id FROM user_fields uf JOIN fields f ON f.id = uf.field_id
                        WHERE uf.user_id = u.id AND f.operator_id = u.operator_id)
        END,
-       EXISTS (SELECT 1 FROM refresh_tokens r
-               WHERE r.family_id = %(family)s AND r.revoked_at IS NOT NULL)
+       -- A session holds while its family has a token of this user not revoked: a family
+       -- that does not exist (a forged or foreign claim) is as ended as a revoked one.
+       NOT EXISTS (SELECT 1 FROM refresh_tokens r
+                   WHERE r.family_id = %(family)s AND r.user_id = u.id
+                   AND r.revoked_at IS NULL),
+       u.totp_enabled
 FROM users u WHERE u.id = %(user)s
 """
 
@@ -69,22 +76,40 @@ class ApiState:
     reports: ReportTasks
     checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     redis: Any = None
+    lockout: LoginLockout = field(
+        default_factory=lambda: LoginLockout(after=5, base_s=30.0, max_s=3600.0)
+    )
+    revocations: Revocations = field(default_factory=Revocations)
+    sockets: SocketCounts = field(default_factory=SocketCounts)
     _principals: dict[tuple[str, object], tuple[float, Principal | None]] = field(
         default_factory=dict
     )
 
     def forget_user(self, user_id: int) -> None:
-        """Drop cached grants of a user (after logout, a role or field change, disabling)."""
+        """Drop cached grants of a user (after logout, a role or field change, disabling), here
+        and (through Redis) in every other API process; open WebSockets re-check."""
+        self._drop_user(user_id)
+        self.revocations.announce(f"user:{user_id}")
+
+    def forget_all(self) -> None:
+        """Drop every cached grant (after an API key or user change), here and elsewhere."""
+        self._principals.clear()
+        self.revocations.announce("all")
+
+    def on_remote_revocation(self, what: str) -> None:
+        """Another process revoked something: drop what this one cached of it."""
+        if what.startswith("user:") and what[5:].isdigit():
+            self._drop_user(int(what[5:]))
+        else:
+            self._principals.clear()
+
+    def _drop_user(self, user_id: int) -> None:
         for key in [k for k in self._principals if k[0] == "user" and k[1] == user_id]:
             del self._principals[key]
         for key in [k for k in self._principals if k[0] == "session"]:
             cached = self._principals[key][1]
             if cached is None or cached.id == user_id:
                 del self._principals[key]
-
-    def forget_all(self) -> None:
-        """Drop every cached grant (after an API key or user change)."""
-        self._principals.clear()
 
     def _cached(self, key: tuple[str, object]) -> tuple[bool, Principal | None]:
         hit = self._principals.get(key)
@@ -137,7 +162,7 @@ async def _load_user(
     row = await cur.fetchone()
     if row is None:
         return None
-    email, operator_id, role, disabled, field_ids, revoked = row
+    email, operator_id, role, disabled, field_ids, revoked, totp_enabled = row
     if disabled or revoked:
         return None
     return Principal(
@@ -149,6 +174,7 @@ async def _load_user(
         permissions=permissions_of(role),
         field_ids=frozenset(int(f) for f in field_ids),
         family_id=family_id,
+        totp_enabled=bool(totp_enabled),
     )
 
 

@@ -98,7 +98,7 @@ class WebUI:
         if not index.is_file():
             return PlainTextResponse(
                 "The web UI is not built: run `npm ci && npm run build` in web/ "
-                "(the API is at /api/docs).",
+                "(the API is at /api/v1, its OpenAPI document at /api/openapi.json).",
                 status_code=404,
             )
         return FileResponse(index, media_type="text/html", headers=_headers(REVALIDATE))

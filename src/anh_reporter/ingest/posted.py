@@ -12,6 +12,7 @@ down raises :class:`~anh_reporter.bus.base.BusUnavailable` after the rejects are
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
 import math
 import tempfile
@@ -38,6 +39,8 @@ from anh_reporter.storage.database import Database
 from anh_reporter.storage.series_repo import SeriesRow
 
 MAX_REPORTED_REJECTS = 100
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+CSV_FIELD_LIMIT = csv.field_size_limit()  # the csv module's, 131,072 characters by default
 _QUALITY_WORDS = {"good": GOOD, "uncertain": UNCERTAIN, "bad": BAD}
 
 
@@ -53,6 +56,14 @@ class PostedBodyError(AnhError):
         self.code = code
         self.message = message
         self.unreadable = unreadable
+
+
+class _OutOfRange(Exception):
+    """A number no reading can hold: the body is refused (422), naming the field and limit."""
+
+    def __init__(self, name: str, value: int, limit: str) -> None:
+        super().__init__(name)
+        self.name, self.value, self.limit = name, value, limit
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,8 @@ def _time_us(record: dict[str, Any]) -> int:
         raw = record["time_us"]
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise ValueError(f"time_us {raw!r} is not an integer")
+        if not INT64_MIN <= raw <= INT64_MAX:
+            raise _OutOfRange("time_us", raw, f"-2^63..2^63-1 ({INT64_MAX:,})")
         return raw
     raw = record.get("time")
     if not isinstance(raw, str):
@@ -166,6 +179,13 @@ def parse_records(
                 value = float(raw_value)
             t = _time_us(record)
             q = _quality(record.get("quality"))
+        except _OutOfRange as exc:
+            raise PostedBodyError(
+                "value_out_of_range",
+                f"readings[{i}].{exc.name}: {exc.value} is outside the range a reading can "
+                f"hold ({exc.limit})",
+                unreadable=False,
+            ) from None
         except (ValueError, TypeError, OverflowError) as exc:
             malformed.append(
                 (
@@ -249,7 +269,18 @@ async def parse_csv(body: bytes, catalog: SeriesCatalog, source: str) -> Parsed:
             try:
                 chunks = list(read_csv(path, catalog))
             except CsvFormatError as exc:
-                raise PostedBodyError("invalid_csv", f"body: {exc}", unreadable=False) from None
+                # Never the temporary file's path: the client sent a body, not a file.
+                message = str(exc).replace(f"{path}: ", "").replace(str(path), "body")
+                raise PostedBodyError("invalid_csv", f"body: {message}", unreadable=False) from None
+            except csv.Error as exc:
+                too_long = "field larger than field limit" in str(exc)
+                raise PostedBodyError(
+                    "invalid_csv",
+                    f"body: a CSV field is longer than {CSV_FIELD_LIMIT:,} characters (the limit)"
+                    if too_long
+                    else "body: not readable as CSV (unbalanced quotes or a NUL byte)",
+                    unreadable=not too_long,
+                ) from None
             except UnicodeDecodeError:
                 raise PostedBodyError(
                     "invalid_csv", "body: the CSV is not UTF-8", unreadable=True
@@ -286,15 +317,25 @@ async def ingest_posted(
     """
     now_us = int(time.time() * US_PER_SECOND)
     tolerance_us = int(settings.future_tolerance_s * US_PER_SECOND)
-    checked = validate(parsed.batch, catalog, now_us=now_us, future_tolerance_us=tolerance_us)
-    reject_rows = rows_from_rejects(
-        checked.rejects, catalog, now_us=now_us, future_tolerance_us=tolerance_us
-    )
-    rejected_index = np.asarray(parsed.index, dtype=np.int64)[~checked.accepted].tolist()
-    listed: list[tuple[int | None, QuarantineRow]] = [
-        *parsed.malformed,
-        *zip(rejected_index, reject_rows, strict=True),
-    ]
+
+    def check() -> tuple[Batch, list[tuple[int | None, QuarantineRow]], list[tuple[str, Batch]]]:
+        # Per reading work, in a worker thread: the event loop keeps answering meanwhile.
+        checked = validate(parsed.batch, catalog, now_us=now_us, future_tolerance_us=tolerance_us)
+        reject_rows = rows_from_rejects(
+            checked.rejects, catalog, now_us=now_us, future_tolerance_us=tolerance_us
+        )
+        rejected_index = np.asarray(parsed.index, dtype=np.int64)[~checked.accepted].tolist()
+        listed: list[tuple[int | None, QuarantineRow]] = [
+            *parsed.malformed,
+            *zip(rejected_index, reject_rows, strict=True),
+        ]
+        good = checked.good
+        shard_of = {r.id: r.field_code for r in rows}
+        shards = np.array([shard_of[int(s)] for s in good.series_id.tolist()], dtype=object)
+        parts = [(k, good.take(np.asarray(shards == k))) for k in sorted(set(shards.tolist()))]
+        return good, listed, parts
+
+    good, listed, parts = await asyncio.to_thread(check)
     quarantine = [row for _, row in listed]
     if quarantine:
         await asyncio.to_thread(_write_quarantine, database, quarantine)
@@ -303,12 +344,8 @@ async def ingest_posted(
             counts[row.reason] = counts.get(row.reason, 0) + 1
         for reason, n in counts.items():
             telemetry_rejected.labels(reason=reason).inc(n)
-    good = checked.good
-    if len(good):
-        shard_of = {r.id: r.field_code for r in rows}
-        shards = np.array([shard_of[int(s)] for s in good.series_id.tolist()], dtype=object)
-        for shard in sorted(set(shards.tolist())):
-            await bus.publish(good.take(np.asarray(shards == shard)), shard)
+    for shard, part in parts:
+        await bus.publish(part, shard)
     listed.sort(key=lambda item: (item[0] is None, item[0] or 0))
     return PostedResult(
         received=len(parsed.batch) + len(parsed.malformed),

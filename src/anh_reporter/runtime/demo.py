@@ -204,7 +204,10 @@ async def _start_api(
         uvicorn.Config(app_, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     asyncio.get_running_loop().create_task(server.serve())
-    console.print(f"  API      http://127.0.0.1:{port}/api/docs  (WebSocket /ws/telemetry/{{id}})")
+    console.print(
+        f"  API      http://127.0.0.1:{port}/api/v1  (OpenAPI /api/openapi.json; "
+        f"WebSocket /ws/telemetry/{{id}})"
+    )
     console.print(f"[bold]UI[/]       http://127.0.0.1:{port}/  log in as {login}", highlight=False)
     return server
 

@@ -55,10 +55,19 @@ async def list_audit(
     before_id: int | None,
     limit: int,
 ) -> list[AuditRow]:
-    """Entries of the operator, newest first; each filter given narrows, ``before_id`` pages."""
+    """Entries of the operator, newest first; each filter given narrows, ``before_id`` pages.
+
+    An entry without an operator belongs to the operator whose field code starts its target
+    (``<field code>/<day>/...``).
+    """
     cur = await conn.execute(
         "SELECT id, at, actor, action, target, details FROM audit_log "
-        "WHERE operator_id = %(op)s AND (%(start)s::timestamptz IS NULL OR at >= %(start)s) "
+        "WHERE (operator_id = %(op)s OR (operator_id IS NULL AND "
+        # Entries the services write without an operator (report signing and acceptance,
+        # manual entries: their CLI paths) name the field code first in their target; field
+        # codes are unique, so the entry is this operator's when the field is.
+        "split_part(target, '/', 1) IN (SELECT code FROM fields WHERE operator_id = %(op)s))) "
+        "AND (%(start)s::timestamptz IS NULL OR at >= %(start)s) "
         "AND (%(end)s::timestamptz IS NULL OR at < %(end)s) "
         "AND (%(actor)s::text IS NULL OR actor = %(actor)s) "
         "AND (%(action)s::text IS NULL OR action = %(action)s) "

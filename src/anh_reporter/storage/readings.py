@@ -180,6 +180,25 @@ async def daily_counts(
     return [SeriesDayCounts(*row) for row in await cur.fetchall()]
 
 
+async def count_capped(
+    conn: AsyncConnection[Any],
+    *,
+    series_ids: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    cap: int,
+) -> int:
+    """How many readings of the series fall in ``[start, end)``, counting no further than
+    ``cap + 1`` (enough to tell that there are more than ``cap``)."""
+    cur = await conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM telemetry WHERE series_id = ANY(%s) "
+        "AND time >= %s AND time < %s LIMIT %s) x",
+        (sorted(set(series_ids)), start, end, cap + 1),
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def copy_csv(
     conn: AsyncConnection[Any],
     *,

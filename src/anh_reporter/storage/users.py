@@ -75,9 +75,16 @@ async def change_password(conn: Conn, user_id: int, password_hash: str) -> None:
     )
 
 
-async def use_totp_step(conn: Conn, user_id: int, step: int) -> None:
-    """The TOTP time step of the code just accepted (an older or equal one is a replay)."""
-    await conn.execute("UPDATE users SET totp_last_step = %s WHERE id = %s", (step, user_id))
+async def use_totp_step(conn: Conn, user_id: int, step: int) -> bool:
+    """Claim the TOTP time step of the code just accepted: compare-and-set, so of concurrent
+    requests bearing one code exactly one wins. False when that step (or a later one) was
+    already used: the code is a replay."""
+    cur = await conn.execute(
+        "UPDATE users SET totp_last_step = %s WHERE id = %s "
+        "AND (totp_last_step IS NULL OR totp_last_step < %s) RETURNING id",
+        (step, user_id, step),
+    )
+    return await cur.fetchone() is not None
 
 
 async def start_totp(conn: Conn, user_id: int, secret: str) -> None:
@@ -88,11 +95,15 @@ async def start_totp(conn: Conn, user_id: int, secret: str) -> None:
     )
 
 
-async def enable_totp(conn: Conn, user_id: int, step: int) -> None:
-    """The second factor on, ``step`` the time step of the code that proved it."""
-    await conn.execute(
-        "UPDATE users SET totp_enabled = true, totp_last_step = %s WHERE id = %s", (step, user_id)
+async def enable_totp(conn: Conn, user_id: int, step: int) -> bool:
+    """The second factor on, ``step`` the time step of the code that proved it (claimed like
+    :func:`use_totp_step`; False when it was already used)."""
+    cur = await conn.execute(
+        "UPDATE users SET totp_enabled = true, totp_last_step = %s WHERE id = %s "
+        "AND (totp_last_step IS NULL OR totp_last_step < %s) RETURNING id",
+        (step, user_id, step),
     )
+    return await cur.fetchone() is not None
 
 
 async def disable_totp(conn: Conn, user_id: int) -> None:

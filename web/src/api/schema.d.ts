@@ -1210,7 +1210,7 @@ export interface paths {
         put?: never;
         /**
          * Create User
-         * @description Create a user of the caller's operator.
+         * @description Create a user of the caller's operator (with no more fields than the caller sees).
          */
         post: operations["users-create_user"];
         delete?: never;
@@ -1246,6 +1246,26 @@ export interface paths {
          *     last two).
          */
         patch: operations["users-update_user"];
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unlock User
+         * @description Clear a user's failed logins: a lockout ends at once (see ``login_lockout_*``).
+         */
+        post: operations["users-unlock_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/wells": {
@@ -1429,6 +1449,11 @@ export interface components {
              * @enum {string}
              */
             reason_code: "meter_factor" | "late_data" | "lab_result" | "manual_correction" | "meter_reset" | "estimate" | "configuration" | "regulator_request" | "other";
+            /**
+             * Totp
+             * @description Current TOTP code (users with TOTP on)
+             */
+            totp?: string | null;
         };
         /**
          * AnomalyOut
@@ -1503,6 +1528,11 @@ export interface components {
             name: string;
             /** Scopes */
             scopes: components["schemas"]["Permission"][];
+            /**
+             * Totp
+             * @description Current TOTP code (admins with TOTP on)
+             */
+            totp?: string | null;
         };
         /**
          * ApiKeyCreated
@@ -2141,6 +2171,11 @@ export interface components {
             day: string;
             /** Field Id */
             field_id: number;
+            /**
+             * Totp
+             * @description Current TOTP code (users with TOTP on)
+             */
+            totp?: string | null;
         };
         /**
          * Health
@@ -2317,6 +2352,16 @@ export interface components {
             permissions: components["schemas"]["Permission"][];
             /** Role */
             role: string;
+            /**
+             * Totp Enabled
+             * @description The caller (a user) has TOTP on
+             */
+            totp_enabled: boolean;
+            /**
+             * Totp Required
+             * @description The caller's role must use TOTP
+             */
+            totp_required: boolean;
         };
         /**
          * OperatorOut
@@ -3113,6 +3158,14 @@ export interface components {
             status: "producing" | "shut_in" | "workover" | "suspended" | "abandoned" | "injecting";
         };
         /**
+         * StepUp
+         * @description The current TOTP code, when the caller has TOTP on.
+         */
+        StepUp: {
+            /** Totp */
+            totp?: string | null;
+        };
+        /**
          * SubmissionOut
          * @description What the delivery channel answered.
          */
@@ -3271,6 +3324,11 @@ export interface components {
             /** Password */
             password: string;
             role: components["schemas"]["Role"];
+            /**
+             * Totp
+             * @description Current TOTP code (admins with TOTP on)
+             */
+            totp?: string | null;
         };
         /**
          * UserOut
@@ -3314,6 +3372,11 @@ export interface components {
             /** Password */
             password?: string | null;
             role?: components["schemas"]["Role"] | null;
+            /**
+             * Totp
+             * @description Current TOTP code (admins with TOTP on)
+             */
+            totp?: string | null;
         };
         /**
          * VerificationOut
@@ -4512,7 +4575,10 @@ export interface operations {
     "api-keys-revoke_api_key": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Current TOTP code (step-up) for users with TOTP on */
+                "X-TOTP"?: string | null;
+            };
             path: {
                 key_id: number;
             };
@@ -9063,13 +9129,20 @@ export interface operations {
     "reports-approve_amendment": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Current TOTP code (step-up) for users with TOTP on */
+                "X-TOTP"?: string | null;
+            };
             path: {
                 report_id: number;
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StepUp"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             202: {
@@ -11288,7 +11361,10 @@ export interface operations {
     "users-disable_user": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Current TOTP code (step-up) for users with TOTP on */
+                "X-TOTP"?: string | null;
+            };
             path: {
                 user_id: number;
             };
@@ -11427,6 +11503,128 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "users-unlock_user": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Current TOTP code (step-up) for users with TOTP on */
+                "X-TOTP"?: string | null;
+            };
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description bad request */
             400: {

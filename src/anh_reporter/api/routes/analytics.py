@@ -115,7 +115,7 @@ async def get_daily_quality(
     """Per series and UTC day: samples expected, received and Good, completeness, stats."""
     require_field_visible(me, field_id)  # in memory: a cache hit needs no database
     days = check_days(start_day, end_day, MAX_DAYS)
-    key = cache_key(request)
+    key = cache_key(request, start_day=start_day, end_day=end_day)
     cached = await state.cache.get(key)
     if cached is not None:
         return JsonResponse(cached)
@@ -149,7 +149,7 @@ async def get_spc(
         check_days(start.date(), end.date(), MAX_DAYS)  # raises with the limit named
     async with state.pool.connection() as conn:
         series = await visible_series(conn, me, series_id)
-        key = cache_key(request)
+        key = cache_key(request, start=start, end=end, baseline_points=baseline_points)
         cached = await state.cache.get(key)
         if cached is not None:
             return JsonResponse(cached)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
+from anh_reporter.api.accounts import sees_all_fields
 from anh_reporter.api.deps import ConnDep, StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import API_KEY_SCOPES, Permission
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.security import new_api_key
+from anh_reporter.api.stepup import TotpCode, TotpHeader, require_step_up
 from anh_reporter.storage import api_keys
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
@@ -30,6 +32,7 @@ class ApiKeyCreate(BaseModel):
         Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID32)]], Field(max_length=1000)] | None
     ) = None
     expires_at: dt.datetime | None = None
+    totp: TotpCode | None = Field(None, description="Current TOTP code (admins with TOTP on)")
 
 
 class ApiKeyOut(BaseModel):
@@ -63,8 +66,11 @@ async def list_api_keys(conn: ConnDep, me: Manager) -> list[ApiKeyOut]:
 
 
 @router.post("", status_code=201)
-async def create_api_key(body: ApiKeyCreate, conn: ConnDep, me: Manager) -> ApiKeyCreated:
+async def create_api_key(
+    body: ApiKeyCreate, request: Request, conn: ConnDep, state: StateDep, me: Manager
+) -> ApiKeyCreated:
     """Create a key with some of the machine scopes; the answer is the only copy of the key."""
+    await require_step_up(request, state, me, body.totp)
     for scope in body.scopes:
         if scope not in API_KEY_SCOPES:
             raise ApiError(
@@ -73,6 +79,13 @@ async def create_api_key(body: ApiKeyCreate, conn: ConnDep, me: Manager) -> ApiK
                 f"scopes: {scope.value!r} cannot be given to an API key; allowed: "
                 f"{sorted(s.value for s in API_KEY_SCOPES)}",
             )
+    if body.field_ids is None and not await sees_all_fields(conn, me.operator_id, me.field_ids):
+        raise ApiError(
+            403,
+            "beyond_your_fields",
+            "field_ids: you do not see every field of the operator, so a key for all fields "
+            "would give more than you have; list the fields (of yours) it may touch",
+        )
     if body.field_ids is not None:
         for fid in body.field_ids:
             if fid not in me.field_ids:
@@ -93,13 +106,30 @@ async def create_api_key(body: ApiKeyCreate, conn: ConnDep, me: Manager) -> ApiK
     )
     if stored is None:
         raise ApiError(409, "name_taken", f"name: an API key named {body.name!r} exists")
+    request.state.audit = {
+        "key_id": stored.id,
+        "name": stored.name,
+        "prefix": stored.prefix,
+        "scopes": stored.scopes,
+        "field_ids": stored.field_ids,
+        "expires_at": stored.expires_at,
+    }
     return ApiKeyCreated(**_key(stored).model_dump(), key=new.key)
 
 
 @router.delete("/{key_id}", status_code=204)
-async def revoke_api_key(key_id: KeyId, conn: ConnDep, state: StateDep, me: Manager) -> Response:
+async def revoke_api_key(
+    key_id: KeyId,
+    request: Request,
+    conn: ConnDep,
+    state: StateDep,
+    me: Manager,
+    x_totp: TotpHeader = None,
+) -> Response:
     """Revoke a key; it stops working at once in this process, within seconds elsewhere."""
+    await require_step_up(request, state, me, x_totp)
     if not await api_keys.revoke_key(conn, operator_id=me.operator_id, key_id=key_id):
         raise not_found("API key", key_id)
+    request.state.audit = {"key_id": key_id}
     state.forget_all()
     return Response(status_code=204)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Annotated
 
@@ -13,14 +14,15 @@ from anh_reporter.api import security
 from anh_reporter.api.deps import ConnDep, CurrentPrincipal, CurrentUser, StateDep
 from anh_reporter.api.errors import ApiError
 from anh_reporter.api.permissions import Permission
+from anh_reporter.api.ratelimit import Limit
 from anh_reporter.api.security import unauthenticated
+from anh_reporter.api.stepup import TotpCode
 from anh_reporter.storage import users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 Email = Annotated[str, Field(min_length=3, max_length=254, examples=["ana@operadora.co"])]
 Password = Annotated[str, Field(min_length=1, max_length=security.MAX_PASSWORD_CHARS)]
-TotpCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["123456"])]
 
 
 class LoginRequest(BaseModel):
@@ -56,6 +58,8 @@ class MeResponse(BaseModel):
     role: str
     permissions: list[Permission]
     field_ids: list[int]
+    totp_enabled: bool = Field(description="The caller (a user) has TOTP on")
+    totp_required: bool = Field(description="The caller's role must use TOTP")
 
 
 class PasswordChange(BaseModel):
@@ -84,6 +88,34 @@ def _client(request: Request) -> str:
     return f"{host} {agent}".strip()
 
 
+async def _audit_as(
+    request: Request, conn: ConnDep, user_id: int, details: dict[str, object]
+) -> None:
+    """Name the user (and its operator, so the operator's auditors see it) in the audit entry
+    of a call authenticated by a refresh token rather than an access token."""
+    user = await users.credentials(conn, user_id)
+    request.state.audit_actor = f"user:{user_id}"
+    if user is not None:
+        request.state.audit_operator_id = user.operator_id
+    request.state.audit = details
+
+
+async def _account_budget(state: StateDep, email: str) -> None:
+    """429 once an account has had its login attempts for the minute, from wherever they came
+    (the per-client limit alone lets a botnet, or everyone behind one proxy, share one)."""
+    limit = Limit("login_account", state.api.auth_account_rate_per_minute)
+    wait_ms = await state.limiter.hit(email, limit)
+    if wait_ms > 0:
+        retry = max(1, math.ceil(wait_ms / 1000))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many login attempts for this account: the limit is {limit.per_minute} per "
+            f"minute per account; retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
+
+
 @router.post("/login", responses={401: {"description": "Wrong credentials or TOTP required"}})
 async def login(
     body: LoginRequest, request: Request, conn: ConnDep, state: StateDep
@@ -91,6 +123,8 @@ async def login(
     """Exchange email and password (and TOTP code) for a token pair; starts a session."""
     email = body.email.strip().lower()
     request.state.audit_actor = f"login:{email}"
+    await _account_budget(state, email)
+    await state.lockout.check(email)
     user = await users.credentials_by_email(conn, email)
     if user is not None:
         # Failed attempts on an account belong in its operator's audit log too.
@@ -100,6 +134,7 @@ async def login(
         security.verify_password, user.password_hash if user else None, body.password
     )
     if user is None or not ok or user.disabled:
+        await state.lockout.failed(email)
         raise unauthenticated("invalid_credentials", "wrong email or password")
     user_id, operator_id, role = user.id, user.operator_id, user.role
     if user.totp_enabled:
@@ -110,9 +145,10 @@ async def login(
         step = security.verify_totp(
             user.totp_secret, body.totp, unix_time=time.time(), last_step=user.totp_last_step
         )
-        if step is None:
+        if step is None or not await users.use_totp_step(conn, user_id, step):
+            await state.lockout.failed(email)
             raise unauthenticated("invalid_totp", "the TOTP code is wrong, expired or used")
-        await users.use_totp_step(conn, user_id, step)
+    await state.lockout.clear(email)
     if security.password_needs_rehash(user.password_hash):
         await users.rehash_password(
             conn, user_id, await asyncio.to_thread(security.hash_password, body.password)
@@ -138,15 +174,16 @@ async def refresh(
     found = await security.family_of(conn, body.refresh_token)
     if found is not None:
         family_id, user_id = found
-        request.state.audit_actor = f"user:{user_id}"
-        request.state.audit = {"family": str(family_id)}
+        await _audit_as(request, conn, user_id, {"family": str(family_id)})
     try:
         new = await security.rotate_refresh(
             conn, body.refresh_token, ttl_s=state.api.refresh_token_ttl_s, client=_client(request)
         )
-    except ApiError:
+    except ApiError as exc:
         if found is not None:
             state.forget_user(found[1])
+            if exc.code == "refresh_token_reused":
+                request.state.audit["reuse_detected"] = "session revoked"
         raise
     user = await users.credentials(conn, new.user_id)
     if user is None:
@@ -169,8 +206,7 @@ async def logout(
     if found is None:
         raise unauthenticated("invalid_refresh_token", "the refresh token is not valid")
     family_id, user_id = found
-    request.state.audit_actor = f"user:{user_id}"
-    request.state.audit = {"family": str(family_id)}
+    await _audit_as(request, conn, user_id, {"family": str(family_id)})
     await security.revoke_family(conn, family_id, reason="logout")
     state.forget_user(user_id)
     return Response(status_code=204)
@@ -185,7 +221,7 @@ async def logout_all(conn: ConnDep, state: StateDep, me: CurrentUser) -> Respons
 
 
 @router.get("/me")
-async def me(principal: CurrentPrincipal) -> MeResponse:
+async def me(principal: CurrentPrincipal, state: StateDep) -> MeResponse:
     """The caller, its permissions and its fields."""
     return MeResponse(
         kind=principal.kind,
@@ -195,6 +231,8 @@ async def me(principal: CurrentPrincipal) -> MeResponse:
         role=principal.role,
         permissions=sorted(principal.permissions),
         field_ids=principal.fields,
+        totp_enabled=principal.totp_enabled,
+        totp_required=principal.kind == "user" and principal.role in state.api.totp_required_roles,
     )
 
 
@@ -203,12 +241,14 @@ async def change_password(
     body: PasswordChange, conn: ConnDep, state: StateDep, me: CurrentUser
 ) -> Response:
     """Change the caller's password; every other session of the caller ends."""
+    await state.lockout.check(me.name)  # guesses with a stolen session count as failed logins
     user = await users.credentials(conn, me.id)
     if user is None or not await asyncio.to_thread(
         security.verify_password, user.password_hash, body.current_password
     ):
+        await state.lockout.failed(me.name)
         raise ApiError(403, "invalid_credentials", "current_password: wrong password")
-    security.check_password_policy(body.new_password)
+    security.check_password_policy(body.new_password, email=me.name)
     await users.change_password(
         conn, me.id, await asyncio.to_thread(security.hash_password, body.new_password)
     )
@@ -231,33 +271,45 @@ async def totp_setup(conn: ConnDep, state: StateDep, me: CurrentUser) -> TotpSet
     )
 
 
-async def _check_code(conn: ConnDep, user_id: int, code: str) -> tuple[bool, int]:
+async def _check_code(
+    conn: ConnDep, state: StateDep, me: CurrentUser, code: str
+) -> tuple[bool, int]:
+    user_id = me.id
+    await state.lockout.check(me.name)  # code guesses count as failed logins
     user = await users.credentials(conn, user_id)
     if user is None or user.totp_secret is None:
         raise ApiError(409, "totp_not_set_up", "call /auth/totp/setup first")
     step = security.verify_totp(
         user.totp_secret, code, unix_time=time.time(), last_step=user.totp_last_step
     )
-    if step is None:
+    if step is None or (user.totp_enabled and not await users.use_totp_step(conn, user_id, step)):
+        await state.lockout.failed(me.name)
         raise ApiError(422, "invalid_totp", "code: the TOTP code is wrong, expired or used")
     return user.totp_enabled, step
 
 
 @router.post("/totp/enable", status_code=204)
-async def totp_enable(body: TotpConfirm, conn: ConnDep, me: CurrentUser) -> Response:
+async def totp_enable(
+    body: TotpConfirm, conn: ConnDep, state: StateDep, me: CurrentUser
+) -> Response:
     """Turn the second factor on by proving the app shows the right codes."""
-    enabled, step = await _check_code(conn, me.id, body.code)
+    enabled, step = await _check_code(conn, state, me, body.code)
     if enabled:
         raise ApiError(409, "totp_already_enabled", "TOTP is already on")
-    await users.enable_totp(conn, me.id, step)
+    if not await users.enable_totp(conn, me.id, step):
+        raise ApiError(422, "invalid_totp", "code: the TOTP code is wrong, expired or used")
+    state.forget_user(me.id)  # step-up applies from the next request on
     return Response(status_code=204)
 
 
 @router.post("/totp/disable", status_code=204)
-async def totp_disable(body: TotpConfirm, conn: ConnDep, me: CurrentUser) -> Response:
+async def totp_disable(
+    body: TotpConfirm, conn: ConnDep, state: StateDep, me: CurrentUser
+) -> Response:
     """Turn the second factor off (needs a current code)."""
-    enabled, _ = await _check_code(conn, me.id, body.code)
+    enabled, _ = await _check_code(conn, state, me, body.code)
     if not enabled:
         raise ApiError(409, "totp_not_enabled", "TOTP is not on")
     await users.disable_totp(conn, me.id)
+    state.forget_user(me.id)
     return Response(status_code=204)

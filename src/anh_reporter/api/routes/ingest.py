@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
@@ -90,10 +91,12 @@ async def post_readings(
     catalog = posted.catalog_for(me.field_ids, rows)
     label = f"api:{me.kind}:{me.id}" + (f":{source}" if source else "")
     try:
+        # Parsed in a worker thread: a body of megabytes must not stall the event loop (and
+        # with it /health and every other request of this process).
         if kind == "application/json":
-            parsed = posted.parse_json(body, catalog, label)
+            parsed = await anyio.to_thread.run_sync(posted.parse_json, body, catalog, label)
         elif kind in ("application/x-ndjson", "application/jsonl", "application/ndjson"):
-            parsed = posted.parse_ndjson(body, catalog, label)
+            parsed = await anyio.to_thread.run_sync(posted.parse_ndjson, body, catalog, label)
         elif kind == "text/csv":
             parsed = await posted.parse_csv(body, catalog, label)
         else:

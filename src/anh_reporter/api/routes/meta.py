@@ -20,7 +20,7 @@ from anh_reporter.api.responses import JsonResponse, dumps
 
 router = APIRouter(tags=["meta"])
 
-DECLARED_FEATURES: frozenset[str] = frozenset()
+DECLARED_FEATURES: frozenset[str] = frozenset({"reports.totp_step_up", "ws.auth_message"})
 """Behaviours without an endpoint of their own (e.g. ``ws.auth_message``: the WebSocket takes
 its token in a first message; ``reports.totp_step_up``: signing actions take a TOTP code)."""
 

@@ -233,7 +233,13 @@ async def get_production_forecast(
 ) -> JsonResponse:
     """Arps decline forecast per PMO and for the field, with each fit's backtest MAPE."""
     require_field_visible(me, field_id)  # in memory: a cache hit needs no database
-    key = cache_key(request)
+    key = cache_key(
+        request,
+        horizon_days=horizon_days,
+        history_days=history_days,
+        holdout_days=holdout_days,
+        until=until,
+    )
     cached = await state.cache.get(key)
     if cached is not None:
         return JsonResponse(cached)

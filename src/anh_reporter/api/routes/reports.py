@@ -28,6 +28,7 @@ from anh_reporter.api.permissions import Permission
 from anh_reporter.api.responses import JsonResponse
 from anh_reporter.api.scoping import Principal, require_field_visible
 from anh_reporter.api.state import ApiState
+from anh_reporter.api.stepup import StepUp, TotpCode, TotpHeader, require_step_up
 from anh_reporter.errors import AnhError
 from anh_reporter.reports import chain, records
 from anh_reporter.reports.canonical import canonical_bytes
@@ -213,6 +214,7 @@ class GenerateRequest(BaseModel):
     day: Annotated[
         dt.date, Field(ge=FIRST_DAY, le=LAST_DAY, description=f"{FIRST_DAY} to {LAST_DAY}")
     ]
+    totp: TotpCode | None = Field(None, description="Current TOTP code (users with TOTP on)")
 
 
 def _printable(text: str) -> str:
@@ -234,6 +236,7 @@ class AmendRequest(BaseModel):
     reason: Annotated[
         str, Field(min_length=3, max_length=2000, pattern=r"\S"), AfterValidator(_printable)
     ]
+    totp: TotpCode | None = Field(None, description="Current TOTP code (users with TOTP on)")
 
 
 class SubmitRequest(BaseModel):
@@ -331,6 +334,7 @@ async def generate_report(
     """
     me.check(Permission.REPORTS_SIGN)
     require_field_visible(me, body.field_id)
+    await require_step_up(request, state, me, body.totp)
     task = state.reports.new_task(
         kind="generate", principal=me, field_id=body.field_id, day=body.day
     )
@@ -500,6 +504,7 @@ async def amend_report(
 ) -> JsonResponse:
     """Make version n+1 of a signed report, with a reason, linked to version n (a task)."""
     me.check(Permission.REPORTS_SIGN)
+    await require_step_up(request, state, me, body.totp)
 
     def check(conn: Any) -> ReportRef:
         report = _visible(conn, me, report_id)
@@ -528,10 +533,13 @@ async def approve_amendment(
     state: StateDep,
     background: BackgroundTasks,
     me: Annotated[Principal, require(Permission.REPORTS_AMEND)],
+    body: StepUp | None = None,
+    x_totp: TotpHeader = None,
 ) -> JsonResponse:
     """A second person approves a material amendment; it is signed (a task). Whoever asked for
     it cannot approve it."""
     me.check(Permission.REPORTS_SIGN)
+    await require_step_up(request, state, me, body.totp if body else None, x_totp)
     report = await state.sync.run(_scoped(lambda c: _visible(c, me, report_id)))
     task = state.reports.new_task(
         kind="approve_amendment", principal=me, field_id=report.field_id, day=report.contract_day

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
@@ -28,6 +31,7 @@ from anh_reporter.storage import readings
 from anh_reporter.storage.readings import HOUR_S, BucketPlan
 from anh_reporter.storage.series_repo import SeriesRef
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/telemetry", tags=["telemetry"])
 Reader = Annotated[Principal, require(Permission.TELEMETRY_READ)]
 SeriesId = Annotated[int, Path(ge=1, le=MAX_ID32, description="Series id")]
@@ -188,15 +192,37 @@ async def get_downsampled(
     return JsonResponse(await _buckets(state, series, plan))
 
 
+EXPORT_INTERRUPTED = b"# ERROR export interrupted: "
+
+
 async def _stream_csv(
     pool: ConnectionPool, series: list[SeriesRef], start: dt.datetime, end: dt.datetime
 ) -> AsyncIterator[bytes]:
-    """Takes its own pooled connection: a streaming response outlives the request's dependencies."""
+    """Takes its own pooled connection: a streaming response outlives the request's dependencies.
+
+    The status (200) is sent before the rows: when the query fails half-way (a statement
+    timeout, the database going away) the stream ends with a ``# ERROR export interrupted``
+    line and the connection is then broken off (no clean end of the chunked body), so neither
+    a person nor a program can take the rows above for the whole export.
+    """
     async with pool.connection() as conn:
-        async for chunk in readings.copy_csv(
-            conn, series_ids=[s.id for s in series], start=start, end=end
-        ):
-            yield chunk
+        try:
+            async for chunk in readings.copy_csv(
+                conn, series_ids=[s.id for s in series], start=start, end=end
+            ):
+                yield chunk
+        except psycopg.Error as exc:
+            error_id = secrets.token_hex(6)
+            log.error("CSV export interrupted (error id %s): %s", error_id, exc)
+            timeout = isinstance(exc, psycopg.errors.QueryCanceled)
+            why = "the query ran past the statement timeout" if timeout else "a database error"
+            yield (
+                b"\n"
+                + EXPORT_INTERRUPTED
+                + f"{why}; the rows above are incomplete; ask for a shorter range "
+                f"(error id {error_id})\n".encode()
+            )
+            raise
 
 
 @router.get(
@@ -216,8 +242,20 @@ async def export_csv(
     """Readings of one or more series as CSV: ``time,series_id,series_code,value,quality``."""
     check_range(start, end)
     # No ConnDep here: the stream takes its own connection, and must not wait on this one.
+    cap = state.api.export_max_rows
     async with state.pool.connection() as conn:
         series = await visible_series_many(conn, me, list(dict.fromkeys(series_id)))
+        # Counted first, so that an export over the cap is a 422, not a 200 cut short.
+        count = await readings.count_capped(
+            conn, series_ids=[s.id for s in series], start=start, end=end, cap=cap
+        )
+    if count > cap:
+        raise ApiError(
+            422,
+            "export_too_large",
+            f"the export would hold more than {cap:,} rows (the limit, "
+            "ANH_API__EXPORT_MAX_ROWS); ask for a shorter range or fewer series",
+        )
     name = f"telemetry_{start:%Y%m%dT%H%M}_{end:%Y%m%dT%H%M}.csv"
     return StreamingResponse(
         _stream_csv(state.pool, series, start, end),
