@@ -314,7 +314,6 @@ ELSEWHERE = {
     ("GET", "/health"): "test_health.py",
     ("GET", "/health/ready"): "test_health.py",
     ("GET", "/metrics"): "test_health.py",
-    ("GET", "/api/v1/capabilities"): "test_security_websocket.py",
 }
 
 
