@@ -51,7 +51,7 @@ from anh_reporter.production.inputs import (
 )
 from anh_reporter.production.volumes import CounterSpec
 from anh_reporter.production.well_days import WellDaysResult, allocate_day
-from anh_reporter.storage.copy import PG_EPOCH_US, ROW
+from anh_reporter.storage.copy import PG_EPOCH_US
 
 Conn = psycopg.Connection[Any]
 
@@ -73,9 +73,12 @@ class ComputeResult:
 
 # --- Loading ----------------------------------------------------------------------------------
 
+# Per series, one bytea of fixed 20-byte records in time order: the server packs the rows, so
+# the client reads one message per series, not one per row.
 _RAW_SQL = """
-COPY (
-    SELECT x.time, s.id, coalesce(x.value, 'NaN'::float8), x.quality
+    SELECT s.id, string_agg(
+        timestamptz_send(x.time) || float8send(coalesce(x.value, 'NaN'::float8))
+        || int4send(x.quality), ''::bytea ORDER BY x.time)
     FROM unnest(%(ids)s::int[], %(tols)s::float8[], %(far)s::bool[], %(before)s::int[])
          AS s(id, tol, far, before)
     CROSS JOIN LATERAL (
@@ -94,10 +97,9 @@ COPY (
             AND (NOT s.far OR (value IS NOT NULL AND quality >= 0 AND quality < %(good)s))
           ORDER BY time LIMIT 1)
     ) AS x
-) TO STDOUT (FORMAT BINARY)
+    GROUP BY s.id
 """
-
-_HEADER_BYTES = 19
+_RAW_ROW = np.dtype([("time", ">i8"), ("value", ">f8"), ("quality", ">i4")])
 COUNTER_LOOKBACK = 16
 """Usable readings of a totalizer loaded before the window: consecutive days must see the same
 readings before the interval they share (its high-water mark), so both load the same ones."""
@@ -121,7 +123,7 @@ def load_raw(
     tolerance (to interpolate the edges); a ``far`` request gets the nearest usable ones however
     far away (``before`` of them before the window), because a counter difference or a rate line
     across a long gap is still known. Returns ``{series_id: (times_us int64, values float64
-    (NaN for NULL), quality int32)}``, ordered by time, from one binary COPY for all series.
+    (NaN for NULL), quality int32)}``, ordered by time, from one query for all series.
     """
     if not requests:
         return {}
@@ -134,27 +136,14 @@ def load_raw(
         "end": day.end,
         "good": GOOD_STORED_UPPER,
     }
-    buffer = bytearray()
-    with conn.cursor() as cur, cur.copy(_RAW_SQL, params) as copy:
-        for chunk in copy:
-            buffer += chunk
-    body = memoryview(buffer)[_HEADER_BYTES : len(buffer) - 2]
-    rows = np.frombuffer(body, dtype=ROW)
-    times = rows["time"].astype(np.int64) + PG_EPOCH_US
-    sids = rows["series_id"].astype(np.int32)
-    order = np.lexsort((times, sids))
-    times, sids = times[order], sids[order]
-    values = rows["value"].astype(np.float64)[order]
-    quality = rows["quality"].astype(np.int32)[order]
     out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    bounds = np.flatnonzero(np.diff(sids)) + 1
-    for lo, hi in zip(
-        np.concatenate(([0], bounds)).tolist(),
-        np.concatenate((bounds, [sids.size])).tolist(),
-        strict=True,
-    ):
-        if hi > lo:
-            out[int(sids[lo])] = (times[lo:hi], values[lo:hi], quality[lo:hi])
+    for series_id, packed in conn.execute(_RAW_SQL, params, binary=True).fetchall():
+        rows = np.frombuffer(packed, dtype=_RAW_ROW)
+        out[int(series_id)] = (
+            rows["time"].astype(np.int64) + PG_EPOCH_US,
+            rows["value"].astype(np.float64),
+            rows["quality"].astype(np.int32),
+        )
     return out
 
 
@@ -255,6 +244,24 @@ def compute_day(
     return ComputeResult(field_code, window, figures, tuple(changed), amend, wells)
 
 
+def _is_total(series: SeriesInfo) -> bool:
+    return series.variable.endswith("_total")
+
+
+def _counter_needs_rate(
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None, window: ContractDay, tol_s: float
+) -> bool:
+    """Whether a counter's readings leave anything for a rate series to do (conservative)."""
+    if rows is None or rows[0].size < 2:
+        return True
+    t, v, q = rows
+    if t[0] >= window.start_us or t[-1] < window.end_us:  # no neighbour on one side
+        return True
+    if not bool(np.all(np.isfinite(v) & (q >= 0) & (q < GOOD_STORED_UPPER))):
+        return True
+    return bool(np.any(np.diff(t) >= tol_s * 1e6) or np.any(np.diff(v) < 0))
+
+
 def build_inputs(
     conn: Conn,
     config: FieldConfig,
@@ -275,11 +282,27 @@ def build_inputs(
             requests.append(
                 RawRequest(volume, far=True, before=COUNTER_LOOKBACK if totalizer else 1)
             )
-        if rate is not None and rate is not volume:
+        if rate is not None and rate is not volume and not (volume and _is_total(volume)):
             requests.append(RawRequest(rate, far=True))
         if not aligned:
             requests.extend(RawRequest(s) for s in pmo.series.values() if s not in (volume, rate))
     raw = load_raw(conn, requests, window, settings)
+    # A totalizer's rate series only splits its gaps and estimates around its resets: loaded
+    # (far neighbours included) only for the PMOs whose counter has a gap, a step back, a
+    # reading not Good or no reading on one side of the day; the figures are the same.
+    rates = [
+        RawRequest(rate, far=True)
+        for pmo in config.pmos
+        if (volume := pmo.volume_series()) is not None
+        and _is_total(volume)
+        and (rate := pmo.rate_series()) is not None
+        and rate is not volume
+        and _counter_needs_rate(
+            raw.get(volume.id), window, settings.gap_tolerance_s(volume.sampling_period_s)
+        )
+    ]
+    if rates:
+        raw.update(load_raw(conn, rates, window, settings))
     hours = (
         load_hours(conn, [s.id for p in config.pmos for s in p.series.values()], window)
         if aligned
