@@ -133,3 +133,25 @@ def test_well_test_for_an_issued_day_flags_the_report(conn: Conn, tmp_path) -> N
     )  # fmt: skip
     add(conn, kind="well_test_oil", value="300", well_code="W-1", reason="monthly test")
     assert conn.execute("SELECT needs_amendment FROM reports").fetchone() == (True,)
+
+
+def test_service_audit_entries_name_the_operator(conn: Conn) -> None:
+    """A manual entry, and an entry naming only a PMO, are audited under the field's operator,
+    so that operator's auditors see them (and no other operator's)."""
+    from anh_reporter.storage import audit_log
+
+    ids = load_test_site(conn)
+    standard_day(conn, ids)
+    add(conn, kind="bsw", value="5.0", pmo_code="PMO-OIL", unit="%")
+    (operator, pmo) = conn.execute(
+        "SELECT f.operator_id, p.id FROM fields f JOIN measurement_points p ON p.field_id = f.id "
+        "WHERE f.code = %s AND p.code = 'PMO-OIL'",
+        (FIELD,),
+    ).fetchone() or (None, None)
+    audit_log.record(conn, actor="ana", action="production.reset_confirmation",
+                     target=f"PMO-OIL/{DAY_D}", details={}, pmo_id=pmo)  # fmt: skip
+    rows = conn.execute(
+        "SELECT action, operator_id FROM audit_log "
+        "WHERE action IN ('manual_entry.add', 'production.reset_confirmation') ORDER BY id"
+    ).fetchall()
+    assert rows == [("manual_entry.add", operator), ("production.reset_confirmation", operator)]

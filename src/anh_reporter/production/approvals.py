@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb
 from anh_reporter.errors import AnhError
 from anh_reporter.production import store
 from anh_reporter.production.config import load_field
+from anh_reporter.storage import audit_log
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
@@ -182,13 +183,12 @@ def _insert(
             (pmo_id, day, kind, Jsonb(subject), reason.strip(), decided_by),
         ).fetchone()
     )
-    conn.execute(
-        "INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
-        (
-            decided_by,
-            f"production.{kind}",
-            f"{pmo_code}/{day}",
-            Jsonb({"subject": subject, "reason": reason.strip()}),
-        ),
+    audit_log.record(
+        conn,
+        actor=decided_by,
+        action=f"production.{kind}",
+        target=f"{pmo_code}/{day}",
+        details={"subject": subject, "reason": reason.strip()},
+        pmo_id=pmo_id,
     )
     return Approval(int(row[0]), pmo_code, day, kind, subject, reason.strip(), decided_by, row[1])

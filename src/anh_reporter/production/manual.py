@@ -24,6 +24,7 @@ from anh_reporter.production.daily import ComputeResult, compute_day
 from anh_reporter.production.inputs import DEFAULT_SETTINGS, VOLUME_KINDS, ProductionSettings
 from anh_reporter.production.store import flag_issued_report
 from anh_reporter.production.tank_gauging import Gauge, load_tank, transfer
+from anh_reporter.storage import audit_log
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
@@ -253,23 +254,20 @@ def add_entry(
             conn.execute(
                 "UPDATE manual_entries SET superseded_by = %s WHERE id = %s", (new_id, replaces)
             )
-        conn.execute(
-            "INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
-            (
-                entered_by,
-                "manual_entry.add",
-                f"{field_code}/{day.isoformat()}",
-                Jsonb(
-                    {
-                        "id": new_id,
-                        "kind": kind,
-                        "value": str(number),
-                        "level": level,
-                        "window": None if window is None else [w.isoformat() for w in window],
-                        "replaces": replaces,
-                    }
-                ),
-            ),
+        audit_log.record(
+            conn,
+            actor=entered_by,
+            action="manual_entry.add",
+            target=f"{field_code}/{day.isoformat()}",
+            details={
+                "id": new_id,
+                "kind": kind,
+                "value": str(number),
+                "level": level,
+                "window": None if window is None else [w.isoformat() for w in window],
+                "replaces": replaces,
+            },
+            field_code=field_code,
         )
     conn.commit()
     recomputed = compute_day(conn, field_code, day, settings=settings) if recompute else None

@@ -20,6 +20,7 @@ import psycopg
 from anh_reporter.production.config import load_field
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.tank_gauging import Gauge, TankGaugingError, load_tank, transfer
+from anh_reporter.storage import audit_log
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
@@ -73,11 +74,10 @@ def add_tank_stock(
             "AND id <> %s AND superseded_by IS NULL",
             (new_id, tank_id, day, new_id),
         )
-        conn.execute(
-            "INSERT INTO audit_log (actor, action, target, details) "
-            "VALUES (%s, 'tank_stock.add', %s, %s::jsonb)",
-            (entered_by, f"{field_code}.{tank}",
-             orjson.dumps({"day": day.isoformat(), "id": new_id, "reason": reason}).decode()),
+        audit_log.record(
+            conn, actor=entered_by, action="tank_stock.add", target=f"{field_code}.{tank}",
+            details={"day": day.isoformat(), "id": new_id, "reason": reason},
+            field_code=field_code,
         )  # fmt: skip
     if recompute:
         compute_day(conn, field_code, day)

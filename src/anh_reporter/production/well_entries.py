@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import orjson
 import psycopg
 
 from anh_reporter.allocation.errors import AllocationError
@@ -29,6 +28,7 @@ from anh_reporter.production.config import FieldConfig, load_field
 from anh_reporter.production.contract_day import contract_day_of
 from anh_reporter.production.store import flag_issued_report
 from anh_reporter.production.well_days import allocate_day, allocation_config
+from anh_reporter.storage import audit_log
 from anh_reporter.storage import well_records as records
 
 Conn = psycopg.Connection[Any]
@@ -69,10 +69,10 @@ def _well(conn: Conn, config: FieldConfig, code: str) -> int:
 
 
 def _audit(conn: Conn, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
-    conn.execute(
-        "INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s::jsonb)",
-        (actor, action, target, orjson.dumps(details, default=str).decode()),
-    )
+    audit_log.record(
+        conn, actor=actor, action=action, target=target, details=details,
+        field_code=target.split("/", 1)[0],
+    )  # fmt: skip
 
 
 def reallocate(conn: Conn, config: FieldConfig, days: list[dt.date]) -> WellEntryResult:

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from anh_reporter.reports.canonical import canonical_bytes
 from anh_reporter.reports.records import SignedVersion, envelope_of
 from anh_reporter.reports.verify import Check, envelope_checks, verify_bytes
+from anh_reporter.storage import audit_log
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x414E4843  # "ANHC": one chain per database
@@ -126,14 +126,13 @@ def append(
         "UPDATE report_versions SET chain_seq = %s, prev_hash = %s, chain_hash = %s WHERE id = %s",
         (seq, prev, chain_hash, version_id),
     )
-    conn.execute(
-        "INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
-        (
-            created_by,
-            "report.sign",
-            f"{field_code}/{contract_day.isoformat()}/v{version}",
-            Jsonb({"chain_seq": seq, "chain_hash": chain_hash, "sha256": sha256}),
-        ),
+    audit_log.record(
+        conn,
+        actor=created_by,
+        action="report.sign",
+        target=f"{field_code}/{contract_day.isoformat()}/v{version}",
+        details={"chain_seq": seq, "chain_hash": chain_hash, "sha256": sha256},
+        field_code=field_code,
     )
     return ChainEntry(seq, prev, chain_hash)
 

@@ -26,6 +26,7 @@ from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.model import report_id
 from anh_reporter.reports.records import envelope_of, signed_versions
 from anh_reporter.secretbox import reveal_setting
+from anh_reporter.storage import audit_log
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
@@ -202,9 +203,9 @@ def acknowledge(
         "WHERE id = %s",
         (new, message, vid),
     )
-    conn.execute(
-        "INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
-        (actor, f"report.{new}", f"{field_code}/{day}/v{number}", Jsonb({"message": message})),
-    )
+    audit_log.record(
+        conn, actor=actor, action=f"report.{new}", target=f"{field_code}/{day}/v{number}",
+        details={"message": message}, field_code=field_code,
+    )  # fmt: skip
     conn.commit()
     return new

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, Connection
 
 
 async def write_audit(
@@ -29,6 +29,27 @@ async def write_audit(
         "INSERT INTO audit_log (actor, action, target, operator_id, details) "
         "VALUES (%s, %s, %s, %s, %s::jsonb)",
         (actor, action, target, operator_id, orjson.dumps(details, default=str).decode()),
+    )
+
+
+def record(
+    conn: Connection[Any],
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    details: dict[str, Any],
+    field_code: str | None = None,
+    pmo_id: int | None = None,
+) -> None:
+    """Append an entry from a service (production, reports), under the operator that owns the
+    field (by its code) or the PMO, so that operator's auditors see it."""
+    conn.execute(
+        "INSERT INTO audit_log (actor, action, target, operator_id, details) VALUES "
+        "(%s, %s, %s, coalesce((SELECT operator_id FROM fields WHERE code = %s), "
+        "(SELECT f.operator_id FROM measurement_points p JOIN fields f ON f.id = p.field_id "
+        "WHERE p.id = %s)), %s::jsonb)",
+        (actor, action, target, field_code, pmo_id, orjson.dumps(details, default=str).decode()),
     )
 
 
