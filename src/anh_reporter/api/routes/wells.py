@@ -10,6 +10,7 @@ allocated again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,7 @@ from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.params import MAX_ID32, MAX_ID64, UtcDatetime
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
+from anh_reporter.api.state import ApiState
 from anh_reporter.production import well_entries
 from anh_reporter.production.well_entries import WellEntryError
 
@@ -182,6 +184,25 @@ def _entry(result: well_entries.WellEntryResult) -> WellEntryOut:
     )
 
 
+async def _record(
+    state: ApiState,
+    me: Principal,
+    well_id: int,
+    add: Callable[[Any, str, str], well_entries.WellEntryResult],
+) -> WellEntryOut:
+    """Run one well-record entry for a well the caller may see: ``add(conn, field, well)``."""
+
+    def run(conn: Any) -> WellEntryOut:
+        field_code, well_code = _owner(conn, me, well_id)
+        try:
+            return _entry(add(conn, field_code, well_code))
+        except WellEntryError as exc:
+            raise _refused(exc) from None
+
+    result: WellEntryOut = await state.sync.run(run)
+    return result
+
+
 @router.get("/{well_id}/tests")
 async def list_well_tests(
     well_id: WellId,
@@ -208,23 +229,16 @@ async def create_well_test(
     well_id: WellId, body: WellTestIn, state: StateDep, me: Writer
 ) -> WellEntryOut:
     """Record a well test; the stored days from its date on are allocated again."""
-
-    def run(conn: Any) -> WellEntryOut:
-        field_code, well_code = _owner(conn, me, well_id)
-        try:
-            done = well_entries.add_well_test(
-                conn, field_code=field_code, well_code=well_code, tested_on=body.tested_on,
-                duration_h=body.duration_h, oil_bbl_d=body.oil_bbl_d, gas_kscf_d=body.gas_kscf_d,
-                water_bbl_d=body.water_bbl_d, tested_by=body.tested_by, entered_by=me.actor,
-                bsw_pct=body.bsw_pct, source=body.source, accepted=body.accepted,
-                notes=body.notes, replaces=body.replaces,
-            )  # fmt: skip
-        except WellEntryError as exc:
-            raise _refused(exc) from None
-        return _entry(done)
-
-    result: WellEntryOut = await state.sync.run(run)
-    return result
+    return await _record(
+        state, me, well_id,
+        lambda conn, field_code, well_code: well_entries.add_well_test(
+            conn, field_code=field_code, well_code=well_code, tested_on=body.tested_on,
+            duration_h=body.duration_h, oil_bbl_d=body.oil_bbl_d, gas_kscf_d=body.gas_kscf_d,
+            water_bbl_d=body.water_bbl_d, tested_by=body.tested_by, entered_by=me.actor,
+            bsw_pct=body.bsw_pct, source=body.source, accepted=body.accepted,
+            notes=body.notes, replaces=body.replaces,
+        ),
+    )  # fmt: skip
 
 
 @router.post("/{well_id}/downtime", status_code=201)
@@ -232,21 +246,14 @@ async def create_downtime(
     well_id: WellId, body: DowntimeIn, state: StateDep, me: Writer
 ) -> WellEntryOut:
     """Record a well down over a window for a cause; the days it overlaps are allocated again."""
-
-    def run(conn: Any) -> WellEntryOut:
-        field_code, well_code = _owner(conn, me, well_id)
-        try:
-            done = well_entries.add_downtime(
-                conn, field_code=field_code, well_code=well_code, start=body.start,
-                end=body.end, cause=body.cause, entered_by=me.actor, comment=body.comment,
-                replaces=body.replaces,
-            )  # fmt: skip
-        except WellEntryError as exc:
-            raise _refused(exc) from None
-        return _entry(done)
-
-    result: WellEntryOut = await state.sync.run(run)
-    return result
+    return await _record(
+        state, me, well_id,
+        lambda conn, field_code, well_code: well_entries.add_downtime(
+            conn, field_code=field_code, well_code=well_code, start=body.start,
+            end=body.end, cause=body.cause, entered_by=me.actor, comment=body.comment,
+            replaces=body.replaces,
+        ),
+    )  # fmt: skip
 
 
 @router.post("/{well_id}/status", status_code=201)
@@ -254,17 +261,10 @@ async def create_status_change(
     well_id: WellId, body: StatusChangeIn, state: StateDep, me: Writer
 ) -> WellEntryOut:
     """Log a change of a well's status; the stored days from then on are allocated again."""
-
-    def run(conn: Any) -> WellEntryOut:
-        field_code, well_code = _owner(conn, me, well_id)
-        try:
-            done = well_entries.add_status_change(
-                conn, field_code=field_code, well_code=well_code, at=body.at,
-                status=body.status, changed_by=me.actor, reason=body.reason,
-            )  # fmt: skip
-        except WellEntryError as exc:
-            raise _refused(exc) from None
-        return _entry(done)
-
-    result: WellEntryOut = await state.sync.run(run)
-    return result
+    return await _record(
+        state, me, well_id,
+        lambda conn, field_code, well_code: well_entries.add_status_change(
+            conn, field_code=field_code, well_code=well_code, at=body.at,
+            status=body.status, changed_by=me.actor, reason=body.reason,
+        ),
+    )  # fmt: skip

@@ -134,7 +134,15 @@ class Outbox:
             and self._task is not None
             and not self._task.done()
         )
-        if not inline or not await self._send_head(retry=False):
+        if inline and not await self._send_head(retry=False):
+            log.warning(
+                "%s: %s; %d readings kept for the retries",
+                self.name,
+                self.last_error,
+                self._pending,
+            )
+            inline = False
+        if not inline:
             async with self._cond:
                 self._cond.notify_all()
 
@@ -219,7 +227,6 @@ class Outbox:
         except Exception as exc:
             self.counters.sink_failures += 1
             self.last_error = f"sink failed: {type(exc).__name__}: {exc}"
-            log.warning("%s: %s; %d readings kept", self.name, self.last_error, self._pending)
             return False
         self._backoff.reset()
         self.last_error = None
@@ -237,24 +244,14 @@ class Outbox:
         return parts
 
     async def _deliver(self, batch: Batch) -> None:
-        while True:
-            try:
-                await self._sink(batch)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.counters.sink_failures += 1
-                delay = self._backoff.next_delay()
-                self.last_error = f"sink failed: {type(exc).__name__}: {exc}"
-                log.warning(
-                    "%s: %s; %d readings kept, retrying in %.2f s",
-                    self.name,
-                    self.last_error,
-                    self._pending,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                continue
-            self._backoff.reset()
-            self.last_error = None
-            return
+        """Offer ``batch`` until the sink takes it, with a jittered backoff between tries."""
+        while not await self._try(batch):
+            delay = self._backoff.next_delay()
+            log.warning(
+                "%s: %s; %d readings kept, retrying in %.2f s",
+                self.name,
+                self.last_error,
+                self._pending,
+                delay,
+            )
+            await asyncio.sleep(delay)
