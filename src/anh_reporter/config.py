@@ -52,6 +52,30 @@ class MetricsSettings(BaseModel):
     host: str = Field("0.0.0.0", description="Listen on this address")  # noqa: S104
 
 
+class LogSettings(BaseModel):
+    """How processes write their logs (``ANH_LOG__<NAME>``)."""
+
+    format: Literal["text", "json"] = Field(
+        "text", description="text: readable lines; json: one JSON object per line (Loki)"
+    )
+
+
+class OtelSettings(BaseModel):
+    """OpenTelemetry traces, off by default (``ANH_OTEL__<NAME>``).
+
+    Also on when the standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
+    """
+
+    enabled: bool = Field(False, description="Export traces over OTLP/HTTP")
+    endpoint: str | None = Field(
+        None, description="The OTLP/HTTP collector's base URL (http://host:4318); turns traces on"
+    )
+    service_name: str | None = Field(
+        None, description="service.name of the traces (default anh-reporter-<command>)"
+    )
+    sample_ratio: float = Field(1.0, ge=0, le=1, description="Share of traces kept")
+
+
 class StorageSettings(BaseModel):
     """Partitioning and retention (``ANH_STORAGE__<NAME>``)."""
 
@@ -281,6 +305,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    otel: OtelSettings = Field(default_factory=OtelSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
