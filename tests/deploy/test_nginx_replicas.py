@@ -282,6 +282,11 @@ async def test_killing_a_replica_fails_no_request_and_websockets_reconnect(
     assert live.connections >= 2
     assert any(n == live.connections and 2.5 in f["value"] for n, f in live.frames)
     assert _holder([survivor], field_id) is survivor
+    print(  # the figures, for `pytest -s`
+        f"calls {len(load.calls)}, in flight at the kill {len(in_flight)} "
+        f"({sum(c.status != 200 for c in in_flight)} failed), after it {len(after)}, "
+        f"WebSocket connections {live.connections}"
+    )
 
     # nginx's request id reached the replica's JSON access line and came back to the client.
     served = {line["request_id"] for line in _access_lines(survivor)}
