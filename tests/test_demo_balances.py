@@ -6,9 +6,10 @@ day of it (backfilled, tested and allocated as ``anh-reporter demo`` does) close
 balances; the same day with the disposal meter reading 10 % low (its simulated rate 10 % below
 the water produced) leaves a water residual of about 10 % of the production, far above the
 0.5 % tolerance, and the balance raises ``balance_not_closed``. The battery's storage tank
-TK-101 (200 bbl per ft) gauged at the same level at both ends of the day leaves the oil balance
-closed; its closing gauge misread one foot high adds the stock change of 1 ft to the
-dispositions, and the oil balance opens by it.
+TK-101 (200 bbl per ft) has a level transmitter: without a hand gauging its stock change comes
+from level telemetry (steady, its noise only). Gauged by hand at the same level at both ends of
+the day, the gauging wins and leaves the oil balance closed; its closing gauge misread one foot
+high adds the stock change of 1 ft to the dispositions, and the oil balance opens by it.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def test_the_demo_field_balances_close(db: Database, tmp_path: Path) -> None:
     assert terms["gas"]["fuel"] > 0 and terms["gas"]["flare"] > terms["gas"]["fuel"]
     assert terms["water"]["disposal"] > 0
     assert not [f for f in stored["findings"] if f["code"] == "balance_not_closed"]
+    # TK-101 is not gauged by hand: its stock change comes from its level transmitter.
+    sources = [f for f in stored["findings"] if f["code"] == "tank_stock_source"]
+    assert [f["target"] for f in sources] == ["TK-101"], sources
+    assert sources[0]["message"].startswith("stock from level_telemetry")
+    (tank,) = stored["totals"]["tank_stocks"]
+    assert (tank["opening_source"], tank["closing_source"]) == ("level_telemetry",) * 2
     # The signed report: its totals are the production PMOs' (the LACT, fuel, flare and disposal
     # meters measure the same fluids again); every meter has a proving on record (no IDP022).
     report = demo_report(db, site.fields[0].code, settings=Settings(data_dir=tmp_path), now=NOW)
@@ -80,6 +87,8 @@ def test_the_demo_field_balances_close(db: Database, tmp_path: Path) -> None:
     water = pmos["PMO-AGUA-01"]["water_net_bbl"] + pmos["PMO-CRUDO-01"]["water_net_bbl"]  # + S&W
     assert doc["totals"]["water_net_bbl"] == water
     assert [b["closes"] for b in doc["balances"]] == [True, True, True]
+    said = [f["message"] for f in doc["allocation"]["findings"] if f["code"] == "tank_stock_source"]
+    assert said == [sources[0]["message"]]  # the signed report says where the stock came from
     assert "IDP022" not in {f["code"] for f in report.findings}, report.findings
     # The wells' tests share the production PMOs' volumes (not the dispositions too): every
     # allocation factor is within the band.
@@ -125,7 +134,12 @@ def test_a_misread_tank_gauge_opens_the_oil_balance(db: Database, tmp_path: Path
     with db.connect() as conn:
         add_tank_stock(conn, opening=level, closing=level, reason="aforo diario", **kw)
     steady = oil_balance(db, code)
-    assert steady["closes"] and steady["residual"] == before["residual"]
+    # Before the gauging TK-101's stock change came from its level (steady within its noise);
+    # the hand gauging wins: no stock change, the residual takes the telemetry's change back.
+    telemetry = Decimal({t["name"]: t["volume"] for t in before["terms"]}["stock_change"])
+    assert abs(telemetry) < Decimal("5")  # 200 bbl/ft x a few thousandths of a foot of noise
+    expected = Decimal(str(before["residual"])) + telemetry
+    assert steady["closes"] and Decimal(str(steady["residual"])) == expected
     assert Decimal({t["name"]: t["volume"] for t in steady["terms"]}["stock_change"]) == 0
     misread = Gauge(
         level=Decimal("13.000"), temperature_f=Decimal("95.0"), ambient_f=Decimal("86.0")
@@ -140,7 +154,7 @@ def test_a_misread_tank_gauge_opens_the_oil_balance(db: Database, tmp_path: Path
     # One foot is 200 bbl observed; at 95 °F its NSV is less (CTL, CSW): what 12.1.1 gave.
     assert stock == Decimal(details["net_standard_volume"])
     assert Decimal("190") < stock < Decimal("200")
-    assert Decimal(str(broken["residual"])) == Decimal(str(before["residual"])) - stock
+    assert Decimal(str(broken["residual"])) == expected - stock
     assert not broken["closes"]
     report = demo_report(db, code, settings=Settings(data_dir=tmp_path), now=NOW)
     assert [f["code"] for f in report.findings if f["code"] == "IDP034"] == ["IDP034"]
