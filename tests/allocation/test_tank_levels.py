@@ -135,4 +135,6 @@ def test_a_tank_whose_stock_is_unknown_keeps_the_oil_balance_open() -> None:
         "tank_stock_unknown); residual without them 0 bbl"
     )
     with pytest.raises(AllocationError, match="a tank is given twice"):
-        oil_balance(produced=Decimal(1), dispatched=Decimal(1), tanks=[known], unknown_tanks=["TK-1"])
+        oil_balance(
+            produced=Decimal(1), dispatched=Decimal(1), tanks=[known], unknown_tanks=["TK-1"]
+        )
