@@ -9,7 +9,9 @@ the water produced) leaves a water residual of about 10 % of the production, far
 TK-101 (200 bbl per ft) has a level transmitter: without a hand gauging its stock change comes
 from level telemetry (steady, its noise only). Gauged by hand at the same level at both ends of
 the day, the gauging wins and leaves the oil balance closed; its closing gauge misread one foot
-high adds the stock change of 1 ft to the dispositions, and the oil balance opens by it.
+high adds the stock change of 1 ft to the dispositions, and the oil balance opens by it. A level
+transmitter silent for the last 2 h of the day leaves the closing stock unknown: never a zero
+change, the oil balance does not close and the signed report carries IDP034.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from anh_reporter.config import Settings
 from anh_reporter.production.config import load_field
+from anh_reporter.production.daily import compute_day
 from anh_reporter.production.tank_gauging import Gauge
 from anh_reporter.production.tank_stock import add_tank_stock
 from anh_reporter.reports.canonical import parse
@@ -158,3 +161,30 @@ def test_a_misread_tank_gauge_opens_the_oil_balance(db: Database, tmp_path: Path
     assert not broken["closes"]
     report = demo_report(db, code, settings=Settings(data_dir=tmp_path), now=NOW)
     assert [f["code"] for f in report.findings if f["code"] == "IDP034"] == ["IDP034"]
+
+
+def test_a_stale_tank_level_opens_the_oil_balance(db: Database, tmp_path: Path) -> None:
+    site = load_site(EXAMPLE_SITE)
+    code = site.fields[0].code
+    demo_day(db, site)
+    # TK-101's transmitter falls silent 2 h before the day ends (06:00 Bogotá, 11:00 UTC).
+    end = dt.datetime(2026, 11, 21, 11, tzinfo=dt.UTC)
+    with db.connect() as conn:
+        conn.execute(
+            "DELETE FROM telemetry WHERE series_id = (SELECT id FROM series WHERE code = %s) "
+            "AND time >= %s",
+            (f"{code}.TK-101.tank_level", end - dt.timedelta(hours=2)),
+        )
+        conn.commit()
+        compute_day(conn, code, DAY)
+    balance = oil_balance(db, code)
+    assert not balance["closes"]
+    with db.connect() as conn:
+        stored = well_records.load_allocation_day(conn, load_field(conn, code).id, DAY)
+    assert stored is not None
+    tank = [f["code"] for f in stored["findings"] if f["target"] == "TK-101"]
+    assert tank == ["tank_level_stale", "tank_stock_unknown"]
+    # A stale level is never a zero change of stock: the report carries the open balance.
+    report = demo_report(db, code, settings=Settings(data_dir=tmp_path), now=NOW)
+    idp034 = [f["message"] for f in report.findings if f["code"] == "IDP034"]
+    assert len(idp034) == 1 and "the stock of tank(s) TK-101 is unknown" in idp034[0]
