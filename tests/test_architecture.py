@@ -24,6 +24,7 @@ FLOORS: dict[str, int] = {
     "domain": 1,
     "secretbox": 1,
     "allocation": 2,
+    "site_tanks": 1,
     "site": 2,
     "storage": 3,
     "bus": 3,
