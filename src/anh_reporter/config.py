@@ -302,6 +302,21 @@ class Settings(BaseSettings):
     database_app_role: str | None = Field(
         None, description="The application role: `db migrate` re-applies its grants after"
     )
+    database_read_url: str | None = Field(
+        None,
+        description="URL of a streaming replica for read-only queries (history, analytics, "
+        "exports); unset: ANH_DATABASE_URL",
+    )
+    database_direct_url: str | None = Field(
+        None,
+        description="URL of PostgreSQL itself, never through a transaction pooler: the "
+        "scheduler's leader lock; unset: ANH_DATABASE_URL",
+    )
+    database_pooled: bool = Field(
+        False,
+        description="ANH_DATABASE_URL and ANH_DATABASE_READ_URL go through PgBouncer in "
+        "transaction mode: no server-side prepared statements, no session settings",
+    )
     data_dir: Path = Field(default_factory=_default_data_dir)
     redis_url: str | None = None
     redis_prefix: str = Field("anh", description="Prefix of the bus's Redis keys")

@@ -10,9 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from .clusters import Clusters
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,3 +46,12 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+@pytest.fixture
+def clusters() -> Iterator[Clusters]:
+    """PostgreSQL clusters of the test's own; stopped and removed afterwards, even on failure."""
+    from .clusters import Clusters
+
+    with Clusters() as made:
+        yield made

@@ -65,7 +65,7 @@ from anh_reporter.api.web import mount_web_ui
 from anh_reporter.api.websocket import router as websocket_router
 from anh_reporter.bus.base import Bus
 from anh_reporter.config import ApiSettings, Settings
-from anh_reporter.storage.database import Database
+from anh_reporter.storage.database import Database, read_database
 from anh_reporter.storage.series_repo import CatalogCache
 
 # FastAPI matches a request against the routes one by one, in this order: the busiest come
@@ -119,6 +119,12 @@ def create_app(
         database, size=api.pool_size, statement_timeout_ms=api.statement_timeout_ms
     )
     auth_pool = ConnectionPool(database, size=2, statement_timeout_ms=api.statement_timeout_ms)
+    replica = read_database(settings, database)
+    read_pool = (
+        ConnectionPool(replica, size=api.pool_size, statement_timeout_ms=api.statement_timeout_ms)
+        if replica is not database
+        else None
+    )
     sync_pool = SyncPool(
         database, size=api.service_pool_size, statement_timeout_ms=api.statement_timeout_ms
     )
@@ -151,6 +157,7 @@ def create_app(
         ),
         revocations=Revocations(redis),
         sockets=SocketCounts(redis, lease_s=max(30.0, 3 * api.ws_recheck_s)),
+        read_pool=read_pool,
     )
 
     @asynccontextmanager
@@ -164,6 +171,8 @@ def create_app(
             await state.cache.close()
             await pool.close()
             await auth_pool.close()
+            if read_pool is not None:
+                await read_pool.close()
             sync_pool.close()
             if redis is not None:
                 await redis.aclose()

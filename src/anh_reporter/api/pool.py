@@ -46,7 +46,11 @@ class ConnectionPool:
     async def _open(self) -> AsyncConnection[Any]:
         try:
             return await AsyncConnection.connect(
-                self.database.url, autocommit=True, options=self._options, connect_timeout=5
+                self.database.url,
+                autocommit=True,
+                options=self._options,
+                connect_timeout=5,
+                prepare_threshold=self.database.prepare_threshold,
             )
         except psycopg.OperationalError as exc:
             first = first_line(exc)
@@ -169,9 +173,12 @@ class SyncPool:
             if self._idle:
                 return self._idle.pop()
         conn = self.database.connect()
-        conn.execute(f"SET statement_timeout = {int(self.statement_timeout_ms)}")
-        conn.execute("SET application_name = 'anh-api'")
-        conn.commit()
+        if not self.database.pooled:
+            # Through PgBouncer a SET would stay on a server connection others then get; the
+            # role's settings give the statement timeout there (deploy/pgbouncer/README.md).
+            conn.execute(f"SET statement_timeout = {int(self.statement_timeout_ms)}")
+            conn.execute("SET application_name = 'anh-api'")
+            conn.commit()
         return conn
 
     def _give_back(self, conn: psycopg.Connection[Any], *, failed: bool) -> None:

@@ -81,9 +81,16 @@ class ApiState:
     )
     revocations: Revocations = field(default_factory=Revocations)
     sockets: SocketCounts = field(default_factory=SocketCounts)
+    # Read-only queries (history, analytics, exports) on a streaming replica, when configured.
+    read_pool: ConnectionPool | None = None
     _principals: dict[tuple[str, object], tuple[float, Principal | None]] = field(
         default_factory=dict
     )
+
+    @property
+    def reads(self) -> ConnectionPool:
+        """The pool for read-only queries: the replica's (ANH_DATABASE_READ_URL) or ``pool``."""
+        return self.read_pool or self.pool
 
     def forget_user(self, user_id: int) -> None:
         """Drop cached grants of a user (after logout, a role or field change, disabling), here

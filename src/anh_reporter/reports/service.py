@@ -188,19 +188,26 @@ def generate(
 
 @contextmanager
 def _field_lock(conn: Conn, field_id: int) -> Iterator[None]:
-    """One report writer per field at a time (session lock: it outlives the commits inside).
+    """One report writer per field at a time, across the commits the writer makes inside.
 
-    A second caller waits, then finds the day signed: no second version, no lost draft.
+    The lock is a transaction lock held by a second connection to the same server, whose
+    transaction stays open for the block: unlike a session lock on ``conn`` it also holds
+    through PgBouncer in transaction mode (an open transaction keeps its server connection),
+    and it goes away with that transaction if the process dies. A second caller waits, then
+    finds the day signed: no second version, no lost draft.
     """
-    conn.execute("SELECT pg_advisory_lock(%s, %s)", (_LOCK_CLASS, field_id))
-    conn.commit()
-    try:
-        yield
-    finally:
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            conn.rollback()
-        conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_CLASS, field_id))
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.commit()
+    with psycopg.connect(
+        conn.info.dsn, password=conn.info.password, prepare_threshold=None
+    ) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, field_id))
+        try:
+            yield
+        finally:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.rollback()
+            holder.rollback()  # ends the transaction: the lock is released
 
 
 def amend(

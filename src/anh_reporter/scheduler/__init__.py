@@ -52,9 +52,19 @@ _CLIENT_KEEPALIVES: dict[str, Any] = {
 
 
 class LeaderLock:
-    """A PostgreSQL session advisory lock held on a connection of its own."""
+    """A PostgreSQL session advisory lock held on a connection of its own.
+
+    It needs a direct connection: through PgBouncer in transaction mode the lock would stay on
+    a server connection that other clients then use (and take it again, since a session may
+    take its own lock twice), so a pooled ``db`` is refused.
+    """
 
     def __init__(self, db: Database, key: int = LEADER_LOCK_KEY) -> None:
+        if db.pooled:
+            raise AnhError(
+                "the scheduler's leader lock cannot go through PgBouncer in transaction mode: "
+                "set ANH_DATABASE_DIRECT_URL to PostgreSQL itself"
+            )
         self.db = db
         self.key = key
         self._conn: psycopg.Connection[Any] | None = None
@@ -174,9 +184,14 @@ def run_scheduler(
     poll_s: float = POLL_S,
     jobs: list[JobSpec] | None = None,
     lock_key: int = LEADER_LOCK_KEY,
+    lock_db: Database | None = None,
 ) -> None:
-    """Run until ``stop`` is set: wait to become the leader, then run the jobs while leading."""
-    lock = LeaderLock(db, key=lock_key)
+    """Run until ``stop`` is set: wait to become the leader, then run the jobs while leading.
+
+    ``lock_db``: where the leader lock is held (a direct connection, when ``db`` goes through
+    PgBouncer); the jobs run on ``db``.
+    """
+    lock = LeaderLock(lock_db or db, key=lock_key)
     scheduler: BackgroundScheduler | None = None
     scheduler_leader.set(0)
     try:

@@ -9,7 +9,7 @@ from anh_reporter.config import get_settings
 from anh_reporter.scheduler import run_scheduler
 from anh_reporter.scheduler.jobs import JOBS
 from anh_reporter.storage import migrate
-from anh_reporter.storage.database import open_database
+from anh_reporter.storage.database import direct_database, open_database
 from anh_reporter.terminal import console
 
 
@@ -31,10 +31,11 @@ def scheduler() -> None:
     # SIGTERM (systemd, docker stop): stop like Ctrl-C, releasing the leader lock at once.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_database(settings) as db:
-        migrate.upgrade(db, storage=settings.storage)
+        lock_db = direct_database(settings, db)  # the leader lock holds a session
+        migrate.upgrade(lock_db, storage=settings.storage)
         for job in JOBS:
             console.print(f"  {job.id}: {job.description}", highlight=False)
         try:
-            run_scheduler(db, settings, stop)
+            run_scheduler(db, settings, stop, lock_db=lock_db)
         except KeyboardInterrupt:
             stop.set()

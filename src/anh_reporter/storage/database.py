@@ -27,9 +27,22 @@ class Database:
 
     url: str
     embedded: bool = False
+    # Reached through PgBouncer in transaction mode: each transaction may run on another
+    # server connection, so psycopg must never prepare statements on the server.
+    pooled: bool = False
+
+    @property
+    def prepare_threshold(self) -> int | None:
+        """psycopg's ``prepare_threshold``: its default (5), or None (never) when pooled."""
+        return None if self.pooled else 5
 
     def connect(self, *, autocommit: bool = False, **kwargs: Any) -> psycopg.Connection[Any]:
-        """A new psycopg connection in UTC, with JIT off (it hurts on partitioned tables)."""
+        """A new psycopg connection in UTC, with JIT off (it hurts on partitioned tables).
+
+        Through a pooler the ``options`` are ignored (PgBouncer cannot pass them on): the
+        role's settings give UTC and JIT off there (deploy/pgbouncer/README.md).
+        """
+        kwargs.setdefault("prepare_threshold", self.prepare_threshold)
         try:
             return psycopg.connect(
                 self.url,
@@ -54,7 +67,7 @@ class Database:
     def with_name(self, name: str) -> Database:
         """The same server, another database."""
         parts = urlsplit(self.url)
-        return Database(urlunsplit(parts._replace(path="/" + name)), self.embedded)
+        return Database(urlunsplit(parts._replace(path="/" + name)), self.embedded, self.pooled)
 
     @property
     def name(self) -> str:
@@ -81,9 +94,9 @@ def open_database(settings: Settings, *, owner: bool = False) -> Iterator[Databa
     chosen = (settings.database_owner_url if owner else None) or settings.database_url
     if chosen:
         url = chosen
-        if url.startswith("postgresql+psycopg://"):
-            url = "postgresql://" + url.removeprefix("postgresql+psycopg://")
-        yield Database(url)
+        # The owner's URL (migrations) is direct; the application's is pooled when so set.
+        pooled = settings.database_pooled and chosen == settings.database_url
+        yield Database(_libpq_url(url), pooled=pooled)
         return
     server = EmbeddedPostgres(settings.embedded_pgdata)
     url = server.start()
@@ -91,6 +104,33 @@ def open_database(settings: Settings, *, owner: bool = False) -> Iterator[Databa
         yield Database(url, embedded=True)
     finally:
         server.stop()
+
+
+def read_database(settings: Settings, primary: Database) -> Database:
+    """Where read-only queries go: the replica at ``ANH_DATABASE_READ_URL``, else ``primary``."""
+    if not settings.database_read_url:
+        return primary
+    return Database(_libpq_url(settings.database_read_url), pooled=settings.database_pooled)
+
+
+def direct_database(settings: Settings, primary: Database) -> Database:
+    """PostgreSQL without a transaction pooler in between (``ANH_DATABASE_DIRECT_URL``), for
+    what holds a session: the scheduler's leader lock. Without it, ``primary`` unless that is
+    pooled, which is refused: a session lock through transaction pooling is not a lock."""
+    if settings.database_direct_url:
+        return Database(_libpq_url(settings.database_direct_url))
+    if primary.pooled:
+        raise StorageError(
+            "ANH_DATABASE_POOLED is set but ANH_DATABASE_DIRECT_URL is not: the scheduler's "
+            "leader lock needs a direct connection to PostgreSQL, not PgBouncer"
+        )
+    return primary
+
+
+def _libpq_url(url: str) -> str:
+    if url.startswith("postgresql+psycopg://"):
+        return "postgresql://" + url.removeprefix("postgresql+psycopg://")
+    return url
 
 
 def returned(row: Row | None) -> Row:

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg import errors as pg_errors
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import Engine, create_engine, pool, text
 from sqlalchemy.exc import ProgrammingError
 
 from anh_reporter.config import StorageSettings
@@ -48,7 +48,7 @@ def downgrade(db: Database, revision: str = "base", storage: StorageSettings | N
 
 def current_revision(db: Database) -> str | None:
     """The revision the database is at, or None when it was never migrated."""
-    engine = create_engine(db.sqlalchemy_url, poolclass=pool.NullPool)
+    engine = _engine(db)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
@@ -63,9 +63,15 @@ def head_revision() -> str:
     return head
 
 
+def _engine(db: Database) -> Engine:
+    # Through PgBouncer (transaction mode) psycopg must not prepare statements on the server.
+    args = {"prepare_threshold": db.prepare_threshold}
+    return create_engine(db.sqlalchemy_url, poolclass=pool.NullPool, connect_args=args)
+
+
 def _run(db: Database, storage: StorageSettings | None, action: object) -> None:
     cfg = alembic_config(storage)
-    engine = create_engine(db.sqlalchemy_url, poolclass=pool.NullPool)
+    engine = _engine(db)
     try:
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})

@@ -119,7 +119,7 @@ async def get_daily_quality(
     cached = await state.cache.get(key)
     if cached is not None:
         return JsonResponse(cached)
-    async with state.pool.connection() as conn:
+    async with state.reads.connection() as conn:
         counts = await readings.daily_counts(
             conn, field_id=field_id, start_day=start_day, end_day=end_day
         )
@@ -147,7 +147,7 @@ async def get_spc(
     """Hourly averages judged by SPC rules against limits from the first hours."""
     if end > start and (end - start) > dt.timedelta(days=MAX_DAYS):
         check_days(start.date(), end.date(), MAX_DAYS)  # raises with the limit named
-    async with state.pool.connection() as conn:
+    async with state.reads.connection() as conn:
         series = await visible_series(conn, me, series_id)
         key = cache_key(request, start=start, end=end, baseline_points=baseline_points)
         cached = await state.cache.get(key)

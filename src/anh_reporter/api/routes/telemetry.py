@@ -116,7 +116,7 @@ async def _series(state: ApiState, me: Principal, series_id: int) -> SeriesRef:
 
 
 async def _buckets(state: ApiState, series: SeriesRef, plan: BucketPlan) -> dict[str, Any]:
-    async with state.pool.connection() as conn:
+    async with state.reads.connection() as conn:
         columns = await readings.buckets(conn, series_id=series.id, plan=plan)
     return {
         "series_id": series.id,
@@ -140,7 +140,7 @@ async def get_raw(
     """Readings in ``[start, end)``; when ``truncated``, ask again from ``next_start``."""
     series = await _series(state, me, series_id)
     check_range(start, end)
-    async with state.pool.connection() as conn:
+    async with state.reads.connection() as conn:
         rows = await readings.raw_readings(
             conn, series_id=series.id, start=start, end=end, limit=limit + 1
         )
@@ -243,7 +243,7 @@ async def export_csv(
     check_range(start, end)
     # No ConnDep here: the stream takes its own connection, and must not wait on this one.
     cap = state.api.export_max_rows
-    async with state.pool.connection() as conn:
+    async with state.reads.connection() as conn:
         series = await visible_series_many(conn, me, list(dict.fromkeys(series_id)))
         # Counted first, so that an export over the cap is a 422, not a 200 cut short.
         count = await readings.count_capped(
@@ -258,7 +258,7 @@ async def export_csv(
         )
     name = f"telemetry_{start:%Y%m%dT%H%M}_{end:%Y%m%dT%H%M}.csv"
     return StreamingResponse(
-        _stream_csv(state.pool, series, start, end),
+        _stream_csv(state.reads, series, start, end),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
