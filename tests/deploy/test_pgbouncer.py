@@ -3,13 +3,18 @@
 The rendered copy changes only where things are (the server, ports, files) and keeps the
 pooling and authentication settings. A client authenticates with SCRAM against a userlist in
 the example's format; through transaction pooling it runs a repeated parameterised query with
-psycopg's ``prepare_threshold=None`` and loads rows with COPY.
+psycopg's ``prepare_threshold=None`` and loads rows with COPY. Then every path of the program
+runs through it with ``ANH_DATABASE_POOLED=true``: the demo's backfill (binary COPY), daily
+compute and report signing, ``report verify`` and ``report audit``, a worker's commits, the
+API's queries, and the scheduler, whose leader lock goes to ``ANH_DATABASE_DIRECT_URL``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -17,14 +22,29 @@ import pwd
 import re
 import secrets
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+import numpy as np
 import psycopg
 import pytest
+
+from anh_reporter.api.app import create_app
+from anh_reporter.bus.memory import MemoryBus
+from anh_reporter.bus.redis_streams import RedisStreamsBus
+from anh_reporter.config import Settings
+from anh_reporter.domain.batch import Batch
+from anh_reporter.errors import AnhError
+from anh_reporter.scheduler import LEADER_LOCK_KEY, LeaderLock
+from anh_reporter.storage.database import Database
+from tests.api.conftest import api_settings, login
 
 from .conftest import DEPLOY, IN_CI, free_port, require_tool
 
@@ -179,3 +199,166 @@ def test_the_pool_mode_is_transaction() -> None:
     ini = (PGBOUNCER / "pgbouncer.ini").read_text()
     assert re.search(r"^pool_mode = transaction$", ini, flags=re.M)
     assert re.search(r"^auth_type = scram-sha-256$", ini, flags=re.M)
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "anh_reporter", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"anh-reporter {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done
+
+
+def _list(env: dict[str, str]) -> str:
+    return _cli("report", "list", env=env).stdout
+
+
+def _pooled_env(pooled: str, direct: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """What a deployment behind PgBouncer sets (deploy/pgbouncer/README.md)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANH_")}
+    env.update(
+        ANH_DATABASE_URL=pooled,
+        ANH_DATABASE_POOLED="true",
+        ANH_DATABASE_OWNER_URL=direct,  # migrations: one long DDL transaction, direct
+        ANH_DATABASE_DIRECT_URL=direct,  # the scheduler's leader lock, direct
+        ANH_DATA_DIR=str(data_dir),
+        COLUMNS="250",
+        **extra,
+    )
+    return env
+
+
+def _wait(what: str, check: Callable[[], object], timeout_s: float = 60.0) -> None:
+    end = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > end:
+            pytest.fail(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_every_path_runs_through_transaction_pooling(
+    pooler: tuple[int, str], tmp_path: Path
+) -> None:
+    """Ingest's binary COPY, daily compute, report generate + sign + verify + audit (the demo),
+    the worker's commit path, the API's queries, and the scheduler (lock direct, jobs pooled)."""
+    port, password = pooler
+    host, server_port, _ = _server()
+    pooled = _url(port, password)
+    direct = f"postgresql://{ROLE}@{host}:{server_port}/{DATABASE}"
+    redis_url = os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+    prefix = f"anhtest-{secrets.token_hex(6)}"
+    env = _pooled_env(pooled, direct, tmp_path / "data", ANH_REDIS_URL=redis_url,
+                      ANH_REDIS_PREFIX=prefix, ANH_INGEST__FUTURE_TOLERANCE_S="1e9",
+                      ANH_INGEST__FLUSH_DEADLINE_MS="50")  # fmt: skip
+    _cli("db", "migrate", env=env)
+
+    # Backfill (binary COPY + rollups), daily compute, report generate + sign, all pooled.
+    demo = _cli("demo", "--days", "2", "--live", "0", env=env).stdout
+    signed = re.search(r"signed report: (\S+)", demo)
+    admin = re.search(r"API admin: (\S+) / (\S+)", demo)
+    assert signed and admin, demo
+    assert "verification failed" not in _cli("report", "verify", signed[1], env=env).stdout
+    assert "chain intact" in _cli("report", "audit", env=env).stdout
+    # Generating the same day again finds it signed (under the report lock, held across the
+    # generator's commits): still one signed version in the chain.
+    listed = re.search(r"(CAMPO-\S+)\s+│ (\d{4}-\d\d-\d\d) │ 1 │ signed │ #1 ", _list(env))
+    assert listed, _list(env)
+    _cli("report", "generate", "--field", listed[1], "--day", listed[2], env=env)
+    assert "#2" not in _list(env)
+
+    database = Database(pooled, pooled=True)
+    with database.connect() as conn:
+        before = conn.execute("SELECT count(*), sum(value) FROM telemetry").fetchone()
+        series = conn.execute(
+            "SELECT id FROM series WHERE code LIKE %s ORDER BY id LIMIT 4", ("%oil_rate",)
+        ).fetchall()
+    assert before is not None and len(series) >= 1
+
+    # The worker's commit path: Redis Streams -> worker (pooled) -> COPY, commit, XACK.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "anh_reporter", "worker", "--consumer", "pooled"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        n = 300
+        t0 = (int(time.time()) // 3600 * 3600 - 3 * 86_400) * 1_000_000 + 500_000
+        sid = int(series[0][0])
+        batch = Batch.of(
+            np.full(n, sid), t0 + np.arange(n) * 1_000_000, np.full(n, 7.0), source="t"
+        )
+
+        async def publish() -> None:
+            bus = RedisStreamsBus(redis_url, prefix=prefix)
+            for part in np.array_split(np.arange(n), 6):  # six transactions, six commits
+                await bus.publish(batch.take(part), "CAMPO-DEMO-LLANOS")
+            await bus.close()
+
+        asyncio.run(publish())
+
+        def landed() -> bool:
+            with database.connect() as conn:
+                row = conn.execute("SELECT count(*) FROM telemetry").fetchone()
+            return row is not None and row[0] == before[0] + n
+
+        _wait("the worker's readings", landed)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=30)[0]
+    assert worker.returncode == 0, output
+
+    # The API's queries, 24 at a time, each route many times (past psycopg's prepare
+    # threshold of 5), over PgBouncer's shared server connections.
+    settings = Settings(data_dir=tmp_path / "api", redis_url=None, database_pooled=True)
+    app = create_app(settings, database, MemoryBus(), api=api_settings())
+    day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date().isoformat()
+
+    async def ask() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+        ):
+            token = (await login(client, admin[1], password=admin[2]))["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            paths = [
+                "/api/v1/fields",
+                f"/api/v1/telemetry/{sid}/raw?start={day}T00:00:00Z&end={day}T06:00:00Z",
+                f"/api/v1/telemetry/{sid}/downsampled?start={day}T00:00:00Z&end={day}T23:00:00Z",
+                "/api/v1/reports",
+            ]
+            answers = await asyncio.gather(
+                *(client.get(p, headers=auth) for p in paths * 6 for _ in range(2))
+            )
+            return [a.status_code for a in answers]
+
+    assert set(asyncio.run(ask())) == {200}
+
+    # The scheduler: its leader lock refuses a pooled connection, and with the direct URL it
+    # leads (holds the lock on PostgreSQL itself) while its jobs use the pooled one.
+    with pytest.raises(AnhError, match="ANH_DATABASE_DIRECT_URL"):
+        LeaderLock(database)
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "anh_reporter", "scheduler"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+
+        def leads() -> bool:
+            with psycopg.connect(direct, autocommit=True) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                    "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted "
+                    "AND a.client_port <> %s",
+                    (LEADER_LOCK_KEY, port),
+                ).fetchone()
+            return row is not None and row[0] == 1
+
+        _wait("the scheduler to take the leader lock directly", leads)
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        output = scheduler.communicate(timeout=30)[0]
+    assert scheduler.returncode == 0, output
