@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "db": ("anh_reporter.storage.cli:db_app", "Database: migrations, status, partitions."),
     "site": ("anh_reporter.storage.cli:site_app", "Site files: check and load."),
+    "backup": (
+        "anh_reporter.storage.backup_cli:backup_app",
+        "Backups: pg_basebackup with its WAL; restore to a point in time.",
+    ),
     "ingest": (
         "anh_reporter.ingest.cli:ingest",
         "Load a CSV file of readings; bad lines and readings go to quarantine, the run goes on.",
