@@ -42,7 +42,10 @@ from anh_reporter.bus.redis_streams import RedisStreamsBus
 from anh_reporter.config import Settings
 from anh_reporter.domain.batch import Batch
 from anh_reporter.errors import AnhError
+from anh_reporter.reports import chain, records, service
+from anh_reporter.reports.verify import verify_file
 from anh_reporter.scheduler import LEADER_LOCK_KEY, LeaderLock
+from anh_reporter.storage import migrate
 from anh_reporter.storage.database import Database
 from tests.api.conftest import api_settings, login
 
@@ -213,10 +216,6 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def _list(env: dict[str, str]) -> str:
-    return _cli("report", "list", env=env).stdout
-
-
 def _pooled_env(pooled: str, direct: str, data_dir: Path, **extra: str) -> dict[str, str]:
     """What a deployment behind PgBouncer sets (deploy/pgbouncer/README.md)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANH_")}
@@ -241,10 +240,11 @@ def _wait(what: str, check: Callable[[], object], timeout_s: float = 60.0) -> No
 
 
 def test_every_path_runs_through_transaction_pooling(
-    pooler: tuple[int, str], tmp_path: Path
+    pooler: tuple[int, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """Ingest's binary COPY, daily compute, report generate + sign + verify + audit (the demo),
-    the worker's commit path, the API's queries, and the scheduler (lock direct, jobs pooled)."""
+    """Ingest's binary COPY, daily compute, report generate + sign (the demo), the chain's
+    audit, the worker's commit path, the API's queries, and the scheduler (lock direct, jobs
+    pooled)."""
     port, password = pooler
     host, server_port, _ = _server()
     pooled = _url(port, password)
@@ -254,21 +254,36 @@ def test_every_path_runs_through_transaction_pooling(
     env = _pooled_env(pooled, direct, tmp_path / "data", ANH_REDIS_URL=redis_url,
                       ANH_REDIS_PREFIX=prefix, ANH_INGEST__FUTURE_TOLERANCE_S="1e9",
                       ANH_INGEST__FLUSH_DEADLINE_MS="50")  # fmt: skip
-    _cli("db", "migrate", env=env)
+    migrate.upgrade(Database(direct))  # as `db migrate` does with ANH_DATABASE_OWNER_URL
+    # The worker starts now (it waits on the stream) so that its start overlaps the demo's.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "anh_reporter", "worker", "--consumer", "pooled"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    request.addfinalizer(worker.kill)  # if the test fails before it stops the worker
 
     # Backfill (binary COPY + rollups), daily compute, report generate + sign, all pooled.
     demo = _cli("demo", "--days", "2", "--live", "0", env=env).stdout
     signed = re.search(r"signed report: (\S+)", demo)
     admin = re.search(r"API admin: (\S+) / (\S+)", demo)
     assert signed and admin, demo
-    assert "verification failed" not in _cli("report", "verify", signed[1], env=env).stdout
-    assert "chain intact" in _cli("report", "audit", env=env).stdout
-    # Generating the same day again finds it signed (under the report lock, held across the
-    # generator's commits): still one signed version in the chain.
-    listed = re.search(r"(CAMPO-\S+)\s+│ (\d{4}-\d\d-\d\d) │ 1 │ signed │ #1 ", _list(env))
-    assert listed, _list(env)
-    _cli("report", "generate", "--field", listed[1], "--day", listed[2], env=env)
-    assert "#2" not in _list(env)
+    assert verify_file(Path(signed[1])).ok
+    database = Database(pooled, pooled=True)
+    with database.connect() as conn:
+        assert chain.audit(conn).ok
+        (first,) = records.list_versions(conn, limit=10)
+        assert (first.version, first.status, first.chain_seq) == (1, "signed", 1)
+        # Generating the day again, pooled, finds it signed (under the report lock, held across
+        # the generator's commits): no second version.
+        again = service.generate(
+            conn,
+            field_code=first.field_code,
+            day=first.contract_day,
+            context=service.Context.from_settings(Settings(data_dir=tmp_path / "data")),
+            created_by="test",
+        )
+        assert again.version == 1
+        assert len(records.list_versions(conn, limit=10)) == 1
 
     database = Database(pooled, pooled=True)
     with database.connect() as conn:
@@ -279,10 +294,6 @@ def test_every_path_runs_through_transaction_pooling(
     assert before is not None and len(series) >= 1
 
     # The worker's commit path: Redis Streams -> worker (pooled) -> COPY, commit, XACK.
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "anh_reporter", "worker", "--consumer", "pooled"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
     try:
         n = 300
         t0 = (int(time.time()) // 3600 * 3600 - 3 * 86_400) * 1_000_000 + 500_000
