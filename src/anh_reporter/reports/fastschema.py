@@ -12,7 +12,7 @@ The two are checked against each other on hundreds of mutated documents in the t
 Every literal taken from the schema enters the generated source through ``repr`` of a string or
 a number, or as a constant table entry, never as code, so a schema file cannot inject code.
 
-Supported: ``type``, ``properties``, ``required``, ``additionalProperties``, ``items``,
+Supported: ``type``, ``properties``, ``required``, ``additionalProperties``, ``propertyNames``, ``items``,
 ``minItems``, ``maxItems``, ``minimum``, ``maximum``, ``exclusiveMinimum``,
 ``exclusiveMaximum``, ``enum``, ``const``, ``pattern``, ``minLength``, ``maxLength``,
 ``format`` (through the same :class:`~jsonschema.FormatChecker`), ``$ref`` to ``#/$defs/...``,
@@ -53,6 +53,7 @@ _KEYWORDS = {
     "required",
     "properties",
     "additionalProperties",
+    "propertyNames",
     "items",
     "minItems",
     "maxItems",
@@ -272,7 +273,7 @@ class _Generator:
             names = [self.function(s) for s in schema["oneOf"]]
             calls = ", ".join(f"{n}({v})" for n in names)
             out.append(f"{pad}if sum(1 for ok in ({calls}) if ok) != 1: return False")
-        if {"properties", "required", "additionalProperties"} & set(schema):
+        if {"properties", "required", "additionalProperties", "propertyNames"} & set(schema):
             self._object(schema, types, v, out, depth)
         if "items" in schema:
             self._items(schema["items"], types, v, out, depth)
@@ -342,6 +343,13 @@ class _Generator:
             inner: list[str] = []
             self.emit(extra, item, inner, depth + 1)
             body.extend(inner or [f"{pad}    pass"])
+        if "propertyNames" in schema:  # every key (a string) checked against the schema
+            key_var = self.var()
+            key_check: list[str] = []
+            self.emit(schema["propertyNames"], key_var, key_check, depth + 1)
+            if key_check:
+                body.append(f"{pad}for {key_var} in {v}:")
+                body.extend(key_check)
         for key, sub in props.items():
             value = self.var()
             name = repr(str(key))
