@@ -12,8 +12,8 @@ The two are checked against each other on hundreds of mutated documents in the t
 Every literal taken from the schema enters the generated source through ``repr`` of a string or
 a number, or as a constant table entry, never as code, so a schema file cannot inject code.
 
-Supported: ``type``, ``properties``, ``required``, ``additionalProperties``, ``propertyNames``, ``items``,
-``minItems``, ``maxItems``, ``minimum``, ``maximum``, ``exclusiveMinimum``,
+Supported: ``type``, ``properties``, ``required``, ``additionalProperties``, ``propertyNames``,
+``items``, ``minItems``, ``maxItems``, ``minimum``, ``maximum``, ``exclusiveMinimum``,
 ``exclusiveMaximum``, ``enum``, ``const``, ``pattern``, ``minLength``, ``maxLength``,
 ``format`` (through the same :class:`~jsonschema.FormatChecker`), ``$ref`` to ``#/$defs/...``,
 ``anyOf``, ``allOf``, ``oneOf``, and the annotations (``title``, ``description``, ...).
