@@ -111,6 +111,7 @@ _TYPE_TESTS = {
     "boolean": "isinstance({v}, bool)",
     "null": "{v} is None",
 }
+_NULL_OR_NUMBER = frozenset({"null", "number"})
 _BOUND_OPS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 _KINDS = {
     "object": frozenset({"object"}),
@@ -239,8 +240,14 @@ class _Generator:
                 raise Unsupported(f"type {schema['type']!r}")
             names = sorted(names, key=lambda n: n != "null")  # the cheap test first
             test = " or ".join(_TYPE_TESTS[n].format(v=v) for n in names)
-            out.append(f"{pad}if not ({test}): return False")
             types = frozenset(names)
+            bounds = self._bound_tests(schema, types, v)
+            if types == _NULL_OR_NUMBER and bounds:
+                # The common nullable figure in one test: null, or a number within its bounds.
+                number = _TYPE_TESTS["number"].format(v=v)
+                test = f"{v} is None or ({number} and {bounds})"
+                schema = {k: x for k, x in schema.items() if k not in _BOUND_OPS}
+            out.append(f"{pad}if not ({test}): return False")
         if "const" in schema:
             out.append(f"{pad}if not _equal({v}, {self.const(schema['const'])}): return False")
         if "enum" in schema:
@@ -290,22 +297,26 @@ class _Generator:
         if "items" in schema:
             self._items(schema["items"], types, v, out, depth)
 
-    def _bounds(
-        self, schema: dict[str, Any], types: frozenset[str] | None, v: str, out: list[str], pad: str
-    ) -> None:
+    def _bound_tests(self, schema: dict[str, Any], types: frozenset[str] | None, v: str) -> str:
+        """The comparisons of ``v`` with the schema's bounds, joined by ``and`` ("" if none)."""
         bounds = [(k, schema[k]) for k in _BOUND_OPS if k in schema]
         for _, bound in bounds:
             if not _is_number(bound):
                 raise Unsupported(f"bound {bound!r}")
-        guard = self.guard("number", types, v)
-        if not bounds or guard is None:
-            return
         integers = types is not None and types <= {"integer", "null"}
         # Instances of a number are Decimals: comparing a Decimal with a Decimal is ten times
         # faster than with a float. Decimal(float) is exact, so every comparison keeps its answer.
-        tests = " and ".join(
+        return " and ".join(
             f"{v} {_BOUND_OPS[k]} {self.const(b if integers else Decimal(b))}" for k, b in bounds
         )
+
+    def _bounds(
+        self, schema: dict[str, Any], types: frozenset[str] | None, v: str, out: list[str], pad: str
+    ) -> None:
+        tests = self._bound_tests(schema, types, v)
+        guard = self.guard("number", types, v)
+        if not tests or guard is None:
+            return
         out.append(f"{pad}if {guard + ' and ' if guard else ''}not ({tests}): return False")
 
     def _any_of(self, options: list[Any], v: str, out: list[str], depth: int) -> None:
@@ -341,14 +352,17 @@ class _Generator:
         required = schema.get("required", [])
         extra = schema.get("additionalProperties", True)
         body: list[str] = []
-        if required:
-            body.append(
-                f"{pad}if not {self.const(frozenset(required))}.issubset({v}): return False"
-            )
         known = self.const(frozenset(props))
-        if extra is False:
-            body.append(f"{pad}if not {known}.issuperset({v}): return False")
-        elif extra is not True:
+        if extra is False and set(required) == set(props):  # exactly these keys: one test
+            body.append(f"{pad}if {v}.keys() != {known}: return False")
+        else:
+            if required:
+                body.append(
+                    f"{pad}if not {self.const(frozenset(required))}.issubset({v}): return False"
+                )
+            if extra is False:
+                body.append(f"{pad}if not {known}.issuperset({v}): return False")
+        if extra is not False and extra is not True:
             item = self.var()
             body.append(f"{pad}for _k, {item} in {v}.items():")
             body.append(f"{pad}    if _k in {known}: continue")
