@@ -263,6 +263,14 @@ _SMALL_SCHEMAS: list[dict[str, Any]] = [
     # Keys checked by propertyNames (with and without a type, beside additionalProperties).
     {"type": "object", "propertyNames": {"enum": ["a", "p"]}, "additionalProperties": {}},
     {"propertyNames": {"minLength": 2}, "properties": {"a": {"type": "integer"}}},
+    # A nullable bounded number (one test), an object with exactly its properties (one test).
+    {"type": ["null", "number"], "minimum": 0, "maximum": 100},
+    {
+        "type": "object",
+        "properties": {"a": {}, "p": {}},
+        "required": ["p", "a"],
+        "additionalProperties": False,
+    },
     # Float limits against exact decimals, right at the limit.
     {"type": "number", "exclusiveMinimum": 0.5, "maximum": 100.0},
     {"type": ["integer", "null"], "minimum": 0.5},
@@ -282,7 +290,8 @@ _INSTANCES: list[Any] = [None, True, False, 0, 1, 2, -1, 0.5, 1.5, 100, 101, Dec
                          Decimal("-0.01"), "", "a", "abc", [], [1], [0], [1, 2], [None], {},
                          {"a": 1}, {"a": "x"}, {"p": None}, {"p": Decimal("100.01")},
                          {"p": 3, "t": {"kids": [{"kids": []}]}}, {"p": "x"},
-                         {"p": 3, "t": {"kids": [{"kids": 1}]}}]  # fmt: skip
+                         {"p": 3, "t": {"kids": [{"kids": 1}]}}, {"a": 1, "p": 2},
+                         {"a": 1, "p": 2, "q": 3}]  # fmt: skip
 
 
 @pytest.mark.parametrize("schema", _SMALL_SCHEMAS)
