@@ -447,9 +447,9 @@ def main() -> None:
     args = parser.parse_args()
 
     r = reports_bench(args.pmos, args.reports, args.runs)
+    default = ReportSettings().profile  # the service's
     wells = {} if args.skip_wells else {
-        name: wells_bench(args.reports, args.runs, name)
-        for name in (ReportSettings().profile, "idp-1.0")
+        name: wells_bench(args.reports, args.runs, name) for name in (default, "idp-1.0")
     }  # fmt: skip
     p: dict[str, float] | None = None
     if not args.skip_production:
@@ -495,18 +495,14 @@ def main() -> None:
             (f"  {name}, 1 process: {stage}", f"{us:,.0f} µs/report", f"{us / total_us:.0%}")
             for stage, us in w["stage_us"].items()
         ]
-        suffix = (
-            ""
-            if name == ReportSettings().profile
-            else "_" + name.replace("-", "_").replace(".", "_")
-        )
+        suffix = "" if name == default else "_" + name.replace("-", "_").replace(".", "_")
         figures |= {
             f"wells_report_bytes{suffix}": w["bytes"],
             f"wells_stage_us{suffix}": {k: round(us, 1) for k, us in w["stage_us"].items()},
             f"reports_per_s_2_processes_500_wells{suffix}": round(w["two_processes_per_s"]),
         }
     if wells:
-        figures |= {"wells": 500, "wells_profile": ReportSettings().profile}
+        figures |= {"wells": 500, "wells_profile": default}
     if p is not None:
         rows += [
             ("daily production, raw rows (baseline)", f"{p['raw_s']:.3f} s", "1.00"),
