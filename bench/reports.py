@@ -8,8 +8,9 @@
    (what validating with jsonschema on every report would cap at).
    The same with per-well allocation: a 50-PMO, 500-well field (``bench/allocation.py``'s: 10
    batteries of 5 PMOs and 50 wells), allocated once as ``compute_day`` does and stored as the
-   well days the report reads (the idp-1.2 document then carries 500 well rows, the balances
-   and the allocation of its 30 production PMOs): reports per second in two processes.
+   well days the report reads, in the service's default profile (idp-1.2: 500 full well rows,
+   the balances and the allocation of its 30 production PMOs) and in idp-1.0 (eight figures
+   per well): reports per second in two processes, and µs per stage in one.
 2. Daily production: 50 PMOs x 10 variables at 10 s samples (4.32 M readings a day) written to a
    scratch database, then ``compute_day`` with the hourly rollups for the properties and raw rows
    only for the volume series, against the same computation from raw rows only.
@@ -43,6 +44,7 @@ from allocation import build_field
 from anh_reporter.allocation.balances import balances_from_totals
 from anh_reporter.allocation.field_day import allocate_field_day
 from anh_reporter.allocation.topology import field_totals
+from anh_reporter.config import ReportSettings
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.figures import DailyFigures
@@ -216,9 +218,9 @@ _STATE: dict[str, Any] = {}
 STAGES = ("build", "rules", "document", "validate", "canonical", "sign")
 
 
-def _worker_init(pmos: int, key_dir: str, wells: bool = False) -> None:
+def _worker_init(pmos: int, key_dir: str, wells: bool = False, profile: str = "idp-1.0") -> None:
     _STATE["inputs"] = report_inputs_with_wells() if wells else report_inputs(pmos)
-    _STATE["profile"] = get_profile()
+    _STATE["profile"] = get_profile(profile)
     _STATE["key"] = load_or_create_key(Path(key_dir))
     _STATE["stage_s"] = [0.0] * len(STAGES)
 
@@ -273,19 +275,28 @@ def jsonschema_only(n: int) -> float:
     return time.perf_counter() - start
 
 
-def wells_bench(n: int, runs: int) -> dict[str, Any]:
-    """Reports per second in two processes for the 500-well field (and its document size)."""
+def wells_bench(n: int, runs: int, profile: str) -> dict[str, Any]:
+    """The 500-well field in ``profile``: µs per stage in one process, reports/s in two."""
     with tempfile.TemporaryDirectory() as keys:
-        _worker_init(0, keys, True)
+        _worker_init(0, keys, True, profile)
         size = one_report()
+        stages = []
+        for _ in range(runs):
+            run_reports(max(1, n // 4))
+            stages.append([s / max(1, n // 4) * 1e6 for s in _STATE["stage_s"]])
         two = []
-        with ProcessPoolExecutor(2, initializer=_worker_init, initargs=(0, keys, True)) as pool:
+        init = (0, keys, True, profile)
+        with ProcessPoolExecutor(2, initializer=_worker_init, initargs=init) as pool:
             list(pool.map(run_reports, [1, 1]))
             for _ in range(runs):
                 start = time.perf_counter()
                 list(pool.map(run_reports, [n, n]))
                 two.append(2 * n / (time.perf_counter() - start))
-    return {"bytes": size, "two_processes_per_s": median(two)}
+    return {
+        "bytes": size,
+        "stage_us": {name: median([run[i] for run in stages]) for i, name in enumerate(STAGES)},
+        "two_processes_per_s": median(two),
+    }
 
 
 def reports_bench(pmos: int, n: int, runs: int) -> dict[str, Any]:
@@ -436,7 +447,10 @@ def main() -> None:
     args = parser.parse_args()
 
     r = reports_bench(args.pmos, args.reports, args.runs)
-    w = None if args.skip_wells else wells_bench(args.reports, args.runs)
+    default = ReportSettings().profile  # the service's
+    wells = {} if args.skip_wells else {
+        name: wells_bench(args.reports, args.runs, name) for name in (default, "idp-1.0")
+    }  # fmt: skip
     p: dict[str, float] | None = None
     if not args.skip_production:
         with bench_database() as db:
@@ -470,17 +484,25 @@ def main() -> None:
         "ratio": round(ratio, 3),
         "goal_reports_per_s": 1000,
     }
-    if w is not None:
+    for name, w in wells.items():
+        total_us = sum(w["stage_us"].values())
         rows.append(
-            (f"reports, 500 wells allocated, 2 processes ({w['bytes']:,} bytes)",
+            (f"reports, 500 wells allocated, {name}, 2 processes ({w['bytes']:,} bytes)",
              f"{w['two_processes_per_s']:,.0f} reports/s",
              f"{w['two_processes_per_s'] / DESIGN_TARGET_PER_S:.2f}")
         )  # fmt: skip
+        rows += [
+            (f"  {name}, 1 process: {stage}", f"{us:,.0f} µs/report", f"{us / total_us:.0%}")
+            for stage, us in w["stage_us"].items()
+        ]
+        suffix = "" if name == default else "_" + name.replace("-", "_").replace(".", "_")
         figures |= {
-            "wells": 500,
-            "wells_report_bytes": w["bytes"],
-            "reports_per_s_2_processes_500_wells": round(w["two_processes_per_s"]),
+            f"wells_report_bytes{suffix}": w["bytes"],
+            f"wells_stage_us{suffix}": {k: round(us, 1) for k, us in w["stage_us"].items()},
+            f"reports_per_s_2_processes_500_wells{suffix}": round(w["two_processes_per_s"]),
         }
+    if wells:
+        figures |= {"wells": 500, "wells_profile": default}
     if p is not None:
         rows += [
             ("daily production, raw rows (baseline)", f"{p['raw_s']:.3f} s", "1.00"),

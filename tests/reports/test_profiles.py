@@ -25,6 +25,7 @@ from anh_reporter.reports.profiles import (
 )
 
 from .test_golden import CASES
+from .test_report_bytes import _inputs, field_with_wells
 
 
 def golden_document(name: str = "tipo-a-three-pmos") -> dict[str, Any]:
@@ -233,12 +234,18 @@ def _mutations(document: dict[str, Any], rng: random.Random, n: int) -> list[Any
     return out
 
 
-@pytest.mark.parametrize("case", ["tipo-a-three-pmos", "tipo-b-manual-allocated"])
+@pytest.mark.parametrize("case", ["tipo-a-three-pmos", "tipo-b-manual-allocated", "wells"])
 def test_compiled_validator_agrees_with_jsonschema(case: str) -> None:
-    profile = get_profile()
+    if case == "wells":  # idp-1.2 with 20 wells: mostly mutations of well rows
+        profile = get_profile("idp-1.2")
+        document = profile.document(
+            build_report(field_with_wells(_inputs("tipo-a-three-pmos"), 20))
+        )
+    else:
+        profile, document = get_profile(), golden_document(case)
     assert profile.fast_check is not None
     rng = random.Random(20260202)
-    documents = [golden_document(case), *_mutations(golden_document(case), rng, 400)]
+    documents = [document, *_mutations(document, rng, 400)]
     verdicts = [(profile.fast_check(d), profile.validator.is_valid(d)) for d in documents]
     disagreements = [i for i, (fast, slow) in enumerate(verdicts) if fast != slow]
     assert disagreements == []
@@ -253,6 +260,17 @@ _SMALL_SCHEMAS: list[dict[str, Any]] = [
     {"type": ["array", "null"], "items": {}, "properties": {}},
     {"items": True, "additionalProperties": {"type": "integer"}},
     {"minLength": 2, "maximum": 3, "required": ["a"], "items": {"const": 1}},
+    # Keys checked by propertyNames (with and without a type, beside additionalProperties).
+    {"type": "object", "propertyNames": {"enum": ["a", "p"]}, "additionalProperties": {}},
+    {"propertyNames": {"minLength": 2}, "properties": {"a": {"type": "integer"}}},
+    # A nullable bounded number (one test), an object with exactly its properties (one test).
+    {"type": ["null", "number"], "minimum": 0, "maximum": 100},
+    {
+        "type": "object",
+        "properties": {"a": {}, "p": {}},
+        "required": ["p", "a"],
+        "additionalProperties": False,
+    },
     # Float limits against exact decimals, right at the limit.
     {"type": "number", "exclusiveMinimum": 0.5, "maximum": 100.0},
     {"type": ["integer", "null"], "minimum": 0.5},
@@ -272,7 +290,8 @@ _INSTANCES: list[Any] = [None, True, False, 0, 1, 2, -1, 0.5, 1.5, 100, 101, Dec
                          Decimal("-0.01"), "", "a", "abc", [], [1], [0], [1, 2], [None], {},
                          {"a": 1}, {"a": "x"}, {"p": None}, {"p": Decimal("100.01")},
                          {"p": 3, "t": {"kids": [{"kids": []}]}}, {"p": "x"},
-                         {"p": 3, "t": {"kids": [{"kids": 1}]}}]  # fmt: skip
+                         {"p": 3, "t": {"kids": [{"kids": 1}]}}, {"a": 1, "p": 2},
+                         {"a": 1, "p": 2, "q": 3}]  # fmt: skip
 
 
 @pytest.mark.parametrize("schema", _SMALL_SCHEMAS)
@@ -281,6 +300,12 @@ def test_compiled_validator_agrees_on_small_schemas(schema: dict[str, Any]) -> N
     fast = compile_schema(schema, checker)
     slow = Draft202012Validator(schema, format_checker=checker)
     assert [fast(i) for i in _INSTANCES] == [slow.is_valid(i) for i in _INSTANCES]
+
+
+@pytest.mark.parametrize("name", sorted(available_profiles()))
+def test_every_built_in_profile_has_a_compiled_validator(name: str) -> None:
+    # jsonschema alone takes ~0.4 s for a 500-well idp-1.2 document; the compiled check ~4 ms.
+    assert get_profile(name).fast_check is not None
 
 
 def test_unsupported_keywords_fall_back() -> None:

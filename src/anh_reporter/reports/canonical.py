@@ -34,13 +34,20 @@ class NotCanonicalError(ValueError):
     """A value that has no canonical form (a float, NaN, an unknown type)."""
 
 
+_DIGITS = frozenset("0123456789")
+
+
 def _default(value: Any) -> Any:
     """Called by orjson for each Decimal (it has no native form): the plain-notation number."""
+    if type(value) is Decimal:
+        # str() is three times cheaper than format(value, "f"), and writes the same text when it
+        # starts with a digit (finite, no minus sign: no -0 to mend) and chose no exponent.
+        text = str(value)
+        if text[0] in _DIGITS and "E" not in text:
+            return orjson.Fragment(text)
     if isinstance(value, Decimal) and value.is_finite():
         if value.is_zero():
             value = value.copy_abs()
-        # str() is three times cheaper than format(value, "f") and writes the same text unless
-        # it chose an exponent (positive exponent, or a number below 1E-6).
         text = str(value)
         return orjson.Fragment(format(value, "f") if "E" in text else text)
     if isinstance(value, Decimal):

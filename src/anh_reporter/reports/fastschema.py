@@ -12,8 +12,8 @@ The two are checked against each other on hundreds of mutated documents in the t
 Every literal taken from the schema enters the generated source through ``repr`` of a string or
 a number, or as a constant table entry, never as code, so a schema file cannot inject code.
 
-Supported: ``type``, ``properties``, ``required``, ``additionalProperties``, ``items``,
-``minItems``, ``maxItems``, ``minimum``, ``maximum``, ``exclusiveMinimum``,
+Supported: ``type``, ``properties``, ``required``, ``additionalProperties``, ``propertyNames``,
+``items``, ``minItems``, ``maxItems``, ``minimum``, ``maximum``, ``exclusiveMinimum``,
 ``exclusiveMaximum``, ``enum``, ``const``, ``pattern``, ``minLength``, ``maxLength``,
 ``format`` (through the same :class:`~jsonschema.FormatChecker`), ``$ref`` to ``#/$defs/...``,
 ``anyOf``, ``allOf``, ``oneOf``, and the annotations (``title``, ``description``, ...).
@@ -53,6 +53,7 @@ _KEYWORDS = {
     "required",
     "properties",
     "additionalProperties",
+    "propertyNames",
     "items",
     "minItems",
     "maxItems",
@@ -110,6 +111,7 @@ _TYPE_TESTS = {
     "boolean": "isinstance({v}, bool)",
     "null": "{v} is None",
 }
+_NULL_OR_NUMBER = frozenset({"null", "number"})
 _BOUND_OPS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 _KINDS = {
     "object": frozenset({"object"}),
@@ -118,6 +120,18 @@ _KINDS = {
     "number": frozenset({"number", "integer"}),
 }
 """The ``type`` names under which a keyword of each kind of instance applies."""
+
+
+def _format_test(func: Callable[[Any], Any], raises: Any) -> Check:
+    """``FormatChecker.conforms`` for one format, without its two calls per value."""
+
+    def conforms(instance: Any) -> bool:
+        try:
+            return bool(func(instance))
+        except raises:
+            return False
+
+    return conforms
 
 
 def _has_ref(schema: Any) -> bool:
@@ -226,8 +240,14 @@ class _Generator:
                 raise Unsupported(f"type {schema['type']!r}")
             names = sorted(names, key=lambda n: n != "null")  # the cheap test first
             test = " or ".join(_TYPE_TESTS[n].format(v=v) for n in names)
-            out.append(f"{pad}if not ({test}): return False")
             types = frozenset(names)
+            bounds = self._bound_tests(schema, types, v)
+            if types == _NULL_OR_NUMBER and bounds:
+                # The common nullable figure in one test: null, or a number within its bounds.
+                number = _TYPE_TESTS["number"].format(v=v)
+                test = f"{v} is None or ({number} and {bounds})"
+                schema = {k: x for k, x in schema.items() if k not in _BOUND_OPS}
+            out.append(f"{pad}if not ({test}): return False")
         if "const" in schema:
             out.append(f"{pad}if not _equal({v}, {self.const(schema['const'])}): return False")
         if "enum" in schema:
@@ -255,8 +275,8 @@ class _Generator:
             out.append(f"{pad}if {guard + ' and ' if guard else ''}{test}: return False")
         if "format" in schema and schema["format"] in self.checker.checkers:
             # jsonschema ignores formats it does not know; so do we.
-            fmt = self.const(schema["format"])
-            out.append(f"{pad}if not _checker.conforms({v}, {fmt}): return False")
+            test = self.const(_format_test(*self.checker.checkers[schema["format"]]))
+            out.append(f"{pad}if not {test}({v}): return False")
         if "$ref" in schema:
             target = self.definition(schema["$ref"])
             if _has_ref(target):
@@ -272,27 +292,31 @@ class _Generator:
             names = [self.function(s) for s in schema["oneOf"]]
             calls = ", ".join(f"{n}({v})" for n in names)
             out.append(f"{pad}if sum(1 for ok in ({calls}) if ok) != 1: return False")
-        if {"properties", "required", "additionalProperties"} & set(schema):
+        if {"properties", "required", "additionalProperties", "propertyNames"} & set(schema):
             self._object(schema, types, v, out, depth)
         if "items" in schema:
             self._items(schema["items"], types, v, out, depth)
 
-    def _bounds(
-        self, schema: dict[str, Any], types: frozenset[str] | None, v: str, out: list[str], pad: str
-    ) -> None:
+    def _bound_tests(self, schema: dict[str, Any], types: frozenset[str] | None, v: str) -> str:
+        """The comparisons of ``v`` with the schema's bounds, joined by ``and`` ("" if none)."""
         bounds = [(k, schema[k]) for k in _BOUND_OPS if k in schema]
         for _, bound in bounds:
             if not _is_number(bound):
                 raise Unsupported(f"bound {bound!r}")
-        guard = self.guard("number", types, v)
-        if not bounds or guard is None:
-            return
         integers = types is not None and types <= {"integer", "null"}
         # Instances of a number are Decimals: comparing a Decimal with a Decimal is ten times
         # faster than with a float. Decimal(float) is exact, so every comparison keeps its answer.
-        tests = " and ".join(
+        return " and ".join(
             f"{v} {_BOUND_OPS[k]} {self.const(b if integers else Decimal(b))}" for k, b in bounds
         )
+
+    def _bounds(
+        self, schema: dict[str, Any], types: frozenset[str] | None, v: str, out: list[str], pad: str
+    ) -> None:
+        tests = self._bound_tests(schema, types, v)
+        guard = self.guard("number", types, v)
+        if not tests or guard is None:
+            return
         out.append(f"{pad}if {guard + ' and ' if guard else ''}not ({tests}): return False")
 
     def _any_of(self, options: list[Any], v: str, out: list[str], depth: int) -> None:
@@ -328,20 +352,30 @@ class _Generator:
         required = schema.get("required", [])
         extra = schema.get("additionalProperties", True)
         body: list[str] = []
-        if required:
-            body.append(
-                f"{pad}if not {self.const(frozenset(required))}.issubset({v}): return False"
-            )
         known = self.const(frozenset(props))
-        if extra is False:
-            body.append(f"{pad}if not {known}.issuperset({v}): return False")
-        elif extra is not True:
+        if extra is False and set(required) == set(props):  # exactly these keys: one test
+            body.append(f"{pad}if {v}.keys() != {known}: return False")
+        else:
+            if required:
+                body.append(
+                    f"{pad}if not {self.const(frozenset(required))}.issubset({v}): return False"
+                )
+            if extra is False:
+                body.append(f"{pad}if not {known}.issuperset({v}): return False")
+        if extra is not False and extra is not True:
             item = self.var()
             body.append(f"{pad}for _k, {item} in {v}.items():")
             body.append(f"{pad}    if _k in {known}: continue")
             inner: list[str] = []
             self.emit(extra, item, inner, depth + 1)
             body.extend(inner or [f"{pad}    pass"])
+        if "propertyNames" in schema:  # every key (a string) checked against the schema
+            key_var = self.var()
+            key_check: list[str] = []
+            self.emit(schema["propertyNames"], key_var, key_check, depth + 1)
+            if key_check:
+                body.append(f"{pad}for {key_var} in {v}:")
+                body.extend(key_check)
         for key, sub in props.items():
             value = self.var()
             name = repr(str(key))
@@ -388,7 +422,6 @@ def compile_schema(schema: dict[str, Any], checker: FormatChecker) -> Check:
         "_is_number": _is_number,
         "_is_integer": _is_integer,
         "_equal": _equal,
-        "_checker": checker,
         "_MISSING": _MISSING,
         "_FAST_NUMBERS": _FAST_NUMBERS,
         **gen.consts,

@@ -9,11 +9,12 @@ used to have (its oil PMO, else gas, else water).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import Any
 
 from anh_reporter.reports.model import (
+    QUANTA,
     AllocationInfo,
     AllocationReport,
     BalanceReport,
@@ -21,7 +22,6 @@ from anh_reporter.reports.model import (
     WellDayInfo,
     WellInfo,
     WellReport,
-    q,
 )
 
 ALLOCATION_BASIS = "well test"
@@ -31,46 +31,54 @@ ALLOCATION_BASIS = "well test"
 def well_reports(inputs: ReportInputs) -> list[WellReport]:
     """One row per stored well day, by well code (no stored day: no wells)."""
     info = {w.code: w for w in inputs.wells}
-    return [_well(d, info.get(d.code), inputs.field.municipality_dane) for d in _days(inputs)]
+    dane = inputs.field.municipality_dane
+    return [_well(d, info.get(d.code), dane) for d in sorted(inputs.well_days, key=_code)]
 
 
-def _days(inputs: ReportInputs) -> Sequence[WellDayInfo]:
-    return sorted(inputs.well_days, key=lambda d: d.code)
+_code = attrgetter("code")
+_VOLUME, _FACTOR, _BSW = QUANTA["volume"], QUANTA["factor"], QUANTA["bsw"]
+
+
+def _round(value: Decimal | None, quantum: Decimal) -> Decimal | None:
+    """:func:`~anh_reporter.reports.model.q` for a stored figure, always a Decimal or None."""
+    return None if value is None else value.quantize(quantum, ROUND_HALF_UP)
 
 
 def _well(d: WellDayInfo, w: WellInfo | None, field_dane: str) -> WellReport:
-    pmo = next((d.pmos[f] for f in ("oil", "gas", "water") if f in d.pmos), "")
+    pmos, factors = d.pmos, d.factors
+    pmo = pmos["oil"] if "oil" in pmos else pmos["gas"] if "gas" in pmos else pmos.get("water", "")
+    # Positional, in WellReport's field order: 500 rows by keyword cost 0.8 ms more a report.
     return WellReport(
-        code=d.code,
-        name=w.name if w else d.code,
-        pmo=pmo,
-        production_method=w.production_method if w else "",
-        oil_net_bbl=q(d.oil_bbl, "volume"),
-        water_bbl=q(d.water_bbl, "volume"),
-        gas_kpc=q(d.gas_kscf, "volume"),
-        allocation=ALLOCATION_BASIS,
-        pmos=dict(sorted(d.pmos.items())),
-        facility=w.facility if w else None,
-        municipality_dane=(w.municipality_dane if w else None) or field_dane,
-        status=d.status,
-        hours_on=d.hours_on,
-        hours_source=d.hours_source,
-        test_date=d.test_date,
-        test_age_days=d.test_age_days,
-        test_state=d.test_state,
-        bsw_pct=q(d.bsw_pct, "bsw"),
-        gor_scf_bbl=d.gor_scf_bbl,
-        wor=d.wor,
-        factor_oil=q(d.factors.get("oil"), "factor"),
-        factor_gas=q(d.factors.get("gas"), "factor"),
-        factor_water=q(d.factors.get("water"), "factor"),
-        theoretical_oil_bbl=q(d.theoretical_oil_bbl, "volume"),
-        hours_down=d.hours_down,
-        deferred_oil_bbl=q(d.deferred_oil_bbl, "volume"),
-        deferred_gas_kpc=q(d.deferred_gas_kscf, "volume"),
-        deferred_water_bbl=q(d.deferred_water_bbl, "volume"),
-        deferred_causes=[_plain(c) for c in d.deferred_causes],
-        findings=list(d.findings),
+        d.code,  # code
+        w.name if w else d.code,  # name
+        pmo,  # pmo
+        w.production_method if w else "",  # production_method
+        _round(d.oil_bbl, _VOLUME),  # oil_net_bbl
+        _round(d.water_bbl, _VOLUME),  # water_bbl
+        _round(d.gas_kscf, _VOLUME),  # gas_kpc
+        ALLOCATION_BASIS,  # allocation
+        dict(sorted(pmos.items())),  # pmos
+        w.facility if w else None,  # facility
+        (w.municipality_dane if w else None) or field_dane,  # municipality_dane
+        d.status,  # status
+        d.hours_on,  # hours_on
+        d.hours_source,  # hours_source
+        d.test_date,  # test_date
+        d.test_age_days,  # test_age_days
+        d.test_state,  # test_state
+        _round(d.bsw_pct, _BSW),  # bsw_pct
+        d.gor_scf_bbl,  # gor_scf_bbl
+        d.wor,  # wor
+        _round(factors.get("oil"), _FACTOR),  # factor_oil
+        _round(factors.get("gas"), _FACTOR),  # factor_gas
+        _round(factors.get("water"), _FACTOR),  # factor_water
+        _round(d.theoretical_oil_bbl, _VOLUME),  # theoretical_oil_bbl
+        d.hours_down,  # hours_down
+        _round(d.deferred_oil_bbl, _VOLUME),  # deferred_oil_bbl
+        _round(d.deferred_gas_kscf, _VOLUME),  # deferred_gas_kpc
+        _round(d.deferred_water_bbl, _VOLUME),  # deferred_water_bbl
+        [_plain(c) for c in d.deferred_causes],  # deferred_causes
+        list(d.findings),  # findings
     )
 
 

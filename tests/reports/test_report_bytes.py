@@ -1,0 +1,202 @@
+"""The signed bytes of a report do not change when the report code is made faster.
+
+Each golden case, and a 500-well field made here from a fixed seed (rows as the stored well days
+hold them: figures at several scales, values that round half up, ``-0``, missing figures, wells
+without master data, deferred volumes with causes, findings), is built, mapped by every
+built-in profile, validated and canonicalised; the SHA-256 of the canonical bytes (what the
+Ed25519 signature covers) was recorded at commit 55a8b46, before any optimisation. A mismatch
+means the content of signed reports changed: that is a format change, not a speed-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anh_reporter.reports.build import build_report
+from anh_reporter.reports.canonical import canonical_bytes
+from anh_reporter.reports.model import (
+    AllocationInfo,
+    FacilityInfo,
+    ReportInputs,
+    WellDayInfo,
+    WellInfo,
+)
+from anh_reporter.reports.profiles import get_profile
+
+CASES = Path(__file__).parent / "cases"
+PROFILES = ("idp-1.0", "idp-1.1", "idp-1.2", "anh-es-1.0")
+D = Decimal
+
+
+def _figure(rng: random.Random, scale: int = 3, top: int = 99_999) -> Decimal | None:
+    """A stored figure: missing, zero, minus zero, or up to ``top`` with 0 to ``scale`` decimals."""
+    pick = rng.random()
+    if pick < 0.1:
+        return None
+    if pick < 0.13:
+        return D("-0.000") if pick < 0.115 else D(0)
+    places = rng.randint(0, scale)
+    value = D(rng.randint(0, (top - 1) * 10**places)).scaleb(-places)
+    return value + D("0.005") if pick > 0.95 else value  # a half to round up
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _well_day(rng: random.Random, code: str, pmos: dict[str, str]) -> WellDayInfo:
+    down = rng.random() < 0.2
+    tested = rng.random() < 0.9
+    causes = [
+        {"cause": rng.choice(["power_failure", "workover", "1.5"]), "hours_down": "6.5",
+         "oil": _text(_figure(rng)), "gas": "12.345", "water": None}
+        for _ in range(rng.randint(1, 2) if down else 0)
+    ]  # fmt: skip
+    findings = [
+        {"code": "well_test_expired", "severity": "warning", "target": code,
+         "message": f"the test of {code} is old — ñandú"}
+    ] if rng.random() < 0.3 else []  # fmt: skip
+    return WellDayInfo(
+        code=code,
+        status=rng.choice(["producing", "producing", "shut_in", "workover"]),
+        hours_on=_figure(rng, 2, 24),
+        hours_source=rng.choice(["telemetry", "manual", "none"]),
+        test_id=rng.randint(1, 9000) if tested else None,
+        test_date=dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 60)) if tested else None,
+        test_age_days=rng.randint(0, 150) if tested else None,
+        test_state=rng.choice(["valid", "expired"]) if tested else "none",
+        oil_bbl=_figure(rng),
+        gas_kscf=_figure(rng),
+        water_bbl=_figure(rng),
+        theoretical_oil_bbl=_figure(rng, 4),
+        factors={
+            f: _figure(rng, 7, 2) for f in rng.sample(["oil", "gas", "water"], rng.randint(0, 3))
+        },
+        pmos=dict(rng.sample(sorted(pmos.items()), rng.randint(1, 3))),
+        bsw_pct=_figure(rng, 3, 100),
+        gor_scf_bbl=_figure(rng, 1),
+        wor=_figure(rng, 3),
+        hours_down=D("6.5") * len(causes),
+        deferred_oil_bbl=_figure(rng) if down else None,
+        deferred_gas_kscf=_figure(rng) if down else None,
+        deferred_water_bbl=_figure(rng) if down else None,
+        deferred_causes=causes,
+        findings=findings,
+    )
+
+
+def field_with_wells(base: ReportInputs, wells: int = 500, seed: int = 12) -> ReportInputs:
+    """``base`` with ``wells`` stored well days (in random order), their master data, the
+    facilities and a stored allocation."""
+    rng = random.Random(seed)
+    pmos = {"oil": "PMO-OIL-1", "gas": "PMO-GAS-1", "water": "PMO-WATER-1"}
+    codes = [f"W-{i:03d}" for i in range(wells)]
+    rng.shuffle(codes)
+    days = [_well_day(rng, code, pmos) for code in codes]
+    info = [
+        WellInfo(code=c, name=f"Pozo {c}", pmo=None, production_method=rng.choice(["esp", "pcp"]),
+                 facility=rng.choice([None, "BAT-1"]),
+                 municipality_dane=rng.choice([None, "50001", "50568"]))
+        for c in codes if rng.random() < 0.95
+    ]  # fmt: skip
+    balance = {"fluid": "oil", "produced": "980.78", "residual": "0.004", "tolerance": "4.9039",
+               "closes": True, "terms": [{"name": "dispatched", "volume": "980.775"}]}  # fmt: skip
+    allocation: dict[str, Any] = {
+        "pmos": [{"pmo": "PMO-OIL-1", "fluid": "oil", "measured": "980.78", "factor": "1.00080"}],
+        "totals": {"balances": [balance], "by_role": [{"fluid": "oil", "role": "production",
+                                                       "volume": "980.78"}]},
+        "findings": [{"code": "factor_out_of_band", "severity": "warning", "target": "PMO-OIL-1",
+                      "message": "factor 1.2 outside 0.85–1.15"}],
+    }  # fmt: skip
+    return base.model_copy(
+        update={"wells": info, "well_days": days, "allocation": AllocationInfo(**allocation),
+                "facilities": [FacilityInfo(code="BAT-1", name="Batería 1", kind="battery")]}
+    )  # fmt: skip
+
+
+def _inputs(case: str) -> ReportInputs:
+    return ReportInputs.model_validate_json((CASES / case / "input.json").read_bytes())
+
+
+def _sha256(inputs: ReportInputs, profile_name: str) -> str:
+    profile = get_profile(profile_name)
+    document = profile.document(build_report(inputs))
+    assert profile.is_valid(document), profile.problems(document)[:3]
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+RECORDED: dict[tuple[str, str], str] = {
+    ("500-wells", "idp-1.0"): "9bf9fcb223f2c79efe76352d45df5e98c1b8526d8df2d3c8c34586160d24ff1c",
+    ("500-wells", "idp-1.1"): "95e32de3b29db905244ca4786e62aa15f629dafdbfff6dbffd0c58adb459038f",
+    ("500-wells", "idp-1.2"): "e70192afef0d6fdb3955691839b655e95c186f7c4d725f9c3c29b9c6f8d464ba",
+    ("500-wells", "anh-es-1.0"): "f1dab1fd15775bd5dbf6e5a4a9995c469a1ce3eab0c3bd7c770f07c93856991a",
+    (
+        "amendment-v2-with-anomalies",
+        "idp-1.0",
+    ): "b927817caf9699a344e64376faf636d16f3ad7558a0f6bed5f63f31a4986f96d",
+    (
+        "amendment-v2-with-anomalies",
+        "idp-1.1",
+    ): "eb475bee81284906429fc0664d3ef6a2da9ef683de19354c010c528a46963b02",
+    (
+        "amendment-v2-with-anomalies",
+        "idp-1.2",
+    ): "3d41fd9eb3fddd2685b1d5df31e92da6142e49c1a086c73dc3bd385993dbf865",
+    (
+        "amendment-v2-with-anomalies",
+        "anh-es-1.0",
+    ): "f79828213166aae4c6e248a32bc6ff32d82fe1fb42bed25903d6997c16deb13e",
+    (
+        "tipo-a-three-pmos",
+        "idp-1.0",
+    ): "1c380d737bd0a18b13af2f96c64db6dc77de2e81c366d85e01fe560f664d31fb",
+    (
+        "tipo-a-three-pmos",
+        "idp-1.1",
+    ): "a3cd5efbb32fb4bd2dbaa6f7718ed5139a0071d724437dd4d3a5202ef8c0681e",
+    (
+        "tipo-a-three-pmos",
+        "idp-1.2",
+    ): "b1026fc85d8e4cecc3d613112700045a56643f5cae7658002f7ab5ad97db060f",
+    (
+        "tipo-a-three-pmos",
+        "anh-es-1.0",
+    ): "19afd43092547b8669fd7b332f1716dc70e936017df3d13558e0bc052b66ea74",
+    (
+        "tipo-b-manual-allocated",
+        "idp-1.0",
+    ): "5b66a788f8cac3751a8af7cda44d0d1e7c26acb197d6357e8c89feed83486a90",
+    (
+        "tipo-b-manual-allocated",
+        "idp-1.1",
+    ): "5d77c7960588b534ff075b388e73b533e3c133d81236fd4c4d9e1bd728563a6c",
+    (
+        "tipo-b-manual-allocated",
+        "idp-1.2",
+    ): "d00fcc962a4e1c98fef336c9b0cd619367355e559e40f4a878c4705f7d5c1e6d",
+    (
+        "tipo-b-manual-allocated",
+        "anh-es-1.0",
+    ): "d71b4ce98a4378e0184c7cf2cacb3a6364b9f4fc135cb46933af6729785aa5ff",
+}
+
+
+@pytest.mark.parametrize("key", sorted(RECORDED), ids=lambda k: "-".join(k))
+def test_report_bytes_are_unchanged(key: tuple[str, str]) -> None:
+    case, profile = key
+    inputs = (
+        field_with_wells(_inputs("tipo-a-three-pmos")) if case == "500-wells" else _inputs(case)
+    )
+    assert _sha256(inputs, profile) == RECORDED[key]
+
+
+def test_every_case_and_profile_is_recorded() -> None:
+    cases = ["500-wells", *sorted(p.name for p in CASES.iterdir() if p.is_dir())]
+    assert sorted(RECORDED) == sorted((c, p) for c in cases for p in PROFILES)
