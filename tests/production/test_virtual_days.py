@@ -36,7 +36,7 @@ import psycopg
 
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.well_entries import add_well_test
-from anh_reporter.site import Site
+from anh_reporter.site import Operator, Site
 from anh_reporter.storage import well_records
 from anh_reporter.storage.series_repo import list_series
 from anh_reporter.storage.site_repo import load_site_into
@@ -66,9 +66,19 @@ def virtual_site(band_pct: float | None = None) -> Site:
     return Site.model_validate(raw)
 
 
-def virtual_day(conn: Conn, *, oil_bbl_d: float = 1000.0, band_pct: float | None = None) -> int:
-    """Load the site, write the day and the wells' speeds, enter the tests; the field id."""
-    load_site_into(conn, virtual_site(band_pct), changed_by="test")
+def virtual_day(
+    conn: Conn,
+    *,
+    oil_bbl_d: float = 1000.0,
+    band_pct: float | None = None,
+    operator: Operator | None = None,
+) -> int:
+    """Load the site (under ``operator``), write the day and the wells' speeds, enter the
+    tests; the field id."""
+    site = virtual_site(band_pct)
+    if operator is not None:
+        site = site.model_copy(update={"operator": operator})
+    load_site_into(conn, site, changed_by="test")
     ids = {r.code.split(".", 1)[1]: r.id for r in list_series(conn, FIELD)}
     standard_day(conn, ids, oil_bbl_d=oil_bbl_d)
     # W-1: 50 Hz over the test's contract day (its last sample at the day's end), 55 Hz today.

@@ -54,6 +54,7 @@ from anh_reporter.api.routes import (
     series,
     telemetry,
     users,
+    well_days,
     wells,
 )
 from anh_reporter.api.security import AccessTokens, jwt_secret
@@ -83,6 +84,7 @@ ROUTERS = (
     series.router,
     production.router,
     production_day.router,
+    well_days.router,
     anomalies.router,
     reports.router,
     monthly.router,
