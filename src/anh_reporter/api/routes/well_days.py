@@ -29,7 +29,7 @@ Reader = Annotated[Principal, require(Permission.PRODUCTION_READ)]
 Day = Annotated[dt.date, Path(ge=FIRST_DAY, le=LAST_DAY, description="Contract day")]
 
 
-class FindingOut(BaseModel):
+class AllocationFindingOut(BaseModel):
     """A finding of the day's allocation."""
 
     code: str
@@ -78,7 +78,7 @@ class WellDayOut(BaseModel):
     gor_scf_bbl: Decimal | None
     hours_down: Decimal
     deferred_oil_bbl: Decimal | None
-    findings: list[FindingOut]
+    findings: list[AllocationFindingOut]
     virtual_liquid_bbl: Decimal | None
     """Oil + water from the well's pump speed (None: no virtual meter, or no estimate)."""
     virtual_meter: VirtualMeterOut | None
@@ -138,7 +138,7 @@ class DayAllocationOut(BaseModel):
     pmos: list[PmoAllocationOut]
     virtual_meter: list[VirtualCheckOut]
     balances: list[BalanceOut]
-    findings: list[FindingOut]
+    findings: list[AllocationFindingOut]
 
 
 def day_allocation(conn: Any, field_id: int, day: dt.date) -> DayAllocationOut:
@@ -181,7 +181,7 @@ def day_allocation(conn: Any, field_id: int, day: dt.date) -> DayAllocationOut:
             for c in well_records.load_virtual_checks(conn, field_id, day)
         ],
         balances=[BalanceOut.model_validate(b) for b in stored["totals"].get("balances", [])],
-        findings=[FindingOut.model_validate(f) for f in stored["findings"]],
+        findings=[AllocationFindingOut.model_validate(f) for f in stored["findings"]],
     )
 
 
