@@ -33,9 +33,11 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from rich.console import Console
 
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.well_entries import add_well_test
+from anh_reporter.production.wells_cli import allocation_table
 from anh_reporter.site import Operator, Site
 from anh_reporter.storage import well_records
 from anh_reporter.storage.series_repo import list_series
@@ -131,6 +133,15 @@ def test_virtual_meters_of_two_wells_by_hand(conn: Conn) -> None:
     assert not [f for f in alloc["findings"] if f["code"].startswith("virtual_meter")]
     # The report's well rows are not touched: the virtual figures live beside them.
     assert "virtual_liquid_bbl" not in well_records.load_well_days(conn, field_id, DAY_D)["W-1"]
+    # `wells day` shows them next to the allocation, and the PMO's comparison under the table.
+    wide = Console(width=300, record=True)
+    wide.print(allocation_table(conn, field_id, DAY_D))
+    table = " ".join(wide.export_text().replace("│", " ").split())
+    assert "550.00 528.00" in table and "480.00 470.40" in table
+    assert (
+        "virtual meter PMO-OIL (oil): Σ virtual 998.40 bbl vs measured 980.78 bbl (1.80 %), "
+        "within ±10.0 %"
+    ) in table
 
 
 def test_an_oil_meter_reading_15_pct_low_raises_the_finding(conn: Conn, tmp_path: Path) -> None:

@@ -27,6 +27,10 @@ is not extrapolated over gaps. :func:`check_virtual_meter` compares Σ virtual w
 measured and raises a finding beyond a band (default ±10 %): meter drift, a misrouted well,
 unreported flow. The liquid is split into oil and water by the test's water cut when the PMO
 measures one of them.
+
+:func:`mean_while_running` gives the speed (or motor load) a test saw: its mean over the time the
+pump ran in the test's window; :func:`calibrate_well` calibrates any of the three methods. The
+daily compute runs all this per field-day in :mod:`anh_reporter.production.virtual_days`.
 """
 
 from __future__ import annotations
