@@ -128,13 +128,22 @@ def virtual_day(
     by_well = {i.well: i for i in inputs}
     ids = [s.id for m in meters.values() for s in (m.speed, m.load) if s is not None]
     day_raw = records.series_readings(conn, ids, _at(window.start_us), _at(window.end_us))
+    test_raw = _test_readings(conn, meters, by_well, day_window)
     rows: dict[str, dict[str, Any]] = {}
     estimates: dict[str, VirtualEstimate] = {}
     notes: dict[str, str] = {}
     for code, meter in sorted(meters.items()):
         try:
             record, estimate = _estimate(
-                conn, meter, by_well[code], test_ids, window, day_window, day_raw, settings
+                conn,
+                meter,
+                by_well[code],
+                test_ids,
+                window,
+                day_window,
+                day_raw,
+                test_raw,
+                settings,
             )
         except AllocationError as exc:
             record, estimate = {"method": meter.method, "note": str(exc)}, None
@@ -154,6 +163,28 @@ def _at(us: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(us / 1_000_000, dt.UTC)
 
 
+_Raw = Mapping[int, list[tuple[dt.datetime, float, int]]]
+
+
+def _test_readings(
+    conn: Conn,
+    meters: Mapping[str, _Meter],
+    inputs: Mapping[str, WellDayInput],
+    day_window: Callable[[dt.date], Window],
+) -> dict[dt.date, _Raw]:
+    """The speed (and load) readings over each test's contract day: one query per test date."""
+    by_date: dict[dt.date, list[int]] = defaultdict(list)
+    for code, meter in meters.items():
+        test = inputs[code].test.test
+        if test is not None:
+            by_date[test.tested_on] += [s.id for s in (meter.speed, meter.load) if s is not None]
+    out: dict[dt.date, _Raw] = {}
+    for day, ids in by_date.items():
+        span = day_window(day)
+        out[day] = records.series_readings(conn, ids, _at(span.start_us), _at(span.end_us))
+    return out
+
+
 def _estimate(
     conn: Conn,
     meter: _Meter,
@@ -161,7 +192,8 @@ def _estimate(
     test_ids: Mapping[int, int],
     window: Window,
     day_window: Callable[[dt.date], Window],
-    day_raw: Mapping[int, list[tuple[dt.datetime, float, int]]],
+    day_raw: _Raw,
+    test_raw: Mapping[dt.date, _Raw],
     settings: ProductionSettings,
 ) -> tuple[dict[str, Any], VirtualEstimate | None]:
     """One well's virtual liquid of the day and the record of how it was obtained."""
@@ -176,8 +208,7 @@ def _estimate(
     tolerance = settings.gap_tolerance_s(meter.speed.sampling_period_s)
     threshold = ON_SIGNALS[LIFT_SPEED_SERIES[meter.method][0]].threshold
     test_window = day_window(test.tested_on)
-    ids = [s.id for s in (meter.speed, meter.load) if s is not None]
-    raw = records.series_readings(conn, ids, _at(test_window.start_us), _at(test_window.end_us))
+    raw = test_raw.get(test.tested_on, {})
     name = f"speed series of well {meter.well.code!r}"
     speed_rows = raw.get(meter.speed.id)
     test_speed = None
