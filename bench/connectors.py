@@ -10,6 +10,7 @@ each in its own process, then prints both in one table; the last line is one JSO
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,7 @@ def last_json(script: str) -> dict[str, object]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     opcua = last_json("connectors_opcua.py")
     modbus = last_json("connectors_modbus.py")
     rows = [(f"opcua.{k}", str(v), "") for k, v in opcua.items() if k != "bench"]

@@ -35,13 +35,13 @@ def test_demo_on_an_existing_server(empty_db: Database) -> None:
     env = clean_env(ANH_DATABASE_URL=empty_db.url)
     first = run_cli("demo", "--days", "0.25", "--live", "0", env=env)
     assert first.returncode == 0, first.stderr
-    assert "62 series" in first.stdout
+    assert "64 series" in first.stdout
     # The six wells were tested and yesterday allocated: the demo prints the allocation table.
     assert "allocation" in first.stdout and "CDL-006" in first.stdout
     with empty_db.connect() as conn:
         count = conn.execute("SELECT count(*) FROM telemetry").fetchone()
         hourly = conn.execute("SELECT sum(count) FROM telemetry_hourly").fetchone()
-    assert count is not None and count[0] > 62 * 300
+    assert count is not None and count[0] > 64 * 300
     assert hourly == count
     status = run_cli("db", "status", env=env)
     assert status.returncode == 0 and "up to date" in status.stdout

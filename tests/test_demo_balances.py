@@ -6,9 +6,12 @@ day of it (backfilled, tested and allocated as ``anh-reporter demo`` does) close
 balances; the same day with the disposal meter reading 10 % low (its simulated rate 10 % below
 the water produced) leaves a water residual of about 10 % of the production, far above the
 0.5 % tolerance, and the balance raises ``balance_not_closed``. The battery's storage tank
-TK-101 (200 bbl per ft) gauged at the same level at both ends of the day leaves the oil balance
-closed; its closing gauge misread one foot high adds the stock change of 1 ft to the
-dispositions, and the oil balance opens by it.
+TK-101 (200 bbl per ft) has a level transmitter: without a hand gauging its stock change comes
+from level telemetry (steady, its noise only). Gauged by hand at the same level at both ends of
+the day, the gauging wins and leaves the oil balance closed; its closing gauge misread one foot
+high adds the stock change of 1 ft to the dispositions, and the oil balance opens by it. A level
+transmitter silent for the last 2 h of the day leaves the closing stock unknown: never a zero
+change, the oil balance does not close and the signed report carries IDP034.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 from anh_reporter.config import Settings
 from anh_reporter.production.config import load_field
+from anh_reporter.production.daily import compute_day
 from anh_reporter.production.tank_gauging import Gauge
 from anh_reporter.production.tank_stock import add_tank_stock
 from anh_reporter.reports.canonical import parse
@@ -68,6 +72,12 @@ def test_the_demo_field_balances_close(db: Database, tmp_path: Path) -> None:
     assert terms["gas"]["fuel"] > 0 and terms["gas"]["flare"] > terms["gas"]["fuel"]
     assert terms["water"]["disposal"] > 0
     assert not [f for f in stored["findings"] if f["code"] == "balance_not_closed"]
+    # TK-101 is not gauged by hand: its stock change comes from its level transmitter.
+    sources = [f for f in stored["findings"] if f["code"] == "tank_stock_source"]
+    assert [f["target"] for f in sources] == ["TK-101"], sources
+    assert sources[0]["message"].startswith("stock from level_telemetry")
+    (tank,) = stored["totals"]["tank_stocks"]
+    assert (tank["opening_source"], tank["closing_source"]) == ("level_telemetry",) * 2
     # The signed report: its totals are the production PMOs' (the LACT, fuel, flare and disposal
     # meters measure the same fluids again); every meter has a proving on record (no IDP022).
     report = demo_report(db, site.fields[0].code, settings=Settings(data_dir=tmp_path), now=NOW)
@@ -80,6 +90,8 @@ def test_the_demo_field_balances_close(db: Database, tmp_path: Path) -> None:
     water = pmos["PMO-AGUA-01"]["water_net_bbl"] + pmos["PMO-CRUDO-01"]["water_net_bbl"]  # + S&W
     assert doc["totals"]["water_net_bbl"] == water
     assert [b["closes"] for b in doc["balances"]] == [True, True, True]
+    said = [f["message"] for f in doc["allocation"]["findings"] if f["code"] == "tank_stock_source"]
+    assert said == [sources[0]["message"]]  # the signed report says where the stock came from
     assert "IDP022" not in {f["code"] for f in report.findings}, report.findings
     # The wells' tests share the production PMOs' volumes (not the dispositions too): every
     # allocation factor is within the band.
@@ -125,7 +137,12 @@ def test_a_misread_tank_gauge_opens_the_oil_balance(db: Database, tmp_path: Path
     with db.connect() as conn:
         add_tank_stock(conn, opening=level, closing=level, reason="aforo diario", **kw)
     steady = oil_balance(db, code)
-    assert steady["closes"] and steady["residual"] == before["residual"]
+    # Before the gauging TK-101's stock change came from its level (steady within its noise);
+    # the hand gauging wins: no stock change, the residual takes the telemetry's change back.
+    telemetry = Decimal({t["name"]: t["volume"] for t in before["terms"]}["stock_change"])
+    assert abs(telemetry) < Decimal("5")  # 200 bbl/ft x a few thousandths of a foot of noise
+    expected = Decimal(str(before["residual"])) + telemetry
+    assert steady["closes"] and Decimal(str(steady["residual"])) == expected
     assert Decimal({t["name"]: t["volume"] for t in steady["terms"]}["stock_change"]) == 0
     misread = Gauge(
         level=Decimal("13.000"), temperature_f=Decimal("95.0"), ambient_f=Decimal("86.0")
@@ -140,7 +157,34 @@ def test_a_misread_tank_gauge_opens_the_oil_balance(db: Database, tmp_path: Path
     # One foot is 200 bbl observed; at 95 °F its NSV is less (CTL, CSW): what 12.1.1 gave.
     assert stock == Decimal(details["net_standard_volume"])
     assert Decimal("190") < stock < Decimal("200")
-    assert Decimal(str(broken["residual"])) == Decimal(str(before["residual"])) - stock
+    assert Decimal(str(broken["residual"])) == expected - stock
     assert not broken["closes"]
     report = demo_report(db, code, settings=Settings(data_dir=tmp_path), now=NOW)
     assert [f["code"] for f in report.findings if f["code"] == "IDP034"] == ["IDP034"]
+
+
+def test_a_stale_tank_level_opens_the_oil_balance(db: Database, tmp_path: Path) -> None:
+    site = load_site(EXAMPLE_SITE)
+    code = site.fields[0].code
+    demo_day(db, site)
+    # TK-101's transmitter falls silent 2 h before the day ends (06:00 Bogotá, 11:00 UTC).
+    end = dt.datetime(2026, 11, 21, 11, tzinfo=dt.UTC)
+    with db.connect() as conn:
+        conn.execute(
+            "DELETE FROM telemetry WHERE series_id = (SELECT id FROM series WHERE code = %s) "
+            "AND time >= %s",
+            (f"{code}.TK-101.tank_level", end - dt.timedelta(hours=2)),
+        )
+        conn.commit()
+        compute_day(conn, code, DAY)
+    balance = oil_balance(db, code)
+    assert not balance["closes"]
+    with db.connect() as conn:
+        stored = well_records.load_allocation_day(conn, load_field(conn, code).id, DAY)
+    assert stored is not None
+    tank = [f["code"] for f in stored["findings"] if f["target"] == "TK-101"]
+    assert tank == ["tank_level_stale", "tank_stock_unknown"]
+    # A stale level is never a zero change of stock: the report carries the open balance.
+    report = demo_report(db, code, settings=Settings(data_dir=tmp_path), now=NOW)
+    idp034 = [f["message"] for f in report.findings if f["code"] == "IDP034"]
+    assert len(idp034) == 1 and "the stock of tank(s) TK-101 is unknown" in idp034[0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import logging
 import sys
 from typing import Any
 
@@ -107,6 +106,26 @@ def help_text() -> str:
     )
 
 
+def _setup_observability(command: str) -> None:
+    """Log lines (text, or JSON with ``ANH_LOG__FORMAT=json``); traces when configured.
+
+    Without tracing settings the OpenTelemetry SDK is not even imported.
+    """
+    from anh_reporter.observability import logs, tracing
+
+    logs.setup_logging()
+    if tracing.requested():
+        from anh_reporter.config import get_settings
+
+        otel = get_settings().otel
+        tracing.setup_tracing(
+            f"anh-reporter-{command}",
+            endpoint=otel.endpoint,
+            service_name=otel.service_name,
+            sample_ratio=otel.sample_ratio,
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command; a known error is one readable line, never a traceback."""
     args = sys.argv[1:] if argv is None else argv
@@ -122,10 +141,8 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         sys.stderr.write(f"error: no such command {name!r}{hint}; see `anh-reporter --help`\n")
         sys.exit(2)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("asyncua", "pymodbus", "uvicorn.error"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
+        _setup_observability(name)
         command = load_command(name)
         command.main(args=args[1:], prog_name=f"anh-reporter {name}", standalone_mode=True)
     except (AnhError, OSError) as exc:  # a known problem, or a file or port problem: one line

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +50,35 @@ class MetricsSettings(BaseModel):
 
     port: int | None = Field(None, ge=1, le=65_535, description="Serve /metrics on this port")
     host: str = Field("0.0.0.0", description="Listen on this address")  # noqa: S104
+
+
+class LogSettings(BaseModel):
+    """How processes write their logs (``ANH_LOG__<NAME>``)."""
+
+    format: Literal["text", "json"] = Field(
+        "text", description="text: readable lines; json: one JSON object per line (Loki)"
+    )
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class OtelSettings(BaseModel):
+    """OpenTelemetry traces, off by default (``ANH_OTEL__<NAME>``).
+
+    Also on when the standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
+    """
+
+    enabled: bool = Field(False, description="Export traces over OTLP/HTTP")
+    endpoint: str | None = Field(
+        None, description="The OTLP/HTTP collector's base URL (http://host:4318); turns traces on"
+    )
+    service_name: str | None = Field(
+        None, description="service.name of the traces (default anh-reporter-<command>)"
+    )
+    sample_ratio: float = Field(1.0, ge=0, le=1, description="Share of traces kept")
 
 
 class StorageSettings(BaseModel):
@@ -286,6 +315,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    otel: OtelSettings = Field(default_factory=OtelSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

@@ -13,10 +13,12 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.errors import AnhError, ConfigError
+from anh_reporter.site_tanks import SiteModel as _Model
+from anh_reporter.site_tanks import Tank, check_level_telemetry
 from anh_reporter.site_virtual_meter import VirtualMeterConf, virtual_meter_problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,10 +26,6 @@ M = TypeVar("M", bound=BaseModel)
 
 class SiteFileError(ConfigError):
     """A site file that cannot be read or does not describe a valid site."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Series(_Model):
@@ -200,64 +198,6 @@ class Pmo(_Model):
         return self
 
 
-class TankShellConf(_Model):
-    """A tank's shell for its temperature correction (API MPMS 12.1.1 CTSh)."""
-
-    insulated: bool = False
-    expansion_per_f: float | None = Field(
-        None, gt=0, lt=1e-4, description="Linear expansion of the shell steel, per °F"
-    )
-    reference_temperature_f: float = Field(60.0, description="Shell temperature of the table")
-
-
-class FloatingRoofConf(_Model):
-    """A floating roof: corrected by gravity (the table deducts it) or by its weight."""
-
-    kind: Literal["gravity", "weight"]
-    landed_level: float = Field(description="At or below this level the roof rests on its legs")
-    floating_level: float = Field(description="At or above this level the roof floats")
-    reference_api: float | None = None
-    bbl_per_api: float | None = None
-    weight_lb: float | None = Field(None, gt=0)
-
-    @model_validator(mode="after")
-    def _complete(self) -> FloatingRoofConf:
-        need = ("reference_api", "bbl_per_api") if self.kind == "gravity" else ("weight_lb",)
-        missing = [n for n in need if getattr(self, n) is None]
-        if missing:
-            raise ValueError(f"a floating roof corrected by {self.kind} needs {missing}")
-        if not self.landed_level < self.floating_level:
-            raise ValueError(
-                f"landed_level {self.landed_level} must be below floating_level "
-                f"{self.floating_level}"
-            )
-        return self
-
-
-class Tank(_Model):
-    """A tank gauged by hand (API MPMS 12.1.1), with its strapping (capacity) table."""
-
-    code: str = Field(min_length=1, max_length=60)
-    name: str = Field(min_length=1, max_length=200)
-    pmo: str | None = Field(None, description="The PMO whose volume this tank's gauging gives")
-    level_unit: Literal["ft", "in", "m", "cm"] = "ft"
-    strapping: tuple[tuple[float, float], ...] = Field(
-        min_length=2, description="Rows of [level, volume in bbl], levels increasing"
-    )
-    shell: TankShellConf = Field(default_factory=TankShellConf)
-    roof: FloatingRoofConf | None = None
-
-    @field_validator("strapping")
-    @classmethod
-    def _increasing(cls, rows: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
-        for i in range(1, len(rows)):
-            if rows[i][0] <= rows[i - 1][0]:
-                raise ValueError(f"row {i + 1}: level {rows[i][0]} is not above {rows[i - 1][0]}")
-            if rows[i][1] < rows[i - 1][1]:
-                raise ValueError(f"row {i + 1}: volume {rows[i][1]} is below {rows[i - 1][1]}")
-        return rows
-
-
 FluidName = Literal["oil", "gas", "water"]
 
 
@@ -410,6 +350,10 @@ class FieldSite(_Model):
                 raise ValueError(
                     f"tank {tank.code!r} names PMO {tank.pmo!r}, which is not among {pmo_codes}"
                 )
+        oil_pmos = [p.code for p in self.pmos if p.kind == "oil"]
+        for i, tank in enumerate(self.tanks):
+            if tank.level_telemetry is not None:
+                check_level_telemetry(i, tank, self.code, field_series(self), oil_pmos)
         return self
 
     def facility_of(self, named: str | None) -> str | None:
@@ -455,6 +399,12 @@ class Site(_Model):
             for owner, series in owners:
                 out.extend((series_code(field.code, owner, s), s) for s in series)
         return out
+
+
+def field_series(field: FieldSite) -> dict[str, Series]:
+    """Every series of ``field`` (its PMOs' and wells') by code."""
+    owners = [(p.code, p.series) for p in field.pmos] + [(w.code, w.series) for w in field.wells]
+    return {series_code(field.code, o, s): s for o, series in owners for s in series}
 
 
 def series_code(field_code: str, owner_code: str, series: Series) -> str:

@@ -73,6 +73,8 @@ ENCODING = {
     "pump_speed": ("float32", 1.0),
     "strokes_per_minute": ("float32", 1.0),
     "motor_current": ("float32", 1.0),
+    "tank_level": ("float32", 1.0),
+    "tank_temperature": ("float32", 1.0),
 }
 
 

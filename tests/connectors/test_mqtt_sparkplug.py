@@ -301,7 +301,7 @@ def test_sample_config_loads_and_reads_the_simulator() -> None:
     config = load_config(SAMPLE)
     site = load_site(EXAMPLE_SITE)
     assert config.tags == site_tag_map(site, group_id="CAMPO-DEMO-LLANOS")
-    assert config.groups == ("CAMPO-DEMO-LLANOS",) and len(config.tags) == 62
+    assert config.groups == ("CAMPO-DEMO-LLANOS",) and len(config.tags) == 64
     assert {t.series for t in config.tags} == {code for code, _ in site.series_codes()}
 
 
@@ -458,7 +458,7 @@ async def test_edge_node_to_postgres_exactly_then_death_by_will(
             proc.send_signal(signal.SIGKILL)  # no DISCONNECT: the broker publishes the will
             proc.wait(5)
             await wait_for("NDEATH", lambda: counters.deaths == 1)
-            await wait_for("markers in the database", lambda: markers_written == 62)
+            await wait_for("markers in the database", lambda: markers_written == 64)
         await connector.flush()  # every reading received so far is in the database
         status = connector.status()
     finally:
@@ -471,9 +471,9 @@ async def test_edge_node_to_postgres_exactly_then_death_by_will(
     ).fetchall()
     good = {(code, to_us(when)): value for code, when, value, q in stored if q == 0}
     assert good == published  # every value, at its timestamp, bit for bit
-    assert len({code for code, _ in good}) == 62
+    assert len({code for code, _ in good}) == 64
     markers = [(code, to_us(when)) for code, when, value, q in stored if value is None]
-    assert len(markers) == 62 and {q for *_, q in stored if q != 0} == {
+    assert len(markers) == 64 and {q for *_, q in stored if q != 0} == {
         np.uint32(BAD_NO_COMMUNICATION).view(np.int32)
     }
     last_good = {code: t for code, t in sorted(good)}
@@ -634,7 +634,7 @@ async def test_broker_restart_marks_the_outage_and_reconnects() -> None:
         status = connector.status()
     assert lost.last_error is not None and f"127.0.0.1:{port}" in lost.last_error
     markers = [b for b in batches if (b.quality == BAD_NO_COMMUNICATION).all()]
-    assert len(markers) >= 1 and len(markers[0]) == 62 and np.isnan(markers[0].value).all()
+    assert len(markers) >= 1 and len(markers[0]) == 64 and np.isnan(markers[0].value).all()
     after = Batch.concat(batches[batches.index(markers[0]) + 1 :])
     assert (after.quality == 0).any() and after.time_us.max() > markers[0].time_us[0]
     assert status.reconnects >= 1 and node.stats.bd_seq == 1

@@ -83,7 +83,7 @@ async def read(client: Client, sim: OpcUaSimulator, *codes: str) -> list[ua.Data
 
 def test_node_names_follow_field_owner_variable(site: Site) -> None:
     served = served_series(site)
-    assert len(served) == 62
+    assert len(served) == 64
     assert served[0].name == "CAMPO-DEMO-LLANOS/PMO-LACT-01/oil_rate"
     assert served[0].key == 1  # stable index without database ids
     assert {s.name.split("/")[1] for s in served} >= {"PMO-GAS-01", "CDL-006"}

@@ -90,3 +90,13 @@ def test_logs_are_append_only(conn: psycopg.Connection[object]) -> None:
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute(statement)
         conn.rollback()
+
+
+def test_concurrent_upgrades_run_one_after_the_other(empty_db: Database) -> None:
+    """Two processes starting at once both succeed; the database ends at head, migrated once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        for future in [pool.submit(migrate.upgrade, empty_db) for _ in range(2)]:
+            future.result()
+    assert migrate.current_revision(empty_db) == migrate.head_revision()

@@ -152,3 +152,18 @@ def test_a_role_owning_objects_is_refused(db: Database) -> None:
                 roles.apply_app_role(conn, name)
         finally:
             roles.drop_role(conn, name)
+
+
+def test_app_role_behind_head_gets_one_line_telling_it_to_migrate_as_owner(
+    db: Database, app_role: str
+) -> None:
+    """serve/collect/scheduler start with the app's URL: at head they go on; behind head the
+    refusal says what to run, instead of a permission-denied traceback."""
+    from anh_reporter.storage import migrate
+
+    as_app = _as(db, app_role)
+    migrate.upgrade(as_app)  # at head: nothing to do, nothing refused
+    with db.connect() as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0010'")
+    with pytest.raises(StorageError, match=r"at revision 0010 .* may not migrate it: run `anh"):
+        migrate.upgrade(as_app)

@@ -36,7 +36,7 @@ def test_first_load_creates_everything_and_logs_initial_configuration(
         "fields": 1,
         "facilities": 1,
         "measurement_points": 7,
-        "series": 62,
+        "series": 64,
         "wells": 6,
         "tanks": 1,
     }
@@ -44,7 +44,7 @@ def test_first_load_creates_everything_and_logs_initial_configuration(
         "SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM wells), "
         "(SELECT count(*) FROM measurement_points)"
     ).fetchone()
-    assert counts == (62, 6, 7)
+    assert counts == (64, 6, 7)
     mf = conn.execute(
         "SELECT old_value, new_value, changed_by, reason FROM config_log "
         "WHERE entity_code = 'CAMPO-DEMO-LLANOS.PMO-LACT-01' AND attribute = 'meter_factor'"

@@ -12,13 +12,16 @@ Residual = produced − Σ dispositions. The balance **closes** when ``|residual
 the tolerance being the larger of a share of the production and an absolute floor (per fluid,
 configurable). Otherwise a warning finding names the residual and the tolerance. A tank whose
 gauged volume is negative or above its capacity is refused / flagged before the balance uses it.
+Each tank's opening and closing stock names its source (``gauging`` by hand, ``level_telemetry``);
+a tank whose stock is unknown (its level stale, say) is never counted as no change: the oil
+balance then does not close, and its finding names the tank.
 :func:`balances_from_totals` takes the dispositions from the topology's totals by role.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from anh_reporter.allocation.errors import AllocationError, require_non_negative
@@ -62,12 +65,14 @@ DEFAULT_BALANCE_SETTINGS = BalanceSettings()
 
 @dataclass(frozen=True)
 class TankStock:
-    """One tank's gauged volume at the day's opening and closing (bbl at 60 °F)."""
+    """One tank's volume at the day's opening and closing (NSV, bbl at 60 °F), and their source."""
 
     tank: str
     opening_bbl: Decimal
     closing_bbl: Decimal
     capacity_bbl: Decimal | None = None
+    opening_source: str = "gauging"
+    closing_source: str = "gauging"
 
     def __post_init__(self) -> None:
         require_non_negative(f"opening stock of tank {self.tank!r}", self.opening_bbl, "bbl")
@@ -164,9 +169,15 @@ def oil_balance(
     losses: Decimal = Decimal(0),
     settings: BalanceSettings = DEFAULT_BALANCE_SETTINGS,
     target: str = "",
+    unknown_tanks: Sequence[str] = (),
+    stock_findings: Sequence[Finding] = (),
 ) -> Balance:
-    """Oil: production = dispatch + Δ stock + consumption + losses (module docstring)."""
-    names = [t.tank for t in tanks]
+    """Oil: production = dispatch + Δ stock + consumption + losses (module docstring).
+
+    ``unknown_tanks`` have no opening or closing stock (``stock_findings`` say why): the balance
+    is then reported as not closed, whatever the residual of the tanks that are known.
+    """
+    names = [t.tank for t in tanks] + list(unknown_tanks)
     if len(set(names)) != len(names):
         raise AllocationError(f"a tank is given twice in the oil balance: {names}")
     gauge: list[Finding] = []
@@ -191,7 +202,20 @@ def oil_balance(
         BalanceTerm("consumption", consumption),
         BalanceTerm("losses", losses),
     )
-    return close_balance("oil", produced, terms, settings.oil, target=target, findings=gauge)
+    gauge = [*stock_findings, *gauge]
+    balance = close_balance("oil", produced, terms, settings.oil, target=target, findings=gauge)
+    if not unknown_tanks:
+        return balance
+    unknown = Finding(
+        Code.BALANCE_OPEN,
+        Severity.WARNING,
+        f"oil balance cannot close: the stock of tank(s) {', '.join(unknown_tanks)} is unknown "
+        f"(see tank_level_stale / tank_stock_unknown); residual without them {balance.residual} "
+        "bbl",
+        target,
+    )
+    found = tuple(f for f in balance.findings if f.code is not Code.BALANCE_OPEN)
+    return replace(balance, closes=False, findings=(*found, unknown))
 
 
 def gas_balance(
@@ -280,6 +304,8 @@ def balances_from_totals(
     oil_losses: Decimal = Decimal(0),
     settings: BalanceSettings = DEFAULT_BALANCE_SETTINGS,
     target: str = "",
+    unknown_tanks: Sequence[str] = (),
+    stock_findings: Sequence[Finding] = (),
 ) -> FieldBalances:
     """The three balances from the topology's totals by role (a fluid without production: None).
 
@@ -296,6 +322,8 @@ def balances_from_totals(
             losses=oil_losses,
             settings=settings,
             target=target,
+            unknown_tanks=unknown_tanks,
+            stock_findings=stock_findings,
         )
     if ("gas", Role.PRODUCTION) in totals.totals:
         gas = gas_balance(

@@ -27,6 +27,7 @@ from anh_reporter.api.middleware import (
     AuditMiddleware,
     BodySizeLimitMiddleware,
     MetricsMiddleware,
+    RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
 from anh_reporter.api.pool import ConnectionPool, SyncPool
@@ -217,4 +218,5 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: its id is on every line logged below
     return app

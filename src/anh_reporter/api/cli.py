@@ -18,6 +18,7 @@ from anh_reporter.api.lockout import unlock_sync
 from anh_reporter.api.redact import install_log_redaction
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError, ConfigError
+from anh_reporter.observability.logs import json_requested
 from anh_reporter.storage import migrate, partitions
 from anh_reporter.storage.database import open_database
 
@@ -69,6 +70,8 @@ def serve(
             proxy_headers=api.trust_forwarded_for or tls.forwarded_allow_ips is not None,
             forwarded_allow_ips=tls.forwarded_allow_ips or "127.0.0.1",
             log_level="info",
+            # JSON lines: uvicorn's own lines go through the process's JSON handler.
+            log_config=None if json_requested() else uvicorn.config.LOGGING_CONFIG,
             lifespan="on",
         )
         install_log_redaction()  # again: uvicorn's logging set-up ran after create_app

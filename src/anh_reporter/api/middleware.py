@@ -1,4 +1,4 @@
-"""ASGI middleware: security headers, request size limits, latency metrics, the audit log.
+"""ASGI middleware: request ids, security headers, request size limits, latency metrics, audit.
 
 Plain ASGI (not ``BaseHTTPMiddleware``): each layer costs a few microseconds per request.
 
@@ -13,7 +13,9 @@ through ``request.state.audit_actor`` / ``audit_operator_id``.
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 from typing import Any
 
 import psycopg
@@ -26,6 +28,7 @@ from anh_reporter.api.redact import redact
 from anh_reporter.api.responses import dumps
 from anh_reporter.api.scoping import Principal
 from anh_reporter.errors import StorageError
+from anh_reporter.observability import logs, tracing
 from anh_reporter.observability.metrics import active_connections, api_latency
 from anh_reporter.storage.audit_log import write_audit
 
@@ -43,6 +46,48 @@ _COMMON = [
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 _NO_STORE = (b"cache-control", b"no-store")
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestIdMiddleware:
+    """Every request (and WebSocket) gets an id: the caller's ``X-Request-ID``, or a new one.
+
+    nginx sends its ``$request_id``; a value that is not 1-128 of ``A-Za-z0-9._:-`` is
+    replaced by a fresh one (32 hex digits, like nginx's). The id is on every log line of the
+    request (:data:`anh_reporter.observability.logs.request_id`), in ``X-Request-ID`` of the
+    response, and an attribute of the request's trace span.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Set the id for the request's context; echo it on the response."""
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"")
+        raw = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex.encode()
+        rid = raw.decode()
+        token = logs.request_id.set(rid)
+        if tracing.enabled():
+            from opentelemetry.trace import get_current_span
+
+            get_current_span().set_attribute("anh.request_id", rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"]
+                headers.append((b"x-request-id", raw))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logs.request_id.reset(token)
 
 
 class SecurityHeadersMiddleware:

@@ -28,6 +28,8 @@ class Delivery:
     shard: str
     token: str  # bus-specific id (Redis entry id; a counter in memory)
     published_at: float = 0.0  # when the producer published it (Unix seconds), for latency
+    batch_id: str = ""  # the publisher's id for the batch (logs, traces); "" if it gave none
+    trace_parent: str = ""  # W3C traceparent of the publish span, when tracing is on
 
 
 class Bus(Protocol):

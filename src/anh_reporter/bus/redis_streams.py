@@ -3,7 +3,9 @@
 Keys (``prefix`` defaults to ``anh``):
 
 - ``anh:ingest:{shard}`` a stream; one entry is one whole batch in :meth:`Batch.to_bytes` form
-  (field ``b``), never one entry per reading (Redis stops at ~60-100K entries/s from Python).
+  (field ``b``), never one entry per reading (Redis stops at ~60-100K entries/s from Python),
+  with the batch's id (field ``i``, 16 hex digits, for logs and traces) and, when tracing is
+  on, the publish span's W3C traceparent (field ``t``).
 - ``anh:ingest:shards`` a set of the shards that have been published to, kept by ``publish``;
   a consumer built without ``shards`` serves every shard it finds there (re-read every few
   seconds), a consumer built with ``shards`` serves exactly those.
@@ -23,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import time
 from collections import deque
@@ -40,6 +43,7 @@ from anh_reporter.bus.base import BusUnavailable, Delivery
 from anh_reporter.bus.memory import SUBSCRIBER_QUEUE
 from anh_reporter.domain.batch import Batch, BatchFormatError
 from anh_reporter.errors import first_line
+from anh_reporter.observability import logs, tracing
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,8 @@ end
 return removed
 """
 BATCH_FIELD = b"b"
+BATCH_ID_FIELD = b"i"
+TRACE_FIELD = b"t"
 # Connection errors and timeouts: the link is down, not the request wrong.
 _LINK_ERRORS = (RedisError, OSError, TimeoutError)
 
@@ -169,12 +175,17 @@ class RedisStreamsBus:
         if self._closed:
             raise BusUnavailable(f"the Redis bus for {self.display_url} is closed")
         self._check_shard(shard)
-        data = batch.to_bytes()
+        batch_id = secrets.token_hex(8)
+        entry: dict[Any, Any] = {BATCH_FIELD: batch.to_bytes(), BATCH_ID_FIELD: batch_id}
+        attributes = {"anh.batch_id": batch_id, "anh.shard": shard, "anh.readings": len(batch)}
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.xadd(self.stream_key(shard), {BATCH_FIELD: data})
-                pipe.sadd(self._shards_key, shard)
-                await pipe.execute()
+            with tracing.span("ingest.publish", kind="producer", attributes=attributes):
+                if tracing.enabled():
+                    entry[TRACE_FIELD] = tracing.traceparent() or ""
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.xadd(self.stream_key(shard), entry)
+                    pipe.sadd(self._shards_key, shard)
+                    await pipe.execute()
         except _LINK_ERRORS as exc:
             # Any refusal (down, timeout, OOM, read-only replica) means "spool it and retry".
             raise self._unavailable(f"take a batch for shard {shard!r}", exc) from None
@@ -257,13 +268,14 @@ class RedisStreamsBus:
             sweep_done &= cursor in (b"0-0", "0-0")
             got = await self._deliveries(shard, entries)
             if got:
-                log.warning(
-                    "claimed %d batches of shard %s left unacknowledged for more than %d ms "
-                    "(a consumer died or gave up on them)",
-                    len(got),
-                    shard,
-                    self.claim_idle_ms,
-                )
+                with logs.batch_scope(d.batch_id for d in got):
+                    log.warning(
+                        "claimed %d batches of shard %s left unacknowledged for more than %d ms "
+                        "(a consumer died or gave up on them)",
+                        len(got),
+                        shard,
+                        self.claim_idle_ms,
+                    )
             claimed.extend(got)
         # Nothing becomes claimable faster than claim_idle_ms: sweep a few times per period,
         # and right away again while the sweep has not reached the end of the pending list.
@@ -324,7 +336,16 @@ class RedisStreamsBus:
                 continue
             # An entry id is "<ms since epoch>-<seq>": Redis's own publication time.
             published_at = int(token.split("-", 1)[0]) / 1000.0
-            out.append(Delivery(batch, shard, token, published_at))
+            out.append(
+                Delivery(
+                    batch,
+                    shard,
+                    token,
+                    published_at,
+                    _text(fields.get(BATCH_ID_FIELD)),
+                    _text(fields.get(TRACE_FIELD)),
+                )
+            )
         if poison:
             # Acked so it is not redelivered forever, not deleted so it can be examined.
             await self._redis.xack(self.stream_key(shard), self.group, *poison)
@@ -514,6 +535,10 @@ class RedisStreamsBus:
         for client in (self._blocking, self._redis):
             with contextlib.suppress(*_LINK_ERRORS):
                 await client.aclose()
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else (value or "")
 
 
 def _put_dropping_oldest(queue: asyncio.Queue[Batch | None], item: Batch | None) -> None:

@@ -58,6 +58,8 @@ VARIABLES: dict[str, Variable] = {
         Variable("bsw", _P, ("%",)),
         Variable("api_gravity", _P, ("degAPI",)),
         Variable("separator_level", _P, ("%", "in")),
+        Variable("tank_level", _P, ("ft", "in", "m", "cm")),
+        Variable("tank_temperature", _P, ("degF",)),
         Variable("choke", _S, ("64th", "%")),
         Variable("pump_status", _S, ("bool",)),
         Variable("pump_speed", _P, ("Hz", "rpm")),

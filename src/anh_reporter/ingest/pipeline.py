@@ -32,7 +32,7 @@ from anh_reporter.domain.timeutil import US_PER_SECOND
 from anh_reporter.errors import StorageError, first_line
 from anh_reporter.ingest.quarantine import QuarantineRow, rows_from_rejects, write_quarantine
 from anh_reporter.ingest.validate import Reason, SeriesCatalog, validate
-from anh_reporter.observability import metrics
+from anh_reporter.observability import logs, metrics, tracing
 from anh_reporter.storage.database import Database
 from anh_reporter.storage.telemetry import TelemetryWriter
 
@@ -161,6 +161,11 @@ class IngestPipeline:
         self._stopping.set()
 
     async def _flush(self, deliveries: list[Delivery]) -> None:
+        """Write, acknowledge and announce ``deliveries``; its lines carry their batch ids."""
+        with logs.batch_scope(d.batch_id for d in deliveries), _flush_span(deliveries):
+            await self._write_deliveries(deliveries)
+
+    async def _write_deliveries(self, deliveries: list[Delivery]) -> None:
         batch = Batch.concat([d.batch for d in deliveries])
         assert self.catalog is not None  # noqa: S101 - narrows for mypy: loaded in run() first
         if not self.catalog.known_mask(batch.series_id).all():
@@ -173,7 +178,8 @@ class IngestPipeline:
         )
         qrows, self._extra_quarantine = qrows + self._extra_quarantine, []
         started = time.perf_counter()
-        inserted = await self._write_with_retry(checked.good, qrows)
+        with tracing.span("ingest.commit", attributes={"anh.readings": len(checked.good)}):
+            inserted = await self._write_with_retry(checked.good, qrows)
         committed = self.clock()
         metrics.batch_write_seconds.observe(time.perf_counter() - started)
         try:
@@ -284,6 +290,24 @@ class IngestPipeline:
             mine = np.isin(owner, [i for i, s in enumerate(shards) if s == shard])
             if mine.any():
                 await self.bus.announce(good.take(mine), shard)
+
+
+def _flush_span(deliveries: list[Delivery]) -> contextlib.AbstractContextManager[object]:
+    """``ingest.flush``: in the first traced batch's trace, linked to the others' publishes."""
+    if not tracing.enabled():
+        return contextlib.nullcontext()
+    parents = [d.trace_parent for d in deliveries if d.trace_parent]
+    return tracing.span(
+        "ingest.flush",
+        parent=parents[0] if parents else None,
+        links=parents[1:],
+        kind="consumer",
+        attributes={
+            "anh.batch_ids": [d.batch_id for d in deliveries if d.batch_id],
+            "anh.batches": len(deliveries),
+            "anh.readings": sum(len(d.batch) for d in deliveries),
+        },
+    )
 
 
 def _refused(good: Batch, exc: psycopg.Error) -> list[QuarantineRow]:

@@ -39,12 +39,7 @@ import numpy as np
 import psycopg
 
 from anh_reporter.allocation.allocation import AllocationSettings
-from anh_reporter.allocation.balances import (
-    Balance,
-    FieldBalances,
-    TankStock,
-    balances_from_totals,
-)
+from anh_reporter.allocation.balances import Balance, FieldBalances, balances_from_totals
 from anh_reporter.allocation.deferred import (
     DEFAULT_CAUSES,
     CauseCodes,
@@ -84,6 +79,7 @@ from anh_reporter.production.contract_day import ContractDay
 from anh_reporter.production.figures import DailyFigures
 from anh_reporter.production.inputs import DEFAULT_SETTINGS, ProductionSettings
 from anh_reporter.production.store import load_day
+from anh_reporter.production.tank_levels import day_tank_stocks
 from anh_reporter.production.virtual_days import virtual_day
 from anh_reporter.storage import well_records as records
 
@@ -246,14 +242,18 @@ def _allocate(
         topology, {c: v for c, v in volumes.items() if c in production}, inputs, conf.settings
     )
     totals = field_totals(topology, volumes)
-    tanks = [
-        TankStock(t.tank, t.opening_nsv, t.closing_nsv, t.capacity_bbl)
-        for t in records.tank_stocks_of_day(conn, config.id, day)
-    ]
-    balances = balances_from_totals(totals, tanks=tanks, target=config.code)
+    stocks = day_tank_stocks(conn, config, window)
+    balances = balances_from_totals(
+        totals,
+        tanks=stocks.stocks,
+        target=config.code,
+        unknown_tanks=stocks.unknown,
+        stock_findings=stocks.findings,
+    )
     by_code, totals_doc, allocation = day_records(
         field_day, totals, balances, inputs, hours_source, test_ids
     )
+    totals_doc["tank_stocks"] = list(stocks.details)
     virtual = virtual_day(
         conn, config.id, wells=rows.wells, inputs=inputs, test_ids=test_ids, topology=topology,
         measured={c: v for c, v in volumes.items() if c in production}, window=span,

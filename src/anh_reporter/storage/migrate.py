@@ -8,12 +8,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool
+from psycopg import errors as pg_errors
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.exc import ProgrammingError
 
 from anh_reporter.config import StorageSettings
+from anh_reporter.errors import StorageError
 from anh_reporter.storage.database import Database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Transaction-level advisory lock taken before migrating: two processes that start at once
+# (two API replicas, a worker and the scheduler) migrate one after the other; the second finds
+# the database at head and does nothing. A transaction lock also works through PgBouncer in
+# transaction pooling, and is released by the commit or the rollback.
+MIGRATION_LOCK_KEY = 0x414E485F4D494752  # "ANH_MIGR"
 FILE_TEMPLATE = "%%(year)d-%%(month).2d-%%(day).2d_%%(rev)s_%%(slug)s"
 
 
@@ -60,7 +68,22 @@ def _run(db: Database, storage: StorageSettings | None, action: object) -> None:
     engine = create_engine(db.sqlalchemy_url, poolclass=pool.NullPool)
     try:
         with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             cfg.attributes["connection"] = conn
             action(cfg)  # type: ignore[operator]
+    except ProgrammingError as exc:
+        if not isinstance(exc.orig, pg_errors.InsufficientPrivilege):
+            raise
+        raise StorageError(
+            f"the database schema is at revision {current_revision(db) or 'none'} and this "
+            f"program needs {head_revision()}, but role {db_role(db)!r} may not migrate it: "
+            "run `anh-reporter db migrate` as the owner (ANH_DATABASE_OWNER_URL) first"
+        ) from None
     finally:
         engine.dispose()
+
+
+def db_role(db: Database) -> str:
+    """The role this database connection logs in as."""
+    with db.connect() as conn:
+        return str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]

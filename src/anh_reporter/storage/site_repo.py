@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from anh_reporter.site import FieldSite, Site, series_code
 from anh_reporter.site import Series as SeriesConf
+from anh_reporter.site_tanks import Tank
 from anh_reporter.storage.database import returned
 from anh_reporter.storage.site_topology import check_site
 
@@ -202,11 +203,7 @@ def _load_field(
             {
                 "name": tank.name,
                 "pmo_id": pmo_ids.get(tank.pmo) if tank.pmo else None,
-                "definition": Jsonb(
-                    tank.model_dump(
-                        mode="json", include={"level_unit", "strapping", "shell", "roof"}
-                    )
-                ),
+                "definition": Jsonb(_tank_definition(tank)),
             },
             "tank",
             f"{f.code}.{tank.code}",
@@ -237,6 +234,14 @@ def _load_field(
         )
         for s in well.series:
             _load_series(conn, f, field_id, well.code, {"well_id": well_id}, s, log, summary)
+
+
+def _tank_definition(tank: Tank) -> dict[str, Any]:
+    """What a tank's 12.1.1 gauging needs, and its level telemetry when it has one."""
+    out = tank.model_dump(mode="json", include={"level_unit", "strapping", "shell", "roof"})
+    if tank.level_telemetry is not None:
+        out["level_telemetry"] = tank.level_telemetry.model_dump(mode="json")
+    return out
 
 
 def _proved_factor(
