@@ -23,6 +23,7 @@ FLOORS: dict[str, int] = {
     "observability": 0,
     "domain": 1,
     "secretbox": 1,
+    "site_virtual_meter": 1,
     "allocation": 2,
     "site_tanks": 1,
     "site": 2,

@@ -155,6 +155,11 @@ class ReportSettings(BaseModel):
     balance_severity: Literal["error", "warning"] = Field(
         "warning", description="IDP034 (a balance does not close): 'error' blocks signing"
     )
+    virtual_meter_severity: Literal["error", "warning"] = Field(
+        "warning",
+        description="IDP035 (the wells' virtual meters diverge from the PMO): 'error' blocks "
+        "signing",
+    )
     amendment_materiality_pct: Decimal = Field(
         Decimal("0.1"),
         ge=0,

@@ -19,6 +19,7 @@ from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.errors import AnhError, ConfigError
 from anh_reporter.site_tanks import SiteModel as _Model
 from anh_reporter.site_tanks import Tank, check_level_telemetry
+from anh_reporter.site_virtual_meter import VirtualMeterConf, virtual_meter_problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -240,6 +241,20 @@ class Well(_Model):
         description="DANE code of the well's municipality (default: the field's)",
     )
     series: tuple[Series, ...] = ()
+    virtual_meter: VirtualMeterConf | None = Field(
+        None,
+        description="Estimate the well's daily liquid from its pump speed (ESP, rod pump, PCP), "
+        "calibrated on its last valid test",
+    )
+
+    @model_validator(mode="after")
+    def _virtual_meter_inputs(self) -> Well:
+        if self.virtual_meter is not None:
+            units = {s.variable: s.unit for s in self.series}
+            problem = virtual_meter_problem(self.production_method, units, self.virtual_meter)
+            if problem:
+                raise ValueError(problem)
+        return self
 
 
 class AllocationConf(_Model):
@@ -252,6 +267,16 @@ class AllocationConf(_Model):
     expired_tests: Literal["use_flagged", "exclude"] = "use_flagged"
     downtime_causes: tuple[str, ...] | None = Field(
         None, min_length=1, description="Downtime cause codes (default: the built-in list)"
+    )
+    virtual_meter_band_pct: float = Field(
+        10.0,
+        gt=0,
+        le=100,
+        description="Σ of the wells' virtual meters off the PMO's measured volume by more than "
+        "this % raises a finding",
+    )
+    virtual_meter_min_coverage_pct: float = Field(
+        95.0, ge=0, le=100, description="A virtual meter covering less of the day is not compared"
     )
 
     @field_validator("factor_band")

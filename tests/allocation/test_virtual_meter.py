@@ -18,7 +18,9 @@ from anh_reporter.allocation.virtual_meter import (
     calibrate_esp,
     calibrate_pcp,
     calibrate_rod_pump,
+    calibrate_well,
     check_virtual_meter,
+    mean_while_running,
     virtual_liquid,
 )
 from anh_reporter.domain.timeutil import US_PER_SECOND
@@ -194,3 +196,51 @@ def test_gap_reduces_coverage_without_extrapolating() -> None:
     )
     assert got.coverage_pct == pytest.approx(75.0)
     assert got.liquid_bbl == D("750.00")
+
+
+def test_check_incomplete_when_a_producing_well_has_no_estimate() -> None:
+    got = check_virtual_meter(
+        "P", D(1000), [_estimate("A", "1000")], without_meter=["B (no test to calibrate on)"]
+    )
+    assert got.virtual_total is None
+    (note,) = got.findings
+    assert note.code is Code.VIRTUAL_METER_INCOMPLETE
+    assert "no virtual meter estimate for B (no test to calibrate on)" in note.message
+
+
+def test_mean_speed_while_running_over_the_test_window() -> None:
+    """55 Hz until 12:00, then 0: running 12 h (the 11:59–12:00 ramp counts as running: held
+    state of the 11:59 sample); ∫ f dt = 55 × 11.98333 h + 27.5 × 1/60 h = 659.5417 Hz·h;
+    mean while running = 659.5417 / 12 = 54.9618 Hz. A day stopped throughout: None."""
+    mean = mean_while_running(
+        "s", day_signal(55.0, until_h=12), WINDOW, gap_tolerance_s=360, threshold=1.0
+    )
+    assert mean == pytest.approx(659.541667 / 12, rel=1e-6)
+    assert (
+        mean_while_running("s", day_signal(0.0), WINDOW, gap_tolerance_s=360, threshold=1.0) is None
+    )
+
+
+def test_mean_load_while_running() -> None:
+    """A motor current of 40 A while 50 Hz all day: mean 40 A over the 24 h running."""
+    mean = mean_while_running(
+        "s", day_signal(50.0), WINDOW, gap_tolerance_s=360, threshold=1.0, series=day_signal(40.0)
+    )
+    assert mean == pytest.approx(40.0)
+
+
+def test_calibrate_well_by_method() -> None:
+    """Test 400 bbl/d liquid. ESP at 50 Hz: 8 bbl/d per Hz. Rod pump 100 in × 2 in at 10 spm:
+    PD 466.28, E_v 0.8578, 40 bbl/d per spm. PCP 2 bbl/d per rpm at 250 rpm: E_v 0.8,
+    1.6 bbl/d per rpm. A rod pump without its geometry is refused."""
+    test = well_test("A", oil=392, water=8)
+    assert calibrate_well("esp", test, 50.0).bbl_d_per_unit == pytest.approx(8.0)
+    rod = calibrate_well("rod_pump", test, 10.0, stroke_in=100, plunger_diameter_in=2)
+    assert rod.bbl_d_per_unit == pytest.approx(40.0)
+    assert rod.efficiency == pytest.approx(0.85785, rel=1e-4)
+    pcp = calibrate_well("pcp", test, 250.0, displacement_bbl_d_per_rpm=2)
+    assert (pcp.bbl_d_per_unit, pcp.efficiency) == (pytest.approx(1.6), pytest.approx(0.8))
+    with pytest.raises(AllocationError, match="rod pump well 'A' needs its stroke and plunger"):
+        calibrate_well("rod_pump", test, 10.0, stroke_in=100)
+    with pytest.raises(AllocationError, match="PCP well 'A' needs its displacement"):
+        calibrate_well("pcp", test, 250.0)

@@ -205,6 +205,7 @@ CASES = [
     ),
     # The day's evidence and the people's word on it (PMO: the field's oil LACT).
     Case("GET", "/api/v1/production/fields/{field}/days/{day}/evidence", "production.read"),
+    Case("GET", "/api/v1/production/fields/{field}/days/{day}/allocation", "production.read"),
     Case(
         "POST",
         "/api/v1/production/fields/{field}/days/{day}/pmos/{pmo}/confirm-reset",

@@ -145,18 +145,22 @@ def write(
 
 
 def standard_day(
-    conn: psycopg.Connection[Any], ids: dict[str, int], *, oil_temperature_f: float = 60.0
+    conn: psycopg.Connection[Any],
+    ids: dict[str, int],
+    *,
+    oil_temperature_f: float = 60.0,
+    oil_bbl_d: float = 1000.0,
 ) -> None:
     """The reference day, every figure worked out by hand in test_daily.py.
 
-    Oil: totalizer 1000 bbl/d linear from 5,000 bbl; rate 1000 bbl/d; 60.0 °F; 0 psig;
-    BSW 2.00 %; API 30.0. Water: 500 bbl/d for 12 h, then 1500 bbl/d; 90 °F then 110 °F.
-    Gas: totalizer 1,200 kscf/d linear.
+    Oil: totalizer 1000 bbl/d (``oil_bbl_d``) linear from 5,000 bbl; rate the same; 60.0 °F;
+    0 psig; BSW 2.00 %; API 30.0. Water: 500 bbl/d for 12 h, then 1500 bbl/d; 90 °F then
+    110 °F. Gas: totalizer 1,200 kscf/d linear.
     """
     t = grid()
     days = (t - S) / DAY
-    write(conn, ids["PMO-OIL.oil_total"], t, 5000.0 + 1000.0 * days)
-    write(conn, ids["PMO-OIL.oil_rate"], t, 1000.0)
+    write(conn, ids["PMO-OIL.oil_total"], t, 5000.0 + oil_bbl_d * days)
+    write(conn, ids["PMO-OIL.oil_rate"], t, oil_bbl_d)
     write(conn, ids["PMO-OIL.meter_temperature"], t, oil_temperature_f)
     write(conn, ids["PMO-OIL.meter_pressure"], t, 0.0)
     write(conn, ids["PMO-OIL.bsw"], t, 2.0)

@@ -280,3 +280,12 @@ def test_a_balance_that_does_not_close_warns_or_blocks_as_configured() -> None:
     strict = rules.RuleSettings(balance_severity=rules.Severity.ERROR)
     assert [f.severity for f in rules.check(r, now=AFTER, settings=strict)] == [rules.E]
     assert codes(with_allocation()) == []
+
+
+def test_virtual_meters_off_the_measured_volume_warn_or_block_as_configured() -> None:
+    r = with_allocation(("virtual_meter_diverges", "warning", "PMO-OIL"))
+    assert codes(r) == [("IDP035", "warning", "PMO-OIL")]
+    strict = rules.RuleSettings(virtual_meter_severity=rules.Severity.ERROR)
+    assert [f.severity for f in rules.check(r, now=AFTER, settings=strict)] == [rules.E]
+    # An incomplete comparison stays an allocation note: no rule.
+    assert codes(with_allocation(("virtual_meter_incomplete", "info", "PMO-OIL"))) == []

@@ -27,6 +27,10 @@ is not extrapolated over gaps. :func:`check_virtual_meter` compares Σ virtual w
 measured and raises a finding beyond a band (default ±10 %): meter drift, a misrouted well,
 unreported flow. The liquid is split into oil and water by the test's water cut when the PMO
 measures one of them.
+
+:func:`mean_while_running` gives the speed (or motor load) a test saw: its mean over the time the
+pump ran in the test's window; :func:`calibrate_well` calibrates any of the three methods. The
+daily compute runs all this per field-day in :mod:`anh_reporter.production.virtual_days`.
 """
 
 from __future__ import annotations
@@ -308,11 +312,13 @@ def check_virtual_meter(
     fluid: Literal["liquid", "oil", "water"] = "liquid",
     band_pct: Decimal = Decimal("10"),
     min_coverage_pct: float = 95.0,
+    without_meter: Sequence[str] = (),
 ) -> VirtualMeterCheck:
     """Compare Σ virtual (``fluid``) of the PMO's wells with ``measured``.
 
     A well whose estimate covers less than ``min_coverage_pct`` of the day, or cannot be split
-    into ``fluid``, makes the comparison incomplete: an info finding, no verdict. Otherwise a
+    into ``fluid``, or a producing well of the PMO without an estimate (``without_meter``,
+    with why) makes the comparison incomplete: an info finding, no verdict. Otherwise a
     deviation beyond ±``band_pct`` % (or any virtual flow against a measured 0) is a warning.
     """
     require_non_negative(f"measured volume of PMO {pmo!r}", measured, "bbl")
@@ -321,9 +327,11 @@ def check_virtual_meter(
     thin = [e.well for e in ests if e.coverage_pct < min_coverage_pct]
     volumes = [_volume(e, fluid) for e in ests]
     unsplit = [e.well for e, v in zip(ests, volumes, strict=True) if v is None]
-    if thin or unsplit or not ests:
+    if without_meter or thin or unsplit or not ests:
         why = (
-            f"wells {thin} cover less than {min_coverage_pct:g} % of the day"
+            f"no virtual meter estimate for {'; '.join(without_meter)}"
+            if without_meter
+            else f"wells {thin} cover less than {min_coverage_pct:g} % of the day"
             if thin
             else f"wells {unsplit} have no water cut to split their liquid"
             if unsplit
@@ -357,6 +365,59 @@ def check_virtual_meter(
             ),
         )
     return VirtualMeterCheck(pmo, fluid, measured, total, deviation, ests, findings)
+
+
+def mean_while_running(
+    name: str,
+    speed: Signal,
+    window: Window,
+    *,
+    gap_tolerance_s: float,
+    threshold: float,
+    series: Signal | None = None,
+) -> float | None:
+    """Mean of ``series`` (default: the speed) over the time the speed is above ``threshold``.
+
+    What a test saw: the speed (or motor power/current) while the pump ran, over the test's
+    window. None when the speed series shows no running time there (no data, or stopped).
+    """
+    samples = good_samples(name, speed.times_us, speed.values, speed.good)
+    running = state_durations(samples, samples.values > threshold, window, gap_tolerance_s)
+    running_s = running.on_us / US_PER_SECOND
+    if running_s <= 0:
+        return None
+    if series is None:
+        area = trapezoid(samples, window, gap_tolerance_s).area
+    else:
+        other = good_samples(f"{name} (load)", series.times_us, series.values, series.good)
+        area = trapezoid(other, window, gap_tolerance_s).area
+    mean = area / running_s
+    return mean if mean > 0 else None
+
+
+def calibrate_well(
+    method: LiftMethod,
+    test: WellTest,
+    speed: float,
+    *,
+    stroke_in: float | None = None,
+    plunger_diameter_in: float | None = None,
+    displacement_bbl_d_per_rpm: float | None = None,
+    power_kw: float | None = None,
+    current_a: float | None = None,
+) -> Calibration:
+    """Calibrate a well of any lift method on ``test`` at ``speed`` (Hz, spm or rpm)."""
+    if method == "esp":
+        return calibrate_esp(test, speed, power_kw=power_kw, current_a=current_a)
+    if method == "rod_pump":
+        if stroke_in is None or plunger_diameter_in is None:
+            raise AllocationError(
+                f"rod pump well {test.well!r} needs its stroke and plunger diameter"
+            )
+        return calibrate_rod_pump(test, RodPumpGeometry(stroke_in, plunger_diameter_in), speed)
+    if displacement_bbl_d_per_rpm is None:
+        raise AllocationError(f"PCP well {test.well!r} needs its displacement (bbl/d per rpm)")
+    return calibrate_pcp(test, displacement_bbl_d_per_rpm, speed)
 
 
 def _volume(e: VirtualEstimate, fluid: str) -> Decimal | None:

@@ -55,6 +55,7 @@ from anh_reporter.api.routes import (
     series,
     telemetry,
     users,
+    well_days,
     wells,
 )
 from anh_reporter.api.security import AccessTokens, jwt_secret
@@ -84,6 +85,7 @@ ROUTERS = (
     series.router,
     production.router,
     production_day.router,
+    well_days.router,
     anomalies.router,
     reports.router,
     monthly.router,

@@ -16,7 +16,9 @@ For each well of the day (docs/allocation.md, "Integration"):
   status, speed, strokes or choke, by production method), else 0 h when the status kept it
   from producing, else none (not allocated, with a finding);
 * **downtime**: the active ``downtime_events`` clipped to the day, per cause, with the deferred
-  volume (test rate × hours down / 24).
+  volume (test rate × hours down / 24);
+* **virtual meters**: each configured well's liquid from its pump speed and Σ against each
+  production PMO (:mod:`~anh_reporter.production.virtual_days`), stored beside the well day.
 
 Each production PMO's measured volume is the figure the report shows for it (oil: NSV; gas:
 GSV at the reporting base; water: GSV, else GOV), rounded half up to 0.01, so that the wells
@@ -78,6 +80,7 @@ from anh_reporter.production.figures import DailyFigures
 from anh_reporter.production.inputs import DEFAULT_SETTINGS, ProductionSettings
 from anh_reporter.production.store import load_day
 from anh_reporter.production.tank_levels import day_tank_stocks
+from anh_reporter.production.virtual_days import virtual_day
 from anh_reporter.storage import well_records as records
 
 Conn = psycopg.Connection[Any]
@@ -251,10 +254,24 @@ def _allocate(
         field_day, totals, balances, inputs, hours_source, test_ids
     )
     totals_doc["tank_stocks"] = list(stocks.details)
+    virtual = virtual_day(
+        conn, config.id, wells=rows.wells, inputs=inputs, test_ids=test_ids, topology=topology,
+        measured={c: v for c, v in volumes.items() if c in production}, window=span,
+        day_window=lambda d: _window(config.day(d)), allocation=rows.allocation,
+        settings=settings,
+    )  # fmt: skip
+    allocation["virtual_meter"] = virtual.checks
+    allocation["findings"].extend(f.as_dict() for f in virtual.findings)
     by_id = {w.code: w.id for w in rows.wells}
-    stored_rows = {by_id[code]: row for code, row in by_code.items()}
+    stored_rows = {
+        by_id[code]: {**row, **virtual.rows.get(code, {})} for code, row in by_code.items()
+    }
     changed = records.save_well_days(conn, config.id, day, stored_rows, allocation)
     return WellDaysResult(field_day, totals_doc, changed)
+
+
+def _window(day: ContractDay) -> Window:
+    return Window(day.start_us, day.end_us)
 
 
 def day_records(

@@ -110,10 +110,16 @@ def add_well_test(
     accepted: bool = True,
     notes: str = "",
     replaces: int | None = None,
+    pump_speed: Decimal | float | str | None = None,
 ) -> WellEntryResult:
-    """Store a well test (checked by :class:`~anh_reporter.allocation.well_tests.WellTest`)."""
+    """Store a well test (checked by :class:`~anh_reporter.allocation.well_tests.WellTest`).
+
+    ``pump_speed`` is the pump's speed during the test (ESP Hz, rod pump spm, PCP rpm): the
+    virtual meter calibrates on it when the well's speed series has no data for the test day.
+    """
     config = load_field(conn, field_code)
     well = _well(conn, config, well_code)
+    speed = None if pump_speed is None else _pump_speed(conn, config, well_code, pump_speed)
     if source not in ("manual", "test_separator"):
         raise WellEntryError(f"source: {source!r} is not one of 'manual', 'test_separator'")
     if not entered_by.strip():
@@ -129,6 +135,8 @@ def add_well_test(
         "water_bbl_d": water,
         "bsw_pct": bsw,
     }
+    if speed is not None:
+        values["pump_speed"] = speed
     try:
         WellTest(well_code, tested_on, duration, oil, gas, water, tested_by, bsw)
     except AllocationError as exc:
@@ -163,6 +171,30 @@ def add_well_test(
     first = tested_on if replaces is None else min(tested_on, _test_date(conn, replaces))
     done = reallocate(conn, config, _stored_from(conn, config, first))
     return WellEntryResult(new_id, done.reallocated, done.needs_amendment)
+
+
+PUMP_SPEED_LIMITS = {"esp": ("Hz", 120), "rod_pump": ("spm", 40), "pcp": ("rpm", 1500)}
+"""The unit and the highest plausible speed of each lift method during a test."""
+
+
+def _pump_speed(
+    conn: Conn, config: FieldConfig, well_code: str, value: Decimal | float | str
+) -> Decimal:
+    method = next(
+        w.production_method
+        for w in records.load_topology_rows(conn, config.id).wells
+        if w.code == well_code
+    )
+    if method not in PUMP_SPEED_LIMITS:
+        raise WellEntryError(
+            f"pump_speed: well {well_code} is {method}; a pump speed applies to "
+            f"{sorted(PUMP_SPEED_LIMITS)} wells"
+        )
+    unit, top = PUMP_SPEED_LIMITS[method]
+    speed = _number("pump_speed", value)
+    if not 0 < speed <= top:
+        raise WellEntryError(f"pump_speed: {speed} {unit} is outside (0, {top}] {unit}")
+    return speed
 
 
 def _test_date(conn: Conn, test_id: int) -> dt.date:

@@ -53,6 +53,10 @@ def wells_test(
     source: Annotated[str, typer.Option(help="manual or test_separator")] = "manual",
     replaces: Annotated[int | None, typer.Option(help="Id of the test this corrects")] = None,
     notes: Annotated[str, typer.Option(help="Notes")] = "",
+    pump_speed: Annotated[
+        str | None,
+        typer.Option(help="Pump speed during the test (ESP Hz, rod pump spm, PCP rpm)"),
+    ] = None,
     by: ByOpt = None,
 ) -> None:
     """Record a well test; the stored days from its date on are allocated again."""
@@ -61,7 +65,7 @@ def wells_test(
             conn, field_code=field, well_code=well, tested_on=day.date(), duration_h=duration,
             oil_bbl_d=oil, gas_kscf_d=gas, water_bbl_d=water, tested_by=tested_by,
             entered_by=by or os_user(), bsw_pct=bsw, source=source, notes=notes,
-            replaces=replaces,
+            replaces=replaces, pump_speed=pump_speed,
         )  # fmt: skip
     _done(f"well test of {well} on {day.date()}", result)
 
@@ -151,25 +155,51 @@ def wells_day(field: FieldOpt, day: DayOpt) -> None:
         console.print(allocation_table(conn, config.id, day.date()))
 
 
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
 def allocation_table(conn: psycopg.Connection[Any], field_id: int, day: dt.date) -> Table:
-    """The stored allocation of a field's day as a table (also printed by ``make demo``)."""
+    """The stored allocation of a field's day as a table (also printed by ``make demo``).
+
+    Beside the allocated volumes: each well's virtual liquid (oil + water from its pump speed,
+    docs/allocation.md "Virtual meter") and its oil share; the caption compares Σ virtual with
+    each production PMO.
+    """
     rows = well_records.load_well_days(conn, field_id, day)
+    virtual = well_records.load_virtual_days(conn, field_id, day)
     table = Table(title=f"allocation {day}", show_edge=False)
     for col in (
         "well", "status", "h on", "test", "age d", "oil bbl", "gas kscf", "water bbl",
-        "factor oil", "BSW %", "GOR", "down h", "deferred oil", "findings",
+        "factor oil", "BSW %", "GOR", "down h", "deferred oil", "virtual liquid bbl",
+        "virtual oil bbl", "findings",
     ):  # fmt: skip
         table.add_column(col)
-
-    def text(value: object) -> str:
-        return "" if value is None else str(value)
-
     for code, d in rows.items():
+        v = virtual.get(code, {})
+        meter = v.get("virtual_meter") or {}
         table.add_row(
-            code, d["status"], text(d["hours_on"]), text(d["test_date"]),
-            text(d["test_age_days"]), text(d["oil_bbl"]), text(d["gas_kscf"]),
-            text(d["water_bbl"]), text(d["factors"].get("oil")), text(d["bsw_pct"]),
-            text(d["gor_scf_bbl"]), text(d["hours_down"]) if d["hours_down"] else "",
-            text(d["deferred_oil_bbl"]), ", ".join(sorted({f["code"] for f in d["findings"]})),
+            code, d["status"], _text(d["hours_on"]), _text(d["test_date"]),
+            _text(d["test_age_days"]), _text(d["oil_bbl"]), _text(d["gas_kscf"]),
+            _text(d["water_bbl"]), _text(d["factors"].get("oil")), _text(d["bsw_pct"]),
+            _text(d["gor_scf_bbl"]), _text(d["hours_down"]) if d["hours_down"] else "",
+            _text(d["deferred_oil_bbl"]),
+            _text(v.get("virtual_liquid_bbl")) or ("—" if meter else ""),
+            _text(meter.get("oil_bbl")),
+            ", ".join(sorted({f["code"] for f in d["findings"]})),
         )  # fmt: skip
+    checks = well_records.load_virtual_checks(conn, field_id, day)
+    table.caption = "\n".join(_check_line(c) for c in checks) or None
     return table
+
+
+def _check_line(c: dict[str, Any]) -> str:
+    """One PMO's Σ virtual against its measured volume, as the table's caption shows it."""
+    if c["virtual_total"] is None:
+        return f"virtual meter {c['pmo']} ({c['fluid']}): not compared (see the findings)"
+    verdict = "DIVERGES" if c["diverges"] else "within"
+    return (
+        f"virtual meter {c['pmo']} ({c['fluid']}): Σ virtual {c['virtual_total']} bbl vs "
+        f"measured {c['measured']} bbl ({_text(c['deviation_pct']) or 'n/a'} %), {verdict} "
+        f"±{c['band_pct']} %"
+    )

@@ -44,6 +44,9 @@ IDP032     warning   the well allocation failed or left out volume or a well: a 
 IDP033     warning   allocation factor (measured / Σ theoretical) outside its band (0.85–1.15)
 IDP034     warning   a balance (oil, gas, water) does not close within its tolerance
                      (configurable: ``balance_severity``)
+IDP035     warning   the wells' virtual meters (pump speed, calibrated on their tests) add up to
+                     more than the band (default ±10 %) off the PMO's measured volume: meter
+                     drift, a misrouted well or unreported flow (``virtual_meter_severity``)
 =========  ========  ===========================================================================
 """
 
@@ -107,6 +110,8 @@ class RuleSettings:
     by default; ``error`` blocks signing until it is resolved."""
     balance_severity: Severity = Severity.WARNING
     """IDP034: a balance that does not close warns by default; ``error`` blocks signing."""
+    virtual_meter_severity: Severity = Severity.WARNING
+    """IDP035: Σ virtual meters off the measured volume warns by default; ``error`` blocks."""
 
 
 DEFAULT_RULES = RuleSettings()
@@ -464,6 +469,11 @@ def _balances(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Findi
         yield Finding("IDP034", s.balance_severity, f["message"], f.get("target", ""))
 
 
+def _virtual_meter(r: IdpReport, s: RuleSettings, now: dt.datetime) -> Iterable[Finding]:
+    for f in _allocation_findings(r, {"virtual_meter_diverges"}):
+        yield Finding("IDP035", s.virtual_meter_severity, f["message"], f.get("target", ""))
+
+
 RULES: tuple[Rule, ...] = (
     _day_over,
     _api,
@@ -489,6 +499,7 @@ RULES: tuple[Rule, ...] = (
     _allocation_errors,
     _allocation_factor,
     _balances,
+    _virtual_meter,
 )
 """Every rule, in the order findings are listed."""
 

@@ -119,6 +119,7 @@ class Context:
             meter_factor_change_pct=o.meter_factor_change_pct,
             allocation_error_severity=rules.Severity(o.allocation_error_severity),
             balance_severity=rules.Severity(o.balance_severity),
+            virtual_meter_severity=rules.Severity(o.virtual_meter_severity),
         )
 
 

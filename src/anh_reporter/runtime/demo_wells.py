@@ -4,9 +4,11 @@ The demo field's wells are tested (once: a second run finds the tests and leaves
 that share yesterday's measured volumes (the pumps run about 22 h a day, so a well's test rate
 is its share × 24 / 22), dated 2 to 97 days before the day, so the oldest test is expired (the
 validity window is 90 days) and flagged; each test is a few % off its share, as real tests
-are. The third well was down 4 h yesterday for an artificial-lift failure (its 18 h on typed
-by hand), which defers part of its production. Each PMO's meter is proved (once) ten days
-before the day at its site-file factor, so the report carries a proving in force (IDP022).
+are; each test notes the pump's speed (the virtual meter calibrates on it when the telemetry
+does not reach back to the test). The third well was down 4 h yesterday for an artificial-lift
+failure (its 18 h on typed by hand), which defers part of its production. Each PMO's meter is
+proved (once) ten days before the day at its site-file factor, so the report carries a proving
+in force (IDP022).
 
 Downstream of the battery's production PMOs the demo field has a LACT (sales), fuel and flare
 gas meters and a water-disposal meter, simulated with the production meters' decline and
@@ -29,12 +31,16 @@ from anh_reporter.production.store import load_day
 from anh_reporter.production.well_days import reported_volume
 from anh_reporter.production.well_entries import WellEntryError, add_downtime, add_well_test
 from anh_reporter.production.wells_cli import allocation_table
-from anh_reporter.site import FieldSite
+from anh_reporter.site import FieldSite, Well
+from anh_reporter.site_virtual_meter import LIFT_SPEED_SERIES
 from anh_reporter.storage import well_records
 from anh_reporter.storage.database import Database
 from anh_reporter.terminal import console
 
-SHARES = (Decimal("0.22"), Decimal("0.20"), Decimal("0.18"), Decimal("0.16"), Decimal("0.14"))
+SHARES = (Decimal("0.33"), Decimal("0.31"), Decimal("0.015"), Decimal("0.012"), Decimal("0.318"))
+"""Each well's share of the day (the last well takes the rest, 1.5 %): the ESPs lift the bulk of
+the field's ~200,000 bbl/d of liquid, the rod pumps and the PCP what such pumps can (a few
+thousand bbl/d), so each virtual meter calibrates at a plausible volumetric efficiency."""
 AGES_DAYS = (2, 9, 23, 41, 67, 97)
 HOURS_ON = Decimal(22)
 BIAS = {
@@ -92,6 +98,7 @@ def seed_wells(db: Database, field: FieldSite, now: dt.datetime | None = None) -
                 tested_on=day.day - dt.timedelta(days=age), duration_h="12",
                 oil_bbl_d=rate["oil"], gas_kscf_d=rate["gas"], water_bbl_d=rate["water"],
                 tested_by="Ing. de pruebas (demo)", entered_by="demo",
+                pump_speed=_test_speed(well),
             )  # fmt: skip
         if len(field.wells) >= 3:
             down = field.wells[2].code
@@ -109,6 +116,17 @@ def seed_wells(db: Database, field: FieldSite, now: dt.datetime | None = None) -
                 reason="parte diario: 4 h sin variador", recompute=False,
             )  # fmt: skip
     return day.day
+
+
+def _test_speed(well: Well) -> Decimal | None:
+    """The speed the test sheet notes: the simulated pump's nominal speed (its ``base``)."""
+    if well.production_method not in LIFT_SPEED_SERIES:
+        return None
+    variable = LIFT_SPEED_SERIES[well.production_method][0]
+    for s in well.series:
+        if s.variable == variable and "base" in s.simulation:
+            return Decimal(repr(s.simulation["base"]))
+    return None
 
 
 def _nominal(field: FieldSite) -> dict[str, Decimal]:

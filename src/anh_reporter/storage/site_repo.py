@@ -53,7 +53,7 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "low_flow_cutoff",
         "basis",
     ),
-    "wells": ("pmo_id", "facility_id"),
+    "wells": ("pmo_id", "facility_id", "virtual_meter"),
     "tanks": ("definition",),
 }
 """Attributes whose history the computation reads back: a day uses the values in force on it."""
@@ -223,6 +223,9 @@ def _load_field(
                 "fluids": list(f.well_fluids(well)) if f.facilities else [],
                 "entries": list(well.entries),
                 "municipality_dane": well.municipality_dane,
+                "virtual_meter": None
+                if well.virtual_meter is None
+                else Jsonb(well.virtual_meter.model_dump(mode="json")),
             },
             "well",
             f"{f.code}.{well.code}",

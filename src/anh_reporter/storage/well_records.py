@@ -55,6 +55,8 @@ class WellRow:
     entries: tuple[str, ...]
     municipality_dane: str | None
     pmo: str | None
+    virtual_meter: dict[str, Any] | None = None
+    """The site file's ``virtual_meter`` block (None: no virtual meter)."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,10 @@ def load_topology_rows(conn: Conn, field_id: int) -> FieldTopologyRows:
         ).fetchall()
     )
     wells = tuple(
-        WellRow(wid, code, name, method, fac, tuple(fluids), tuple(entries), dane, pmo)
-        for wid, code, name, method, fac, fluids, entries, dane, pmo in conn.execute(
+        WellRow(wid, code, name, method, fac, tuple(fluids), tuple(entries), dane, pmo, vm)
+        for wid, code, name, method, fac, fluids, entries, dane, pmo, vm in conn.execute(
             "SELECT w.id, w.code, w.name, w.production_method, f.code, w.fluids, w.entries, "
-            "w.municipality_dane, p.code FROM wells w "
+            "w.municipality_dane, p.code, w.virtual_meter FROM wells w "
             "LEFT JOIN facilities f ON f.id = w.facility_id "
             "LEFT JOIN measurement_points p ON p.id = w.pmo_id "
             "WHERE w.field_id = %s ORDER BY w.code",
@@ -131,12 +133,14 @@ class WellTestRow:
     entered_at: dt.datetime
     notes: str
     superseded_by: int | None
+    pump_speed: Decimal | None = None
+    """The pump speed during the test as typed with it (Hz, spm or rpm; migration 0012)."""
 
 
 _TEST_SELECT = (
     "SELECT t.id, w.code, t.tested_on, t.duration_h, t.oil_bbl_d, t.gas_kscf_d, t.water_bbl_d, "
     "t.bsw_pct, t.source, t.accepted, t.tested_by, t.entered_by, t.entered_at, t.notes, "
-    "t.superseded_by FROM well_tests t JOIN wells w ON w.id = t.well_id "
+    "t.superseded_by, t.pump_speed FROM well_tests t JOIN wells w ON w.id = t.well_id "
 )
 
 
@@ -357,6 +361,9 @@ WELL_DAY_COLUMNS = (
 )
 """The stored columns of a well day (besides well and day), in this order."""
 
+VIRTUAL_COLUMNS = ("virtual_liquid_bbl", "virtual_meter")
+"""The well day's virtual meter columns (migration 0012): not part of the report's well row."""
+
 
 def _jsonb(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict | list) else value
@@ -381,17 +388,19 @@ def save_well_days(
         "(SELECT id FROM wells WHERE field_id = %s)",
         (day, field_id),
     )
-    cols = ", ".join(WELL_DAY_COLUMNS)
-    marks = ", ".join(["%s"] * (len(WELL_DAY_COLUMNS) + 2))
+    columns = (*WELL_DAY_COLUMNS, *VIRTUAL_COLUMNS)
+    cols = ", ".join(columns)
+    marks = ", ".join(["%s"] * (len(columns) + 2))
     for wid, values in rows.items():
         conn.execute(
             f"INSERT INTO well_days (well_id, contract_day, {cols}) VALUES ({marks})",  # noqa: S608 - own columns
-            (wid, day, *(_jsonb(values[c]) for c in WELL_DAY_COLUMNS)),
+            (wid, day, *(_jsonb(values.get(c)) for c in columns)),
         )
     conn.execute(
-        "INSERT INTO allocation_days (field_id, contract_day, pmos, totals, findings) "
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (field_id, contract_day) DO UPDATE SET "
-        "pmos = excluded.pmos, totals = excluded.totals, findings = excluded.findings, "
+        "INSERT INTO allocation_days (field_id, contract_day, pmos, totals, findings, "
+        "virtual_meter) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (field_id, contract_day) "
+        "DO UPDATE SET pmos = excluded.pmos, totals = excluded.totals, "
+        "findings = excluded.findings, virtual_meter = excluded.virtual_meter, "
         "computed_at = now()",
         (
             field_id,
@@ -399,6 +408,7 @@ def save_well_days(
             Jsonb(allocation["pmos"]),
             Jsonb(allocation["totals"]),
             Jsonb(allocation["findings"]),
+            Jsonb(allocation.get("virtual_meter", [])),
         ),
     )
     after = load_well_days(conn, field_id, day)
@@ -419,6 +429,26 @@ def load_well_days(conn: Conn, field_id: int, day: dt.date) -> dict[str, dict[st
         (field_id, day),
     ).fetchall()
     return {r[0]: dict(zip(WELL_DAY_COLUMNS, r[1:], strict=True)) for r in rows}
+
+
+def load_virtual_days(conn: Conn, field_id: int, day: dt.date) -> dict[str, dict[str, Any]]:
+    """The stored virtual meter of each well of a field's day, by well code."""
+    cols = ", ".join(f"d.{c}" for c in VIRTUAL_COLUMNS)
+    rows = conn.execute(
+        f"SELECT w.code, {cols} FROM well_days d JOIN wells w ON w.id = d.well_id "  # noqa: S608 - own columns
+        "WHERE w.field_id = %s AND d.contract_day = %s ORDER BY w.code",
+        (field_id, day),
+    ).fetchall()
+    return {r[0]: dict(zip(VIRTUAL_COLUMNS, r[1:], strict=True)) for r in rows}
+
+
+def load_virtual_checks(conn: Conn, field_id: int, day: dt.date) -> list[dict[str, Any]]:
+    """The stored Σ virtual against measured of each production PMO of the day."""
+    row = conn.execute(
+        "SELECT virtual_meter FROM allocation_days WHERE field_id = %s AND contract_day = %s",
+        (field_id, day),
+    ).fetchone()
+    return [] if row is None else list(row[0])
 
 
 def load_allocation_day(conn: Conn, field_id: int, day: dt.date) -> dict[str, Any] | None:

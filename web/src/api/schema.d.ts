@@ -568,6 +568,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/production/fields/{field_id}/days/{day}/allocation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Day Allocation
+         * @description The day's allocation table before signing: wells with their virtual meter, PMOs, balances.
+         */
+        get: operations["production-get_day_allocation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/production/fields/{field_id}/days/{day}/evidence": {
         parameters: {
             query?: never;
@@ -1437,6 +1457,20 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AllocationFindingOut
+         * @description A finding of the day's allocation.
+         */
+        AllocationFindingOut: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Severity */
+            severity: string;
+            /** Target */
+            target: string;
+        };
+        /**
          * AmendRequest
          * @description Why the report is amended (it becomes part of the signed record).
          */
@@ -1670,6 +1704,34 @@ export interface components {
             target: string | null;
         };
         /**
+         * BalanceOut
+         * @description A fluid's balance: produced = Σ terms + residual, within its tolerance or not.
+         */
+        BalanceOut: {
+            /** Closes */
+            closes: boolean;
+            /** Fluid */
+            fluid: string;
+            /** Produced */
+            produced: string;
+            /** Residual */
+            residual: string;
+            /** Terms */
+            terms: components["schemas"]["BalanceTermOut"][];
+            /** Tolerance */
+            tolerance: string;
+        };
+        /**
+         * BalanceTermOut
+         * @description Where part of a fluid went.
+         */
+        BalanceTermOut: {
+            /** Name */
+            name: string;
+            /** Volume */
+            volume: string;
+        };
+        /**
          * Buckets
          * @description Time buckets of one series: each list has one entry per bucket.
          */
@@ -1850,6 +1912,31 @@ export interface components {
              * Format: date
              */
             start_day: string;
+        };
+        /**
+         * DayAllocationOut
+         * @description A field's allocated day as computed (before it is signed).
+         */
+        DayAllocationOut: {
+            /** Balances */
+            balances: components["schemas"]["BalanceOut"][];
+            /** Computed */
+            computed: boolean;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Field Id */
+            field_id: number;
+            /** Findings */
+            findings: components["schemas"]["AllocationFindingOut"][];
+            /** Pmos */
+            pmos: components["schemas"]["PmoAllocationOut"][];
+            /** Virtual Meter */
+            virtual_meter: components["schemas"]["VirtualCheckOut"][];
+            /** Wells */
+            wells: components["schemas"]["WellDayOut"][];
         };
         /**
          * DayEventOut
@@ -2422,6 +2509,26 @@ export interface components {
          * @enum {string}
          */
         Permission: "site.read" | "telemetry.read" | "telemetry.write" | "analytics.read" | "production.read" | "production.write" | "production.approve" | "anomalies.read" | "anomalies.ack" | "reports.read" | "reports.generate" | "reports.sign" | "reports.submit" | "reports.amend" | "users.manage" | "audit.read" | "config.read";
+        /**
+         * PmoAllocationOut
+         * @description A production PMO's fluid: measured, Σ theoretical, factor, allocated.
+         */
+        PmoAllocationOut: {
+            /** Allocated Total */
+            allocated_total: string;
+            /** Factor */
+            factor: string | null;
+            /** Fluid */
+            fluid: string;
+            /** Measured */
+            measured: string;
+            /** Pmo */
+            pmo: string;
+            /** Theoretical Total */
+            theoretical_total: string;
+            /** Unallocated */
+            unallocated: string;
+        };
         /**
          * PmoDayOut
          * @description A PMO's stored figures for one contract day (volumes in the PMO's unit).
@@ -3432,6 +3539,107 @@ export interface components {
             version: number;
         };
         /**
+         * VirtualCheckOut
+         * @description Σ of a production PMO's wells' virtual oil (or water) against what it measured.
+         */
+        VirtualCheckOut: {
+            /** Band Pct */
+            band_pct: string;
+            /** Deviation Pct */
+            deviation_pct: string | null;
+            /** Diverges */
+            diverges: boolean;
+            /** Fluid */
+            fluid: string;
+            /** Measured */
+            measured: string;
+            /** Pmo */
+            pmo: string;
+            /** Virtual Total */
+            virtual_total: string | null;
+            /** Wells */
+            wells: string[];
+        };
+        /**
+         * VirtualMeterOut
+         * @description How a well's virtual liquid was obtained (or why there is none: ``note``).
+         */
+        VirtualMeterOut: {
+            /** Bbl D Per Unit */
+            bbl_d_per_unit?: string | null;
+            /** Correction Factor */
+            correction_factor?: string | null;
+            /** Coverage Pct */
+            coverage_pct?: string | null;
+            /** Efficiency */
+            efficiency?: string | null;
+            /** Method */
+            method: string;
+            /** Note */
+            note?: string | null;
+            /** Oil Bbl */
+            oil_bbl?: string | null;
+            /** Test Date */
+            test_date?: string | null;
+            /** Test Speed */
+            test_speed?: string | null;
+            /** Test Speed Source */
+            test_speed_source?: string | null;
+            /** Test State */
+            test_state?: string | null;
+            /** Water Bbl */
+            water_bbl?: string | null;
+            /** Water Cut Pct */
+            water_cut_pct?: string | null;
+        };
+        /**
+         * WellDayOut
+         * @description One well's row of the allocation table, with its virtual meter.
+         */
+        WellDayOut: {
+            /** Bsw Pct */
+            bsw_pct: string | null;
+            /** Code */
+            code: string;
+            /** Deferred Oil Bbl */
+            deferred_oil_bbl: string | null;
+            /** Factors */
+            factors: {
+                [key: string]: string | null;
+            };
+            /** Findings */
+            findings: components["schemas"]["AllocationFindingOut"][];
+            /** Gas Kscf */
+            gas_kscf: string | null;
+            /** Gor Scf Bbl */
+            gor_scf_bbl: string | null;
+            /** Hours Down */
+            hours_down: string;
+            /** Hours On */
+            hours_on: string | null;
+            /** Hours Source */
+            hours_source: string;
+            /** Name */
+            name: string;
+            /** Oil Bbl */
+            oil_bbl: string | null;
+            /** Production Method */
+            production_method: string;
+            /** Status */
+            status: string;
+            /** Test Age Days */
+            test_age_days: number | null;
+            /** Test Date */
+            test_date: string | null;
+            /** Test State */
+            test_state: string;
+            /** Virtual Liquid Bbl */
+            virtual_liquid_bbl: string | null;
+            virtual_meter: components["schemas"]["VirtualMeterOut"] | null;
+            /** Water Bbl */
+            water_bbl: string | null;
+        };
+        /**
          * WellEntryOut
          * @description A stored entry and the stored contract days it made allocate again.
          */
@@ -3484,6 +3692,11 @@ export interface components {
             notes: string;
             /** Oil Bbl D */
             oil_bbl_d: number | string;
+            /**
+             * Pump Speed
+             * @description Pump speed during the test (ESP Hz, rod pump spm, PCP rpm): calibrates the well's virtual meter when its speed series has no data for the test day
+             */
+            pump_speed?: number | string | null;
             /** Replaces */
             replaces?: number | null;
             /**
@@ -3528,6 +3741,8 @@ export interface components {
             notes: string;
             /** Oil Bbl D */
             oil_bbl_d: string;
+            /** Pump Speed */
+            pump_speed?: string | null;
             /** Source */
             source: string;
             /** Superseded By */
@@ -7031,6 +7246,129 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DailyProduction"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "production-get_day_allocation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                field_id: number;
+                /** @description Contract day */
+                day: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DayAllocationOut"];
                 };
             };
             /** @description bad request */

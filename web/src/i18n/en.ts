@@ -97,6 +97,11 @@ const en: typeof es = {
     wells: 'Wells ({n})', well: 'Well', status: 'Status', hoursOn: 'Hours on', test: 'Well test', testAge: '{n} days old',
     factorsShort: 'Factors', deferred: 'Down and deferred', flags: 'Flags', noFlags: 'none', total: 'Total of the wells',
     findings: 'Allocation findings',
+    virtual: {
+      liquid: 'Virtual liquid', oil: 'oil', title: 'Virtual meters against the PMOs',
+      explain: 'Each well\'s liquid estimated from its pump speed (ESP affinity laws, rod-pump displacement, PCP rpm × displacement), calibrated on its well test; their sum against what each production PMO measured.',
+      total: 'Σ virtual', deviation: 'Deviation', diverges: 'Diverges', within: 'Within the band', notCompared: 'not compared (see the findings)',
+    },
     fluidShort: { oil: 'O', gas: 'G', water: 'W' },
     statuses: { producing: 'Producing', shut_in: 'Shut in', workover: 'Workover', suspended: 'Suspended', abandoned: 'Abandoned', injecting: 'Injecting' },
     hoursSources: { telemetry: 'from telemetry', manual: 'typed in', status: 'from the status log', none: 'no source' },

@@ -95,6 +95,11 @@ export default {
     wells: 'Pozos ({n})', well: 'Pozo', status: 'Estado', hoursOn: 'Horas en producción', test: 'Prueba de pozo', testAge: '{n} días',
     factorsShort: 'Factores', deferred: 'Paro y producción diferida', flags: 'Alertas', noFlags: 'ninguna', total: 'Total de los pozos',
     findings: 'Hallazgos de la asignación',
+    virtual: {
+      liquid: 'Líquido virtual', oil: 'crudo', title: 'Medidores virtuales frente a los PMO',
+      explain: 'El líquido de cada pozo estimado con la velocidad de su bomba (leyes de afinidad del BES, desplazamiento del bombeo mecánico, rpm × desplazamiento de la PCP), calibrado con su prueba de pozo; su suma frente a lo que midió cada PMO de producción.',
+      total: 'Σ virtual', deviation: 'Desviación', diverges: 'Diverge', within: 'Dentro de la banda', notCompared: 'no comparado (ver los hallazgos)',
+    },
     fluidShort: { oil: 'C', gas: 'G', water: 'A' },
     statuses: { producing: 'Produciendo', shut_in: 'Cerrado', workover: 'En reacondicionamiento', suspended: 'Suspendido', abandoned: 'Abandonado', injecting: 'Inyector' },
     hoursSources: { telemetry: 'por telemetría', manual: 'digitadas', status: 'del registro de estados', none: 'sin fuente' },

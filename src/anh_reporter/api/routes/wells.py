@@ -108,6 +108,13 @@ class WellTestIn(BaseModel):
     accepted: bool = True
     notes: str = Field("", max_length=2000)
     replaces: int | None = Field(None, ge=1, le=MAX_ID64)
+    pump_speed: (
+        Annotated[Decimal, Field(gt=0, le=10_000, max_digits=10, decimal_places=4)] | None
+    ) = Field(
+        None,
+        description="Pump speed during the test (ESP Hz, rod pump spm, PCP rpm): calibrates "
+        "the well's virtual meter when its speed series has no data for the test day",
+    )
 
 
 class WellTestOut(BaseModel):
@@ -128,6 +135,7 @@ class WellTestOut(BaseModel):
     entered_at: dt.datetime
     notes: str
     superseded_by: int | None
+    pump_speed: Decimal | None = None
 
 
 class DowntimeIn(BaseModel):
@@ -236,7 +244,7 @@ async def create_well_test(
             duration_h=body.duration_h, oil_bbl_d=body.oil_bbl_d, gas_kscf_d=body.gas_kscf_d,
             water_bbl_d=body.water_bbl_d, tested_by=body.tested_by, entered_by=me.actor,
             bsw_pct=body.bsw_pct, source=body.source, accepted=body.accepted,
-            notes=body.notes, replaces=body.replaces,
+            notes=body.notes, replaces=body.replaces, pump_speed=body.pump_speed,
         ),
     )  # fmt: skip
 
