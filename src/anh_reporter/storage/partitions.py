@@ -22,7 +22,7 @@ WEEK = dt.timedelta(days=7)
 WEEK_US = 7 * 86_400 * 1_000_000
 MONDAY_US = 4 * 86_400 * 1_000_000  # 1970-01-05 was a Monday
 _NAME = re.compile(r"^telemetry_p(\d{8})$")
-_LOCK_KEY = 0x414E4801  # advisory lock serialising partition DDL
+LOCK_KEY = 0x414E4801  # advisory lock serialising partition DDL
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,17 @@ def ensure_weeks(conn: psycopg.Connection[Any], week_starts_us: Iterable[int]) -
         return []
     created: list[str] = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         existing = {p.name for p in list_partitions(conn)}
+        archived = archived_names(conn)
         owner = _owns_telemetry(conn)
         for start_us in wanted:
             start = from_us(start_us)
             name = partition_name(start)
             if name in existing:
                 continue
+            if name in archived:
+                raise ArchivedWeekError(name, archived[name])
             if owner:
                 conn.execute(
                     f"CREATE TABLE {name} PARTITION OF telemetry "
@@ -91,6 +94,26 @@ def ensure_weeks(conn: psycopg.Connection[Any], week_starts_us: Iterable[int]) -
                 )
             created.append(name)
     return created
+
+
+class ArchivedWeekError(ValueError):
+    """Readings for a week already archived to cold storage (its rollups would go wrong)."""
+
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(
+            f"week {name} is archived to {path}: readings for it are not accepted "
+            "(cold storage holds whole weeks)"
+        )
+        self.name = name
+        self.path = path
+
+
+def archived_names(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """Partitions archived to cold storage (name -> file), empty before the catalog exists."""
+    row = conn.execute("SELECT to_regclass('cold_partitions') IS NOT NULL").fetchone()
+    if not row or not row[0]:
+        return {}
+    return dict(conn.execute("SELECT name, path FROM cold_partitions").fetchall())
 
 
 def _owns_telemetry(conn: psycopg.Connection[Any]) -> bool:
@@ -151,7 +174,7 @@ def drop_expired(conn: psycopg.Connection[Any], now: dt.datetime, years: int) ->
     cutoff = retention_cutoff(now, years)
     dropped: list[str] = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         for part in list_partitions(conn):
             if part.end <= cutoff:
                 conn.execute(f"DROP TABLE {part.name}")

@@ -9,6 +9,7 @@ and :mod:`anh_reporter.production`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from anh_reporter.domain.quality import GOOD_STORED_UPPER
+from anh_reporter.domain.timeutil import from_us, to_us
+from anh_reporter.storage import cold_read
 
 HOUR_S = 3600
 _GOOD = f"(t.quality >= 0 AND t.quality < {GOOD_STORED_UPPER} AND t.value IS NOT NULL)"
@@ -30,7 +33,8 @@ async def raw_readings(
     end: dt.datetime,
     limit: int,
 ) -> list[tuple[dt.datetime, float | None, int]]:
-    """Up to ``limit`` readings (time, value, unsigned quality) in ``[start, end)``, in order."""
+    """Up to ``limit`` readings (time, value, unsigned quality) in ``[start, end)``, in order;
+    archived weeks are read from their Parquet files (:mod:`.cold_read`)."""
     # Binary results: half the client CPU of text for the same Python values.
     async with conn.cursor(binary=True) as cur:
         await cur.execute(
@@ -38,7 +42,25 @@ async def raw_readings(
             "WHERE series_id = %s AND time >= %s AND time < %s ORDER BY time LIMIT %s",
             (series_id, start, end, limit),
         )
-        return list(await cur.fetchall())
+        hot: list[tuple[dt.datetime, float | None, int]] = list(await cur.fetchall())
+    files = await cold_read.cold_files_async(conn, start, end)
+    if not files:
+        return hot
+    cold = await asyncio.to_thread(
+        cold_read.read_cold, files, [series_id], to_us(start), to_us(end)
+    )
+    merged = hot + [
+        (from_us(int(t)), None if null else float(v), int(q) & 0xFFFFFFFF)
+        for t, v, null, q in zip(
+            cold.time_us[:limit],
+            cold.value[:limit],
+            cold.null[:limit],
+            cold.quality[:limit],
+            strict=True,
+        )
+    ]
+    merged.sort(key=lambda row: row[0])
+    return merged[:limit]
 
 
 _HOURLY_SQL = """
