@@ -64,7 +64,7 @@ def write_weeks(conn: Conn) -> None:
 
 def all_rows(conn: Conn, where: str = "") -> list[tuple[Any, ...]]:
     return conn.execute(
-        "SELECT series_id, time, value, quality FROM telemetry " + where + " ORDER BY 1, 2"
+        "SELECT series_id, time, value, quality FROM telemetry " + where + " ORDER BY 1, 2"  # noqa: S608 - test literals
     ).fetchall()
 
 
@@ -177,3 +177,20 @@ def test_a_missing_archive_is_an_error_not_an_empty_answer(conn: Conn, tmp_path:
     archived.path.unlink()
     with pytest.raises(cold.ColdStorageError, match="telemetry_p20260126 is missing"):
         read_samples(conn, series_id=1, start_us=to_us(OLD_WEEK), end_us=to_us(NOW))
+
+
+def test_an_archived_day_computes_the_same_figures(conn: Conn, tmp_path: Path) -> None:
+    from anh_reporter.production.daily import compute_day
+    from tests.production.helpers import DAY_D, FIELD, load_test_site, standard_day
+
+    ids = load_test_site(conn)
+    standard_day(conn, ids)  # contract day 2026-02-02 11:00 UTC to 02-03 11:00 (week 02-02)
+    hot = compute_day(conn, FIELD, DAY_D)
+    conn.commit()
+    (part,) = [p for p in cold.due(conn, dt.datetime(2026, 3, 1, tzinfo=UTC), 14)]
+    cold.archive_partition(conn, part, tmp_path)
+    assert conn.execute("SELECT count(*) FROM telemetry").fetchone() == (0,)
+
+    archived = compute_day(conn, FIELD, DAY_D)
+    assert archived.figures == hot.figures
+    assert archived.changed == ()
