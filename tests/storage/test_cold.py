@@ -17,8 +17,15 @@ from anh_reporter.domain.timeutil import to_us
 from anh_reporter.storage import cold, cold_read, partitions
 from anh_reporter.storage.cold_format import decimal_scale
 from anh_reporter.storage.database import Database
-from anh_reporter.storage.readings import raw_readings
+from anh_reporter.storage.readings import (
+    buckets,
+    copy_csv,
+    count_capped,
+    plan_buckets,
+    raw_readings,
+)
 from anh_reporter.storage.telemetry import TelemetryWriter
+from tests.production.helpers import load_test_site
 
 UTC = dt.UTC
 OLD_WEEK = dt.datetime(2026, 1, 26, tzinfo=UTC)  # Monday: partition telemetry_p20260126
@@ -137,13 +144,17 @@ def test_a_failure_at_any_step_keeps_every_reading(conn: Conn, tmp_path: Path, s
 
 async def test_history_reads_across_hot_and_cold(db: Database, tmp_path: Path) -> None:
     with db.connect() as conn:
+        ids = load_test_site(conn)  # the CSV export names each reading's series
+        assert {1, 2, 3} <= set(ids.values())
         write_weeks(conn)
         start, end = OLD_WEEK, HOT_WEEK + dt.timedelta(days=1)
         before_samples = read_samples(conn, series_id=2, start_us=to_us(start), end_us=to_us(end))
         async with await psycopg.AsyncConnection.connect(db.url, autocommit=True) as aconn:
             before_raw = await raw_readings(aconn, series_id=2, start=start, end=end, limit=10_000)
+            before_other = await other_reads(aconn, start, end)
             archive_old(conn, tmp_path)
             after_raw = await raw_readings(aconn, series_id=2, start=start, end=end, limit=10_000)
+            after_other = await other_reads(aconn, start, end)
             first = await raw_readings(aconn, series_id=2, start=start, end=end, limit=3)
         after_samples = read_samples(conn, series_id=2, start_us=to_us(start), end_us=to_us(end))
 
@@ -153,9 +164,24 @@ async def test_history_reads_across_hot_and_cold(db: Database, tmp_path: Path) -
     assert after_raw[5][1:] == (None, 0x808A0000)  # the Bad marker: NULL, unsigned code
     assert after_raw[6][2] == 0x40000000
     assert first == before_raw[:3]
+    assert after_other == before_other
+    assert before_other[1] == 2880 + 1440 + 288 + 144 + 2  # every reading counted
+    assert before_other[2].count(b"\n") == 1 + before_other[1]  # header + one line a reading
     for a, b in zip(before_samples, after_samples, strict=True):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
+
+
+async def other_reads(
+    aconn: psycopg.AsyncConnection[Any], start: dt.datetime, end: dt.datetime
+) -> tuple[Any, ...]:
+    """20-minute buckets (from raw rows), a capped count and the CSV export of every series."""
+    plan = plan_buckets(start, end, 1200)
+    assert not plan.from_hourly
+    series = [await buckets(aconn, series_id=sid, plan=plan) for sid in (1, 2, 3)]
+    count = await count_capped(aconn, series_ids=[1, 2, 3], start=start, end=end, cap=100_000)
+    csv = b"".join([c async for c in copy_csv(aconn, series_ids=[1, 2, 3], start=start, end=end)])
+    return series, count, csv
 
 
 def test_writes_to_an_archived_week_are_refused(conn: Conn, tmp_path: Path) -> None:
