@@ -220,3 +220,14 @@ def test_an_archived_day_computes_the_same_figures(conn: Conn, tmp_path: Path) -
     archived = compute_day(conn, FIELD, DAY_D)
     assert archived.figures == hot.figures
     assert archived.changed == ()
+
+
+def test_retention_drops_archived_weeks_and_their_files(conn: Conn, tmp_path: Path) -> None:
+    write_weeks(conn)
+    archived = archive_old(conn, tmp_path)
+    # Five years after 2026-02-20, the week of 2026-01-26 has expired; the hot one too.
+    dropped = partitions.drop_expired(conn, dt.datetime(2031, 2, 20, tzinfo=UTC), years=5)
+    assert dropped == ["telemetry_p20260202", "telemetry_p20260126"]
+    assert conn.execute("SELECT count(*) FROM cold_partitions").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM telemetry_hourly").fetchone() == (0,)
+    assert not archived.path.exists()

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -168,7 +169,8 @@ def retention_cutoff(now: dt.datetime, years: int) -> dt.datetime:
 
 
 def drop_expired(conn: psycopg.Connection[Any], now: dt.datetime, years: int) -> list[str]:
-    """Drop whole partitions that end at or before the retention cutoff; return their names."""
+    """Drop whole partitions that end at or before the retention cutoff, and archived weeks
+    (their files too); return their names."""
     if not is_native(conn):
         return []
     cutoff = retention_cutoff(now, years)
@@ -183,7 +185,25 @@ def drop_expired(conn: psycopg.Connection[Any], now: dt.datetime, years: int) ->
                     (part.start, part.end),
                 )
                 dropped.append(part.name)
+        expired_files = _drop_expired_cold(conn, cutoff)
+    for name, path in expired_files:  # after the commit: a crash leaves a stray file, no hole
+        Path(path).unlink(missing_ok=True)
+        dropped.append(name)
     return dropped
+
+
+def _drop_expired_cold(conn: psycopg.Connection[Any], cutoff: dt.datetime) -> list[tuple[str, str]]:
+    """Forget archived weeks that end at or before ``cutoff`` (and their rollups)."""
+    if not archived_names(conn):
+        return []
+    expired = conn.execute(
+        "DELETE FROM cold_partitions WHERE range_end <= %s RETURNING name, path, range_start, "
+        "range_end",
+        (cutoff,),
+    ).fetchall()
+    for _name, _path, start, end in expired:
+        conn.execute("DELETE FROM telemetry_hourly WHERE hour >= %s AND hour < %s", (start, end))
+    return [(name, path) for name, path, _start, _end in expired]
 
 
 def _lit(when: dt.datetime) -> str:
