@@ -231,3 +231,32 @@ def test_retention_drops_archived_weeks_and_their_files(conn: Conn, tmp_path: Pa
     assert conn.execute("SELECT count(*) FROM cold_partitions").fetchone() == (0,)
     assert conn.execute("SELECT count(*) FROM telemetry_hourly").fetchone() == (0,)
     assert not archived.path.exists()
+
+
+def test_db_archive_and_status_commands(db: Database, tmp_path: Path) -> None:
+    from tests.test_demo import clean_env, run_cli
+
+    with db.connect() as conn:
+        write_weeks(conn)  # weeks of 2026-01-26 and 2026-02-02: both long over
+    env = clean_env(ANH_DATABASE_URL=db.url, ANH_STORAGE__COLD_DIR=str(tmp_path / "cold"))
+
+    no_age = run_cli("db", "archive", env=env)
+    assert no_age.returncode != 0
+    assert "give --older-than DAYS or set ANH_STORAGE__COLD_AFTER_DAYS" in no_age.stderr
+
+    dry = run_cli("db", "archive", "--older-than", "30", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "would archive telemetry_p20260126" in dry.stdout
+    assert "2 partition(s) ended more than 30 days ago" in dry.stdout
+    assert not (tmp_path / "cold").exists()
+
+    done = run_cli("db", "archive", "--older-than", "30", env=env)
+    assert done.returncode == 0, done.stderr
+    # 2,880 + 288 + 2 readings in the old week, 1,440 × 2 + 288 in the other (2 days each).
+    assert "telemetry_p20260126: 3,170 readings" in done.stdout
+    assert "telemetry_p20260202: 3,168 readings" in done.stdout
+    status = run_cli("db", "status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert "cold storage: 2 archived week(s) 2026-01-26 to 2026-02-09, 6,338 readings" in (
+        status.stdout
+    )
