@@ -260,3 +260,24 @@ def test_db_archive_and_status_commands(db: Database, tmp_path: Path) -> None:
     assert "cold storage: 2 archived week(s) 2026-01-26 to 2026-02-09, 6,338 readings" in (
         status.stdout
     )
+
+
+def test_the_partitions_job_archives_when_an_age_is_set(db: Database, tmp_path: Path) -> None:
+    from anh_reporter.config import Settings, StorageSettings
+    from anh_reporter.scheduler.jobs import maintain_partitions
+
+    with db.connect() as conn:
+        write_weeks(conn)
+    off = Settings(database_url=db.url, data_dir=tmp_path)
+    maintain_partitions(db, off)  # no age set: nothing archived
+    on = Settings(
+        database_url=db.url, data_dir=tmp_path, storage=StorageSettings(cold_after_days=30)
+    )
+    maintain_partitions(db, on)
+    with db.connect() as conn:
+        names = conn.execute("SELECT name FROM cold_partitions ORDER BY name").fetchall()
+    assert names == [("telemetry_p20260126",), ("telemetry_p20260202",)]
+    assert sorted(p.name for p in (tmp_path / "cold").iterdir()) == [
+        "telemetry_p20260126.parquet",
+        "telemetry_p20260202.parquet",
+    ]
