@@ -281,3 +281,21 @@ def test_the_partitions_job_archives_when_an_age_is_set(db: Database, tmp_path: 
         "telemetry_p20260126.parquet",
         "telemetry_p20260202.parquet",
     ]
+
+
+def test_a_day_whose_neighbours_were_archived_computes_the_same(conn: Conn, tmp_path: Path) -> None:
+    from anh_reporter.production.daily import compute_day
+    from tests.production.helpers import DAY_D, FIELD, S, load_test_site, standard_day, write
+
+    ids = load_test_site(conn)
+    standard_day(conn, ids)
+    # The totalizer also read the previous Sunday (week of 2026-01-26), every 10 minutes from
+    # 20:00 to 23:50 UTC, on the same 1,000 bbl/d line: the counter's lookback reaches there.
+    sunday = np.arange(to_us(dt.datetime(2026, 2, 1, 20, tzinfo=UTC)), to_us(HOT_WEEK), 600 * US)
+    write(conn, ids["PMO-OIL.oil_total"], sunday, 5000.0 + 1000.0 * (sunday - S) / (86_400 * US))
+    hot = compute_day(conn, FIELD, DAY_D)
+    conn.commit()
+    old = [p for p in cold.due(conn, NOW, 14) if p.name == "telemetry_p20260126"]
+    cold.archive_partition(conn, old[0], tmp_path)
+
+    assert compute_day(conn, FIELD, DAY_D).figures == hot.figures
