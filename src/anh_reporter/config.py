@@ -87,6 +87,14 @@ class StorageSettings(BaseModel):
     retention_years: int = Field(5, ge=1, le=100, description="Drop telemetry older than this")
     partitions_ahead: int = Field(4, ge=1, le=104, description="Weekly partitions made ahead")
     use_timescaledb: bool = Field(True, description="Use TimescaleDB where it can be created")
+    cold_after_days: int | None = Field(
+        None,
+        ge=1,
+        le=36_500,
+        description="Archive weekly partitions that ended this many days ago to Parquet "
+        "(None: only `db archive --older-than`)",
+    )
+    cold_dir: Path | None = Field(None, description="Parquet archive folder (default <data>/cold)")
 
 
 class AlertSettings(BaseModel):
@@ -362,6 +370,11 @@ class Settings(BaseSettings):
     def reports_dir(self) -> Path:
         """Where signed reports are written."""
         return self.reports.reports_dir or self.data_dir / "reports"
+
+    @property
+    def cold_dir(self) -> Path:
+        """Where archived telemetry partitions are kept as Parquet files."""
+        return self.storage.cold_dir or self.data_dir / "cold"
 
     @property
     def profile_dirs(self) -> tuple[Path, ...]:

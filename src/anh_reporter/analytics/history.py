@@ -17,6 +17,7 @@ import psycopg
 from anh_reporter.analytics.features import WindowStats, is_analysed, stats_from_rollups
 from anh_reporter.analytics.online import SeriesInfo
 from anh_reporter.domain.timeutil import US_PER_HOUR, from_us, to_us
+from anh_reporter.storage import cold_read
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,25 @@ def all_series_infos(conn: psycopg.Connection[Any]) -> list[SeriesInfo]:
 def read_samples(
     conn: psycopg.Connection[Any], *, series_id: int, start_us: int, end_us: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint32]]:
-    """Raw samples of one series in ``[start, end)``: times (µs), values (NaN for NULL), codes."""
+    """Raw samples of one series in ``[start, end)``: times (µs), values (NaN for NULL), codes;
+    archived weeks included (read from their Parquet files)."""
+    hot = _read_hot_samples(conn, series_id=series_id, start_us=start_us, end_us=end_us)
+    files = cold_read.cold_files(conn, from_us(start_us), from_us(end_us))
+    if not files:
+        return hot
+    cold = cold_read.read_cold(files, [series_id], start_us, end_us)
+    times = np.concatenate([cold.time_us, hot[0]])
+    order = np.argsort(times, kind="stable")
+    return (
+        times[order],
+        np.concatenate([cold.value, hot[1]])[order],
+        np.concatenate([cold.quality.view(np.uint32), hot[2]])[order],
+    )
+
+
+def _read_hot_samples(
+    conn: psycopg.Connection[Any], *, series_id: int, start_us: int, end_us: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint32]]:
     rows = conn.execute(
         """
         SELECT (extract(epoch FROM time) * 1000000)::int8, coalesce(value, 'NaN'), quality

@@ -51,6 +51,7 @@ from anh_reporter.production.inputs import (
 )
 from anh_reporter.production.volumes import CounterSpec
 from anh_reporter.production.well_days import WellDaysResult, allocate_day
+from anh_reporter.storage import cold_read
 from anh_reporter.storage.copy import PG_EPOCH_US
 
 Conn = psycopg.Connection[Any]
@@ -144,6 +145,17 @@ def load_raw(
             rows["value"].astype(np.float64),
             rows["quality"].astype(np.int32),
         )
+    # Archived weeks (cold storage) are merged in with the same selection.
+    windows = [
+        cold_read.WindowRequest(
+            r.series.id,
+            round(settings.gap_tolerance_s(r.series.sampling_period_s) * 1e6),
+            r.far,
+            r.before,
+        )
+        for r in requests
+    ]
+    cold_read.add_cold_to_window(conn, out, windows, day.start_us, day.end_us, GOOD_STORED_UPPER)
     return out
 
 

@@ -7,7 +7,8 @@
   coalesced misfire creates no second version.
 * ``recompute-late-data``: every 15 minutes, recompute the days whose telemetry changed after
   they were computed; a signed day whose figures changed is marked as needing an amendment.
-* ``partitions``: daily, create the telemetry partitions ahead and drop the expired ones.
+* ``partitions``: daily, create the telemetry partitions ahead and drop the expired ones;
+  archive those older than ``ANH_STORAGE__COLD_AFTER_DAYS`` to Parquet when it is set.
 * ``train-anomaly-models``: daily, a new IsolationForest version per PMO on the last 14 days.
 * ``score-anomalies``: hourly, score the last 6 hours of each PMO with its newest model.
 
@@ -97,7 +98,14 @@ def maintain_partitions(db: Database, settings: Settings) -> list[str]:
         if not partitions.is_native(conn):
             return []
         partitions.premake(conn, now, settings.storage.partitions_ahead)
-        return partitions.drop_expired(conn, now, settings.storage.retention_years)
+        dropped = partitions.drop_expired(conn, now, settings.storage.retention_years)
+        if settings.storage.cold_after_days is not None:
+            from anh_reporter.storage import cold  # pyarrow: loaded here
+
+            for part in cold.due(conn, now, settings.storage.cold_after_days):
+                archived = cold.archive_partition(conn, part, settings.cold_dir)
+                log.info("archived %s: %d readings to %s", part.name, archived.rows, archived.path)
+        return dropped
 
 
 def train_anomaly_models(db: Database, settings: Settings) -> int:
@@ -162,7 +170,7 @@ JOBS: list[JobSpec] = [
         func=maintain_partitions,
         trigger=lambda field, options: CronTrigger(hour=2, minute=15, timezone=BOGOTA),
         per_field=False,
-        description="create telemetry partitions ahead, drop expired ones",
+        description="create telemetry partitions ahead, drop expired ones, archive old ones",
     ),
     JobSpec(
         id="train-anomaly-models",

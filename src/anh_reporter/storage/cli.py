@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import psycopg
 import typer
 from rich.table import Table
 
@@ -15,7 +16,7 @@ from anh_reporter.storage import migrate, partitions, roles
 from anh_reporter.storage.database import Database, open_database
 from anh_reporter.storage.site_repo import SiteLoadSummary, load_site_into
 from anh_reporter.storage.site_topology import check_site
-from anh_reporter.terminal import console, human_size, os_user
+from anh_reporter.terminal import console, human_size, os_user, progress
 
 db_app = typer.Typer(
     help="Database: migrations, status, partitions.", no_args_is_help=True, add_completion=False
@@ -150,6 +151,54 @@ def db_partitions(
         )
 
 
+@db_app.command("archive")
+def db_archive(
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than",
+            min=1,
+            help="Archive partitions that ended this many days ago "
+            "(default: ANH_STORAGE__COLD_AFTER_DAYS)",
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only list what would be archived")] = False,
+) -> None:
+    """Move old telemetry partitions to Parquet files (rollups stay); reads stay transparent."""
+    from anh_reporter.storage import cold  # pyarrow: loaded here
+
+    settings = get_settings()
+    days = older_than if older_than is not None else settings.storage.cold_after_days
+    if days is None:
+        raise typer.BadParameter(
+            "give --older-than DAYS or set ANH_STORAGE__COLD_AFTER_DAYS", param_hint="--older-than"
+        )
+    with open_database(settings, owner=True) as db, db.connect() as conn:
+        parts = cold.due(conn, dt.datetime.now(dt.UTC), days)
+        if dry_run or not parts:
+            for p in parts:
+                console.print(
+                    f"would archive {p.name} (~{p.rows_estimate:,} rows, {human_size(p.bytes)})"
+                )
+            console.print(f"{len(parts)} partition(s) ended more than {days} days ago")
+            return
+        done = []
+        with progress() as bar:
+            task = bar.add_task("archiving", total=sum(max(p.rows_estimate, 1) for p in parts))
+            for p in parts:
+                bar.update(task, description=f"archiving {p.name}")
+                done.append(
+                    cold.archive_partition(
+                        conn, p, settings.cold_dir, on_rows=lambda n: bar.advance(task, n)
+                    )
+                )
+        for a in done:
+            console.print(
+                f"{a.name}: {a.rows:,} readings, {human_size(a.pg_bytes)} in PostgreSQL -> "
+                f"{human_size(a.file_bytes)} ({a.bytes_per_reading:.2f} B/reading) in {a.path}"
+            )
+
+
 @site_app.command("check")
 def site_check(path: SiteFile) -> None:
     """Validate a site file (and each field's topology) without touching the database."""
@@ -222,6 +271,7 @@ def _print_status(db: Database) -> None:
                 ).fetchone()
                 counts[table] = row[0] if row else None
         parts = partitions.list_partitions(conn) if native else []
+        archived = _cold_summary(conn)
     current, head = migrate.current_revision(db), migrate.head_revision()
     console.print(
         f"server: PostgreSQL {version[0] if version else '?'} "
@@ -235,3 +285,21 @@ def _print_status(db: Database) -> None:
     )
     for table, n in counts.items():
         console.print(f"  {table}: ~{n:,} rows" if n is not None and n >= 0 else f"  {table}: -")
+    if archived:
+        weeks, rows, file_bytes, pg_bytes, first, last = archived
+        console.print(
+            f"cold storage: {weeks} archived week(s) {first:%Y-%m-%d} to {last:%Y-%m-%d}, "
+            f"{rows:,} readings, {human_size(file_bytes)} of Parquet "
+            f"(were {human_size(pg_bytes)} in PostgreSQL)"
+        )
+
+
+def _cold_summary(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
+    row = conn.execute("SELECT to_regclass('cold_partitions') IS NOT NULL").fetchone()
+    if not row or not row[0]:
+        return None
+    summary = conn.execute(
+        "SELECT count(*), sum(rows), sum(file_bytes), sum(pg_bytes), min(range_start), "
+        "max(range_end) FROM cold_partitions"
+    ).fetchone()
+    return tuple(summary) if summary and summary[0] else None

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,7 +23,7 @@ WEEK = dt.timedelta(days=7)
 WEEK_US = 7 * 86_400 * 1_000_000
 MONDAY_US = 4 * 86_400 * 1_000_000  # 1970-01-05 was a Monday
 _NAME = re.compile(r"^telemetry_p(\d{8})$")
-_LOCK_KEY = 0x414E4801  # advisory lock serialising partition DDL
+LOCK_KEY = 0x414E4801  # advisory lock serialising partition DDL
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,17 @@ def ensure_weeks(conn: psycopg.Connection[Any], week_starts_us: Iterable[int]) -
         return []
     created: list[str] = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         existing = {p.name for p in list_partitions(conn)}
+        archived = archived_names(conn)
         owner = _owns_telemetry(conn)
         for start_us in wanted:
             start = from_us(start_us)
             name = partition_name(start)
             if name in existing:
                 continue
+            if name in archived:
+                raise ArchivedWeekError(name, archived[name])
             if owner:
                 conn.execute(
                     f"CREATE TABLE {name} PARTITION OF telemetry "
@@ -91,6 +95,26 @@ def ensure_weeks(conn: psycopg.Connection[Any], week_starts_us: Iterable[int]) -
                 )
             created.append(name)
     return created
+
+
+class ArchivedWeekError(ValueError):
+    """Readings for a week already archived to cold storage (its rollups would go wrong)."""
+
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(
+            f"week {name} is archived to {path}: readings for it are not accepted "
+            "(cold storage holds whole weeks)"
+        )
+        self.name = name
+        self.path = path
+
+
+def archived_names(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """Partitions archived to cold storage (name -> file), empty before the catalog exists."""
+    row = conn.execute("SELECT to_regclass('cold_partitions') IS NOT NULL").fetchone()
+    if not row or not row[0]:
+        return {}
+    return dict(conn.execute("SELECT name, path FROM cold_partitions").fetchall())
 
 
 def _owns_telemetry(conn: psycopg.Connection[Any]) -> bool:
@@ -145,13 +169,14 @@ def retention_cutoff(now: dt.datetime, years: int) -> dt.datetime:
 
 
 def drop_expired(conn: psycopg.Connection[Any], now: dt.datetime, years: int) -> list[str]:
-    """Drop whole partitions that end at or before the retention cutoff; return their names."""
+    """Drop whole partitions that end at or before the retention cutoff, and archived weeks
+    (their files too); return their names."""
     if not is_native(conn):
         return []
     cutoff = retention_cutoff(now, years)
     dropped: list[str] = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         for part in list_partitions(conn):
             if part.end <= cutoff:
                 conn.execute(f"DROP TABLE {part.name}")
@@ -160,7 +185,25 @@ def drop_expired(conn: psycopg.Connection[Any], now: dt.datetime, years: int) ->
                     (part.start, part.end),
                 )
                 dropped.append(part.name)
+        expired_files = _drop_expired_cold(conn, cutoff)
+    for name, path in expired_files:  # after the commit: a crash leaves a stray file, no hole
+        Path(path).unlink(missing_ok=True)
+        dropped.append(name)
     return dropped
+
+
+def _drop_expired_cold(conn: psycopg.Connection[Any], cutoff: dt.datetime) -> list[tuple[str, str]]:
+    """Forget archived weeks that end at or before ``cutoff`` (and their rollups)."""
+    if not archived_names(conn):
+        return []
+    expired = conn.execute(
+        "DELETE FROM cold_partitions WHERE range_end <= %s RETURNING name, path, range_start, "
+        "range_end",
+        (cutoff,),
+    ).fetchall()
+    for _name, _path, start, end in expired:
+        conn.execute("DELETE FROM telemetry_hourly WHERE hour >= %s AND hour < %s", (start, end))
+    return [(name, path) for name, path, _start, _end in expired]
 
 
 def _lit(when: dt.datetime) -> str:
