@@ -44,7 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "anh_reporter.runtime.worker:worker",
         "The ingest worker: Redis Streams consumer group -> PostgreSQL; run one per replica.",
     ),
-    "opcua": ("anh_reporter.simulator.cli:opcua_app", "OPC UA: browse a server, make a tag map."),
+    "opcua": ("anh_reporter.simulator.cli:opcua_app", "OPC UA: browse, tag map, certificates."),
     "production": ("anh_reporter.production.cli:app", "Daily production per PMO (API MPMS)."),
     "manual": (
         "anh_reporter.production.manual_cli:manual_app",

@@ -170,15 +170,15 @@ def install_error_handlers(app: FastAPI) -> None:
             message += f" (and {len(details) - 1} more problem(s))"
         return error_response(422, "validation_error", message, details=details)
 
-    async def storage_down(_: Request, exc: Exception) -> JsonResponse:
-        return error_response(503, "database_unavailable", str(exc), headers={"Retry-After": "5"})
-
-    async def database_error(_: Request, exc: Exception) -> JsonResponse:
-        log.error("database error: %s", exc)
+    async def database_down(_: Request, exc: Exception) -> JsonResponse:
+        # The driver's text names the host, port, user and database: it goes to the log under
+        # an id; the client gets a fixed message and the id.
+        error_id = secrets.token_hex(6)
+        log.error("database unavailable (error id %s): %s", error_id, first_line(exc))
         return error_response(
             503,
             "database_unavailable",
-            "the database could not answer; retry shortly",
+            f"the database could not answer; retry shortly (error id {error_id})",
             headers={"Retry-After": "5"},
         )
 
@@ -199,13 +199,13 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "an unexpected error occurred; it was logged")
 
-    app.add_exception_handler(psycopg.OperationalError, database_error)
+    app.add_exception_handler(psycopg.OperationalError, database_down)
     app.add_exception_handler(psycopg.DataError, refused_value)
     app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(StorageError, storage_down)
+    app.add_exception_handler(StorageError, database_down)
 
 
 # The documented error answers of every route, so clients and schemathesis know their shape.

@@ -95,7 +95,7 @@ def read_csv(
             values: list[float] = []
             qualities: list[int] = []
             bad: list[QuarantineRow] = []
-            for text, fields in zip(lines, csv.reader(lines), strict=True):
+            for text, fields in zip(lines, _records(lines), strict=True):
                 line_no += 1
                 position += len(text.encode())
                 if not text.strip():
@@ -118,6 +118,15 @@ def read_csv(
                 values.append(v)
                 qualities.append(q)
             yield CsvChunk(Batch.of(sids, times, values, qualities, source), bad, position)
+
+
+def _records(lines: list[str]) -> list[list[str]]:
+    """The fields of each physical line. A quoted field never joins lines: a stray quote
+    spoils its own line (quarantined as malformed), not every line after it."""
+    records = list(csv.reader(lines))
+    if len(records) == len(lines):
+        return records
+    return [next(csv.reader((text,)), []) for text in lines]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ what it found, so a failure names what was changed.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,10 +69,13 @@ def verify_file(
     result = Verification(path)
     try:
         data = read_report_bytes(path)
-    except OSError as exc:
-        result.checks.append(Check("file", False, f"cannot read {path}: {exc.strerror}"))
+    except gzip.BadGzipFile as exc:  # an OSError without strerror
+        result.checks.append(Check("file", False, f"{path} is not a readable gzip file: {exc}"))
         return result
-    except (EOFError, ValueError) as exc:  # a damaged gzip stream
+    except OSError as exc:
+        result.checks.append(Check("file", False, f"cannot read {path}: {exc.strerror or exc}"))
+        return result
+    except (EOFError, ValueError, zlib.error) as exc:  # a damaged gzip stream
         result.checks.append(Check("file", False, f"{path} is not a readable gzip file: {exc}"))
         return result
     sig_path = signature_path or signature_path_for(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,9 @@ import typer
 import yaml
 
 from anh_reporter.config import get_settings
-from anh_reporter.connectors.opcua.cli import browse
+from anh_reporter.connectors.opcua.cli import browse, certs_app
+from anh_reporter.connectors.opcua.config import OpcUaSecurity
+from anh_reporter.connectors.opcua.options import security_options
 from anh_reporter.errors import AnhError
 from anh_reporter.simulator.field import FieldPorts, SimulatedField, parse_fault
 from anh_reporter.simulator.opcua_server import NAMESPACE_URI, served_series
@@ -20,7 +23,9 @@ from anh_reporter.terminal import console
 DEFAULT_SITE = Path("examples/site.yaml")
 
 opcua_app = typer.Typer(
-    help="OPC UA: browse a server, make a tag map.", no_args_is_help=True, add_completion=False
+    help="OPC UA: browse, tag map, certificates.",
+    no_args_is_help=True,
+    add_completion=False,
 )
 
 
@@ -92,6 +97,7 @@ async def _wait(seconds: float) -> None:
         await asyncio.Event().wait()
 
 
+@security_options()
 def tagmap(
     site_file: Annotated[Path, typer.Option("--site", help="Site file")] = Path(
         "examples/site.yaml"
@@ -101,12 +107,18 @@ def tagmap(
     ] = "opc.tcp://127.0.0.1:4840/anh/simulator",
     name: Annotated[str, typer.Option(help="Connector name")] = "opcua-simulator",
     output: Annotated[Path | None, typer.Option("-o", help="Write here instead of stdout")] = None,
+    *,
+    security: OpcUaSecurity,
 ) -> None:
-    """A connector file for every series of a site, as the field simulator serves it."""
+    """A connector file for every series of a site, as the field simulator serves it.
+
+    The security options become the file's ``security`` section (paths relative to the file).
+    """
     site = load_site(site_file)
     config: dict[str, Any] = {
         "name": name,
         "endpoint": endpoint,
+        "security": _security_section(security, output),
         "percent_deadband": "absolute",
         "tags": [
             {
@@ -125,5 +137,17 @@ def tagmap(
         console.print(f"wrote {len(config['tags'])} tags to {output}")
 
 
+def _security_section(sec: OpcUaSecurity, output: Path | None) -> dict[str, Any]:
+    """The keys that differ from the defaults; paths relative to ``output``'s folder."""
+    base = (output or Path("x")).absolute().parent
+    section: dict[str, Any] = {"policy": sec.policy, "mode": sec.mode}
+    for key, value in sec.model_dump(exclude_defaults=True).items():
+        if isinstance(value, Path):
+            value = os.path.relpath(value.absolute(), base) if output else str(value.absolute())
+        section[key] = value
+    return section
+
+
 opcua_app.command("browse")(browse)
 opcua_app.command("tagmap")(tagmap)
+opcua_app.add_typer(certs_app, name="certs")

@@ -56,6 +56,7 @@ from anh_reporter.domain.timeutil import from_us
 from anh_reporter.observability.metrics import connector_connected
 
 log = logging.getLogger(__name__)
+_MAX_MS = (2**63 - 1) // 1_000
 
 NodeKey = tuple[str, str]
 """(group_id, edge_node_id)"""
@@ -334,7 +335,8 @@ class SparkplugSession:
     ) -> Outcome:
         node.devices.pop(where.device_id, None)
         self.counters.deaths += 1
-        when = payload.timestamp * 1_000 if payload.HasField("timestamp") else now_us
+        when = _ms_to_us(payload.timestamp) if payload.HasField("timestamp") else None
+        when = now_us if when is None else when
         series = self._device_series.get((where.group_id, where.edge_node_id, where.device_id), [])
         self._forget_last(series)
         return Outcome(_markers(series, when, self.source))
@@ -350,7 +352,13 @@ class SparkplugSession:
         if binding.series_id is None:
             return
         ts_ms = metric_timestamp_ms(metric, payload)
-        time_us = ts_ms * 1_000 if ts_ms is not None else now_us
+        time_us = now_us if ts_ms is None else _ms_to_us(ts_ms)
+        if time_us is None:
+            self._error(
+                f"metric {metric.name or metric.alias!r}: timestamp {ts_ms} ms is beyond what "
+                "a reading can hold (year 294247); reading dropped"
+            )
+            return
         if metric.is_null:
             rows.add(binding, time_us, math.nan, BAD)
             return
@@ -413,6 +421,11 @@ class SparkplugSession:
     def _error(self, message: str) -> None:
         self.last_error = message
         log.warning("%s", message)
+
+
+def _ms_to_us(ms: int) -> int | None:
+    """A Sparkplug time (uint64 ms) in µs, or ``None`` beyond what int64 µs can hold."""
+    return ms * 1_000 if ms <= _MAX_MS else None
 
 
 def _now_us() -> int:

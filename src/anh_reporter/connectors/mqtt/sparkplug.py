@@ -453,7 +453,7 @@ def bd_seq_of(payload: PayloadMessage) -> int | None:
     for metric in payload.metrics:
         if metric.name == BD_SEQ:
             value = numeric_value(metric)
-            return None if value is None or math.isnan(value) else int(value)
+            return None if value is None or not math.isfinite(value) else int(value)
     return None
 
 

@@ -36,7 +36,6 @@ import numpy as np
 import numpy.typing as npt
 from asyncua import ua
 from asyncua.client.client import Client
-from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.status_codes import StatusCodes
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
@@ -51,11 +50,7 @@ from anh_reporter.connectors.opcua.client import (
     operation_limits,
 )
 from anh_reporter.connectors.opcua.config import OpcUaConfig
-from anh_reporter.connectors.opcua.security import (
-    TrustDirectory,
-    certificate_uri,
-    ensure_certificate,
-)
+from anh_reporter.connectors.opcua.security import apply_security, rejected_dir
 from anh_reporter.connectors.opcua.subscription import subscribe
 from anh_reporter.connectors.runtime import (
     Backoff,
@@ -286,43 +281,15 @@ class OpcUaConnector:
             watchdog_intervall=cfg.watchdog_interval_s,
         )
         client.name = client.description = f"ANH Smart Reporter ({cfg.name})"
-        client.application_uri = sec.application_uri
         client.session_timeout = 120_000
-        if sec.policy == "None":
-            return client
-        assert sec.certificate is not None and sec.private_key is not None  # noqa: S101 - narrows for mypy: the config validator requires both
-        if sec.certificate.exists() and sec.private_key.exists():
-            # Someone else's certificate: claim the URI it names, or the server refuses it.
-            client.application_uri = certificate_uri(sec.certificate) or sec.application_uri
-        else:
-            await ensure_certificate(
-                sec.certificate, sec.private_key, sec.application_uri, "client"
-            )
-        if sec.trust_dir is not None:
-            client.certificate_validator = TrustDirectory(
-                sec.trust_dir, sec.trust_dir.parent / "rejected", peer="server"
-            )
-        elif not self._warned_untrusted:
+        if sec.policy != "None" and sec.trust_dir is None and not self._warned_untrusted:
             self._warned_untrusted = True
             log.warning(
                 "%s: no trust_dir: the server certificate of %s is accepted without a check",
                 self.name,
                 cfg.endpoint,
             )
-        try:
-            await client.set_security(
-                SecurityPolicyBasic256Sha256,
-                str(sec.certificate),
-                str(sec.private_key),
-                mode=getattr(ua.MessageSecurityMode, sec.mode),
-            )
-        except UaError as exc:
-            if isinstance(exc, UaStatusCodeError):
-                raise
-            raise ConnectorError(
-                f"OPC UA connector {self.name!r}: the server at {cfg.endpoint} offers no "
-                f"endpoint with security policy {sec.policy} and mode {sec.mode} ({exc})"
-            ) from None
+        await apply_security(client, sec, f"OPC UA connector {self.name!r}", cfg.endpoint)
         return client
 
     def _refusal(self, exc: UaStatusCodeError) -> str:
@@ -333,7 +300,7 @@ class OpcUaConnector:
                 f"OPC UA connector {self.name!r}: {status.name} at {self.config.endpoint}: "
                 f"either the server does not trust our certificate {sec.certificate} (copy it "
                 f"into the server's trusted certificates), or we do not trust the server's "
-                f"(review {sec.trust_dir.parent / 'rejected'} and move it into {sec.trust_dir})"
+                f"(review {rejected_dir(sec.trust_dir)} and move it into {sec.trust_dir})"
             )
         return (
             f"OPC UA connector {self.name!r}: the server at {self.config.endpoint} refused the "

@@ -16,20 +16,43 @@ from pathlib import Path
 from typing import Literal
 
 from asyncua import ua
+from asyncua.client.client import Client
 from asyncua.common.utils import ServiceError
-from asyncua.crypto.cert_gen import setup_self_signed_certificate
+from asyncua.crypto.cert_gen import (
+    dump_private_key_as_pem,
+    generate_private_key,
+    generate_self_signed_app_certificate,
+    setup_self_signed_certificate,
+)
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.ua.status_codes import StatusCodes
+from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from anh_reporter.connectors.base import ConnectorError
+from anh_reporter.connectors.opcua.config import OpcUaSecurity
 
 log = logging.getLogger(__name__)
 
 CERTIFICATE_FILE = "cert.der"
 PRIVATE_KEY_FILE = "key.pem"
 CERT_SUFFIXES = (".der", ".pem", ".crt")
+SUBJECT = {"organizationName": "ANH Smart Reporter"}
+
+
+def _uses(role: Literal["client", "server"]) -> list[x509.ObjectIdentifier]:
+    if role == "client":
+        return [ExtendedKeyUsageOID.CLIENT_AUTH]
+    return [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+
+
+def rejected_dir(trust_dir: Path) -> Path:
+    """Where certificates refused against ``trust_dir`` are saved: its sibling ``rejected``."""
+    return trust_dir.parent / "rejected"
 
 
 async def ensure_certificate(
@@ -45,19 +68,81 @@ async def ensure_certificate(
     """
     certificate.parent.mkdir(parents=True, exist_ok=True)
     private_key.parent.mkdir(parents=True, exist_ok=True)
-    uses = (
-        [ExtendedKeyUsageOID.CLIENT_AUTH]
-        if role == "client"
-        else [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-    )
     await setup_self_signed_certificate(
-        private_key,
-        certificate,
-        application_uri,
-        socket.gethostname(),
-        uses,
-        {"organizationName": "ANH Smart Reporter"},
+        private_key, certificate, application_uri, socket.gethostname(), _uses(role), SUBJECT
     )
+
+
+def make_certificate(
+    certificate: Path,
+    private_key: Path,
+    application_uri: str,
+    role: Literal["client", "server"],
+    days: int = 365,
+) -> x509.Certificate:
+    """Write a new private key (mode 0600) and a self-signed certificate for it, replacing both.
+
+    The certificate names ``application_uri`` (URI SAN) and this host (DNS SAN), like
+    :func:`ensure_certificate`'s, and is valid for ``days`` from now.
+    """
+    key = generate_private_key()
+    cert = generate_self_signed_app_certificate(
+        key,
+        application_uri,
+        SUBJECT,
+        [x509.UniformResourceIdentifier(application_uri), x509.DNSName(socket.gethostname())],
+        _uses(role),
+        days=days,
+    )
+    for path, data, mode in (
+        (private_key, dump_private_key_as_pem(key), 0o600),
+        (certificate, cert.public_bytes(Encoding.DER), 0o644),
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = path.with_name(path.name + ".new")
+        fresh.touch(mode=mode)
+        fresh.chmod(mode)
+        fresh.write_bytes(data)
+        fresh.replace(path)
+    return cert
+
+
+async def apply_security(client: Client, sec: OpcUaSecurity, who: str, endpoint: str) -> None:
+    """Set ``client`` up as ``sec`` says (the connector, ``opcua browse`` and friends share it).
+
+    The application URI; with a policy: the client certificate (made on first use, or an
+    existing one whose URI is claimed), the server-certificate check against ``trust_dir``
+    (none when unset) and the message security. A server that offers no endpoint with that
+    policy and mode raises :class:`ConnectorError` naming ``who``; a refusal by status code
+    (``UaStatusCodeError``) and socket errors pass through.
+    """
+    client.application_uri = sec.application_uri
+    if sec.policy == "None":
+        return
+    assert sec.certificate is not None and sec.private_key is not None  # noqa: S101 - narrows for mypy: the config validator requires both
+    if sec.certificate.exists() and sec.private_key.exists():
+        # Someone else's certificate: claim the URI it names, or the server refuses it.
+        client.application_uri = certificate_uri(sec.certificate) or sec.application_uri
+    else:
+        await ensure_certificate(sec.certificate, sec.private_key, sec.application_uri, "client")
+    if sec.trust_dir is not None:
+        client.certificate_validator = TrustDirectory(
+            sec.trust_dir, rejected_dir(sec.trust_dir), peer="server"
+        )
+    try:
+        await client.set_security(
+            SecurityPolicyBasic256Sha256,
+            str(sec.certificate),
+            str(sec.private_key),
+            mode=getattr(ua.MessageSecurityMode, sec.mode),
+        )
+    except UaError as exc:
+        if isinstance(exc, UaStatusCodeError):
+            raise
+        raise ConnectorError(
+            f"{who}: the server at {endpoint} offers no endpoint with security policy "
+            f"{sec.policy} and mode {sec.mode} ({exc})"
+        ) from None
 
 
 def certificate_uri(certificate: Path) -> str | None:
@@ -68,6 +153,11 @@ def certificate_uri(certificate: Path) -> str | None:
         if data.lstrip().startswith(b"-----")
         else x509.load_der_x509_certificate(data)
     )
+    return application_uri_of(cert)
+
+
+def application_uri_of(cert: x509.Certificate) -> str | None:
+    """The application URI (URI SAN) a certificate names, if any."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
