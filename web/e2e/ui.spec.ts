@@ -38,6 +38,26 @@ test('login page is accessible and refuses a wrong password', async ({ page }) =
   await expect(page.getByTestId('error')).toBeVisible()
 })
 
+test('a reload resumes the session through the HttpOnly cookie; after logout it does not', async ({ page, context }) => {
+  const { email, password } = admin()
+  await login(page, email, password)
+  await openOverview(page)
+  const session = (await context.cookies()).find((c) => c.name === 'anh_refresh')
+  expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/v1/auth/session' })
+  expect(await page.evaluate(() => document.cookie)).not.toContain('anh_refresh') // out of scripts' reach
+  await page.reload()
+  await expect(page.getByTestId('user-name')).toContainText(email)
+  await expect(page.getByTestId('overview-ready')).toBeAttached()
+  await page.getByTestId('logout').click()
+  await expect(page.getByTestId('login-email')).toBeVisible()
+  expect((await context.cookies()).find((c) => c.name === 'anh_refresh')).toBeUndefined()
+  await page.reload()
+  await expect(page.getByTestId('login-email')).toBeVisible()
+  await page.goto('/fields/1')
+  await expect(page).toHaveURL(/\/login\?next=/)
+  await expect(page.getByTestId('login-email')).toBeVisible()
+})
+
 test('field overview with live values changing', async ({ page }) => {
   const { email, password } = admin()
   await login(page, email, password)
@@ -58,7 +78,9 @@ test('live telemetry over the WebSocket', async ({ page }) => {
   await login(page, email, password)
   await openOverview(page)
   await page.getByTestId('nav-live').click()
-  await expect(page.getByTestId('live-state')).toHaveText('En vivo')
+  // The live view's own badge (an icon, then the state): wait for the view, then its link.
+  await expect(page.locator('h1')).toHaveText('Telemetría en vivo')
+  await expect(page.getByTestId('live-state')).toContainText('En vivo')
   const received = page.getByTestId('live-received')
   const before = await received.textContent()
   await expect(received).not.toHaveText(before ?? '')
