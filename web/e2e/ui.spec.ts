@@ -98,6 +98,7 @@ test('live telemetry over the WebSocket', async ({ page }) => {
 })
 
 test('sign a contract day, verify it and download it', async ({ page }) => {
+  test.setTimeout(180_000) // generating and signing a day is the server's slowest work under load
   const { email, password } = admin()
   await login(page, email, password)
   await openOverview(page)
@@ -109,7 +110,7 @@ test('sign a contract day, verify it and download it', async ({ page }) => {
     await expectAccessible(page, 'signoff-unsigned')
     await page.getByTestId('action-generate').click()
   }
-  await expect(page.getByTestId('report-status')).toContainText('Firmado', { timeout: 60_000 })
+  await expect(page.getByTestId('report-status')).toContainText('Firmado', { timeout: 120_000 })
   await expect(page.getByTestId('pmo-card-PMO-LACT-01')).toBeVisible()
   await expect(page.getByTestId('nsv-PMO-LACT-01')).toHaveText(/^\d{1,3}(\.\d{3})*,\d{2}\s?bbl$/)
   await page.getByTestId('action-verify').click()
