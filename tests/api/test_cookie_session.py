@@ -190,6 +190,7 @@ async def test_cookie_calls_without_the_csrf_header_or_from_another_origin_are_r
             cookie(value),  # a cross-site form post: no custom header
             {"X-ANH-CSRF": "yes", **cookie(value)},
             {**CSRF, "Origin": "null", **cookie(value)},
+            {**CSRF, "Origin": "http://[", **cookie(value)},  # not even a URL
             {**CSRF, "Origin": "http://127.0.0.1:1", **cookie(value)},  # same site, other port
         ):
             for path in (REFRESH, LOGOUT):

@@ -398,7 +398,10 @@ def check_csrf(csrf_header: str | None, origin: str | None, host: str | None) ->
         )
     if origin is None:
         return
-    origin_host = urlsplit(origin).netloc.lower() if "://" in origin else ""
+    try:
+        origin_host = urlsplit(origin).netloc.lower() if "://" in origin else ""
+    except ValueError:  # e.g. "http://[": not an origin at all
+        origin_host = ""
     if not origin_host or origin_host != (host or "").lower():
         raise ApiError(
             403,
