@@ -67,6 +67,9 @@ export async function login(page: Page, email: string, password: string, totp?: 
     await page.getByTestId('login-submit').click()
   }
   await expect(page.getByTestId('user-name')).toContainText(email)
+  // The login page then replaces itself with the field overview (after loading its chunk): wait
+  // for it, or a go() right after would race that navigation and lose.
+  await expect(page.getByTestId('overview-ready')).toBeAttached()
 }
 
 /** axe-core (WCAG 2.2 A and AA rules) on the current page: no serious or critical violation. */
