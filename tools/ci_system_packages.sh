@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Install the Debian packages that the deployment tests (tests/deploy/) need, only when missing.
+# Install the Debian packages that the deployment tests (tests/deploy/) and the UI's browser
+# tests (web/e2e/) need, only when missing.
 #
 #   promtool  <- prometheus                 (check and unit-test the alert rules)
 #   amtool    <- prometheus-alertmanager    (check the Alertmanager routing example)
 #   nginx     <- nginx-light                (nginx -t on the edge configuration)
 #   pgbouncer <- pgbouncer                  (start the pooler with deploy/pgbouncer/)
 #   systemd-analyze <- systemd              (verify deploy/systemd/; present on most hosts)
+#   chromium  <- chromium                   (the UI's browser tests, make web-e2e)
 #
 # Usage: tools/ci_system_packages.sh        (as root, or with sudo available)
 #
@@ -22,6 +24,7 @@ declare -A PACKAGE_OF=(
   [nginx]=nginx-light
   [pgbouncer]=pgbouncer
   [systemd-analyze]=systemd
+  [chromium]=chromium
 )
 
 have() {

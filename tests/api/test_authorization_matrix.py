@@ -306,6 +306,8 @@ ELSEWHERE = {
     ("POST", "/api/v1/auth/login"): "test_auth.py",
     ("POST", "/api/v1/auth/refresh"): "test_auth.py",
     ("POST", "/api/v1/auth/logout"): "test_auth.py",
+    ("POST", "/api/v1/auth/session/refresh"): "test_cookie_session.py",
+    ("POST", "/api/v1/auth/session/logout"): "test_cookie_session.py",
     ("POST", "/api/v1/auth/logout-all"): "test_auth.py",
     ("POST", "/api/v1/auth/password"): "test_auth.py",
     ("POST", "/api/v1/auth/totp/setup"): "test_totp.py",

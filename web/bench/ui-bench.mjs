@@ -1,6 +1,8 @@
 // Browser measurements for bench/ui.py, in Debian's headless Chromium (cold cache per run):
 //   overview: navigation to the login page until its form is usable, then submit until the
 //             field overview is usable (data-testid=overview-ready), median of --runs;
+//   resumed:  the overview opened in a new context (cold cache) that holds only the session
+//             cookie of a login made before: the reload of a logged-in user, median of --runs;
 //   baseline: a cold navigation to a trivial same-origin resource (/health), same browser;
 //   live:     the live view watching every series of the field for --live-seconds; long tasks
 //             (> 50 ms, PerformanceObserver) and JS heap after forced GC, from 60 s on.
@@ -15,8 +17,8 @@ const warmup = Math.min(60, Math.floor(liveSeconds / 5))
 const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 const browser = await chromium.launch({ executablePath: process.env.ANH_CHROMIUM ?? '/usr/bin/chromium', args: flags })
 
-async function fresh() {
-  const context = await browser.newContext({ locale: 'es-CO', timezoneId: 'America/Bogota', viewport: { width: 1366, height: 900 } })
+async function fresh(storageState) {
+  const context = await browser.newContext({ locale: 'es-CO', timezoneId: 'America/Bogota', viewport: { width: 1366, height: 900 }, storageState })
   return { context, page: await context.newPage() }
 }
 
@@ -41,6 +43,7 @@ async function login(page) {
 }
 
 const overview = []
+const resumed = []
 let waterfall = []
 const baseline = []
 for (let i = 0; i < runs; i += 1) {
@@ -56,7 +59,16 @@ for (let i = 0; i < runs; i += 1) {
   waterfall = await page.evaluate(() =>
     performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, ''), Math.round(e.startTime), Math.round(e.responseEnd)]),
   )
+  const cookies = (await context.storageState()).cookies.filter((c) => c.name === 'anh_refresh')
   await context.close()
+  if (cookies.length === 1) {
+    const again = await fresh({ cookies, origins: [] })
+    const t0 = Date.now()
+    await again.page.goto(`${base}/fields/1`)
+    await again.page.getByTestId('overview-ready').waitFor({ state: 'attached', timeout: 30_000 })
+    resumed.push(Date.now() - t0)
+    await again.context.close()
+  }
 }
 
 // Live view, every series of the field picked.
@@ -109,6 +121,8 @@ console.log(
     overview_with_login_ms: med(overview.map((o) => o.formMs + o.overviewMs)),
     overview_usable_ms: med(overview.map((o) => o.formMs + o.overviewMs - o.loginApiMs)),
     overview_runs_ms: overview.map((o) => o.formMs + o.overviewMs - o.loginApiMs),
+    overview_resumed_ms: resumed.length ? med(resumed) : null,
+    overview_resumed_runs_ms: resumed,
     live_series: count,
     live_seconds_measured: Math.round(seconds),
     live_received_before: received0,

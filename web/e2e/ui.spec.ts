@@ -36,6 +36,29 @@ test('login page is accessible and refuses a wrong password', async ({ page }) =
   await page.getByTestId('login-password').fill('not the password')
   await page.getByTestId('login-submit').click()
   await expect(page.getByTestId('error')).toBeVisible()
+  await page.goto('/no/such/page')
+  await expect(page.locator('h1')).toHaveText('Página no encontrada')
+  await expectAccessible(page, 'not-found')
+})
+
+test('a reload resumes the session through the HttpOnly cookie; after logout it does not', async ({ page, context }) => {
+  const { email, password } = admin()
+  await login(page, email, password)
+  await openOverview(page)
+  const session = (await context.cookies()).find((c) => c.name === 'anh_refresh')
+  expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/v1/auth/session' })
+  expect(await page.evaluate(() => document.cookie)).not.toContain('anh_refresh') // out of scripts' reach
+  await page.reload()
+  await expect(page.getByTestId('user-name')).toContainText(email)
+  await expect(page.getByTestId('overview-ready')).toBeAttached()
+  await page.getByTestId('logout').click()
+  await expect(page.getByTestId('login-email')).toBeVisible()
+  expect((await context.cookies()).find((c) => c.name === 'anh_refresh')).toBeUndefined()
+  await page.reload()
+  await expect(page.getByTestId('login-email')).toBeVisible()
+  await page.goto('/fields/1')
+  await expect(page).toHaveURL(/\/login\?next=/)
+  await expect(page.getByTestId('login-email')).toBeVisible()
 })
 
 test('field overview with live values changing', async ({ page }) => {
@@ -58,15 +81,24 @@ test('live telemetry over the WebSocket', async ({ page }) => {
   await login(page, email, password)
   await openOverview(page)
   await page.getByTestId('nav-live').click()
-  await expect(page.getByTestId('live-state')).toHaveText('En vivo')
+  // The live view's own badge (an icon, then the state): wait for the view, then its link.
+  await expect(page.locator('h1')).toHaveText('Telemetría en vivo')
+  await expect(page.getByTestId('live-state')).toContainText('En vivo')
   const received = page.getByTestId('live-received')
   const before = await received.textContent()
   await expect(received).not.toHaveText(before ?? '')
   await expectAccessible(page, 'live')
   await shot(page, 'live')
+  // Back into history: one hour of raw readings from the API, drawn in place of the live window.
+  const history = page.waitForResponse((r) => r.url().includes('/raw?') && r.ok())
+  await page.getByTestId('live-window').selectOption('1h')
+  await history
+  await expect(page.locator('canvas').first()).toBeVisible()
+  await expectAccessible(page, 'live-history')
 })
 
 test('sign a contract day, verify it and download it', async ({ page }) => {
+  test.setTimeout(180_000) // generating and signing a day is the server's slowest work under load
   const { email, password } = admin()
   await login(page, email, password)
   await openOverview(page)
@@ -74,8 +106,11 @@ test('sign a contract day, verify it and download it', async ({ page }) => {
   await go(page, `/fields/1/signoff/${day}`)
   await expect(page.getByTestId('signoff-ready')).toBeAttached()
   // On a fresh database the day is unsigned; a reused development server may have signed it.
-  if ((await page.getByTestId('action-generate').count()) > 0) await page.getByTestId('action-generate').click()
-  await expect(page.getByTestId('report-status')).toContainText('Firmado', { timeout: 60_000 })
+  if ((await page.getByTestId('action-generate').count()) > 0) {
+    await expectAccessible(page, 'signoff-unsigned')
+    await page.getByTestId('action-generate').click()
+  }
+  await expect(page.getByTestId('report-status')).toContainText('Firmado', { timeout: 120_000 })
   await expect(page.getByTestId('pmo-card-PMO-LACT-01')).toBeVisible()
   await expect(page.getByTestId('nsv-PMO-LACT-01')).toHaveText(/^\d{1,3}(\.\d{3})*,\d{2}\s?bbl$/)
   await page.getByTestId('action-verify').click()
@@ -133,6 +168,7 @@ test('an administrator creates users; names with markup show as text', async ({ 
   expect(created.status()).toBe(201)
   await page.getByTestId('tab-keys').click()
   await expect(page.getByTestId('keys-table')).toBeVisible()
+  await expectAccessible(page, 'admin-keys')
   await page.getByTestId('tab-users').click()
   await expect(page.getByTestId('users-table')).toContainText(XSS_EMAIL.toLowerCase())
   await expectAccessible(page, 'admin')
@@ -141,6 +177,7 @@ test('an administrator creates users; names with markup show as text', async ({ 
   await page.getByTestId('new-key-name').fill(`scada-historian-${Date.now()}`)
   await page.getByTestId('new-key-submit').click()
   await expect(page.getByTestId('key-value')).toHaveText(/\S{20,}/)
+  await expectAccessible(page, 'admin-key-once')
   await page.getByTestId('key-dismiss').click()
   await expect(page.getByTestId('key-once')).toHaveCount(0)
 })

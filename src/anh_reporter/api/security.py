@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import jwt
 from argon2 import PasswordHasher
@@ -359,6 +359,56 @@ async def family_of(conn: AsyncConnection[Any], token: str) -> tuple[uuid.UUID, 
     )
     row = await cur.fetchone()
     return (row[0], int(row[1])) if row else None
+
+
+# ------------------------------------------------------------------------------------------
+# Cookie sessions: the refresh token in an HttpOnly cookie, for the browser
+
+SESSION_COOKIE = "anh_refresh"
+SESSION_PATH = "/api/v1/auth/session"
+"""The cookie goes only to the session routes (refresh, logout), never to the rest of the API."""
+CSRF_HEADER = "X-ANH-CSRF"
+"""Required on cookie-session calls: a header a cross-site form or image cannot send."""
+
+
+def session_cookie(token: str, max_age_s: int) -> str:
+    """The ``Set-Cookie`` value holding a refresh token (``""`` and 0 clear it)."""
+    return (
+        f"{SESSION_COOKIE}={token}; Max-Age={max_age_s}; Path={SESSION_PATH}; "
+        "HttpOnly; Secure; SameSite=Strict"
+    )
+
+
+CLEAR_SESSION_COOKIE = session_cookie("", 0)
+
+
+def check_csrf(csrf_header: str | None, origin: str | None, host: str | None) -> None:
+    """403 unless a cookie-session call carries the CSRF header and, when the browser names
+    its ``Origin``, that origin is the host the request was sent to.
+
+    SameSite=Strict already keeps the cookie off cross-site requests; this holds too for a
+    same-site attacker (another port, a sibling subdomain) and for older browsers.
+    """
+    if csrf_header != "1":
+        raise ApiError(
+            403,
+            "csrf_required",
+            f"header {CSRF_HEADER}: send '{CSRF_HEADER}: 1' with cookie-session calls "
+            f"(got {'none' if csrf_header is None else repr(csrf_header[:20])})",
+        )
+    if origin is None:
+        return
+    try:
+        origin_host = urlsplit(origin).netloc.lower() if "://" in origin else ""
+    except ValueError:  # e.g. "http://[": not an origin at all
+        origin_host = ""
+    if not origin_host or origin_host != (host or "").lower():
+        raise ApiError(
+            403,
+            "bad_origin",
+            f"header Origin: {origin[:100]!r} is not this server ({host!r}); cookie sessions "
+            "are for the UI this server serves",
+        )
 
 
 # ------------------------------------------------------------------------------------------

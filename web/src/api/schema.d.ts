@@ -200,6 +200,9 @@ export interface paths {
         /**
          * Login
          * @description Exchange email and password (and TOTP code) for a token pair; starts a session.
+         *
+         *     With ``"session": "cookie"`` the refresh token is set as an HttpOnly, Secure,
+         *     SameSite=Strict cookie for ``/api/v1/auth/session`` instead of in the body.
          */
         post: operations["auth-login"];
         delete?: never;
@@ -302,6 +305,47 @@ export interface paths {
          * @description Spend a refresh token for a new pair; reusing a spent one ends the whole session.
          */
         post: operations["auth-refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/session/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout Session
+         * @description End the cookie session (its access tokens stop working too) and clear the cookie.
+         */
+        post: operations["auth-logout_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/session/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Session
+         * @description Renew a cookie session: spends the cookie's refresh token exactly like ``/refresh``
+         *     (reusing a spent one ends the whole session) and sets the next one.
+         */
+        post: operations["auth-refresh_session"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2341,6 +2385,13 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+            /**
+             * Session
+             * @description 'cookie': the refresh token comes as an HttpOnly cookie for /api/v1/auth/session (not in the body); needs the X-ANH-CSRF header
+             * @default token
+             * @enum {string}
+             */
+            session: "token" | "cookie";
             /** Totp */
             totp?: string | null;
         };
@@ -3307,7 +3358,8 @@ export interface components {
         };
         /**
          * TokenResponse
-         * @description An access token (``Authorization: Bearer``) and the refresh token to renew it.
+         * @description An access token (``Authorization: Bearer``) and the refresh token to renew it (null in a
+         *     cookie session: the token is in the HttpOnly cookie).
          */
         TokenResponse: {
             /** Access Token */
@@ -3318,7 +3370,7 @@ export interface components {
              */
             expires_in: number;
             /** Refresh Token */
-            refresh_token: string;
+            refresh_token: string | null;
             /**
              * Token Type
              * @default bearer
@@ -5038,7 +5090,10 @@ export interface operations {
     "auth-login": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Must be '1' (CSRF protection) */
+                "X-ANH-CSRF"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5073,14 +5128,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description forbidden */
+            /** @description No X-ANH-CSRF header, or a foreign Origin */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
+                content?: never;
             };
             /** @description not found */
             404: {
@@ -5682,6 +5735,248 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth-logout_session": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Must be '1' (CSRF protection) */
+                "X-ANH-CSRF"?: string | null;
+            };
+            path?: never;
+            cookie?: {
+                /** @description The refresh token (set by the server) */
+                anh_refresh?: string | null;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No X-ANH-CSRF header, or a foreign Origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth-refresh_session": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Must be '1' (CSRF protection) */
+                "X-ANH-CSRF"?: string | null;
+            };
+            path?: never;
+            cookie?: {
+                /** @description The refresh token (set by the server) */
+                anh_refresh?: string | null;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No session, or it ended (the cookie is cleared) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No X-ANH-CSRF header, or a foreign Origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description not found */
             404: {

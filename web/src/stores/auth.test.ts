@@ -141,4 +141,27 @@ describe('auth store', () => {
     const mine = calls.find((c) => c.url === '/api/v1/auth/session/refresh')
     expect(mine?.body).toBeNull()
   })
+
+  it('renews a cookie session under a lock shared by the tabs', async () => {
+    const held: string[] = []
+    vi.stubGlobal('navigator', {
+      locks: {
+        request: async (name: string, work: () => Promise<unknown>) => {
+          held.push(name)
+          return work()
+        },
+      },
+    })
+    install((url) => {
+      if (url === '/api/v1/capabilities') return json(200, { operations: [], features: ['auth.cookie_session'] })
+      if (url === '/api/v1/auth/session/refresh')
+        return json(200, { access_token: 'C2', refresh_token: null, expires_in: 900 })
+      if (url === '/api/v1/auth/me') return json(200, ME)
+      return json(404, {})
+    })
+    const auth = useAuthStore()
+    expect(await auth.restore()).toBe(true)
+    expect(held).toEqual(['anh-session-refresh'])
+    expect(auth.currentToken()).toBe('C2')
+  })
 })

@@ -13,6 +13,17 @@ type Permission = Schemas['Permission']
 /** Sent with cookie-session calls: a custom header a cross-site form cannot add (CSRF). */
 export const CSRF_HEADER = { 'X-ANH-CSRF': '1' }
 
+/**
+ * Tabs of the app share one refresh cookie, and the server treats a second use of a spent
+ * token as theft (it ends the session). Renewals therefore take turns across tabs (Web Locks):
+ * the second tab sends the cookie the first one's renewal has just set.
+ */
+export async function oneTabAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks
+  if (!locks) return work()
+  return await locks.request('anh-session-refresh', work)
+}
+
 interface TokenAnswer {
   access_token: string
   refresh_token?: string | null
@@ -86,11 +97,13 @@ export const useAuthStore = defineStore('auth', () => {
   async function doRenew(): Promise<string | null> {
     let response: Response
     if (cookieSession) {
-      response = await fetch('/api/v1/auth/session/refresh', {
-        method: 'POST',
-        headers: CSRF_HEADER,
-        credentials: 'same-origin',
-      })
+      response = await oneTabAtATime(() =>
+        fetch('/api/v1/auth/session/refresh', {
+          method: 'POST',
+          headers: CSRF_HEADER,
+          credentials: 'same-origin',
+        }),
+      )
     } else if (refreshToken !== null) {
       response = await fetch('/api/v1/auth/refresh', {
         method: 'POST',

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Cookie, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from anh_reporter.api import security
@@ -31,13 +31,19 @@ class LoginRequest(BaseModel):
     email: Email
     password: Password
     totp: TotpCode | None = None
+    session: Literal["token", "cookie"] = Field(
+        "token",
+        description="'cookie': the refresh token comes as an HttpOnly cookie for "
+        f"{security.SESSION_PATH} (not in the body); needs the {security.CSRF_HEADER} header",
+    )
 
 
 class TokenResponse(BaseModel):
-    """An access token (``Authorization: Bearer``) and the refresh token to renew it."""
+    """An access token (``Authorization: Bearer``) and the refresh token to renew it (null in a
+    cookie session: the token is in the HttpOnly cookie)."""
 
     access_token: str
-    refresh_token: str
+    refresh_token: str | None
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int = Field(description="Seconds the access token is valid")
 
@@ -116,11 +122,42 @@ async def _account_budget(state: StateDep, email: str) -> None:
         )
 
 
-@router.post("/login", responses={401: {"description": "Wrong credentials or TOTP required"}})
+SessionCookie = Annotated[
+    str | None,
+    Cookie(alias=security.SESSION_COOKIE, description="The refresh token (set by the server)"),
+]
+CsrfHeader = Annotated[
+    str | None,
+    Header(alias=security.CSRF_HEADER, description="Must be '1' (CSRF protection)"),
+]
+CSRF_RESPONSES: dict[int | str, dict[str, object]] = {
+    403: {"description": f"No {security.CSRF_HEADER} header, or a foreign Origin"}
+}
+
+
+def _check_csrf(request: Request, csrf: str | None) -> None:
+    security.check_csrf(csrf, request.headers.get("origin"), request.headers.get("host"))
+
+
+@router.post(
+    "/login",
+    responses={401: {"description": "Wrong credentials or TOTP required"}, **CSRF_RESPONSES},
+)
 async def login(
-    body: LoginRequest, request: Request, conn: ConnDep, state: StateDep
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    conn: ConnDep,
+    state: StateDep,
+    csrf: CsrfHeader = None,
 ) -> TokenResponse:
-    """Exchange email and password (and TOTP code) for a token pair; starts a session."""
+    """Exchange email and password (and TOTP code) for a token pair; starts a session.
+
+    With ``"session": "cookie"`` the refresh token is set as an HttpOnly, Secure,
+    SameSite=Strict cookie for ``/api/v1/auth/session`` instead of in the body.
+    """
+    if body.session == "cookie":
+        _check_csrf(request, csrf)
     email = body.email.strip().lower()
     request.state.audit_actor = f"login:{email}"
     await _account_budget(state, email)
@@ -161,23 +198,26 @@ async def login(
     access = state.tokens.issue(
         user_id=user_id, operator_id=operator_id, role=role, family_id=refresh.family_id
     )
+    if body.session == "cookie":
+        cookie = security.session_cookie(refresh.token, state.api.refresh_token_ttl_s)
+        response.headers.append("set-cookie", cookie)
+        return TokenResponse(access_token=access, refresh_token=None, expires_in=state.tokens.ttl_s)
     return TokenResponse(
         access_token=access, refresh_token=refresh.token, expires_in=state.tokens.ttl_s
     )
 
 
-@router.post("/refresh")
-async def refresh(
-    body: RefreshRequest, request: Request, conn: ConnDep, state: StateDep
-) -> TokenResponse:
-    """Spend a refresh token for a new pair; reusing a spent one ends the whole session."""
-    found = await security.family_of(conn, body.refresh_token)
+async def _rotate(
+    token: str, request: Request, conn: ConnDep, state: StateDep
+) -> tuple[str, security.RefreshIssued]:
+    """Spend a refresh token: a new access token and the next refresh token of its family."""
+    found = await security.family_of(conn, token)
     if found is not None:
         family_id, user_id = found
         await _audit_as(request, conn, user_id, {"family": str(family_id)})
     try:
         new = await security.rotate_refresh(
-            conn, body.refresh_token, ttl_s=state.api.refresh_token_ttl_s, client=_client(request)
+            conn, token, ttl_s=state.api.refresh_token_ttl_s, client=_client(request)
         )
     except ApiError as exc:
         if found is not None:
@@ -192,9 +232,69 @@ async def refresh(
     access = state.tokens.issue(
         user_id=new.user_id, operator_id=user.operator_id, role=user.role, family_id=new.family_id
     )
+    return access, new
+
+
+@router.post("/refresh")
+async def refresh(
+    body: RefreshRequest, request: Request, conn: ConnDep, state: StateDep
+) -> TokenResponse:
+    """Spend a refresh token for a new pair; reusing a spent one ends the whole session."""
+    access, new = await _rotate(body.refresh_token, request, conn, state)
     return TokenResponse(
         access_token=access, refresh_token=new.token, expires_in=state.tokens.ttl_s
     )
+
+
+@router.post(
+    "/session/refresh",
+    responses={
+        401: {"description": "No session, or it ended (the cookie is cleared)"},
+        **CSRF_RESPONSES,
+    },
+)
+async def refresh_session(
+    request: Request,
+    response: Response,
+    conn: ConnDep,
+    state: StateDep,
+    cookie: SessionCookie = None,
+    csrf: CsrfHeader = None,
+) -> TokenResponse:
+    """Renew a cookie session: spends the cookie's refresh token exactly like ``/refresh``
+    (reusing a spent one ends the whole session) and sets the next one."""
+    _check_csrf(request, csrf)
+    try:
+        if not cookie:
+            raise unauthenticated("no_session", f"no {security.SESSION_COOKIE} cookie: log in")
+        access, new = await _rotate(cookie, request, conn, state)
+    except ApiError as exc:
+        exc.headers = {**(exc.headers or {}), "Set-Cookie": security.CLEAR_SESSION_COOKIE}
+        raise
+    cookie_value = security.session_cookie(new.token, state.api.refresh_token_ttl_s)
+    response.headers.append("set-cookie", cookie_value)
+    return TokenResponse(access_token=access, refresh_token=None, expires_in=state.tokens.ttl_s)
+
+
+@router.post("/session/logout", status_code=204, responses=CSRF_RESPONSES)
+async def logout_session(
+    request: Request,
+    conn: ConnDep,
+    state: StateDep,
+    cookie: SessionCookie = None,
+    csrf: CsrfHeader = None,
+) -> Response:
+    """End the cookie session (its access tokens stop working too) and clear the cookie."""
+    _check_csrf(request, csrf)
+    found = await security.family_of(conn, cookie) if cookie else None
+    if found is not None:
+        family_id, user_id = found
+        await _audit_as(request, conn, user_id, {"family": str(family_id)})
+        await security.revoke_family(conn, family_id, reason="logout")
+        state.forget_user(user_id)
+    out = Response(status_code=204)
+    out.headers.append("set-cookie", security.CLEAR_SESSION_COOKIE)
+    return out
 
 
 @router.post("/logout", status_code=204)
