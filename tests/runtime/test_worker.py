@@ -35,6 +35,9 @@ SHARD = "CAMPO-DEMO-LLANOS"
 GROUP = "writers"
 
 
+STARTUP_S = 180
+
+
 def wait_for(what: str, check: Callable[[], Any], timeout_s: float, every_s: float = 0.05) -> Any:
     """Poll ``check`` until it returns something truthy; fail naming ``what`` after the timeout."""
     end = time.monotonic() + timeout_s
@@ -121,7 +124,7 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
     # The victim commits only every 3 s, so it holds unacknowledged entries most of the time.
     victim = start_worker(db, prefix, "victim", flush_deadline_ms=3000)
     survivor = start_worker(db, prefix, "survivor")
-    published = threading.Event()
+    published, joined = threading.Event(), threading.Event()
 
     def produce() -> None:
         import asyncio
@@ -133,6 +136,8 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
                 batch = Batch.of(series[part], times[part], values[part], source="test")
                 await bus.publish(batch, SHARD)
                 await asyncio.sleep(0.01)
+                if i == 0:  # the first batch announces the shard; the rest waits for both
+                    await asyncio.to_thread(joined.wait, STARTUP_S + 10)
             await bus.close()
 
         asyncio.run(run())
@@ -141,13 +146,18 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
     producer = threading.Thread(target=produce)
     producer.start()
     try:
+        # Bounds, not sleeps: two Python processes importing the app can take a minute or
+        # more to start on a loaded 2-core machine.
         wait_for(
             "both workers to join the group",
             lambda: {"victim", "survivor"} <= set(consumers(client, key)),
-            30,
+            STARTUP_S,
         )
+        joined.set()  # the rest is published once both read: each takes a share
         held = wait_for(
-            "the victim to hold entries", lambda: consumers(client, key).get("victim", 0), 30
+            "the victim to hold entries",
+            lambda: consumers(client, key).get("victim", 0),
+            STARTUP_S,
         )
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
@@ -173,6 +183,7 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
         for proc in (victim, survivor):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
+        joined.set()
         producer.join(60)
     out, _ = survivor.communicate(timeout=30)
     assert survivor.returncode == 0, out
