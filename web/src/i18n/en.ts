@@ -11,7 +11,7 @@ const en: typeof es = {
   severity: { error: 'Error', critical: 'Critical', warning: 'Warning', info: 'Info' },
   status: {
     ok: 'OK', failed: 'Failed', draft: 'Draft', validated: 'Validated', signed: 'Signed', submitted: 'Submitted',
-    accepted: 'Accepted', rejected: 'Rejected', delivered: 'Delivered', pending: 'Pending', pending_approval: 'Awaiting second approval',
+    accepted: 'Accepted', rejected: 'Rejected', delivered: 'Delivered', pending: 'Pending', pending_approval: 'Awaiting second approval', awaiting_approval: 'Awaiting second approval',
     superseded: 'Superseded', open: 'Open', acknowledged: 'Acknowledged', closed: 'Closed', queued: 'Queued', running: 'Running',
     succeeded: 'Finished', blocked: 'Blocked', active: 'Active', disabled: 'Disabled', revoked: 'Revoked', unknown: 'Unknown',
   },

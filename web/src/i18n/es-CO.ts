@@ -9,7 +9,7 @@ export default {
   severity: { error: 'Error', critical: 'Crítica', warning: 'Advertencia', info: 'Información' },
   status: {
     ok: 'Correcto', failed: 'Falló', draft: 'Borrador', validated: 'Validado', signed: 'Firmado', submitted: 'Enviado',
-    accepted: 'Aceptado', rejected: 'Rechazado', delivered: 'Entregado', pending: 'Pendiente', pending_approval: 'Espera segunda aprobación',
+    accepted: 'Aceptado', rejected: 'Rechazado', delivered: 'Entregado', pending: 'Pendiente', pending_approval: 'Espera segunda aprobación', awaiting_approval: 'Espera segunda aprobación',
     superseded: 'Reemplazado', open: 'Abierta', acknowledged: 'Reconocida', closed: 'Cerrada', queued: 'En cola', running: 'En curso',
     succeeded: 'Terminó', blocked: 'Bloqueado', active: 'Activo', disabled: 'Deshabilitado', revoked: 'Revocada', unknown: 'Desconocido',
   },
