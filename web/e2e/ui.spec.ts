@@ -160,9 +160,9 @@ test('a day with a reset and an estimate: confirm, approve, sign; an amendment w
   await expect(reset).toHaveAttribute('data-status', 'needs_confirmation')
   await expect(card.getByTestId('reset-blocks-PMO-LACT-01')).toBeVisible()
   await expect(card.getByTestId('estimated-share-PMO-LACT-01')).toContainText('Estimado')
+  await expect(card).toContainText('Volumen perdido en el reinicio (del caudal)') // the estimate's method
   await expect(card.getByTestId('approve-estimate-PMO-LACT-01')).toBeVisible()
   await expectAccessible(page, 'signoff-reset')
-  await shot(page, 'signoff-reset')
 
   // The API will not sign it as it is: the unconfirmed reset and the unapproved estimate.
   await page.getByTestId('action-generate').click()
@@ -171,6 +171,7 @@ test('a day with a reset and an estimate: confirm, approve, sign; an amendment w
   await expect(card.getByTestId('finding-IDP026')).toBeVisible()
   await expect(card.getByTestId('finding-IDP028')).toContainText('5')
   await expect(page.getByTestId('report-status')).not.toContainText('Firmado')
+  await card.screenshot({ path: join(SHOTS, 'signoff-reset.png'), animations: 'disabled' })
 
   // Confirm the reset (the day is recomputed), then approve the estimate as it now stands.
   await card.locator('[data-testid^="confirm-reset-"]').click()
@@ -222,7 +223,7 @@ test('a day with a reset and an estimate: confirm, approve, sign; an amendment w
   await expect(pending.getByTestId('amendment-change-PMO-LACT-01').first()).toBeVisible()
   await expect(page.getByTestId('action-approve')).toHaveCount(0) // not by the one who asked
   await expectAccessible(page, 'signoff-amendment')
-  await shot(page, 'signoff-amendment')
+  await page.getByTestId('report-panel').screenshot({ path: join(SHOTS, 'signoff-amendment.png'), animations: 'disabled' })
 
   // The second person approves it: version 2 is signed.
   await page.getByTestId('logout').click()
