@@ -5,9 +5,14 @@ built UI at ``/`` (a no-op once the app already has the ``web`` mount). With a s
 ``ANH_E2E_DATABASE_URL`` (default: ``ANH_TEST_DATABASE_URL``) it drops and recreates the
 database named by ``ANH_E2E_DATABASE`` there; with neither, the demo's embedded PostgreSQL runs
 in a fresh data directory. ``--seed-anomaly`` adds one open anomaly whose explanation holds
-markup (it must show as text) and numeric contributions (the explanation bars).
+markup (it must show as text) and numeric contributions (the explanation bars). After the
+backfill, before the server answers, ``seed_reset_day`` gives one older contract day a meter
+reset to confirm and an estimate to approve.
 
-    python web/e2e/demo_server.py demo --days 2 --live 3600 --api-port 18765
+    python web/e2e/demo_server.py demo --days 7 --live 3600 --api-port 18765
+
+(``seed_reset_day`` needs six days of history or more: it stops the demo with a clear error
+when there are fewer.)
 """
 
 from __future__ import annotations
@@ -22,7 +27,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 import anh_reporter.api.app as app_module
+import anh_reporter.runtime.demo as demo_module
 from anh_reporter.api.web import mount_web_ui
+from anh_reporter.storage.database import Database
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seed_reset_day import seed_reset_day  # beside this file (web/e2e is not a package)
 
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 
@@ -36,6 +46,16 @@ def _with_ui(*args: Any, **kwargs: Any) -> Any:
 
 _create_app = app_module.create_app
 app_module.create_app = _with_ui  # type: ignore[assignment]
+
+
+def _seed_then_report(db: Database, field_code: str) -> None:
+    with db.connect() as conn:
+        seed_reset_day(conn, field_code)
+    _demo_report(db, field_code)
+
+
+_demo_report = demo_module._demo_report
+demo_module._demo_report = _seed_then_report
 
 
 def fresh_database() -> None:

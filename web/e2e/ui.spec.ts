@@ -1,6 +1,8 @@
 // The morning, as the people who answer for the report live it: log in, watch the field,
-// sign a day, verify and download it, acknowledge an anomaly, create a viewer, enrol TOTP, and
-// see that a viewer gets no action buttons (and that the API refuses them anyway).
+// sign a day, verify and download it, confirm a reset and approve an estimate before signing,
+// amend a signed day and have a second person approve it, acknowledge an anomaly, create a
+// viewer, enrol TOTP, and see that a viewer gets no action buttons (and that the API refuses
+// them anyway).
 import { expect, test, type Page } from '@playwright/test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,6 +13,7 @@ test.describe.configure({ mode: 'serial' })
 const VIEWER = `viewer.${Date.now()}@demo.local`
 const XSS_EMAIL = `<script>window.__xss=3</script>${Date.now()}@demo.local`
 const VIEWER_PASSWORD = 'una clave larga de prueba 2026'
+const APPROVER = `approver.${Date.now()}@demo.local`
 let problems: string[] = []
 
 test.beforeEach(async ({ page }) => {
@@ -132,6 +135,110 @@ test('sign a contract day, verify it and download it', async ({ page }) => {
   await expect(card.locator('canvas').first()).toBeVisible()
   await expectAccessible(page, 'signoff')
   await card.screenshot({ path: join(SHOTS, 'signoff-evidence.png'), animations: 'disabled' })
+})
+
+test('a day with a reset and an estimate: confirm, approve, sign; an amendment waits for a second approver', async ({ page }) => {
+  test.setTimeout(300_000) // two generations and an amendment: the server's slowest work under load
+  const { email, password } = admin()
+  // The second person, an engineer (reports.sign), made through the API by the administrator.
+  const token = (
+    (await (await page.request.post('/api/v1/auth/login', { data: { email, password } })).json()) as { access_token: string }
+  ).access_token
+  const created = await page.request.post('/api/v1/users', {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { email: APPROVER, password: VIEWER_PASSWORD, role: 'engineer', all_fields: true },
+  })
+  expect(created.status()).toBe(201)
+
+  await login(page, email, password)
+  // web/e2e/seed_reset_day.py: four days back, PMO-LACT-01's counter was reset after 3 h offline.
+  const day = addDays(contractDay(new Date()), -4)
+  await go(page, `/fields/1/signoff/${day}`)
+  await expect(page.getByTestId('signoff-ready')).toBeAttached()
+  const card = page.getByTestId('pmo-card-PMO-LACT-01')
+  const reset = card.getByTestId('event-reset')
+  await expect(reset).toHaveAttribute('data-status', 'needs_confirmation')
+  await expect(card.getByTestId('reset-blocks-PMO-LACT-01')).toBeVisible()
+  await expect(card.getByTestId('estimated-share-PMO-LACT-01')).toContainText('Estimado')
+  await expect(card).toContainText('Volumen perdido en el reinicio (del caudal)') // the estimate's method
+  await expect(card.getByTestId('approve-estimate-PMO-LACT-01')).toBeVisible()
+  await expectAccessible(page, 'signoff-reset')
+
+  // The API will not sign it as it is: the unconfirmed reset and the unapproved estimate.
+  await page.getByTestId('action-generate').click()
+  await expect(page.getByTestId('task-status')).toContainText('Bloqueado', { timeout: 120_000 })
+  await expect(page.getByTestId('signoff-blocked')).toBeVisible()
+  await expect(card.getByTestId('finding-IDP026')).toBeVisible()
+  await expect(card.getByTestId('finding-IDP028')).toContainText('5')
+  await expect(page.getByTestId('report-status')).not.toContainText('Firmado')
+  await card.screenshot({ path: join(SHOTS, 'signoff-reset.png'), animations: 'disabled' })
+
+  // Confirm the reset (the day is recomputed), then approve the estimate as it now stands.
+  await card.locator('[data-testid^="confirm-reset-"]').click()
+  await page.getByTestId('form-reason').fill('Cambio de la tarjeta del computador de flujo; contador reiniciado')
+  const confirmed = page.waitForResponse((r) => r.url().includes('/confirm-reset') && r.request().method() === 'POST')
+  await page.getByTestId('form-submit').click()
+  expect((await confirmed).status()).toBe(200)
+  await expect(reset).toHaveAttribute('data-status', 'confirmed')
+  await expect(reset).toContainText(email)
+  await expect(card.getByTestId('reset-blocks-PMO-LACT-01')).toHaveCount(0)
+  await card.getByTestId('approve-estimate-PMO-LACT-01').click()
+  await page.getByTestId('form-reason').fill('Flujo estable en la tasa durante la falla del contador')
+  const approved = page.waitForResponse((r) => r.url().includes('/approve-estimate') && r.request().method() === 'POST')
+  await page.getByTestId('form-submit').click()
+  expect((await approved).status()).toBe(200)
+  await expect(card.getByTestId('estimate-approved-PMO-LACT-01')).toContainText(email)
+  await expect(card.getByTestId('approve-estimate-PMO-LACT-01')).toHaveCount(0)
+
+  // Now it signs; verify and download it.
+  await page.getByTestId('action-generate').click()
+  await expect(page.getByTestId('report-status')).toContainText('Firmado', { timeout: 120_000 })
+  await expect(page.getByTestId('signoff-blocked')).toHaveCount(0)
+  await expect(card.getByTestId('finding-IDP026')).toHaveCount(0)
+  await page.getByTestId('action-verify').click()
+  await expect(page.getByTestId('verification-result')).toHaveText('Firma e integridad correctas')
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('action-download').click()])
+  const body = JSON.parse(readFileSync((await download.path()) as string, 'utf8')) as { contract_day: { date: string } }
+  expect(body.contract_day.date).toBe(day)
+
+  // A laboratory BSW changes the signed day's net volume: amend it, see the per-figure diff.
+  const nsv = page.getByTestId('nsv-PMO-LACT-01')
+  const signedNsv = (await nsv.textContent()) ?? ''
+  await card.getByTestId('lab-result-PMO-LACT-01').click()
+  await page.getByTestId('lab-sampled-at').fill(`${day}T12:00`)
+  await page.getByTestId('lab-bsw').fill('7,5')
+  await page.getByTestId('lab-reference').fill(`LAB-${day}-01`)
+  await page.getByTestId('form-reason').fill('Resultado de laboratorio del día')
+  const lab = page.waitForResponse((r) => r.url().endsWith('/lab-results') && r.request().method() === 'POST')
+  await page.getByTestId('form-submit').click()
+  expect((await lab).status()).toBe(201)
+  await expect(nsv).not.toHaveText(signedNsv)
+  await expect(page.getByTestId('report-panel')).toContainText('Requiere enmienda')
+  await page.getByTestId('amend-reason-code').selectOption('lab_result')
+  await page.getByTestId('amend-reason').fill('BSW del laboratorio en lugar del analizador en línea')
+  await page.getByTestId('action-amend').click()
+  const pending = page.getByTestId('pending-amendment')
+  await expect(pending).toBeVisible({ timeout: 120_000 })
+  await expect(pending).toContainText(email)
+  await expect(pending.getByTestId('amendment-change-PMO-LACT-01').first()).toBeVisible()
+  await expect(page.getByTestId('action-approve')).toHaveCount(0) // not by the one who asked
+  await expectAccessible(page, 'signoff-amendment')
+  await page.getByTestId('report-panel').screenshot({ path: join(SHOTS, 'signoff-amendment.png'), animations: 'disabled' })
+
+  // The second person approves it: version 2 is signed.
+  await page.getByTestId('logout').click()
+  await expect(page.getByTestId('login-email')).toBeVisible()
+  await login(page, APPROVER, VIEWER_PASSWORD)
+  await go(page, `/fields/1/signoff/${day}`)
+  await expect(page.getByTestId('signoff-ready')).toBeAttached()
+  await expect(page.getByTestId('pending-amendment')).toBeVisible()
+  await page.getByTestId('action-approve').click()
+  await expect(page.getByTestId('pending-amendment')).toHaveCount(0, { timeout: 120_000 })
+  await expect(page.getByTestId('report-panel')).toContainText('v2')
+  await expect(page.getByTestId('report-status')).toContainText('Firmado')
+  await expect(page.getByTestId('report-diff')).toContainText('v1')
+  await page.getByTestId('action-verify').click()
+  await expect(page.getByTestId('verification-result')).toHaveText('Firma e integridad correctas')
 })
 
 test('acknowledge an anomaly; its markup shows as text', async ({ page }) => {

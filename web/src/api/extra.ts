@@ -28,7 +28,8 @@ export interface DayEvent {
 }
 
 export interface Estimate {
-  method: 'counter_difference' | 'rate_interpolation' | 'last_good_rate' | 'manual_entry'
+  /** The production code's estimate methods; the API types it as a plain string. */
+  method: 'counter_difference_across_gap' | 'reset_estimate' | 'rate_interpolation' | 'last_good_rate' | 'manual_entry' | (string & {})
   window_start: string
   window_end: string
   volume: number

@@ -11,7 +11,7 @@ const en: typeof es = {
   severity: { error: 'Error', critical: 'Critical', warning: 'Warning', info: 'Info' },
   status: {
     ok: 'OK', failed: 'Failed', draft: 'Draft', validated: 'Validated', signed: 'Signed', submitted: 'Submitted',
-    accepted: 'Accepted', rejected: 'Rejected', delivered: 'Delivered', pending: 'Pending', pending_approval: 'Awaiting second approval',
+    accepted: 'Accepted', rejected: 'Rejected', delivered: 'Delivered', pending: 'Pending', pending_approval: 'Awaiting second approval', awaiting_approval: 'Awaiting second approval',
     superseded: 'Superseded', open: 'Open', acknowledged: 'Acknowledged', closed: 'Closed', queued: 'Queued', running: 'Running',
     succeeded: 'Finished', blocked: 'Blocked', active: 'Active', disabled: 'Disabled', revoked: 'Revoked', unknown: 'Unknown',
   },
@@ -20,7 +20,7 @@ const en: typeof es = {
   methodsLift: { esp: 'Electric submersible pump', rod_pump: 'Rod pump', pcp: 'Progressing cavity pump', gas_lift: 'Gas lift', natural: 'Natural flow' },
   levels: { indicated: 'Indicated volume (IV)', gov: 'GOV', gsv: 'GSV', nsv: 'NSV', tank_gauge: 'Tank gauge' },
   estimateMethods: {
-    counter_difference: 'Counter difference across the gap', rate_interpolation: 'Rate interpolation',
+    counter_difference_across_gap: 'Counter difference across the gap (split)', reset_estimate: 'Volume lost at the reset (from the rate)', rate_interpolation: 'Rate interpolation',
     last_good_rate: 'Last good rate × time', manual_entry: 'Manual entry',
   },
   common: { loading: 'Loading…', all: 'All', none: 'Nothing to show.' },

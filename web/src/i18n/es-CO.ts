@@ -9,7 +9,7 @@ export default {
   severity: { error: 'Error', critical: 'Crítica', warning: 'Advertencia', info: 'Información' },
   status: {
     ok: 'Correcto', failed: 'Falló', draft: 'Borrador', validated: 'Validado', signed: 'Firmado', submitted: 'Enviado',
-    accepted: 'Aceptado', rejected: 'Rechazado', delivered: 'Entregado', pending: 'Pendiente', pending_approval: 'Espera segunda aprobación',
+    accepted: 'Aceptado', rejected: 'Rechazado', delivered: 'Entregado', pending: 'Pendiente', pending_approval: 'Espera segunda aprobación', awaiting_approval: 'Espera segunda aprobación',
     superseded: 'Reemplazado', open: 'Abierta', acknowledged: 'Reconocida', closed: 'Cerrada', queued: 'En cola', running: 'En curso',
     succeeded: 'Terminó', blocked: 'Bloqueado', active: 'Activo', disabled: 'Deshabilitado', revoked: 'Revocada', unknown: 'Desconocido',
   },
@@ -18,7 +18,7 @@ export default {
   methodsLift: { esp: 'Bombeo electrosumergible', rod_pump: 'Bombeo mecánico', pcp: 'Cavidades progresivas', gas_lift: 'Gas lift', natural: 'Flujo natural' },
   levels: { indicated: 'Volumen indicado (IV)', gov: 'GOV', gsv: 'GSV', nsv: 'NSV', tank_gauge: 'Medición de tanque' },
   estimateMethods: {
-    counter_difference: 'Diferencia de contador a través del hueco', rate_interpolation: 'Interpolación del caudal',
+    counter_difference_across_gap: 'Diferencia de contador a través del hueco (repartida)', reset_estimate: 'Volumen perdido en el reinicio (del caudal)', rate_interpolation: 'Interpolación del caudal',
     last_good_rate: 'Último caudal bueno × tiempo', manual_entry: 'Entrada manual',
   },
   common: { loading: 'Cargando…', all: 'Todos', none: 'No hay registros.' },

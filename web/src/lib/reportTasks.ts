@@ -2,7 +2,9 @@
 import { api, callExtra, unwrap, type Schemas } from '@/api/client'
 
 export type Task = Schemas['ReportTask']
-const DONE = new Set(['succeeded', 'blocked', 'failed'])
+// A material amendment's task ends `awaiting_approval`: it waits for a second person, not for
+// this poll.
+const DONE = new Set<Task['status']>(['succeeded', 'blocked', 'awaiting_approval', 'failed'])
 
 export async function waitForTask(task: Task, onUpdate?: (t: Task) => void): Promise<Task> {
   let current = task
