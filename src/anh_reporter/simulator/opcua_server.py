@@ -1,7 +1,8 @@
 """The simulated field served over OPC UA (asyncua), with faults that can be injected at run time.
 
 Address space: ``Objects/<field code>/<PMO or well code>/<variable>``, each a Double variable
-with ``EURange`` and ``EngineeringUnits`` properties and the string node id
+of type ``AnalogItemType`` with ``EURange`` and ``EngineeringUnits`` (UNECE codes,
+:mod:`~anh_reporter.simulator.opcua_units`) properties and the string node id
 ``ns=<idx>;s=<FIELD>/<OWNER>/<variable>`` (when an owner has two series of one variable, the
 second is named by its series code). Values come from :func:`~anh_reporter.simulator.signals.
 generate` on each series' sampling-period grid (aligned to the epoch), written with the grid
@@ -56,6 +57,7 @@ from anh_reporter.connectors.opcua.security import (
 from anh_reporter.domain.timeutil import from_us, to_us
 from anh_reporter.errors import ConfigError
 from anh_reporter.simulator.faults import Fault, FaultKind, FaultLog, apply_faults
+from anh_reporter.simulator.opcua_units import eu_information
 from anh_reporter.simulator.signals import SignalSpec, generate
 from anh_reporter.simulator.specs import site_signal_specs
 from anh_reporter.site import Site, series_code
@@ -119,6 +121,69 @@ def served_series(
 def _node(name: str, namespace: int) -> ua.NodeId:
     """A string node id (asyncua annotates its fields with its own int and str subclasses)."""
     return ua.NodeId(ua.String(name), ua.Int16(namespace))
+
+
+def _add_item(
+    nodeid: ua.NodeId,
+    parent: ua.NodeId,
+    name: ua.QualifiedName,
+    reference: int,
+    type_definition: int,
+    value: ua.Variant,
+    datatype: int,
+) -> ua.AddNodesItem:
+    attrs = ua.VariableAttributes(
+        DisplayName=ua.LocalizedText(name.Name),
+        Description=ua.LocalizedText(name.Name),
+        Value=value,
+        DataType=ua.NodeId(ua.Int32(datatype)),
+        ValueRank=ua.ValueRank.Scalar,
+        AccessLevel=ua.AccessLevel.CurrentRead.mask,
+        UserAccessLevel=ua.AccessLevel.CurrentRead.mask,
+    )
+    return ua.AddNodesItem(
+        ParentNodeId=parent,
+        ReferenceTypeId=ua.NodeId(ua.Int32(reference)),
+        RequestedNewNodeId=nodeid,
+        BrowseName=name,
+        NodeClass=ua.NodeClass.Variable,
+        NodeAttributes=attrs,
+        TypeDefinition=ua.NodeId(ua.Int32(type_definition)),
+    )
+
+
+def analog_item(s: ServedSeries, idx: int, parent: ua.NodeId, leaf: str) -> list[ua.AddNodesItem]:
+    """A series as an AnalogItemType variable (Double) with its EURange and EngineeringUnits."""
+    node = _node(s.name, idx)
+    return [
+        _add_item(
+            node,
+            parent,
+            ua.QualifiedName(leaf, idx),
+            ObjectIds.HasComponent,
+            ObjectIds.AnalogItemType,
+            ua.Variant(0.0, ua.VariantType.Double),
+            ObjectIds.Double,
+        ),
+        _add_item(
+            _node(f"{s.name}.EURange", idx),
+            node,
+            ua.QualifiedName("EURange", 0),
+            ObjectIds.HasProperty,
+            ObjectIds.PropertyType,
+            ua.Variant(ua.Range(s.spec.range_lo, s.spec.range_hi)),
+            ObjectIds.Range,
+        ),
+        _add_item(
+            _node(f"{s.name}.EngineeringUnits", idx),
+            node,
+            ua.QualifiedName("EngineeringUnits", 0),
+            ObjectIds.HasProperty,
+            ObjectIds.PropertyType,
+            ua.Variant(eu_information(s.unit)),
+            ObjectIds.EUInformation,
+        ),
+    ]
 
 
 def _ua_time(when: dt.datetime) -> ua.DateTime:
@@ -334,6 +399,7 @@ class OpcUaSimulator:
         idx = self.namespace_index
         folders: dict[str, Any] = {}
         self._nodes = []
+        items: list[ua.AddNodesItem] = []
         for s in self.series:
             field_code, owner, leaf = s.name.split("/", 2)
             parent = server.nodes.objects
@@ -345,29 +411,11 @@ class OpcUaSimulator:
                         _node(path, idx), ua.QualifiedName(part, idx)
                     )
                 parent = folders[path]
-            var = await parent.add_variable(
-                _node(s.name, idx),
-                ua.QualifiedName(leaf, idx),
-                ua.Variant(0.0, ua.VariantType.Double),
-            )
-            await var.add_property(
-                _node(f"{s.name}.EURange", idx),
-                ua.QualifiedName("EURange", 0),
-                ua.Range(s.spec.range_lo, s.spec.range_hi),
-                datatype=ObjectIds.Range,
-            )
-            await var.add_property(
-                _node(f"{s.name}.EngineeringUnits", idx),
-                ua.QualifiedName("EngineeringUnits", 0),
-                ua.EUInformation(
-                    NamespaceUri="http://www.opcfoundation.org/UA/units/un/cefact",
-                    UnitId=-1,
-                    DisplayName=ua.LocalizedText(s.unit),
-                    Description=ua.LocalizedText(s.unit),
-                ),
-                datatype=ObjectIds.EUInformation,
-            )
-            self._nodes.append(var.nodeid)
+            items += analog_item(s, idx, parent.nodeid, leaf)
+            self._nodes.append(_node(s.name, idx))
+        for lo in range(0, len(items), 3000):  # one AddNodes call per batch, not per node
+            for result in await server.nodes.objects.session.add_nodes(items[lo : lo + 3000]):
+                result.StatusCode.check()
         await self._add_control_methods(server)
         limit = server.get_node(ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead)
         await limit.write_value(ua.Variant(self.max_nodes_per_read, ua.VariantType.UInt32))
