@@ -183,7 +183,7 @@ async def baseline(
     clients = []
     try:
         for srv in servers:
-            client = Client(srv.endpoint, timeout=30)
+            client = Client(srv.endpoint, timeout=30, watchdog_intervall=30)
             await client.connect()
             clients.append(client)
             sub = await client.create_subscription(1000, counter)

@@ -18,8 +18,8 @@ from asyncua.ua.uaerrors import UaStatusCodeError
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION, BAD_TIMEOUT
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.simulator.faults import Fault, FaultKind, FaultLog
+from anh_reporter.simulator.opcua_analog import eu_information, unit_id
 from anh_reporter.simulator.opcua_server import OpcUaSimulator, served_series
-from anh_reporter.simulator.opcua_units import eu_information, unit_id
 from anh_reporter.simulator.signals import generate
 from anh_reporter.site import Site, load_site
 

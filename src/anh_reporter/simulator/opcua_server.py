@@ -306,6 +306,13 @@ class OpcUaSimulator:
         ]
         return before - len(self._faults)
 
+    def subscription_sizes(self) -> list[int]:
+        """Monitored items of each live subscription, smallest first (for tests and benches)."""
+        if self._server is None:
+            return []
+        subs = self._server.iserver.subscription_service.subscriptions.values()
+        return sorted(len(s.monitored_item_srv._monitored_items) for s in subs)
+
     def key_of(self, code: str) -> int:
         """The generator key of a series."""
         return self._by_code[code].key
