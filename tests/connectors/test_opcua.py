@@ -237,6 +237,33 @@ async def test_subscription_end_to_end_into_postgresql(
 
 
 @on_module_loop
+async def test_items_sharded_over_subscriptions_all_arrive(
+    sim: OpcUaSimulator, series_ids: dict[str, int], sink: DatabaseSink
+) -> None:
+    """The site's tags in subscriptions of at most 25 items: 25 + 25 + the rest, none missing."""
+    config = sim.connector_config(max_items_per_subscription=25, **FAST)
+    rest = len(config.tags) - 50
+    assert 0 < rest <= 25  # the example site: three subscriptions
+    connector = OpcUaConnector(config, series_ids, sink)
+    await connector.start()
+    try:
+        assert sim.subscription_sizes() == sorted([25, 25, rest])
+        await asyncio.sleep(1.5)
+    finally:
+        await connector.stop()
+    code_of = {sid: code for code, sid in series_ids.items()}
+    rows = sink.rows()
+    assert_served_exactly(rows, sim, code_of)
+    assert {sid for sid, *_ in rows} == set(series_ids.values())
+    assert len(rows) == connector.counters.readings == sink.offered and sink.duplicates == 0
+    assert sim.served is not None
+    for sid in series_ids.values():  # every value served while subscribed, in every shard
+        times = [to_us(t) for s, t, *_ in rows if s == sid]
+        assert times == [t for t in sim.served[code_of[sid]] if times[0] <= t <= times[-1]]
+    assert connector.status().reconnects == 0 and connector.counters.markers == 0
+
+
+@on_module_loop
 @pytest.mark.parametrize("max_nodes_per_read", [None, 48])
 async def test_polling_respects_max_nodes_per_read(
     sim: OpcUaSimulator,

@@ -18,6 +18,7 @@ from asyncua.ua.uaerrors import UaStatusCodeError
 from anh_reporter.domain.quality import BAD_NO_COMMUNICATION, BAD_TIMEOUT
 from anh_reporter.domain.timeutil import to_us
 from anh_reporter.simulator.faults import Fault, FaultKind, FaultLog
+from anh_reporter.simulator.opcua_analog import eu_information, unit_id
 from anh_reporter.simulator.opcua_server import OpcUaSimulator, served_series
 from anh_reporter.simulator.signals import generate
 from anh_reporter.site import Site, load_site
@@ -106,6 +107,30 @@ async def test_browse_path_and_engineering_range(sim: OpcUaSimulator, client: Cl
     assert (eu_range.Low, eu_range.High) == (0, 25000)
     units = await (await node.get_child("0:EngineeringUnits")).read_value()
     assert units.DisplayName.Text == "bbl/d"
+
+
+@on_module_loop
+async def test_variables_are_analog_items_with_unece_units(
+    sim: OpcUaSimulator, client: Client
+) -> None:
+    """A plain asyncua client sees an AnalogItemType with UNECE units, as foreign clients do."""
+    node = client.get_node(sim.node_id(TEMP))
+    assert (await node.read_type_definition()) == ua.NodeId(ua.ObjectIds.AnalogItemType)
+    assert (await node.read_data_type()) == ua.NodeId(ua.ObjectIds.Double)
+    eu_range = await (await node.get_child("0:EURange")).read_value()
+    assert (eu_range.Low, eu_range.High) == (40, 250)  # examples/site.yaml: range [40, 250]
+    units = await (await node.get_child("0:EngineeringUnits")).read_value()
+    assert units.NamespaceUri == "http://www.opcfoundation.org/UA/units/un/cefact"
+    # degF is UNECE "FAH": 0x46 << 16 | 0x41 << 8 | 0x48 = 4587520 + 16640 + 72
+    assert (units.UnitId, units.DisplayName.Text) == (4_604_232, "degF")
+
+
+def test_unit_ids_pack_the_unece_code() -> None:
+    # Part 8's example: degree Celsius "CEL" = 67 << 16 | 69 << 8 | 76 = 4408652
+    assert unit_id("CEL") == 4_408_652
+    assert unit_id("B1") == 66 * 256 + 49  # barrel (US) per day
+    assert eu_information("bbl/d").UnitId == 16_945
+    assert eu_information("spm").UnitId == -1  # strokes per minute: no UNECE code
 
 
 @on_module_loop

@@ -107,6 +107,12 @@ class OpcUaConfig(LinkSettings, _Model):
     security: OpcUaSecurity = Field(default_factory=OpcUaSecurity)
     acquisition: Literal["subscription", "polling"] = "subscription"
     publishing_interval_ms: float = Field(1000.0, ge=10, le=3_600_000)
+    max_items_per_subscription: int | None = Field(
+        None,
+        ge=1,
+        description="Split the tags over several subscriptions of at most this many items "
+        "(default: one subscription)",
+    )
     trigger: Literal["status_value", "status_value_timestamp"] = Field(
         "status_value_timestamp",
         description="Report on a new source timestamp too (every sample), or on a change only",

@@ -1,5 +1,7 @@
 """OPC UA subscriptions: one monitored item per tag, with its deadband as a server-side filter.
 
+The tags go into one subscription, or into several of ``max_items_per_subscription`` items.
+
 A percent deadband goes to the server as is, or (``percent_deadband: absolute``) as an absolute
 one computed from the node's EURange. Items whose filter the server refuses are created again
 without one, and their deadband is applied in the connector (:func:`~..runtime.deadband_keep`)
@@ -55,7 +57,31 @@ async def subscribe(
     limits: OperationLimits,
     callback: Callable[[ua.PublishResult], Any],
 ) -> Subscribed:
-    """Create the subscription and its monitored items (client handle = tag index)."""
+    """Create the subscriptions and their monitored items (client handle = tag index).
+
+    One subscription holds every tag, or at most ``max_items_per_subscription`` of them
+    (tags in their configured order), so that one publish response, and the work of decoding
+    it, stays bounded.
+    """
+    per = config.max_items_per_subscription or len(config.tags)
+    out = Subscribed()
+    for lo in range(0, len(config.tags), per):
+        handles = range(lo, min(lo + per, len(config.tags)))
+        part = await _subscription(client, config, nodes, limits, callback, handles)
+        out.bad_items += part.bad_items
+        out.client_limits |= part.client_limits
+    return out
+
+
+async def _subscription(
+    client: Client,
+    config: OpcUaConfig,
+    nodes: list[ua.NodeId],
+    limits: OperationLimits,
+    callback: Callable[[ua.PublishResult], Any],
+    handles: range,
+) -> Subscribed:
+    """One subscription with the monitored items of ``handles``."""
     interval = config.publishing_interval_ms
     keepalive = max(1, math.ceil(10_000 / interval))
     params = ua.CreateSubscriptionParameters(
@@ -68,10 +94,12 @@ async def subscribe(
     )
     uaclient = client.uaclient
     created = await uaclient.create_subscription(params, callback)
-    spans = await percent_spans(client, config, nodes, limits)
+    spans = await percent_spans(client, config, nodes, limits, handles)
     requests = [
-        item_request(config, h, node, tag, spans.get(h), created.RevisedPublishingInterval)
-        for h, (node, tag) in enumerate(zip(nodes, config.tags, strict=True))
+        item_request(
+            config, h, nodes[h], config.tags[h], spans.get(h), created.RevisedPublishingInterval
+        )
+        for h in handles
     ]
     out = Subscribed()
     refused: list[int] = []
@@ -153,13 +181,16 @@ def data_change_filter(
 
 
 async def percent_spans(
-    client: Client, config: OpcUaConfig, nodes: list[ua.NodeId], limits: OperationLimits
+    client: Client,
+    config: OpcUaConfig,
+    nodes: list[ua.NodeId],
+    limits: OperationLimits,
+    handles: range,
 ) -> dict[int, float]:
     """EURange span (high - low) of the tags with a percent deadband, where nodes have one."""
+    tags = config.tags
     wanted = [
-        h
-        for h, t in enumerate(config.tags)
-        if t.deadband.kind == "percent" and t.deadband.value > 0
+        h for h in handles if tags[h].deadband.kind == "percent" and tags[h].deadband.value > 0
     ]
     if not wanted:
         return {}
