@@ -609,7 +609,11 @@ def run(args: argparse.Namespace, admin: Database, url: str, tmp: Path) -> dict[
         for name, w in workers.items():
             if w.poll() is None:
                 w.send_signal(signal.SIGTERM)
-                w.wait(timeout=60)
+                try:
+                    w.wait(timeout=args.drain_timeout_s)
+                except subprocess.TimeoutExpired:  # stuck in a flush: the figures still count
+                    w.kill()
+                    w.wait()
             text = (tmp / f"{name}.log").read_text(errors="replace")
             m = EXIT_LINE.search(text)
             exits[name] = (
