@@ -11,11 +11,13 @@ import itertools
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 
 from anh_reporter.storage import migrate
 from anh_reporter.storage.database import Database
@@ -106,3 +108,24 @@ def conn(db: Database) -> Iterator[psycopg.Connection[object]]:
     """A connection to the test database (UTC, JIT off)."""
     with db.connect() as connection:
         yield connection
+
+
+REDIS_URL = os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    from anh_reporter.bus.redis_streams import display_url
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis at {display_url(REDIS_URL)}", str(exc))
+    name = f"anhtest-{uuid.uuid4().hex[:12]}"
+    yield name
+    keys = list(client.scan_iter(f"{name}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()

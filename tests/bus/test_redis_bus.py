@@ -8,14 +8,12 @@ Uses ``ANH_TEST_REDIS_URL`` or redis://127.0.0.1:6379/15. Every test has its own
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
@@ -25,30 +23,12 @@ import redis
 from anh_reporter.bus.base import BusUnavailable, Delivery
 from anh_reporter.bus.factory import make_bus
 from anh_reporter.bus.memory import SUBSCRIBER_QUEUE, MemoryBus
-from anh_reporter.bus.redis_streams import RedisStreamsBus, display_url
+from anh_reporter.bus.redis_streams import RedisStreamsBus
 from anh_reporter.config import Settings
 from anh_reporter.domain.batch import Batch
-from tests.conftest import unavailable
-
-REDIS_URL = os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from tests.conftest import REDIS_URL
 
 MakeBus = Callable[..., RedisStreamsBus]
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable(f"Redis at {display_url(REDIS_URL)}", str(exc))
-    name = f"anhtest-{uuid.uuid4().hex[:12]}"
-    yield name
-    keys = list(client.scan_iter(f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import ssl
 import subprocess
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,21 +28,18 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import redis
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from anh_reporter.bus.redis_streams import RedisStreamsBus, display_url
+from anh_reporter.bus.redis_streams import RedisStreamsBus
 from anh_reporter.domain.batch import Batch
 from anh_reporter.storage.database import Database
 from tests.api.conftest import PASSWORD, World, seed
-from tests.conftest import unavailable
+from tests.conftest import REDIS_URL
 
 from .conftest import require_tool
 from .replicas import Replica, replicas
 from .test_nginx import Rendered, _wait_listening, render
-
-REDIS_URL = os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 
 
 @dataclass
@@ -94,22 +89,6 @@ class Load:
             self.progressed.set()
             with contextlib.suppress(TimeoutError):  # the pace, or stop
                 await asyncio.wait_for(self.stop.wait(), max(next_at - time.monotonic(), 0))
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    """A Redis key prefix of this test's own, deleted afterwards."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable(f"Redis at {display_url(REDIS_URL)}", str(exc))
-    name = f"anhtest-{uuid.uuid4().hex[:12]}"
-    yield name
-    keys = list(client.scan_iter(f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @contextlib.contextmanager

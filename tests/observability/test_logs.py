@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,12 +19,10 @@ import redis
 from starlette.types import Receive, Scope, Send
 
 from anh_reporter.api.middleware import RequestIdMiddleware
-from anh_reporter.bus.redis_streams import RedisStreamsBus, display_url
+from anh_reporter.bus.redis_streams import RedisStreamsBus
 from anh_reporter.domain.batch import Batch
 from anh_reporter.observability import logs
-from tests.conftest import unavailable
-
-REDIS_URL = os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+from tests.conftest import REDIS_URL
 
 
 @pytest.fixture
@@ -120,22 +116,6 @@ async def test_the_request_id_is_taken_or_made_and_echoed(captured: io.StringIO)
         "/c": refused.headers["x-request-id"],
         "/d": too_long.headers["x-request-id"],
     }
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    """A Redis key prefix of this test's own, deleted afterwards."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable(f"Redis at {display_url(REDIS_URL)}", str(exc))
-    name = f"anhtest-{uuid.uuid4().hex[:12]}"
-    yield name
-    keys = list(client.scan_iter(f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 async def test_a_worker_line_about_batches_carries_their_ids(

@@ -9,10 +9,8 @@ one trace too: FastAPI's server span with the request's queries below it.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from anh_reporter.bus.base import Delivery
-from anh_reporter.bus.redis_streams import RedisStreamsBus, display_url
+from anh_reporter.bus.redis_streams import RedisStreamsBus
 from anh_reporter.config import IngestSettings
 from anh_reporter.domain.batch import Batch
 from anh_reporter.ingest.pipeline import IngestPipeline
@@ -34,26 +32,9 @@ from anh_reporter.storage.database import Database
 from anh_reporter.storage.series_repo import list_series
 from anh_reporter.storage.site_repo import load_site_into
 from tests.api.conftest import World, bearer, login, make_app, seed
-from tests.conftest import EXAMPLE_SITE, unavailable
+from tests.conftest import EXAMPLE_SITE, REDIS_URL
 
-REDIS_URL = os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 SHARD = "CAMPO-DEMO-LLANOS"
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    """A Redis key prefix of this test's own, deleted afterwards."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable(f"Redis at {display_url(REDIS_URL)}", str(exc))
-    name = f"anhtest-{uuid.uuid4().hex[:12]}"
-    yield name
-    keys = list(client.scan_iter(f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def _parent(span: ReadableSpan) -> int | None:
