@@ -41,8 +41,11 @@ hooks: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
+# Two worker processes by default (most tests wait on servers and subprocesses, so two share
+# 2 cores well); a file's tests stay in one worker. `make pytest PYTEST_WORKERS=0` runs in one.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP) system-packages
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	for b in copy_ceiling ingest bus connectors reports anomaly anomaly_quality api; do \

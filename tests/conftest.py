@@ -19,6 +19,11 @@ import psycopg
 import pytest
 import redis
 
+# pytest-xdist's workers start with COLUMNS=80, which would fix the Rich consoles' width at
+# import time; without it they follow the terminal (or a test's COLUMNS) as in one process.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+
 from anh_reporter.storage import migrate
 from anh_reporter.storage.database import Database
 from anh_reporter.storage.embedded import EmbeddedPostgres

@@ -212,7 +212,10 @@ def test_auth_and_report_flows_statefully(db: Database, tmp_path: Path) -> None:
     Flow.run(
         settings=settings(
             max_examples=30,
-            stateful_step_count=10,
+            stateful_step_count=20,
+            # One fixed series of sequences (not a new random one per run): it cannot pass on one
+            # run and fail on the next; the depth checked below is reached by this series.
+            derandomize=True,
             deadline=None,
             database=None,
             suppress_health_check=list(HealthCheck),

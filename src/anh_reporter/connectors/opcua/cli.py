@@ -19,7 +19,7 @@ from asyncua.common.utils import ServiceError
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.status_codes import StatusCodes
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
-from rich.table import Table
+from rich.table import Column, Table
 from rich.tree import Tree
 
 from anh_reporter.connectors.base import ConnectorError
@@ -136,7 +136,9 @@ async def _walk(client: Client, node: Node, branch: Tree, depth: int) -> None:
 def certs_list(*, security: OpcUaSecurity) -> None:
     """The client's own certificate and the trusted and rejected server certificates."""
     now = dt.datetime.now(dt.UTC)
-    table = Table("state", "subject", "thumbprint (SHA-1)", "valid from", "valid until", "file")
+    # The thumbprint is what `certs trust` takes: never shortened, whatever the terminal's width.
+    thumbprint = Column("thumbprint (SHA-1)", no_wrap=True, min_width=40)
+    table = Table("state", "subject", thumbprint, "valid from", "valid until", "file")
     for e in list_certificates(security):
         until = f"{e.not_after:%Y-%m-%d}" + ("" if e.valid_at(now) else " [red](not valid)[/]")
         table.add_row(
