@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 
 from anh_reporter.site import load_site
-from anh_reporter.storage.site_repo import load_site_into
+from anh_reporter.storage.site_repo import TRACKED, load_site_into
 
 from ..conftest import EXAMPLE_SITE
 
@@ -111,3 +111,37 @@ def test_changes_are_logged_with_old_and_new(
         "SELECT meter_factor FROM measurement_points WHERE code = 'PMO-LACT-01'"
     ).fetchone()
     assert row == (1.0021,)
+
+
+def test_series_added_beside_existing_ones_are_created_with_their_owner_and_logged(
+    conn: psycopg.Connection[object],
+) -> None:
+    """The series are upserted in bulk: new ones beside existing ones get their columns and
+    owner, and their creation is logged in the site file's order."""
+    site = load_site(EXAMPLE_SITE)
+    field = site.fields[0]
+    last = field.wells[-1]
+    without = site.model_copy(
+        update={"fields": (field.model_copy(update={"wells": field.wells[:-1]}),)}
+    )
+    load_site_into(conn, without, changed_by="ana")
+    before = last_id(conn)
+    summary = load_site_into(conn, site, changed_by="ana")
+    assert summary.created == {"wells": 1, "series": len(last.series)}
+    assert summary.updated == {}
+    rows = conn.execute(
+        "SELECT s.code, s.unit, s.range_lo, s.range_hi, s.sampling_period_s FROM series s "
+        "JOIN wells w ON w.id = s.well_id WHERE w.code = %s ORDER BY s.code",
+        (last.code,),
+    ).fetchall()
+    expected = sorted(
+        (f"{field.code}.{last.code}.{s.variable}", s.unit, s.range[0], s.range[1],
+         s.sampling_period_s)
+        for s in last.series
+    )  # fmt: skip
+    assert rows == expected
+    logged = [(e[1], e[2]) for e in config_entries(conn, before)]
+    assert logged[0] == ("well", f"{field.code}.{last.code}")
+    assert [code for entity, code in logged if entity == "series"][:: len(TRACKED["series"])] == [
+        f"{field.code}.{last.code}.{s.variable}" for s in last.series
+    ]

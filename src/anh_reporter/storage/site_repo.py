@@ -103,6 +103,7 @@ def load_site_into(
         )
         for field_conf in site.fields:
             _load_field(conn, operator_id, field_conf, log, summary)
+        log.flush()
     return summary
 
 
@@ -157,6 +158,9 @@ def _load_field(
         return None if code is None else facility_ids.get(code)
 
     pmo_ids: dict[str, int] = {}
+    owners = [(p.code, p.series) for p in f.pmos] + [(w.code, w.series) for w in f.wells]
+    codes = [series_code(f.code, owner, s) for owner, of_owner in owners for s in of_owner]
+    series = _SeriesUpsert(conn, codes, log, summary)
     for pmo in f.pmos:
         meter_factor = _proved_factor(conn, field_id, pmo.code, pmo.meter.meter_factor, summary)
         pmo_ids[pmo.code] = _upsert(
@@ -185,9 +189,7 @@ def _load_field(
             summary,
         )
         for s in pmo.series:
-            _load_series(
-                conn, f, field_id, pmo.code, {"pmo_id": pmo_ids[pmo.code]}, s, log, summary
-            )
+            series.add(*_series_row(f, field_id, pmo.code, {"pmo_id": pmo_ids[pmo.code]}, s))
     for pmo in f.pmos:
         upstream = pmo_ids[pmo.downstream_of] if pmo.downstream_of else None
         conn.execute(
@@ -233,7 +235,8 @@ def _load_field(
             summary,
         )
         for s in well.series:
-            _load_series(conn, f, field_id, well.code, {"well_id": well_id}, s, log, summary)
+            series.add(*_series_row(f, field_id, well.code, {"well_id": well_id}, s))
+    series.flush()
 
 
 def _tank_definition(tank: Tank) -> dict[str, Any]:
@@ -266,43 +269,80 @@ def _proved_factor(
     return float(row[0])
 
 
-def _load_series(
-    conn: psycopg.Connection[Any],
-    f: FieldSite,
-    field_id: int,
-    owner_code: str,
-    owner: dict[str, int],
-    s: SeriesConf,
-    log: _ConfigLog,
-    summary: SiteLoadSummary,
-) -> None:
-    code = series_code(f.code, owner_code, s)
+def _series_row(
+    f: FieldSite, field_id: int, owner_code: str, owner: dict[str, int], s: SeriesConf
+) -> tuple[str, dict[str, Any]]:
+    """A series' code and its column values."""
     commissioned = dt.datetime.combine(s.commissioned, dt.time(), dt.UTC)
-    _upsert(
-        conn,
-        "series",
-        {"code": code},
-        {
-            "field_id": field_id,
-            "pmo_id": owner.get("pmo_id"),
-            "well_id": owner.get("well_id"),
-            "variable": s.variable,
-            "unit": s.unit,
-            "range_lo": s.range[0],
-            "range_hi": s.range[1],
-            "sampling_period_s": s.sampling_period_s,
-            "commissioned_at": commissioned,
-            "rollover": s.rollover,
-            "resolution": s.resolution,
-            "backstep_tolerance": s.backstep_tolerance,
-            "low_flow_cutoff": s.low_flow_cutoff,
-            "basis": s.basis,
-        },
-        "series",
-        code,
-        log,
-        summary,
-    )
+    values = {
+        "field_id": field_id,
+        "pmo_id": owner.get("pmo_id"),
+        "well_id": owner.get("well_id"),
+        "variable": s.variable,
+        "unit": s.unit,
+        "range_lo": s.range[0],
+        "range_hi": s.range[1],
+        "sampling_period_s": s.sampling_period_s,
+        "commissioned_at": commissioned,
+        "rollover": s.rollover,
+        "resolution": s.resolution,
+        "backstep_tolerance": s.backstep_tolerance,
+        "low_flow_cutoff": s.low_flow_cutoff,
+        "basis": s.basis,
+    }
+    return series_code(f.code, owner_code, s), values
+
+
+class _SeriesUpsert:
+    """:func:`_upsert` for a field's series, in bulk (a national site has 10^5 series): one query
+    finds and locks the existing ones, the new ones go in as one pipelined batch at the end, and
+    the log entries keep the site file's order."""
+
+    COLUMNS = (
+        "field_id", "pmo_id", "well_id", "variable", "unit", "range_lo", "range_hi",
+        "sampling_period_s", "commissioned_at", "rollover", "resolution",
+        "backstep_tolerance", "low_flow_cutoff", "basis",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        codes: list[str],
+        log: _ConfigLog,
+        summary: SiteLoadSummary,
+    ) -> None:
+        self.conn, self.log, self.summary = conn, log, summary
+        select = sql.SQL("SELECT id, code, {} FROM series WHERE code = ANY(%s) FOR UPDATE").format(
+            sql.SQL(", ").join(map(sql.Identifier, self.COLUMNS))
+        )
+        self.existing = {
+            r[1]: (int(r[0]), dict(zip(self.COLUMNS, r[2:], strict=True)))
+            for r in conn.execute(select, (codes,))
+        }
+        self.new: list[list[Any]] = []
+
+    def add(self, code: str, values: dict[str, Any]) -> None:
+        """Update the series if it exists, else keep it for :meth:`flush`; log either way."""
+        if code in self.existing:
+            row_id, current = self.existing[code]
+            _update(self.conn, "series", row_id, current, values, "series", code, self.log,
+                    self.summary)  # fmt: skip
+            return
+        self.new.append([code, *(values[c] for c in self.COLUMNS)])
+        for attr in TRACKED["series"]:
+            self.log.write("series", code, attr, None, values[attr], created=True)
+        self.summary.count("series", created=True)
+
+    def flush(self) -> None:
+        """Insert the new series."""
+        if self.new:
+            insert = sql.SQL("INSERT INTO series (code, {}) VALUES (%s, {})").format(
+                sql.SQL(", ").join(map(sql.Identifier, self.COLUMNS)),
+                sql.SQL(", ").join(sql.Placeholder() * len(self.COLUMNS)),
+            )
+            with self.conn.cursor() as cur:
+                cur.executemany(insert, self.new)
+            self.new = []
 
 
 class _ConfigLog:
@@ -316,20 +356,30 @@ class _ConfigLog:
     ) -> None:
         self.conn, self.changed_by, self.reason, self.summary = conn, changed_by, reason, summary
         self.effective_from = effective_from
+        self.rows: list[tuple[Any, ...]] = []
 
     def write(
         self, entity: str, code: str, attribute: str, old: Any, new: Any, *, created: bool
     ) -> None:
         # What a new object starts with holds from its creation back: it has no earlier value.
         effective = None if created else self.effective_from
-        self.conn.execute(
-            "INSERT INTO config_log (changed_by, entity, entity_code, attribute, old_value, "
-            "new_value, reason, effective_from) "
-            "VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
+        self.rows.append(
             (self.changed_by, entity, code, attribute, _json(old), _json(new), self.reason,
-             effective),
+             effective)
         )  # fmt: skip
         self.summary.config_changes += 1
+
+    def flush(self) -> None:
+        """Write the entries kept so far, in their order, as one pipelined batch."""
+        if self.rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO config_log (changed_by, entity, entity_code, attribute, "
+                    "old_value, new_value, reason, effective_from) "
+                    "VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
+                    self.rows,
+                )
+            self.rows = []
 
 
 def _plain(value: Any) -> Any:
@@ -380,6 +430,23 @@ def _upsert(
         summary.count(table, created=True)
         return int(new[0])
     row_id, current = int(row[0]), dict(zip(cols, row[1:], strict=True))
+    _update(conn, table, row_id, current, values, entity, entity_code, log, summary)
+    return row_id
+
+
+def _update(
+    conn: psycopg.Connection[Any],
+    table: str,
+    row_id: int,
+    current: dict[str, Any],
+    values: dict[str, Any],
+    entity: str,
+    entity_code: str,
+    log: _ConfigLog,
+    summary: SiteLoadSummary,
+) -> None:
+    """Update an existing row's changed columns; log the tracked ones."""
+    tracked = TRACKED.get(table, ())
     changed = {c: v for c, v in values.items() if current[c] != _plain(v)}
     if changed:
         update = sql.SQL("UPDATE {} SET {}, updated_at = now() WHERE id = {}").format(
@@ -394,4 +461,3 @@ def _upsert(
             if attr in changed:
                 log.write(entity, entity_code, attr, current[attr], changed[attr], created=False)
         summary.count(table, created=False)
-    return row_id
