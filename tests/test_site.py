@@ -100,6 +100,18 @@ def test_bad_values_are_named(tmp_path: Path, replace: tuple[str, str], expected
     assert expected in str(err.value)
 
 
+def test_a_bad_field_is_the_only_problem_named(tmp_path: Path) -> None:
+    """Not also "fields: Tuple should have at least 1 item after validation, not 0"."""
+    text = MINIMAL.replace("RANGE", "[0, 100]").replace('"50568"', '"5056"')
+    with pytest.raises(SiteFileError) as err:
+        load_site(write(tmp_path, text))
+    message = str(err.value)
+    assert "fields[0].municipality_dane: String should match pattern" in message
+    assert "more problem" not in message and "at least 1 item" not in message
+    with pytest.raises(SiteFileError, match="fields: Tuple should have at least 1 item"):
+        load_site(write(tmp_path, 'operator: {nit: "900123456-7", name: X}\nfields: []\n'))
+
+
 def test_bad_timezone_and_duplicate_codes(tmp_path: Path) -> None:
     text = MINIMAL.replace("RANGE", "[0, 100]").replace(
         'municipality_dane: "50568"', 'municipality_dane: "50568"\n    timezone: Mars/Olympus'

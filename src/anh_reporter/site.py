@@ -460,8 +460,13 @@ def load_yaml_model(
 
 def describe_validation_error(path: Path, exc: ValidationError) -> str:
     """One line per problem: ``file: loc: message (got value)``; the first problem leads."""
+    errors = exc.errors()
+    # A list whose items failed also fails its length check ("at least 1 item after validation,
+    # not 0"): that one only repeats its items' own problems, so it is left out.
+    inner = {e["loc"][:n] for e in errors for n in range(len(e["loc"]))}
+    errors = [e for e in errors if not (e["type"] == "too_short" and e["loc"] in inner)]
     lines = []
-    for err in exc.errors():
+    for err in errors:
         loc = _format_loc(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         got = _short(err.get("input"))
