@@ -3,6 +3,7 @@ and cold, the catalog, and the daily compute of an archived day."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 from pathlib import Path
@@ -184,17 +185,82 @@ async def other_reads(
     return series, count, csv
 
 
-def test_writes_to_an_archived_week_are_refused(conn: Conn, tmp_path: Path) -> None:
+def test_writes_to_an_archived_week_are_refused_and_the_rest_written(
+    conn: Conn, tmp_path: Path
+) -> None:
     write_weeks(conn)
+    writer = TelemetryWriter(conn)  # knows both weeks: the old one is archived behind its back
+    writer.write(*one_reading(HOT_WEEK + dt.timedelta(days=3), 5.0))
     archived = archive_old(conn, tmp_path)
     with pytest.raises(partitions.ArchivedWeekError, match="telemetry_p20260126") as info:
-        TelemetryWriter(conn).write(
-            np.array([1], np.int32),
-            np.array([to_us(OLD_WEEK) + 30 * US]),
-            np.array([1.0]),
-            np.zeros(1, np.uint32),
-        )
+        partitions.ensure_weeks(conn, [to_us(OLD_WEEK)])
     assert str(archived.path) in str(info.value)
+    hot_before = all_rows(conn, f"WHERE time >= '{HOT_WEEK.isoformat()}'")
+
+    for fresh in (writer, TelemetryWriter(conn)):
+        times = np.array([to_us(OLD_WEEK) + 30 * US, to_us(HOT_WEEK) + 31 * US, to_us(OLD_WEEK)])
+        result = fresh.write(
+            np.array([1, 1, 3], np.int32), times, np.array([1.0, 2.0, 3.0]), np.zeros(3, np.uint32)
+        )
+        ((why, rows),) = result.archived.items()
+        assert rows.tolist() == [0, 2]
+        assert "telemetry_p20260126" in why and str(archived.path) in why
+        replay = fresh is not writer  # the second time, the hot reading is stored already
+        assert (result.offered, result.inserted, result.duplicates) == (3, 1 - replay, replay)
+    hot_after = all_rows(conn, f"WHERE time >= '{HOT_WEEK.isoformat()}'")
+    assert len(hot_after) == len(hot_before) + 1
+    assert all_rows(conn, f"WHERE time < '{HOT_WEEK.isoformat()}'") == []
+
+
+def one_reading(at: dt.datetime, value: float) -> tuple[np.ndarray, ...]:
+    return (
+        np.array([1], np.int32),
+        np.array([to_us(at)]),
+        np.array([value]),
+        np.zeros(1, np.uint32),
+    )
+
+
+async def test_the_pipeline_quarantines_readings_of_an_archived_week(
+    db: Database, tmp_path: Path
+) -> None:
+    from anh_reporter.bus.memory import MemoryBus
+    from anh_reporter.config import IngestSettings
+    from anh_reporter.domain.batch import Batch
+    from anh_reporter.ingest.pipeline import IngestPipeline
+
+    with db.connect() as conn:
+        ids = load_test_site(conn)
+        write_weeks(conn)
+        archived = archive_old(conn, tmp_path)
+        conn.commit()
+    sid = next(iter(ids.values()))
+    bus = MemoryBus()
+    settings = IngestSettings(flush_rows=10, flush_deadline_ms=20, future_tolerance_s=1e9)
+    pipeline = IngestPipeline(db, bus, settings, clock=NOW.timestamp)
+    times = [to_us(OLD_WEEK) + 7 * US, to_us(HOT_WEEK) + 7 * US]
+    await bus.publish(Batch.of([sid, sid], times, [1.5, 2.5], source="late"), "F")
+    task = asyncio.create_task(pipeline.run())
+    for _ in range(500):
+        await asyncio.sleep(0.02)
+        if pipeline.stats.flushes:
+            break
+    pipeline.stop()
+    await task
+    assert pipeline.stats.written == 1 and pipeline.stats.duplicates == 0
+    assert pipeline.stats.rejected == {"archived_week": 1}
+    with db.connect() as conn:
+        rows = conn.execute(
+            "SELECT reason, series_id, value, source, message FROM quarantine"
+        ).fetchall()
+        stored = conn.execute(
+            "SELECT value FROM telemetry WHERE series_id = %s AND time = %s",
+            (sid, HOT_WEEK + dt.timedelta(seconds=7)),
+        ).fetchall()
+    ((reason, series_id, value, source, message),) = rows
+    assert (reason, series_id, value, source) == ("archived_week", sid, 1.5, "late")
+    assert "telemetry_p20260126" in message and str(archived.path) in message
+    assert stored == [(2.5,)]
 
 
 def test_a_missing_archive_is_an_error_not_an_empty_answer(conn: Conn, tmp_path: Path) -> None:

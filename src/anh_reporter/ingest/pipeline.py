@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,7 +179,7 @@ class IngestPipeline:
         qrows, self._extra_quarantine = qrows + self._extra_quarantine, []
         started = time.perf_counter()
         with tracing.span("ingest.commit", attributes={"anh.readings": len(checked.good)}):
-            inserted = await self._write_with_retry(checked.good, qrows)
+            inserted, refused = await self._write_with_retry(checked.good, qrows)
         committed = self.clock()
         metrics.batch_write_seconds.observe(time.perf_counter() - started)
         try:
@@ -188,20 +188,26 @@ class IngestPipeline:
             # Harmless: the bus redelivers them and the writer is idempotent.
             log.warning("could not acknowledge %d batch(es): %s", len(deliveries), exc)
         rejected = {r.value: n for r, n in checked.rejects.counts().items()}
-        for row in qrows[len(checked.rejects) :]:
+        for row in qrows[len(checked.rejects) :] + refused:
             rejected[row.reason] = rejected.get(row.reason, 0) + 1
-        self._count(deliveries, batch, checked.good, inserted, rejected, committed)
+        self._count(deliveries, batch, checked.good, inserted, rejected, committed, len(refused))
         await self._announce(deliveries, checked.good, checked.accepted)
         for hook in self.on_commit:
             result = hook(deliveries, checked.good, committed)
             if result is not None:
                 await result
 
-    async def _write_with_retry(self, good: Batch, qrows: list[QuarantineRow]) -> int:
+    async def _write_with_retry(
+        self, good: Batch, qrows: list[QuarantineRow]
+    ) -> tuple[int, list[QuarantineRow]]:
+        """Write ``good`` and quarantine ``qrows`` in one transaction: the readings stored, and
+        the ones of ``good`` the database did not take (quarantined with them, with a reason)."""
         delay = 0.1
+        refused: list[QuarantineRow] = []
         while True:
             try:
-                return await asyncio.to_thread(self._write_sync, good, qrows)
+                inserted, archived = await asyncio.to_thread(self._write_sync, good, qrows)
+                return inserted, refused + archived
             except _TRANSIENT as exc:
                 self.stats.retries += 1
                 log.warning("database unavailable (%s); retrying in %.1f s", first_line(exc), delay)
@@ -211,18 +217,26 @@ class IngestPipeline:
             except psycopg.Error as exc:
                 log.error("database refused a batch of %d readings: %s", len(good), exc)
                 await asyncio.to_thread(self._close)
-                qrows = qrows + _refused(good, exc)
+                refused = _refused(good, exc)
+                qrows = qrows + refused
                 good = Batch.empty(good.source)
 
-    def _write_sync(self, good: Batch, qrows: list[QuarantineRow]) -> int:
+    def _write_sync(
+        self, good: Batch, qrows: list[QuarantineRow]
+    ) -> tuple[int, list[QuarantineRow]]:
         if self._writer is None:
             self._conn = self.db.connect()
             self._writer = TelemetryWriter(self._conn)
         assert self._conn is not None  # noqa: S101 - narrows for mypy: connected just above
         with self._conn.transaction():
             result = self._writer.write(good.series_id, good.time_us, good.value, good.quality)
-            write_quarantine(self._conn, qrows)
-        return result.inserted
+            archived = [
+                row
+                for why, rows in result.archived.items()
+                for row in _quarantine_rows(good, rows, Reason.ARCHIVED_WEEK, why)
+            ]
+            write_quarantine(self._conn, qrows + archived)
+        return result.inserted, archived
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -250,19 +264,21 @@ class IngestPipeline:
         inserted: int,
         rejected: dict[str, int],
         committed: float,
+        refused: int,
     ) -> None:
         s = self.stats
         s.batches += len(deliveries)
         s.offered += len(offered)
         s.written += inserted
-        s.duplicates += len(good) - inserted
+        duplicates = len(good) - refused - inserted
+        s.duplicates += duplicates
         s.flushes += 1
         s.last_commit = committed
         for reason, n in rejected.items():
             s.rejected[reason] += n
             metrics.telemetry_rejected.labels(reason=reason).inc(n)
-        if len(good) > inserted:
-            metrics.telemetry_duplicates.inc(len(good) - inserted)
+        if duplicates > 0:
+            metrics.telemetry_duplicates.inc(duplicates)
         for d in deliveries:
             if d.published_at:
                 metrics.reading_latency_seconds.observe(max(committed - d.published_at, 0.0))
@@ -312,15 +328,22 @@ def _flush_span(deliveries: list[Delivery]) -> contextlib.AbstractContextManager
 
 def _refused(good: Batch, exc: psycopg.Error) -> list[QuarantineRow]:
     message = f"database refused the batch: {first_line(exc)}"
+    return _quarantine_rows(good, range(len(good)), Reason.WRITE_FAILED, message)
+
+
+def _quarantine_rows(
+    good: Batch, rows: Iterable[int], reason: Reason, message: str
+) -> list[QuarantineRow]:
+    """Quarantine records of these rows of ``good``, as received."""
     return [
         QuarantineRow(
             source=good.source,
-            reason=Reason.WRITE_FAILED.value,
+            reason=reason.value,
             message=message,
             series_id=int(good.series_id[i]),
             time_us=int(good.time_us[i]),
             value=float(good.value[i]),
             quality=int(good.quality[i].view(np.int32)),
         )
-        for i in range(len(good))
+        for i in rows
     ]

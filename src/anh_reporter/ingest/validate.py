@@ -43,6 +43,7 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate_in_batch"
     MALFORMED = "malformed"  # file and API ingest: a line or record that does not parse
     WRITE_FAILED = "write_failed"  # the database refused the batch for a non-transient reason
+    ARCHIVED_WEEK = "archived_week"  # its week is archived to cold storage (storage.cold)
 
 
 REASONS: tuple[Reason, ...] = tuple(Reason)

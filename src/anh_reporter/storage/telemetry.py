@@ -9,7 +9,7 @@ they always equal the raw data, late or out of order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy.typing as npt
 import psycopg
 from psycopg import errors
 
+from anh_reporter.domain.timeutil import from_us
 from anh_reporter.storage import partitions, rollups
 from anh_reporter.storage.copy import copy_rows
 
@@ -25,15 +26,17 @@ _STAGING = "telemetry_staging"
 
 @dataclass(frozen=True)
 class WriteResult:
-    """Rows offered, rows stored now, and rows that were already there."""
+    """Rows offered, rows stored now, rows that were already there, and rows refused."""
 
     offered: int
     inserted: int
+    archived: dict[str, npt.NDArray[np.intp]] = field(default_factory=dict)
+    """Rows of weeks already archived to cold storage, not written: why -> their indices."""
 
     @property
     def duplicates(self) -> int:
         """Rows that the table already held (a replay)."""
-        return self.offered - self.inserted
+        return self.offered - self.inserted - sum(len(i) for i in self.archived.values())
 
 
 class TelemetryWriter:
@@ -53,36 +56,70 @@ class TelemetryWriter:
         value: npt.NDArray[np.float64],
         quality: npt.NDArray[np.uint32],
     ) -> WriteResult:
-        """Store the rows (one transaction, idempotent) and update their hourly rollups."""
+        """Store the rows (one transaction, idempotent) and update their hourly rollups.
+
+        Rows of weeks archived to cold storage are not written (see :class:`WriteResult`).
+        """
+        try:
+            return self._write(series_id, time_us, value, quality)
+        except errors.CheckViolation:  # "no partition of relation found": a week archived since
+            if not self._weeks:
+                raise
+            self._weeks.clear()
+            return self._write(series_id, time_us, value, quality)
+
+    def _write(
+        self,
+        series_id: npt.NDArray[np.int32],
+        time_us: npt.NDArray[np.int64],
+        value: npt.NDArray[np.float64],
+        quality: npt.NDArray[np.uint32],
+    ) -> WriteResult:
         n = len(series_id)
         if n == 0:
             return WriteResult(0, 0)
-        self._ensure_partitions(time_us)
+        archived = self._ensure_partitions(time_us)
+        refused: dict[str, npt.NDArray[np.intp]] = {}
+        if archived:
+            weeks = _week_of(time_us)
+            refused = {why: np.flatnonzero(weeks == week) for week, why in archived.items()}
+            keep = ~np.isin(weeks, list(archived))
+            series_id, time_us = series_id[keep], time_us[keep]
+            value, quality = value[keep], quality[keep]
+            if not len(series_id):
+                return WriteResult(n, 0, refused)
         conn = self.conn
         with conn.transaction():
             try:
                 with conn.transaction():
                     copy_rows(conn, "telemetry", series_id, time_us, value, quality)
-                inserted = n
+                inserted = len(series_id)
                 if self.rollups:
                     rollups.merge(conn, series_id, time_us, value, quality)
             except errors.UniqueViolation:
                 inserted = self._write_through_staging(series_id, time_us, value, quality)
                 if self.rollups:
                     rollups.recompute(conn, *rollups.touched_hours(series_id, time_us))
-        return WriteResult(n, inserted)
+        return WriteResult(n, inserted, refused)
 
-    def _ensure_partitions(self, time_us: npt.NDArray[np.int64]) -> None:
+    def _ensure_partitions(self, time_us: npt.NDArray[np.int64]) -> dict[int, str]:
+        """Create the partitions these rows need; the weeks archived to cold storage (whose
+        partitions are gone and whose rollups are final) -> why their rows are refused."""
         if not self._native:
-            return
-        weeks = np.unique(
-            (time_us - partitions.MONDAY_US) // partitions.WEEK_US * partitions.WEEK_US
-            + partitions.MONDAY_US
-        )
-        missing = [int(w) for w in weeks if int(w) not in self._weeks]
-        if missing:
-            partitions.ensure_weeks(self.conn, missing)
+            return {}
+        missing = [int(w) for w in np.unique(_week_of(time_us)) if int(w) not in self._weeks]
+        names = {partitions.partition_name(from_us(w)): w for w in missing}
+        archived: dict[int, str] = {}
+        while missing:
+            try:
+                partitions.ensure_weeks(self.conn, missing)
+            except partitions.ArchivedWeekError as exc:
+                archived[names[exc.name]] = str(exc)
+                missing = [w for w in missing if w not in archived]
+                continue
             self._weeks.update(missing)
+            break
+        return archived
 
     def _write_through_staging(
         self,
@@ -104,3 +141,9 @@ class TelemetryWriter:
         )
         conn.execute(f"TRUNCATE {_STAGING}")
         return max(cur.rowcount, 0)
+
+
+def _week_of(time_us: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The start of each row's partition week (µs)."""
+    week = partitions.WEEK_US
+    return (time_us - partitions.MONDAY_US) // week * week + partitions.MONDAY_US
