@@ -7,13 +7,16 @@ against PMO-OIL's 980.78 measured, +1.80 %.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 
 from anh_reporter.production.daily import compute_day
+from anh_reporter.production.well_entries import add_downtime
 from anh_reporter.site import Operator
 from anh_reporter.storage.database import Database
 
-from ..production.helpers import DAY_D, FIELD
+from ..production.helpers import DAY_D, FIELD, START
 from ..production.test_virtual_days import virtual_day
 from .conftest import World, bearer, login
 
@@ -50,6 +53,40 @@ async def test_the_day_allocation_shows_each_wells_virtual_meter(
     ]  # fmt: skip
     assert {p["pmo"] for p in body["pmos"]} >= {"PMO-OIL", "PMO-GAS"}
     assert {b["fluid"] for b in body["balances"]} >= {"oil"}
+
+
+async def test_a_wells_downtime_shows_its_deferred_volume_by_cause(
+    client: httpx.AsyncClient, world: World, db: Database
+) -> None:
+    """W-2 down 2 h of the day (flowline): its test's 392 bbl/d oil, 500 kscf/d gas and 8 bbl/d
+    water × 2 / 24 deferred: 32.67 bbl, 41.67 kscf, 0.67 bbl, with the cause, as the signed
+    report's ``deferred.causes`` carries them (what the sign-off shows before signing)."""
+    with db.connect() as conn:
+        field_id = virtual_day(conn, operator=OWN)
+        start = START + dt.timedelta(hours=3)
+        add_downtime(
+            conn, field_code=FIELD, well_code="W-2", start=start,
+            end=start + dt.timedelta(hours=2), cause="flowline", entered_by="test",
+        )  # fmt: skip
+        compute_day(conn, FIELD, DAY_D)
+    token = (await login(client, "viewer@own.example"))["access_token"]
+    url = f"/api/v1/production/fields/{field_id}/days/{DAY_D}/allocation"
+    r = await client.get(url, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    wells = {w["code"]: w for w in r.json()["wells"]}
+    w2 = wells["W-2"]
+    assert (w2["hours_down"], w2["deferred_oil_bbl"], w2["deferred_gas_kscf"]) == (
+        "2.00", "32.67", "41.67",
+    )  # fmt: skip
+    assert w2["deferred_water_bbl"] == "0.67"
+    assert w2["deferred_causes"] == [
+        {"cause": "flowline", "hours_down": "2.00", "oil": "32.67", "gas": "41.67",
+         "water": "0.67"},
+    ]  # fmt: skip
+    w1 = wells["W-1"]
+    assert (w1["deferred_gas_kscf"], w1["deferred_water_bbl"], w1["deferred_causes"]) == (
+        None, None, [],
+    )  # fmt: skip
 
 
 async def test_a_day_not_computed_is_empty_and_another_operators_field_not_found(

@@ -123,6 +123,7 @@ test('sign a contract day, verify it and download it', async ({ page }) => {
   const body = JSON.parse(readFileSync((await download.path()) as string, 'utf8')) as { contract_day: { date: string } }
   expect(body.contract_day.date).toBe(day)
   // The signed day's well allocation (profile idp-1.2): factors, balances, one row per well.
+  await expect(page.getByTestId('allocation')).toHaveAttribute('data-source', 'signed')
   await expect(page.getByTestId('allocation-wells')).toBeVisible()
   await expect(page.getByTestId('allocation-wells').locator('tbody tr').first()).toBeVisible()
   await expect(page.getByTestId('allocation-balances')).toBeVisible()
@@ -162,6 +163,20 @@ test('a day with a reset and an estimate: confirm, approve, sign; an amendment w
   await expect(card.getByTestId('estimated-share-PMO-LACT-01')).toContainText('Estimado')
   await expect(card).toContainText('Volumen perdido en el reinicio (del caudal)') // the estimate's method
   await expect(card.getByTestId('approve-estimate-PMO-LACT-01')).toBeVisible()
+  // The morning, before signing: the day's allocation as computed, said to be not signed yet,
+  // with each well's virtual meter next to its allocated volumes and Σ virtual per PMO.
+  const allocation = page.getByTestId('allocation')
+  await expect(allocation).toHaveAttribute('data-source', 'computed')
+  await expect(page.getByTestId('allocation-source')).toContainText('Calculada · aún sin firmar')
+  await expect(page.getByTestId('allocation-unsigned')).toBeVisible()
+  const wells = page.getByTestId('allocation-wells')
+  await expect(wells.locator('tbody tr')).toHaveCount(6)
+  await expect(wells.locator('thead')).toContainText('Líquido virtual')
+  await expect(wells.locator('tbody [data-testid^="virtual-"]').first()).toBeVisible()
+  await expect(page.getByTestId('virtual-CDL-002')).toContainText(/^\s*\d{1,3}(\.\d{3})*,\d{2}\s?bbl\s+crudo \d{1,3}(\.\d{3})*,\d{2}\s?bbl/)
+  await expect(page.getByTestId('virtual-checks')).toBeVisible()
+  await expect(page.getByTestId('virtual-checks').locator('tbody tr').first()).toContainText(/\d{1,3}(\.\d{3})*,\d{2}\s?bbl/)
+  await allocation.screenshot({ path: join(SHOTS, 'signoff-allocation.png'), animations: 'disabled' })
   await expectAccessible(page, 'signoff-reset')
 
   // The API will not sign it as it is: the unconfirmed reset and the unapproved estimate.
@@ -195,6 +210,10 @@ test('a day with a reset and an estimate: confirm, approve, sign; an amendment w
   await expect(page.getByTestId('report-status')).toContainText('Firmado', { timeout: 120_000 })
   await expect(page.getByTestId('signoff-blocked')).toHaveCount(0)
   await expect(card.getByTestId('finding-IDP026')).toHaveCount(0)
+  // Signed: the signed document's allocation wins, and what is computed agrees with it.
+  await expect(allocation).toHaveAttribute('data-source', 'signed')
+  await expect(page.getByTestId('allocation-source')).toContainText('Firmada · v1')
+  await expect(page.getByTestId('allocation-changed')).toHaveCount(0)
   await page.getByTestId('action-verify').click()
   await expect(page.getByTestId('verification-result')).toHaveText('Firma e integridad correctas')
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('action-download').click()])
@@ -214,6 +233,10 @@ test('a day with a reset and an estimate: confirm, approve, sign; an amendment w
   expect((await lab).status()).toBe(201)
   await expect(nsv).not.toHaveText(signedNsv)
   await expect(page.getByTestId('report-panel')).toContainText('Requiere enmienda')
+  // The recompute moved what the LACT dispatched: the oil balance now differs from the signed one.
+  await expect(page.getByTestId('allocation-source')).toContainText('Firmada · v1')
+  await expect(page.getByTestId('allocation-changed')).toContainText('difieren de la versión firmada v1')
+  await expect(page.getByTestId('allocation-changes')).toContainText('balance: residuo')
   await page.getByTestId('amend-reason-code').selectOption('lab_result')
   await page.getByTestId('amend-reason').fill('BSW del laboratorio en lugar del analizador en línea')
   await page.getByTestId('action-amend').click()
@@ -237,6 +260,8 @@ test('a day with a reset and an estimate: confirm, approve, sign; an amendment w
   await expect(page.getByTestId('report-panel')).toContainText('v2')
   await expect(page.getByTestId('report-status')).toContainText('Firmado')
   await expect(page.getByTestId('report-diff')).toContainText('v1')
+  await expect(page.getByTestId('allocation-source')).toContainText('Firmada · v2')
+  await expect(page.getByTestId('allocation-changed')).toHaveCount(0)
   await page.getByTestId('action-verify').click()
   await expect(page.getByTestId('verification-result')).toHaveText('Firma e integridad correctas')
 })

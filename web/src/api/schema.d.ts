@@ -2045,6 +2045,22 @@ export interface components {
             pmos: components["schemas"]["PmoEvidenceOut"][];
         };
         /**
+         * DeferredCauseOut
+         * @description Part of a well's downtime with its cause and the volume it deferred (test rate × hours).
+         */
+        DeferredCauseOut: {
+            /** Cause */
+            cause: string;
+            /** Gas */
+            gas?: string | null;
+            /** Hours Down */
+            hours_down?: string | null;
+            /** Oil */
+            oil?: string | null;
+            /** Water */
+            water?: string | null;
+        };
+        /**
          * DeliveryOut
          * @description One delivery attempt of a version through a channel, and what came back.
          */
@@ -3653,8 +3669,17 @@ export interface components {
             bsw_pct: string | null;
             /** Code */
             code: string;
+            /**
+             * Deferred Causes
+             * @default []
+             */
+            deferred_causes: components["schemas"]["DeferredCauseOut"][];
+            /** Deferred Gas Kscf */
+            deferred_gas_kscf?: string | null;
             /** Deferred Oil Bbl */
             deferred_oil_bbl: string | null;
+            /** Deferred Water Bbl */
+            deferred_water_bbl?: string | null;
             /** Factors */
             factors: {
                 [key: string]: string | null;

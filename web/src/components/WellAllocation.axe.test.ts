@@ -4,9 +4,17 @@ import { expect, it } from 'vitest'
 import WellAllocation from './WellAllocation.vue'
 import { i18n, setLocale } from '@/i18n'
 import { readAllocation } from '@/lib/allocation'
+import { allocationChanges, readComputedAllocation } from '@/lib/dayAllocation'
+import { RECOMPUTED, ROUTE, SIGNED_DOC } from '@/lib/dayAllocation.fixture'
+import { readVirtualMeters } from '@/lib/virtualMeter'
 
 // Structure only (labels, table headers, ARIA): happy-dom has no layout, so rules that need it
 // (scrolling regions, contrast) are left to the browser tests (make web-e2e).
+async function seriousViolations(element: Element): Promise<string[]> {
+  const result = await axe.run(element, { resultTypes: ['violations'] })
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)
+}
+
 it('has no serious or critical axe violation', async () => {
   setLocale('es-CO')
   const doc = {
@@ -21,4 +29,23 @@ it('has no serious or critical axe violation', async () => {
   const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)
   expect(bad).toEqual([])
   w.unmount()
+})
+
+it('has none before signing (computed, virtual meters) nor with a recompute after signing', async () => {
+  setLocale('es-CO')
+  const computed = mount(WellAllocation, {
+    props: { allocation: readComputedAllocation(ROUTE)!, source: 'computed', virtual: readVirtualMeters(ROUTE) },
+    global: { plugins: [i18n] },
+    attachTo: document.body,
+  })
+  expect(await seriousViolations(computed.element as Element)).toEqual([])
+  computed.unmount()
+  const signed = readAllocation(SIGNED_DOC)!
+  const changed = mount(WellAllocation, {
+    props: { allocation: signed, source: 'signed', version: 1, virtual: readVirtualMeters(RECOMPUTED), changes: allocationChanges(signed, readComputedAllocation(RECOMPUTED)!) },
+    global: { plugins: [i18n] },
+    attachTo: document.body,
+  })
+  expect(await seriousViolations(changed.element as Element)).toEqual([])
+  changed.unmount()
 })

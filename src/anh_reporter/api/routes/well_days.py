@@ -2,11 +2,11 @@
 
 ``GET /production/fields/{field_id}/days/{day}/allocation`` (``production.read``) returns what
 the daily compute stored for the day: one row per well (hours on, test, allocated oil, gas and
-water, factors, ratios, deferred volume, findings) with its **virtual meter** (the liquid its
-pump speed gives, calibrated on its test; docs/allocation.md), each production PMO's
-allocation, Σ virtual against each PMO's measured volume, the balances and the day's allocation
-findings. A day not computed yet (or a field not allocated per well) answers ``computed: false``
-with empty lists.
+water, factors, ratios, deferred volume per fluid and by cause, findings) with its **virtual
+meter** (the liquid its pump speed gives, calibrated on its test; docs/allocation.md), each
+production PMO's allocation, Σ virtual against each PMO's measured volume, the balances and the
+day's allocation findings. A day not computed yet (or a field not allocated per well) answers
+``computed: false`` with empty lists.
 """
 
 from __future__ import annotations
@@ -58,6 +58,16 @@ class VirtualMeterOut(BaseModel):
     note: str | None = None
 
 
+class DeferredCauseOut(BaseModel):
+    """Part of a well's downtime with its cause and the volume it deferred (test rate × hours)."""
+
+    cause: str
+    hours_down: Decimal | None = None
+    oil: Decimal | None = None
+    gas: Decimal | None = None
+    water: Decimal | None = None
+
+
 class WellDayOut(BaseModel):
     """One well's row of the allocation table, with its virtual meter."""
 
@@ -78,6 +88,10 @@ class WellDayOut(BaseModel):
     gor_scf_bbl: Decimal | None
     hours_down: Decimal
     deferred_oil_bbl: Decimal | None
+    deferred_gas_kscf: Decimal | None = None
+    deferred_water_bbl: Decimal | None = None
+    deferred_causes: list[DeferredCauseOut] = []
+    """The downtime by cause (what the signed report's ``deferred.causes`` holds)."""
     findings: list[AllocationFindingOut]
     virtual_liquid_bbl: Decimal | None
     """Oil + water from the well's pump speed (None: no virtual meter, or no estimate)."""
