@@ -4,17 +4,22 @@ A task's record is written when the task is queued, when it starts and when it e
 process, in PostgreSQL (table ``report_tasks``, kept a day) when the app has a pool for it, and
 in Redis for a day when configured. A poll reads this process first (it runs its own tasks, so
 that copy is current), then Redis, then PostgreSQL: a poll that lands on another replica
-finds the task either way. The work itself is
+finds the task either way. While a task runs, its process stamps the record every
+``HEARTBEAT_S``; a queued or running task whose stamp is older than ``STALE_S`` (its replica
+died or was restarted) is answered as failed, saying to generate again. The work itself is
 :mod:`anh_reporter.reports.service` (generate, amend) and :mod:`~anh_reporter.reports.submission`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import orjson
@@ -37,6 +42,9 @@ Conn = psycopg.Connection[Any]
 TASK_TTL_S = 86_400
 MAX_LOCAL_TASKS = 10_000
 _TASK_KEY = "anh:report-task:"
+HEARTBEAT_S = 10.0
+STALE_S = 60.0
+_UNFINISHED = ("queued", "running")
 
 
 class ReportTasks:
@@ -55,6 +63,7 @@ class ReportTasks:
         self._context: service.Context | None = None
         self._context_lock = threading.Lock()
         self._tasks: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.heartbeat_s, self.stale_s = HEARTBEAT_S, STALE_S
 
     def context(self) -> service.Context:
         """Keys, directories and profile of the report service (built on first use)."""
@@ -92,7 +101,27 @@ class ReportTasks:
             "created_by": principal.actor,  # the signer: user id and name, not the OS user
             "created_at": dt.datetime.now(dt.UTC),
             "finished_at": None,
+            "heartbeat_at": dt.datetime.now(dt.UTC),
         }
+
+    @contextlib.asynccontextmanager
+    async def alive(self, task: dict[str, Any]) -> AsyncIterator[None]:
+        """Stamp ``task`` every ``HEARTBEAT_S`` while the block runs (other replicas read the
+        stamp to tell a running task from one whose process is gone)."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.heartbeat_s)
+                task["heartbeat_at"] = dt.datetime.now(dt.UTC)
+                await self.save(task)
+
+        beating = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
 
     async def save(self, task: dict[str, Any]) -> None:
         """Keep the task's record (here, and in Redis when configured)."""
@@ -148,9 +177,22 @@ class ReportTasks:
         return dict(row[0]) if row else None
 
     async def task(self, principal: Principal, task_id: str) -> dict[str, Any]:
-        """A task of the caller's operator and fields, or 404."""
+        """A task of the caller's operator and fields, or 404 (without its internal stamp)."""
         found = self._tasks.get(task_id)
-        if found is None and self.redis is not None:
+        if found is None:
+            found = await self._elsewhere(task_id)
+        if (
+            found is None
+            or found["operator_id"] != principal.operator_id
+            or not principal.sees_field(int(found["field_id"]))
+        ):
+            raise not_found("report task", task_id)
+        return public(found)
+
+    async def _elsewhere(self, task_id: str) -> dict[str, Any] | None:
+        """Another replica's task record (Redis, then PostgreSQL), failed if its process died."""
+        found: dict[str, Any] | None = None
+        if self.redis is not None:
             try:
                 raw = await self.redis.get(_TASK_KEY + task_id)
             except (RedisError, OSError) as exc:
@@ -159,13 +201,19 @@ class ReportTasks:
             found = orjson.loads(raw) if raw else None
         if found is None:
             found = await self._load(task_id)
-        if (
-            found is None
-            or found["operator_id"] != principal.operator_id
-            or not principal.sees_field(int(found["field_id"]))
-        ):
-            raise not_found("report task", task_id)
-        return found
+        if found is None or found["status"] not in _UNFINISHED:
+            return found
+        stamp = found.get("heartbeat_at") or found.get("created_at")
+        silent = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(str(stamp))).total_seconds()
+        if silent <= self.stale_s:
+            return found
+        return {
+            **found,
+            "status": "failed",
+            "message": f"the API process running this task stopped before it ended (no sign of "
+            f"life for {silent:.0f} s); generate again: a day already signed answers its signed "
+            "version",
+        }
 
     def run(self, conn: Conn, task: dict[str, Any]) -> dict[str, Any]:
         """Generate, amend or approve an amendment of the task's report; its outcome.
@@ -266,3 +314,8 @@ class ReportTasks:
             "message": sent.message,
             "receipt": sent.receipt,
         }
+
+
+def public(task: dict[str, Any]) -> dict[str, Any]:
+    """A task's record as the API answers it (without the internal heartbeat stamp)."""
+    return {k: v for k, v in task.items() if k != "heartbeat_at"}

@@ -29,6 +29,7 @@ from anh_reporter.api.responses import JsonResponse
 from anh_reporter.api.scoping import Principal, require_field_visible
 from anh_reporter.api.state import ApiState
 from anh_reporter.api.stepup import StepUp, TotpCode, TotpHeader, require_step_up
+from anh_reporter.api.tasks import public
 from anh_reporter.errors import AnhError
 from anh_reporter.reports import chain, records
 from anh_reporter.reports.canonical import canonical_bytes
@@ -274,7 +275,8 @@ async def _run(state: ApiState, principal: Principal, task: dict[str, Any]) -> N
     await state.reports.save(task)
     outcome: dict[str, Any]
     try:
-        outcome = await state.sync.run(lambda conn: state.reports.run(conn, task))
+        async with state.reports.alive(task):
+            outcome = await state.sync.run(lambda conn: state.reports.run(conn, task))
     except ApiError as exc:
         outcome = {"status": "failed", "message": exc.message}
     except AnhError as exc:
@@ -316,7 +318,7 @@ async def _queue(
     background.add_task(_run, state, principal, task)
     request.state.audit = {"task_id": task["task_id"], "field_id": task["field_id"]}
     location = f"{request.scope.get('root_path', '')}/api/v1/reports/tasks/{task['task_id']}"
-    return JsonResponse(dict(task), status_code=202, headers={"Location": location})
+    return JsonResponse(public(task), status_code=202, headers={"Location": location})
 
 
 @router.post("/generate", status_code=202, response_model=ReportTask)
