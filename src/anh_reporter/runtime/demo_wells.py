@@ -3,7 +3,8 @@
 The demo field's wells are tested (once: a second run finds the tests and leaves them) at rates
 that share yesterday's measured volumes (the pumps run about 22 h a day, so a well's test rate
 is its share × 24 / 22), dated 2 to 97 days before the day, so the oldest test is expired (the
-validity window is 90 days) and flagged; each test is a few % off its share, as real tests
+validity window is 90 days) and flagged, each after a previous test 30 days earlier (so that
+every day of the history has a test in force); each test is a few % off its share, as real tests
 are; each test notes the pump's speed (the virtual meter calibrates on it when the telemetry
 does not reach back to the test). The third well was down 4 h yesterday for an artificial-lift
 failure (its 18 h on typed by hand), which defers part of its production. Each PMO's meter is
@@ -53,6 +54,8 @@ BIAS = {
 }  # fmt: skip
 """Each test is off its share of the day by a few %: tests are never exact, so factors ≠ 1."""
 DOWN_H = Decimal(4)
+PREVIOUS_TEST_DAYS = 30
+PREVIOUS_TEST_FACTOR = Decimal("1.02")
 
 
 def _shares(n: int) -> list[Decimal]:
@@ -93,13 +96,18 @@ def seed_wells(db: Database, field: FieldSite, now: dt.datetime | None = None) -
                 f: (v * shares[i] * BIAS[f][i % 6] * 24 / HOURS_ON).quantize(cent, ROUND_HALF_UP)
                 for f, v in rates.items()
             }
-            add_well_test(
-                conn, field_code=field.code, well_code=well.code,
-                tested_on=day.day - dt.timedelta(days=age), duration_h="12",
-                oil_bbl_d=rate["oil"], gas_kscf_d=rate["gas"], water_bbl_d=rate["water"],
-                tested_by="Ing. de pruebas (demo)", entered_by="demo",
-                pump_speed=_test_speed(well),
-            )  # fmt: skip
+            # Its previous test, a month earlier at a little more (the decline): every day of
+            # the demo's history has a test in force, the latest one for the day before.
+            for days, factor in ((age + PREVIOUS_TEST_DAYS, PREVIOUS_TEST_FACTOR), (age, 1)):
+                add_well_test(
+                    conn, field_code=field.code, well_code=well.code,
+                    tested_on=day.day - dt.timedelta(days=days), duration_h="12",
+                    oil_bbl_d=(rate["oil"] * factor).quantize(cent, ROUND_HALF_UP),
+                    gas_kscf_d=(rate["gas"] * factor).quantize(cent, ROUND_HALF_UP),
+                    water_bbl_d=(rate["water"] * factor).quantize(cent, ROUND_HALF_UP),
+                    tested_by="Ing. de pruebas (demo)", entered_by="demo",
+                    pump_speed=_test_speed(well),
+                )  # fmt: skip
         if len(field.wells) >= 3:
             down = field.wells[2].code
             start = day.start + dt.timedelta(hours=2)
