@@ -77,13 +77,13 @@ export interface DayAllocation {
   findings: Finding[]
 }
 
-type Json = Record<string, unknown>
+export type Json = Record<string, unknown>
 
-function obj(v: unknown): Json {
+export function obj(v: unknown): Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {}
 }
 
-function arr(v: unknown): unknown[] {
+export function arr(v: unknown): unknown[] {
   return Array.isArray(v) ? v : []
 }
 
@@ -97,11 +97,23 @@ export function num(v: unknown): number | null {
   return null
 }
 
-function str(v: unknown): string | null {
+export function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null
 }
 
-function finding(v: unknown): Finding {
+/** A deferred-production cause of a well (the same shape in the document and the route). */
+export function deferredCause(v: unknown): DeferredCause {
+  const x = obj(v)
+  return {
+    cause: str(x.cause) ?? '',
+    hoursDown: num(x.hours_down),
+    oil: num(x.oil),
+    gas: num(x.gas),
+    water: num(x.water),
+  }
+}
+
+export function finding(v: unknown): Finding {
   const f = obj(v)
   return {
     code: str(f.code) ?? '',
@@ -131,16 +143,7 @@ function well(v: unknown): WellRow {
     factors: { oil: num(factors.oil), gas: num(factors.gas), water: num(factors.water) },
     hoursDown: num(deferred.hours_down),
     deferred: { oil: num(deferred.oil_bbl), gas: num(deferred.gas_kpc), water: num(deferred.water_bbl) },
-    causes: arr(deferred.causes).map((c) => {
-      const x = obj(c)
-      return {
-        cause: str(x.cause) ?? '',
-        hoursDown: num(x.hours_down),
-        oil: num(x.oil),
-        gas: num(x.gas),
-        water: num(x.water),
-      }
-    }),
+    causes: arr(deferred.causes).map(deferredCause),
     findings: arr(w.findings).map(finding),
   }
 }

@@ -3,22 +3,19 @@
 // from what the daily compute stored. Once a version is signed its document wins; what was
 // computed since (a recompute after signing: late data, a lab result, a proving) is compared
 // with it figure by figure so that the sign-off can say they differ.
-import { FLUIDS, num, type DayAllocation, type Finding, type Fluid, type WellRow } from '@/lib/allocation'
-
-type Json = Record<string, unknown>
-const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {})
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
-
-function finding(v: unknown): Finding {
-  const f = obj(v)
-  return {
-    code: str(f.code) ?? '',
-    severity: str(f.severity) ?? 'info',
-    target: str(f.target) ?? '',
-    message: str(f.message) ?? '',
-  }
-}
+import {
+  FLUIDS,
+  arr,
+  deferredCause,
+  finding,
+  num,
+  obj,
+  str,
+  type DayAllocation,
+  type Finding,
+  type Fluid,
+  type WellRow,
+} from '@/lib/allocation'
 
 function well(v: unknown): WellRow {
   const w = obj(v)
@@ -38,16 +35,7 @@ function well(v: unknown): WellRow {
     factors: { oil: num(factors.oil), gas: num(factors.gas), water: num(factors.water) },
     hoursDown: num(w.hours_down),
     deferred: { oil: num(w.deferred_oil_bbl), gas: num(w.deferred_gas_kscf), water: num(w.deferred_water_bbl) },
-    causes: arr(w.deferred_causes).map((c) => {
-      const x = obj(c)
-      return {
-        cause: str(x.cause) ?? '',
-        hoursDown: num(x.hours_down),
-        oil: num(x.oil),
-        gas: num(x.gas),
-        water: num(x.water),
-      }
-    }),
+    causes: arr(w.deferred_causes).map(deferredCause),
     findings: arr(w.findings).map(finding),
   }
 }
