@@ -351,6 +351,57 @@ async def test_security_untrusted_client_refused_then_trusted_connects(
             assert len(data) >= 48 and np.all(data.quality == 0), mode
 
 
+async def test_a_server_with_users_takes_the_user_and_refuses_anyone_else(
+    site: Site, tmp_path: Path
+) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("clave de campo\n")  # as `echo ... > file` leaves it
+    async with OpcUaSimulator(
+        site, port=0, period_s=PERIOD_S, users={"operador": "clave de campo"}
+    ) as sim:
+        ids = {s.code: s.key for s in sim.series}
+        batches: list[Batch] = []
+
+        async def keep(batch: Batch) -> None:
+            batches.append(batch)
+
+        refusals = {
+            "anonymous": (OpcUaSecurity(), "BadIdentityTokenRejected .*set security.username"),
+            "wrong password": (
+                OpcUaSecurity(username="operador", password="otra"),
+                "BadUserAccessDenied .*check security.username and its password",
+            ),
+        }
+        for what, (security, status) in refusals.items():
+            config = sim.connector_config(security=security, **FAST)
+            with pytest.raises(ConnectorError, match=status) as refused:
+                await OpcUaConnector(config, ids, keep).start()
+            assert "otra" not in str(refused.value), what
+        assert not batches
+
+        user = OpcUaSecurity(username="operador", password_file=secret)
+        connector = await run(
+            OpcUaConnector(sim.connector_config(security=user, **FAST), ids, keep), 0.8
+        )
+        assert connector.status().last_error is None
+        data = Batch.concat(batches)
+        assert len(data) >= 48 and np.all(data.quality == 0)
+
+
+def test_a_user_identity_needs_a_name_and_one_password(tmp_path: Path) -> None:
+    for bad, message in [
+        ({"username": "operador"}, "needs both 'username' and 'password'"),
+        ({"password": "x"}, "needs both 'username' and 'password'"),
+        ({"username": "u", "password": "x", "password_file": "p"}, "not both"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            OpcUaSecurity.model_validate(bad)
+    missing = OpcUaSecurity(username="u", password_file=tmp_path / "nope")
+    with pytest.raises(ConfigError, match=r"password_file .*nope: No such file"):
+        missing.user_password()
+    assert "x" not in repr(OpcUaSecurity(username="u", password="x"))
+
+
 @pytest.mark.slow
 async def test_reconnects_after_a_server_restart(
     site: Site, series_ids: dict[str, int], sink: DatabaseSink

@@ -194,3 +194,40 @@ async def test_certs_and_option_errors_name_the_problem(tmp_path: Path) -> None:
     )
     assert "security policy 'Basic256Sha256' and mode 'None' do not fit" in mismatch
     assert "--certificate and --private-key" in refused(await opcua("certs", "renew"))
+
+
+@on_module_loop
+async def test_browse_as_a_user_and_the_refusals_say_what_to_set(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("clave de campo\n")
+    wrong = tmp_path / "wrong"
+    wrong.write_text("otra\n")
+    async with OpcUaSimulator(
+        load_site(EXAMPLE_SITE), port=0, users={"operador": "clave de campo"}
+    ) as sim:
+        endpoint = sim.endpoint
+        anonymous = refused(await opcua("browse", endpoint, "--depth", "1"))
+        assert "BadIdentityTokenRejected" in anonymous
+        assert "set --username and --password-file" in anonymous
+        denied = refused(
+            await opcua("browse", endpoint, "--username", "operador", "--password-file", wrong)
+        )
+        assert "BadUserAccessDenied" in denied and "check --username" in denied
+        assert "otra" not in denied
+        tree = ok(
+            await opcua(
+                "browse", endpoint, "--depth", "2", "--username", "operador",
+                "--password-file", secret,
+            )
+        )  # fmt: skip
+        assert "CAMPO-DEMO-LLANOS" in tree
+        # The tag-map tool writes the user into the connector file it makes.
+        conn = tmp_path / "connector.yaml"
+        ok(
+            await opcua(
+                "tagmap", "--site", EXAMPLE_SITE, "--endpoint", endpoint, "-o", conn,
+                "--username", "operador", "--password-file", secret,
+            )
+        )  # fmt: skip
+        loaded = load_config(conn).security
+        assert (loaded.username, loaded.password_file) == ("operador", secret)

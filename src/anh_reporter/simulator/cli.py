@@ -144,6 +144,8 @@ def _security_section(sec: OpcUaSecurity, output: Path | None) -> dict[str, Any]
     for key, value in sec.model_dump(exclude_defaults=True).items():
         if isinstance(value, Path):
             value = os.path.relpath(value.absolute(), base) if output else str(value.absolute())
+        if key == "password" and sec.password is not None:
+            value = sec.password.get_secret_value()  # as the connector file it came from says
         section[key] = value
     return section
 

@@ -36,6 +36,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from hmac import compare_digest
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -43,7 +44,9 @@ import numpy as np
 from asyncua import ua
 from asyncua.common.callback import CallbackType, ServerItemCallback
 from asyncua.common.utils import ServiceError
+from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.server import Server
+from asyncua.server.user_managers import UserManager
 from asyncua.ua.object_ids import ObjectIds
 from asyncua.ua.status_codes import StatusCodes
 
@@ -148,8 +151,11 @@ class OpcUaSimulator:
         faults: Sequence[Fault] = (),
         fault_log: FaultLog | None = None,
         record: bool = False,
+        users: Mapping[str, str] | None = None,
     ) -> None:
         self.series = served_series(site, keys, period_s)
+        self.users = dict(users) if users else None
+        """User name -> password: only these users may open a session (no anonymous one)."""
         self.seed = seed
         self.host = host
         self.port = port
@@ -200,8 +206,10 @@ class OpcUaSimulator:
         """Build the address space, listen, and start updating values."""
         if self._server is not None:
             return
-        server = Server()
+        server = Server(user_manager=_Users(self.users) if self.users else None)
         await server.init()
+        if self.users:
+            server.set_identity_tokens([ua.UserNameIdentityToken])
         server.set_endpoint(f"opc.tcp://{self.host}:{self.port}{ENDPOINT_PATH}")
         server.set_server_name("ANH Smart Reporter field simulator")
         await server.set_application_uri(APPLICATION_URI)
@@ -545,3 +553,21 @@ class OpcUaSimulator:
             latest = now - now % steps[ready]
             await self._write([(int(i), int(t)) for i, t in zip(ready, latest, strict=True)])
             due[ready] = latest + steps[ready]
+
+
+class _Users(UserManager):
+    """asyncua's user manager for a fixed table of user names and passwords."""
+
+    def __init__(self, users: Mapping[str, str]) -> None:
+        self._users = dict(users)
+
+    def get_user(
+        self, iserver: Any, username: str | None = None, password: str | None = None,
+        certificate: Any = None,
+    ) -> User | None:  # fmt: skip
+        expected = self._users.get(username or "")
+        if expected is None or password is None:
+            return None
+        return (
+            User(role=UserRole.User, name=username) if compare_digest(expected, password) else None
+        )

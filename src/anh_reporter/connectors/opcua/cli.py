@@ -32,7 +32,7 @@ from anh_reporter.connectors.opcua.pki import (
     move_certificate,
     renew,
 )
-from anh_reporter.connectors.opcua.security import apply_security
+from anh_reporter.connectors.opcua.security import apply_security, identity_hint
 from anh_reporter.terminal import console
 
 certs_app = typer.Typer(
@@ -97,6 +97,8 @@ def _why(exc: BaseException, sec: OpcUaSecurity) -> str:
             "into the server's trusted certificates), or we do not trust the server's "
             "(`anh-reporter opcua certs list`, then `certs trust THUMBPRINT`)"
         )
+    elif identity_hint(code, sec):
+        text += identity_hint(code, sec, cli=True)
     elif sec.policy == "None" and isinstance(exc, UaError):
         text += "; the server may require security: try --policy Basic256Sha256 --mode ..."
     return text

@@ -12,10 +12,11 @@ from typing import Literal
 
 from asyncua import ua
 from asyncua.ua.uaerrors import UaStringParsingError
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from anh_reporter.connectors.runtime import LinkSettings
 from anh_reporter.connectors.tagmap import TagBase
+from anh_reporter.errors import ConfigError
 from anh_reporter.site import load_yaml_model
 
 SecurityPolicy = Literal["None", "Basic256Sha256"]
@@ -66,9 +67,23 @@ class OpcUaSecurity(_Model):
         description="Trusted server certificates; refused ones go to its sibling 'rejected'. "
         "Unset: any server certificate is accepted (a warning is logged)",
     )
+    username: str | None = Field(
+        None, min_length=1, max_length=200, description="User name (default: anonymous)"
+    )
+    password: SecretStr | None = Field(None, description="The user's password")
+    password_file: Path | None = Field(
+        None, description="A file holding the user's password (e.g. a systemd credential)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> OpcUaSecurity:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give 'password' or 'password_file', not both")
+        secret = self.password is not None or self.password_file is not None
+        if secret != (self.username is not None):
+            raise ValueError(
+                "a user identity needs both 'username' and 'password' (or 'password_file')"
+            )
         if (self.policy == "None") != (self.mode == "None"):
             raise ValueError(
                 f"security policy {self.policy!r} and mode {self.mode!r} do not fit: use "
@@ -92,8 +107,21 @@ class OpcUaSecurity(_Model):
                 "certificate": fix(self.certificate),
                 "private_key": fix(self.private_key),
                 "trust_dir": fix(self.trust_dir),
+                "password_file": fix(self.password_file),
             }
         )
+
+    def user_password(self) -> str | None:
+        """The user's password (read from ``password_file`` when given there)."""
+        if self.password is not None:
+            return self.password.get_secret_value()
+        if self.password_file is None:
+            return None
+        try:
+            return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(f"OPC UA password_file {self.password_file}: {why}") from None
 
 
 class OpcUaConfig(LinkSettings, _Model):

@@ -50,7 +50,7 @@ from anh_reporter.connectors.opcua.client import (
     operation_limits,
 )
 from anh_reporter.connectors.opcua.config import OpcUaConfig
-from anh_reporter.connectors.opcua.security import apply_security, rejected_dir
+from anh_reporter.connectors.opcua.security import apply_security, identity_hint, rejected_dir
 from anh_reporter.connectors.opcua.subscription import subscribe
 from anh_reporter.connectors.runtime import (
     Backoff,
@@ -302,10 +302,11 @@ class OpcUaConnector:
                 f"into the server's trusted certificates), or we do not trust the server's "
                 f"(review {rejected_dir(sec.trust_dir)} and move it into {sec.trust_dir})"
             )
-        return (
+        text = (
             f"OPC UA connector {self.name!r}: the server at {self.config.endpoint} refused the "
             f"session: {status.name} ({status.doc})"
         )
+        return text + identity_hint(exc.code, sec)
 
     async def _teardown(self, link: _Link) -> None:
         for task in link.tasks:

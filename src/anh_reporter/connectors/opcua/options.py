@@ -2,7 +2,8 @@
 
 :func:`security_options` adds ``--connector FILE`` (take the ``security`` section of a
 connector file) and one option per key of that section (``--policy``, ``--mode``,
-``--certificate``, ``--private-key``, ``--application-uri``, ``--trust-dir``) to a Typer
+``--certificate``, ``--private-key``, ``--application-uri``, ``--trust-dir``, ``--username``,
+``--password-file``; a password itself only from a file, never the command line) to a Typer
 command, and hands the command one validated
 :class:`~anh_reporter.connectors.opcua.config.OpcUaSecurity` as its ``security`` argument. An
 option given on the command line overrides the file's key; the same checks as in a connector
@@ -64,6 +65,10 @@ _PKI = [
         "Trusted server certificates; refused ones go to its sibling 'rejected'",
     ),
 ]
+_USER = [
+    _option("username", str | None, "User name (default: anonymous)"),
+    _option("password_file", Path | None, "A file holding the user's password"),
+]
 
 
 def security_options(*, message: bool = True) -> Callable[[Callable[..., R]], Callable[..., R]]:
@@ -72,7 +77,7 @@ def security_options(*, message: bool = True) -> Callable[[Callable[..., R]], Ca
     ``message=False`` leaves out ``--policy`` and ``--mode`` (for commands that only handle
     certificates and trust folders).
     """
-    extra = [_FILE, *(_MESSAGE if message else []), *_PKI]
+    extra = [_FILE, *(_MESSAGE if message else []), *_PKI, *(_USER if message else [])]
     names = [p.name for p in extra]
 
     def decorate(command: Callable[..., R]) -> Callable[..., R]:

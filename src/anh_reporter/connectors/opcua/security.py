@@ -110,13 +110,24 @@ def make_certificate(
 async def apply_security(client: Client, sec: OpcUaSecurity, who: str, endpoint: str) -> None:
     """Set ``client`` up as ``sec`` says (the connector, ``opcua browse`` and friends share it).
 
-    The application URI; with a policy: the client certificate (made on first use, or an
-    existing one whose URI is claimed), the server-certificate check against ``trust_dir``
-    (none when unset) and the message security. A server that offers no endpoint with that
+    The application URI; the user identity (user name and password) when given; with a
+    policy: the client certificate (made on first use, or an existing one whose URI is
+    claimed), the server-certificate check against ``trust_dir`` (none when unset) and the
+    message security. A server that offers no endpoint with that
     policy and mode raises :class:`ConnectorError` naming ``who``; a refusal by status code
     (``UaStatusCodeError``) and socket errors pass through.
     """
     client.application_uri = sec.application_uri
+    if sec.username is not None:
+        if sec.policy == "None":
+            log.warning(
+                "%s: user %r with security policy None: the password is protected only if the "
+                "server's user token policy encrypts it; prefer Basic256Sha256",
+                who,
+                sec.username,
+            )
+        client.set_user(sec.username)
+        client.set_password(sec.user_password() or "")
     if sec.policy == "None":
         return
     assert sec.certificate is not None and sec.private_key is not None  # noqa: S101 - narrows for mypy: the config validator requires both
@@ -143,6 +154,26 @@ async def apply_security(client: Client, sec: OpcUaSecurity, who: str, endpoint:
             f"{who}: the server at {endpoint} offers no endpoint with security policy "
             f"{sec.policy} and mode {sec.mode} ({exc})"
         ) from None
+
+
+_IDENTITY_REFUSED = {
+    StatusCodes.BadIdentityTokenInvalid,
+    StatusCodes.BadIdentityTokenRejected,
+    StatusCodes.BadUserAccessDenied,
+}
+
+
+def identity_hint(code: int | None, sec: OpcUaSecurity, *, cli: bool = False) -> str:
+    """What to do when the server refused the session's user identity ("" for other codes);
+    ``cli``: in the command line's terms (``--username``) rather than the connector file's."""
+    if code not in _IDENTITY_REFUSED:
+        return ""
+    user, secret = (
+        ("--username", "--password-file") if cli else ("security.username", "password_file")
+    )
+    if sec.username:
+        return f"; check {user} and its password (user {sec.username!r})"
+    return f"; the server may want a user: set {user} and {secret}"
 
 
 def certificate_uri(certificate: Path) -> str | None:
