@@ -116,7 +116,8 @@ def shutdown() -> None:
     global _tracer
     _tracer = None
     if _provider is not None:
-        _provider.force_flush()
+        # Bounded: with the collector down, the exporter's retries would hold the exit ~10 s.
+        _provider.force_flush(timeout_millis=3_000)
 
 
 def _sampler(ratio: float) -> Any:
