@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,14 +20,30 @@ import psycopg
 import pytest
 import redis
 
+from anh_reporter.storage import migrate
+from anh_reporter.storage.database import Database
+from anh_reporter.storage.embedded import EmbeddedPostgres
+
 # pytest-xdist's workers start with COLUMNS=80, which would fix the Rich consoles' width at
 # import time; without it they follow the terminal (or a test's COLUMNS) as in one process.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.pop("COLUMNS", None)
 
-from anh_reporter.storage import migrate
-from anh_reporter.storage.database import Database
-from anh_reporter.storage.embedded import EmbeddedPostgres
+
+def _worker_redis_url(url: str, worker: str) -> str:
+    """Worker gwN's Redis database: the configured one for gw0, N below it for gwN (tests flush
+    their database, and the app's keys - rate limits, revocations, caches - are not per test)."""
+    if not (worker.startswith("gw") and worker[2:].isdigit()) or worker == "gw0":
+        return url
+    parts = urllib.parse.urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return parts._replace(path=f"/{(base - int(worker[2:])) % 16}").geturl()
+
+
+os.environ["ANH_TEST_REDIS_URL"] = _worker_redis_url(
+    os.environ.get("ANH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    os.environ.get("PYTEST_XDIST_WORKER", ""),
+)
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parent.parent
