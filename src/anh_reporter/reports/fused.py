@@ -215,8 +215,8 @@ class _RowCompiler:
         elif kind == "int":
             # orjson writes 64-bit integers only (a bigger one is refused by _text, as it is).
             slot = (
-                f"(str({var}) if type({var}) is int and {-(2**63)} <= {var} <= {2**64 - 1} "
-                f"else _text({var}))"
+                f'("null" if {var} is None else str({var}) if type({var}) is int and '
+                f"{-(2**63)} <= {var} <= {2**64 - 1} else _text({var}))"
             )
         elif kind == "list":
             slot = f'("[]" if type({var}) is list and not {var} else _text({var}))'
