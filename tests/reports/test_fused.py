@@ -24,7 +24,16 @@ import pytest
 
 from anh_reporter.reports.build import build_report
 from anh_reporter.reports.canonical import canonical_bytes
-from anh_reporter.reports.model import IdpReport
+from anh_reporter.reports.model import (
+    ApprovalInfo,
+    EstimateReport,
+    EventReport,
+    GasBaseReport,
+    IdpReport,
+    ProvingInfo,
+    ReplacedReport,
+    UncertaintyReport,
+)
 from anh_reporter.reports.profiles import Profile, get_profile, load_profile
 
 from .test_report_bytes import _inputs, field_with_wells
@@ -191,3 +200,57 @@ def test_rows_outside_the_fused_shape_are_mapped_the_plain_way(
     document = profile.document(model)
     expected = canonical_bytes(document, check=False) if profile.is_valid(document) else None
     assert profile.render(model) == expected
+
+
+AT = dt.datetime(2026, 2, 2, 11, tzinfo=dt.UTC)
+
+
+def _nested() -> list[tuple[str, Any]]:
+    """Values of a PMO's nested parts (``$if`` objects and lists inside the row), good and bad."""
+    proving = {"proved_at": AT, "effective_from": AT, "meter_factor": D("1.0008"),
+               "run_reference": "P-1", "proved_by": "ana"}  # fmt: skip
+    approval = {"pmo": "P", "kind": "estimate_approval", "reason": "ok", "decided_by": "ana",
+                "decided_at": AT}  # fmt: skip
+    line = {"quantity": "meter_factor", "value": D("1.0"), "unit": "", "contribution": D("0.1"),
+            "standard_uncertainty": D("0.0001"), "share_pct": D("12.5")}  # fmt: skip
+    return [
+        ("gas_base", GasBaseReport(D("14.65"), D("60"), "AGA 3")),
+        ("gas_base", GasBaseReport(D("0"), D("60"), None)),
+        ("gas_base", GasBaseReport(D("14.65"), D("60"), 3)),  # type: ignore[arg-type]
+        ("uncertainty", UncertaintyReport(D("1.5"), D("0.2"), D("2"), "GUM", [line])),
+        ("uncertainty", UncertaintyReport(D("-1.5"), D("0.2"), D("2"), "GUM", [line])),
+        ("uncertainty", UncertaintyReport(D("1.5"), D("0.2"), D("2"), "GUM", [{"x": 1}])),
+        ("proving", ProvingInfo(**proving)),
+        ("proving", ProvingInfo(**(proving | {"meter_factor": D("1.6")}))),
+        ("proving", ProvingInfo.model_construct(**(proving | {"proved_by": ""}))),
+        ("approvals", [ApprovalInfo(**approval)]),
+        ("approvals", [ApprovalInfo(**approval), ApprovalInfo(**(approval | {"reason": ""}))]),
+        ("approvals", [ApprovalInfo.model_construct(**(approval | {"kind": "bogus"}))]),
+        ("approvals", ["not an approval"]),
+        ("events", [EventReport("reset", AT, AT, 5.0, 0.0, D("1.25"), "b", True, False, False)]),
+        ("events", [EventReport("reset", AT, AT, 5.0, 0.0, D("-1"), "b", True, False, False)]),
+        ("estimates", [EstimateReport("rate_interpolation", AT, AT, D("3.5"), "d")]),
+        ("estimates", [EstimateReport("guess", AT, AT, D("3.5"), "d")]),
+        ("replaced", [ReplacedReport(AT, AT, D("3.5"), None, "r")]),
+        ("replaced", [ReplacedReport(AT, AT, D("-3.5"), D("-0.00"), "r")]),
+    ]
+
+
+@pytest.mark.parametrize("name", ["idp-1.1", "idp-1.2"])
+def test_nested_parts_of_a_pmo_row_give_what_the_plain_document_gives(
+    name: str, model: IdpReport
+) -> None:
+    profile = get_profile(name)
+    pmo = model.pmos[1]
+    seen = set()
+    for field, value in _nested():
+        original = getattr(pmo, field)
+        setattr(pmo, field, value)
+        try:
+            plain = _outcome(profile, model, fused=False)
+            assert _outcome(profile, model, fused=True) == plain, (field, value)
+            assert _render(profile, model) == plain, (field, value)
+            seen.add(plain[0])
+        finally:
+            setattr(pmo, field, original)
+    assert seen == {"ok", "invalid", "error"}

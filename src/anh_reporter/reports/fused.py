@@ -123,13 +123,17 @@ class _RowChecks(_Generator):
 
 
 class _RowCompiler:
+    """Writes the functions rendering the rows of one list (and of the lists inside a row)."""
+
     def __init__(
         self,
         root: dict[str, Any],
         checker: FormatChecker,
-        path: Callable[[str], tuple[str, Any]],
+        path: Callable[[str, str], tuple[str, Any]],
         convert: Callable[[str, Any], str],
         plain: Callable[[Any], Any],
+        item_type: Callable[[Any], Any],
+        types: dict[str, Any],
     ) -> None:
         self.root = root
         self.checker = checker
@@ -137,20 +141,64 @@ class _RowCompiler:
         self.path = path
         self.convert = convert
         self.plain = plain
+        self.item_type = item_type
+        self.types = types
+        self.functions: list[tuple[str, str, list[str]]] = []
+        """Each row function: its name, its item variable and its body (inner lists first)."""
         self.body: list[str] = []
         self.slots: list[str] = []
+        self.depth = 1
+        self.item = "item"
         self.count = 0
 
-    def leaf_check(self, schema: Any, var: str, depth: int = 1) -> None:
+    def function(self, template: Any, items_schema: Any, item: str, fragment: bool) -> str:
+        """Write the function rendering one ``item`` of a list by ``template``; its name.
+
+        The function checks every value, then returns the row's canonical text (an
+        :class:`orjson.Fragment` when ``fragment``); :class:`Unsupported` when it cannot.
+        """
+        if not _is_plain_object(template):
+            raise Unsupported("a row that is not an object template")
+        saved = (self.body, self.slots, self.depth, self.item)
+        self.body, self.slots, self.depth, self.item = [], [], 1, item
+        try:
+            fmt = self.obj(template, items_schema)
+            text = self.join(fmt, self.slots)
+            body = [*self.body, f"    return {'_Fragment(' + text + ')' if fragment else text}"]
+        finally:
+            self.body, self.slots, self.depth, self.item = saved
+        self.count += 1
+        name = f"_row{self.count}"
+        self.functions.append((name, item, body))
+        return name
+
+    @staticmethod
+    def join(fmt: str, slots: list[str]) -> str:
+        """Source of the text of ``fmt`` with its slots filled by ``slots`` (expressions)."""
+        literals = fmt.split(_SLOT)
+        pieces = [repr(literals[0])] if literals[0] else []
+        for slot, literal in zip(slots, literals[1:], strict=True):
+            pieces += [slot, repr(literal)] if literal else [slot]
+        return f'"".join(({", ".join(pieces)},))'
+
+    def line(self, text: str, extra: int = 0) -> None:
+        self.body.append("    " * (self.depth + extra) + text)
+
+    def leaf_check(self, schema: Any, var: str, extra: int = 0) -> None:
         lines: list[str] = []
-        self.gen.emit(schema, var, lines, depth)
+        self.gen.emit(schema, var, lines, self.depth + extra)
         self.body.extend(line.replace("return False", "raise _RowInvalid") for line in lines)
-        if not lines and depth > 1:
-            self.body.append("    " * depth + "pass")
+        if not lines and extra:
+            self.line("pass", extra)
 
     def obj(self, template: dict[str, Any], schema: Any) -> str:
-        """The format text of an object template (values as ``%s`` slots, in sorted key order)."""
+        """The text of an object template, its values as slots, in sorted key order."""
         node = _resolve(schema, self.root)
+        if isinstance(node, dict) and set(node) - _ANNOTATIONS == {"anyOf"}:
+            # "this or null": an object is valid exactly when it is valid against "this".
+            others = [o for o in node["anyOf"] if o != {"type": "null"}]
+            if len(node["anyOf"]) == 2 and len(others) == 1:
+                node = _resolve(others[0], self.root)
         if not isinstance(node, dict) or set(node) - _OBJECT_KEYS:
             raise Unsupported("object schema")
         if "type" in node and not _allows(node, "object"):
@@ -169,18 +217,78 @@ class _RowCompiler:
             parts.append(orjson.dumps(key).decode() + ":" + text)
         return "{" + ",".join(parts) + "}"
 
+    def constant(self, value: Any, schema: Any) -> str:
+        """The text of a constant, checked once here (one that breaks its schema: unfused)."""
+        if not compile_schema(self._standalone(schema), self.checker)(value):
+            raise Unsupported("a constant breaks its schema")
+        return _text(value)
+
     def value(self, template: Any, schema: Any) -> str:
         if _is_plain_object(template):
             return self.obj(template, schema)
         if isinstance(template, dict) and set(template) == {"$const"}:
-            # Checked once here; a constant that breaks its schema leaves the list unfused.
-            value = self.plain(template["$const"])
-            if not compile_schema(self._standalone(schema), self.checker)(value):
-                raise Unsupported("a constant breaks its schema")
-            return _text(value)
+            return self.constant(self.plain(template["$const"]), schema)
+        if isinstance(template, dict) and set(template) <= {"$if", "$then", "$else"}:
+            return self.branch(template, schema)
+        if isinstance(template, dict) and set(template) <= {"$each", "$map"} and template:
+            return self.each(template, schema)
         if not isinstance(template, str) or not template.startswith("@."):
             raise Unsupported(f"template {template!r}")
-        raw, annotation = self.path(template)
+        return self.leaf(template, schema)
+
+    def branch(self, template: dict[str, Any], schema: Any) -> str:
+        """``$if``: ``$then`` (an object template) when the value is there, else a constant."""
+        test = template["$if"]
+        other = template.get("$else", {"$const": None})
+        if (
+            not isinstance(test, str)
+            or not test.startswith("@.")
+            or not _is_plain_object(template.get("$then"))
+        ):
+            raise Unsupported("$if form")
+        if not (isinstance(other, dict) and set(other) == {"$const"}):
+            raise Unsupported("$else form")
+        otherwise = self.constant(self.plain(other["$const"]), schema)
+        raw, _ = self.path(test, self.item)
+        self.count += 1
+        var = f"c{self.count}"
+        self.line(f"{var} = {raw}")
+        self.line(f"if {var} is not None:")
+        saved = self.slots
+        self.slots = []
+        self.depth += 1
+        before = len(self.body)
+        try:
+            fmt = self.obj(template["$then"], schema)
+        finally:
+            self.depth -= 1
+        if len(self.body) == before:
+            self.line("pass", 1)
+        then, self.slots = self.join(fmt, self.slots), saved
+        self.slots.append(f"({then} if {var} is not None else {otherwise!r})")
+        return _SLOT
+
+    def each(self, template: dict[str, Any], schema: Any) -> str:
+        """A list inside a row: its items by their own row function."""
+        path = template["$each"]
+        node = array_node(schema, self.root)
+        if node is None or not isinstance(path, str) or not path.startswith("@."):
+            raise Unsupported("$each form")
+        raw, annotation = self.path(path, self.item)
+        self.count += 1
+        item = f"item{self.count}"
+        self.types[item] = self.item_type(annotation)
+        row = self.function(template.get("$map", "@"), node.get("items", True), item, False)
+        var = f"l{self.count}"
+        self.line(f"{var} = [{row}({item}) for {item} in ({raw} or ())]")
+        for key, op in (("minItems", ">="), ("maxItems", "<=")):
+            if key in node:
+                self.line(f"if not len({var}) {op} {int(node[key])}: raise _RowInvalid")
+        self.slots.append(f'"[" + ",".join({var}) + "]"')
+        return _SLOT
+
+    def leaf(self, template: str, schema: Any) -> str:
+        raw, annotation = self.path(template, self.item)
         kind = _base_kind(annotation)
         self.count += 1
         var = f"x{self.count}"
@@ -188,19 +296,19 @@ class _RowCompiler:
             # A date's ISO text always conforms to "format": "date" (YYYY-MM-DD, a real day):
             # that check is kept for any other value only.
             node = _resolve(schema, self.root)
-            self.body.append(f"    {var} = {raw}")
-            self.body.append(f"    if type({var}) is _date:")
-            self.body.append(f"        {var} = {var}.isoformat()")
+            self.line(f"{var} = {raw}")
+            self.line(f"if type({var}) is _date:")
+            self.line(f"{var} = {var}.isoformat()", 1)
             if isinstance(node, dict) and node.get("format") == "date":
-                self.leaf_check({k: v for k, v in node.items() if k != "format"}, var, 2)
+                self.leaf_check({k: v for k, v in node.items() if k != "format"}, var, 1)
             else:
-                self.leaf_check(schema, var, 2)
-            self.body.append("    else:")
-            self.body.append(f"        {var} = {self.convert(var, annotation)}")
-            self.leaf_check(schema, var, 2)
+                self.leaf_check(schema, var, 1)
+            self.line("else:")
+            self.line(f"{var} = {self.convert(var, annotation)}", 1)
+            self.leaf_check(schema, var, 1)
             kind = "str"
         else:
-            self.body.append(f"    {var} = {self.convert(raw, annotation)}")
+            self.line(f"{var} = {self.convert(raw, annotation)}")
             self.leaf_check(schema, var)
         if kind == "decimal":
             slot = (
@@ -237,31 +345,26 @@ def compile_rows(
     root: dict[str, Any],
     checker: FormatChecker,
     *,
-    path: Callable[[str], tuple[str, Any]],
+    path: Callable[[str, str], tuple[str, Any]],
     convert: Callable[[str, Any], str],
     plain: Callable[[Any], Any],
+    item_type: Callable[[Any], Any],
+    types: dict[str, Any],
     names: Callable[[], dict[str, Any]],
 ) -> RowRenderer | None:
     """A function rendering one list item (``item``) to its checked canonical row, or None.
 
-    ``path`` is the profile compiler's path resolution (source reading ``@.a.b`` of ``item`` and
-    its type), ``convert`` its value conversion (source of the JSON-ready form of a value),
-    ``plain`` its conversion of ``$const`` values and ``names()`` what their sources refer to
-    (asked once the conversions are written).
+    ``path`` is the profile compiler's path resolution (source reading ``@.a.b`` of a variable,
+    and its type), ``convert`` its value conversion (source of the JSON-ready form of a value),
+    ``plain`` its conversion of ``$const`` values, ``item_type`` the item type of a list type,
+    ``types`` its variables' types (a list inside a row adds its item's) and ``names()`` what
+    their sources refer to (asked once the conversions are written).
     """
-    if not _is_plain_object(template):
-        return None
-    rows = _RowCompiler(root, checker, path, convert, plain)
+    rows = _RowCompiler(root, checker, path, convert, plain, item_type, types)
     try:
-        fmt = rows.obj(template, items_schema)
+        entry = rows.function(template, items_schema, "item", True)
     except Unsupported:
         return None
-    literals = fmt.split(_SLOT)
-    pieces = [repr(literals[0])]
-    for slot, literal in zip(rows.slots, literals[1:], strict=True):
-        pieces += [slot, repr(literal)] if literal else [slot]
-    joined = ", ".join(pieces)
-    body = [*rows.body, f'    return _Fragment("".join(({joined},)))']
     namespace: dict[str, Any] = {
         **names(),
         **CHECK_NAMES,
@@ -274,16 +377,19 @@ def compile_rows(
         "_esc": encode_basestring,
         "_text": _text,
     }
-    # Every global the row reads (constants, helpers, builtins) bound as a default argument: a
-    # local is read faster than a global, and a row reads a hundred of them.
-    source = "\n\n".join([*rows.gen.functions, "\n".join(["def _row(item):", *body])])
-    code = compile(source, "<fused rows>", "exec")
-    row_code = next(c for c in code.co_consts if getattr(c, "co_name", None) == "_row")
-    bound = sorted(n for n in _names(row_code) if n in namespace or n in _BUILTINS)
-    defaults = "".join(f", {n}={n}" for n in bound)
-    source = "\n\n".join([*rows.gen.functions, "\n".join([f"def _row(item{defaults}):", *body])])
-    exec(compile(source, "<fused rows>", "exec"), namespace)  # noqa: S102 - generated from the profile and schema
-    renderer: RowRenderer = namespace["_row"]
+    # Every global a row function reads (constants, helpers, builtins, the functions of its inner
+    # lists) bound as a default argument: a local is read faster than a global.
+    sources = list(rows.gen.functions)
+    for name, item, body in rows.functions:
+        source = "\n".join([f"def {name}({item}):", *body])
+        code = compile(source, "<fused rows>", "exec")
+        inner = next(c for c in code.co_consts if getattr(c, "co_name", None) == name)
+        known = set(namespace) | {n for n, _, _ in rows.functions}
+        bound = sorted(n for n in _names(inner) if n in known or n in _BUILTINS)
+        defaults = "".join(f", {n}={n}" for n in bound)
+        sources.append("\n".join([f"def {name}({item}{defaults}):", *body]))
+    exec(compile("\n\n".join(sources), "<fused rows>", "exec"), namespace)  # noqa: S102 - generated from the profile and schema
+    renderer: RowRenderer = namespace[entry]
     return renderer
 
 
@@ -354,9 +460,11 @@ def fuse_lists(
                     target.get("items", True),
                     schema,
                     checker,
-                    path=lambda p: compiler.path(p, "item", where),
+                    path=lambda p, var: compiler.path(p, var, where),
                     convert=compiler.convert,
                     plain=plain,
+                    item_type=item_type,
+                    types=compiler.types,
                     names=compiler.names,
                 )
                 compiler.types["item"] = None
