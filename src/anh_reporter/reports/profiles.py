@@ -435,12 +435,12 @@ class Profile:
         :class:`~anh_reporter.reports.canonical.NotCanonicalError`) as it always has.
         """
         if self.fused_mapping is not None:
-            document = self.fused_document(report)
-            if document is not None and self.fused_is_valid(document):
-                try:
+            try:
+                document = self.fused_document(report)
+                if document is not None and self.fused_is_valid(document):
                     return canonical_bytes(document, check=False)
-                except NotCanonicalError:
-                    pass
+            except NotCanonicalError:
+                pass  # a row is written as it is checked: the plain path says which comes first
         plain = self.document(report)
         return canonical_bytes(plain, check=False) if self.is_valid(plain) else None
 
