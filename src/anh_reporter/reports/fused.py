@@ -1,25 +1,27 @@
 """List rows rendered straight to canonical JSON, each checked against its row schema.
 
-A profile's big lists (500 well rows in ``idp-1.2``) are flat: every row is the same object
+A profile's big lists (500 well rows in ``idp-1.2``) are regular: every row is the same object
 template over the fields of one model dataclass. Building a dict per row, walking it again to
 validate and a third time to serialise cost three quarters of such a report. For a ``$each``
-whose ``$map`` is a plain object template of ``@.field`` paths and ``$const`` values (nested
-objects allowed), :func:`compile_rows` writes one Python function per row template that
+whose ``$map`` is a plain object template of ``@.a.b`` paths, ``$const`` values, nested objects,
+``$if`` objects (else a constant) and inner ``$each`` lists of the same kind,
+:func:`compile_rows` writes one Python function per row template that
 
-1. reads each field once and converts it as the profile compiler would (the same expression),
+1. reads each value once and converts it as the profile compiler would (the same expression),
 2. checks every value against its own subschema (the checks :mod:`~anh_reporter.reports.fastschema`
    generates, on the converted value), while the row's keys are checked once at load time
-   against ``required`` / ``properties`` / ``additionalProperties`` (the template fixes them),
-3. writes the row's canonical text with a precompiled format (keys sorted, values in their
+   against ``required`` / ``properties`` / ``additionalProperties`` (the template fixes them;
+   a constant is checked once at load time too),
+3. writes the row's canonical text from precompiled pieces (keys sorted, values in their
    canonical form: :func:`~anh_reporter.reports.canonical.canonical_bytes`'s rules) and returns
    it as an :class:`orjson.Fragment`.
 
 A row that breaks its schema raises :class:`RowInvalid`; the caller then falls back on the
 plain document (and ``jsonschema`` for the messages). A template or schema outside this shape
 gives ``None`` and the list is mapped as before. The tests check, on the golden cases, the
-benchmark field and mutated rows, that the bytes are those of
-``canonical_bytes(profile.document(report))`` and that a row is refused exactly when the plain
-document is invalid.
+benchmark field and every field of a row set to many good, bad and ill-typed values, that the
+bytes are those of ``canonical_bytes(profile.document(report))`` and that a row is refused
+exactly when the plain document is invalid.
 """
 
 from __future__ import annotations
