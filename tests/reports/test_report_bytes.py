@@ -200,3 +200,16 @@ def test_report_bytes_are_unchanged(key: tuple[str, str]) -> None:
 def test_every_case_and_profile_is_recorded() -> None:
     cases = ["500-wells", *sorted(p.name for p in CASES.iterdir() if p.is_dir())]
     assert sorted(RECORDED) == sorted((c, p) for c in cases for p in PROFILES)
+
+
+@pytest.mark.parametrize("key", sorted(RECORDED), ids=lambda k: "-".join(k))
+def test_the_bytes_signed_are_the_recorded_ones(key: tuple[str, str]) -> None:
+    """What the service signs (``Profile.render``: well rows rendered and checked one by one,
+    where the profile allows it) is the same document, byte for byte."""
+    case, name = key
+    inputs = (
+        field_with_wells(_inputs("tipo-a-three-pmos")) if case == "500-wells" else _inputs(case)
+    )
+    data = get_profile(name).render(build_report(inputs))
+    assert data is not None
+    assert hashlib.sha256(data).hexdigest() == RECORDED[key]

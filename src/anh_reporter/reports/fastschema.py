@@ -412,20 +412,21 @@ class _Generator:
 
 
 _MISSING = object()
+CHECK_NAMES: dict[str, Any] = {
+    "_is_number": _is_number,
+    "_is_integer": _is_integer,
+    "_equal": _equal,
+    "_MISSING": _MISSING,
+    "_FAST_NUMBERS": _FAST_NUMBERS,
+}
+"""The helpers generated checks call (for modules that generate checks into their own code)."""
 
 
 def compile_schema(schema: dict[str, Any], checker: FormatChecker) -> Check:
     """A ``document -> bool`` function for ``schema``; :class:`Unsupported` if it cannot."""
     gen = _Generator(schema, checker)
     entry = gen.function(schema)
-    namespace: dict[str, Any] = {
-        "_is_number": _is_number,
-        "_is_integer": _is_integer,
-        "_equal": _equal,
-        "_MISSING": _MISSING,
-        "_FAST_NUMBERS": _FAST_NUMBERS,
-        **gen.consts,
-    }
+    namespace: dict[str, Any] = {**CHECK_NAMES, **gen.consts}
     source = "\n\n".join(gen.functions)
     exec(compile(source, "<fastschema>", "exec"), namespace)  # noqa: S102 - code generated from our own schema
     check: Check = namespace[entry]

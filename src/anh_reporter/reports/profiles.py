@@ -57,7 +57,9 @@ from jsonschema.protocols import Validator
 from pydantic import BaseModel
 
 from anh_reporter.errors import AnhError
+from anh_reporter.reports.canonical import NotCanonicalError, canonical_bytes
 from anh_reporter.reports.fastschema import Unsupported, compile_schema
+from anh_reporter.reports.fused import RowInvalid, fuse_lists
 from anh_reporter.reports.model import IdpReport
 
 BUILTIN_DIR = Path(__file__).parent / "schemas"
@@ -199,6 +201,19 @@ class _TemplateCompiler:
         self.types: dict[str, Any] = {"root": root_type, "item": None}
         """Static type of each variable of the generated code (``None``: unknown)."""
         self.temps = 0
+        self.rows: dict[int, str] = {}
+        """``$each`` templates (by id) whose items a fused row renderer (a const) maps."""
+
+    def names(self) -> dict[str, Any]:
+        """What the generated source refers to."""
+        return {
+            "_SCALARS": _SCALAR_TYPES,
+            "_plain": _plain,
+            "_get": _get,
+            "_get_optional": _get_optional,
+            "_path_value": _path_value,
+            **self.consts,
+        }
 
     def const(self, value: Any) -> str:
         name = f"_c{len(self.consts)}"
@@ -276,6 +291,8 @@ class _TemplateCompiler:
             source, annotation = self.path(template["$each"], item, where)
             var = f"i{depth}"
             self.types[var] = _item_type(annotation)
+            if id(template) in self.rows:
+                return f"[{self.rows[id(template)]}({var}) for {var} in ({source} or ())]"
             body = self.expr(template.get("$map", "@"), var, depth + 1, where + "[]")
             return f"[{body} for {var} in ({source} or ())]"
         if "$if" in template:
@@ -321,16 +338,12 @@ def compile_template(template: Any, where: str = "document", model: type | None 
     ``root`` is an instance of ``model`` when one is given (paths are checked against it),
     otherwise plain data (dicts and lists).
     """
-    compiler = _TemplateCompiler(model)
+    return _compile(_TemplateCompiler(model), template, where)
+
+
+def _compile(compiler: _TemplateCompiler, template: Any, where: str) -> Getter:
     body = compiler.expr(template, "item", 1, where)
-    namespace: dict[str, Any] = {
-        "_SCALARS": _SCALAR_TYPES,
-        "_plain": _plain,
-        "_get": _get,
-        "_get_optional": _get_optional,
-        "_path_value": _path_value,
-        **compiler.consts,
-    }
+    namespace = compiler.names()
     source = f"def _map(root, item):\n    return {body}\n"
     exec(compile(source, f"<profile {where}>", "exec"), namespace)  # noqa: S102 - expression compiled from a validated path
     mapping: Getter = namespace["_map"]
@@ -366,6 +379,11 @@ class Profile:
     field_names: dict[str, str] | None = None
     """A profile in another language renames every key of the document it maps (``field_names``
     of the profile file: name → name); keys it does not list stay as they are."""
+    fused_mapping: Getter | None = None
+    """The mapping with its big lists' rows rendered to canonical text and checked as they are
+    made (:mod:`~anh_reporter.reports.fused`); ``None`` when no list can be."""
+    fused_check: Callable[[Any], bool] | None = None
+    """The compiled check of the rest of a fused document (the fused lists' rows left out)."""
 
     def document(self, report: IdpReport) -> dict[str, Any]:
         """The report as this profile's document (not yet validated).
@@ -387,6 +405,44 @@ class Profile:
         if self.fast_check is not None:
             return self.fast_check(document)
         return bool(self.validator.is_valid(document))
+
+    def fused_document(self, report: IdpReport) -> dict[str, Any] | None:
+        """The document with its fused lists' rows as checked canonical fragments.
+
+        ``None`` when a row breaks its schema; the plain :meth:`document` when nothing is fused.
+        Check the rest with :meth:`fused_is_valid`; :func:`~anh_reporter.reports.canonical.
+        canonical_bytes` writes the same bytes as for the plain document.
+        """
+        if self.fused_mapping is None:
+            return self.document(report)
+        try:
+            doc = self.fused_mapping(report, None)
+        except RowInvalid:
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def fused_is_valid(self, document: Any) -> bool:
+        """:meth:`is_valid` for a :meth:`fused_document` (its rows were checked as rendered)."""
+        if self.fused_check is None:
+            return self.is_valid(document)
+        return document is not None and self.fused_check(document)
+
+    def render(self, report: IdpReport) -> bytes | None:
+        """The canonical bytes of the report's document when it satisfies the schema, else None.
+
+        The fused path when there is one; anything it does not accept (an invalid row, a value
+        with no canonical form) is done again the plain way, which gives the answer (or raises
+        :class:`~anh_reporter.reports.canonical.NotCanonicalError`) as it always has.
+        """
+        if self.fused_mapping is not None:
+            try:
+                document = self.fused_document(report)
+                if document is not None and self.fused_is_valid(document):
+                    return canonical_bytes(document, check=False)
+            except NotCanonicalError:
+                pass  # a row is written as it is checked: the plain path says which comes first
+        plain = self.document(report)
+        return canonical_bytes(plain, check=False) if self.is_valid(plain) else None
 
     def problems(self, document: Any) -> list[ValidationProblem]:
         """Every schema violation, with its JSON path, best first."""
@@ -436,6 +492,14 @@ def load_profile(path: Path) -> Profile:
         isinstance(names, dict) and all(isinstance(v, str) for v in names.values())
     ):
         raise ProfileError(f"{path}: 'field_names' must map names to names")
+    fused_mapping: Getter | None = None
+    fused_check: Callable[[Any], bool] | None = None
+    if fast is not None and names is None:  # renamed documents are mapped the plain way
+        compiler = _TemplateCompiler(IdpReport)
+        rest = fuse_lists(spec["document"], schema, checker, compiler, _plain, _item_type)
+        if rest is not None:
+            fused_mapping = _compile(compiler, spec["document"], f"{path.name}: document")
+            fused_check = compile_schema(rest, checker)
     return Profile(
         name=str(spec["name"]),
         description=str(spec.get("description", "")),
@@ -445,6 +509,8 @@ def load_profile(path: Path) -> Profile:
         mapping=mapping,
         fast_check=fast,
         field_names=names,
+        fused_mapping=fused_mapping,
+        fused_check=fused_check,
     )
 
 

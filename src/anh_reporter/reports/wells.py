@@ -39,25 +39,23 @@ _code = attrgetter("code")
 _VOLUME, _FACTOR, _BSW = QUANTA["volume"], QUANTA["factor"], QUANTA["bsw"]
 
 
-def _round(value: Decimal | None, quantum: Decimal) -> Decimal | None:
-    """:func:`~anh_reporter.reports.model.q` for a stored figure, always a Decimal or None."""
-    return None if value is None else value.quantize(quantum, ROUND_HALF_UP)
-
-
 def _well(d: WellDayInfo, w: WellInfo | None, field_dane: str) -> WellReport:
     pmos, factors = d.pmos, d.factors
     pmo = pmos["oil"] if "oil" in pmos else pmos["gas"] if "gas" in pmos else pmos.get("water", "")
+    oil, gas, water = factors.get("oil"), factors.get("gas"), factors.get("water")
+    v, f, b, up = _VOLUME, _FACTOR, _BSW, ROUND_HALF_UP
     # Positional, in WellReport's field order: 500 rows by keyword cost 0.8 ms more a report.
+    # Figures rounded half up to their increment inline: a call per figure cost 0.3 ms a report.
     return WellReport(
         d.code,  # code
         w.name if w else d.code,  # name
         pmo,  # pmo
         w.production_method if w else "",  # production_method
-        _round(d.oil_bbl, _VOLUME),  # oil_net_bbl
-        _round(d.water_bbl, _VOLUME),  # water_bbl
-        _round(d.gas_kscf, _VOLUME),  # gas_kpc
+        None if (x := d.oil_bbl) is None else x.quantize(v, up),  # oil_net_bbl
+        None if (x := d.water_bbl) is None else x.quantize(v, up),  # water_bbl
+        None if (x := d.gas_kscf) is None else x.quantize(v, up),  # gas_kpc
         ALLOCATION_BASIS,  # allocation
-        dict(sorted(pmos.items())),  # pmos
+        dict(sorted(pmos.items())) if len(pmos) > 1 else dict(pmos),  # pmos
         w.facility if w else None,  # facility
         (w.municipality_dane if w else None) or field_dane,  # municipality_dane
         d.status,  # status
@@ -66,19 +64,22 @@ def _well(d: WellDayInfo, w: WellInfo | None, field_dane: str) -> WellReport:
         d.test_date,  # test_date
         d.test_age_days,  # test_age_days
         d.test_state,  # test_state
-        _round(d.bsw_pct, _BSW),  # bsw_pct
+        None if (x := d.bsw_pct) is None else x.quantize(b, up),  # bsw_pct
         d.gor_scf_bbl,  # gor_scf_bbl
         d.wor,  # wor
-        _round(factors.get("oil"), _FACTOR),  # factor_oil
-        _round(factors.get("gas"), _FACTOR),  # factor_gas
-        _round(factors.get("water"), _FACTOR),  # factor_water
-        _round(d.theoretical_oil_bbl, _VOLUME),  # theoretical_oil_bbl
+        None if oil is None else oil.quantize(f, up),  # factor_oil
+        None if gas is None else gas.quantize(f, up),  # factor_gas
+        None if water is None else water.quantize(f, up),  # factor_water
+        None if (x := d.theoretical_oil_bbl) is None else x.quantize(v, up),  # theoretical_oil_bbl
         d.hours_down,  # hours_down
-        _round(d.deferred_oil_bbl, _VOLUME),  # deferred_oil_bbl
-        _round(d.deferred_gas_kscf, _VOLUME),  # deferred_gas_kpc
-        _round(d.deferred_water_bbl, _VOLUME),  # deferred_water_bbl
-        [_plain(c) for c in d.deferred_causes],  # deferred_causes
-        list(d.findings),  # findings
+        None if (x := d.deferred_oil_bbl) is None else x.quantize(v, up),  # deferred_oil_bbl
+        None if (x := d.deferred_gas_kscf) is None else x.quantize(v, up),  # deferred_gas_kpc
+        None if (x := d.deferred_water_bbl) is None else x.quantize(v, up),  # deferred_water_bbl
+        # deferred_causes, findings: the stored lists themselves when there is nothing to convert
+        # (the model is only read): 1,000 fewer objects a report for the garbage collector to
+        # track, which made its full collections four times rarer.
+        [_plain(c) for c in d.deferred_causes] if d.deferred_causes else d.deferred_causes,
+        d.findings,
     )
 
 
