@@ -101,7 +101,7 @@ const en: typeof es = {
     balances: 'Balances per fluid', produced: 'Produced', dispositions: 'Where it went', noDispositions: 'no disposition measured',
     residual: 'Residual', tolerance: 'Tolerance', result: 'Result', closes: 'Closes', open: 'Does not close',
     wells: 'Wells ({n})', well: 'Well', status: 'Status', hoursOn: 'Hours on', test: 'Well test', testAge: '{n} days old',
-    factorsShort: 'Factors', deferred: 'Down and deferred', flags: 'Flags', noFlags: 'none', total: 'Total of the wells',
+    factorsShort: 'Factors', deferred: 'Down and deferred', flags: 'Flags', noFlags: 'none', seeNotes: 'see the note under the row', notesOf: 'Notes on well {well}:', total: 'Total of the wells',
     findings: 'Allocation findings',
     virtual: {
       liquid: 'Virtual liquid', oil: 'oil', title: 'Virtual meters against the PMOs',

@@ -99,7 +99,7 @@ export default {
     balances: 'Balances por fluido', produced: 'Producido', dispositions: 'Destino', noDispositions: 'ningún destino medido',
     residual: 'Residuo', tolerance: 'Tolerancia', result: 'Resultado', closes: 'Cierra', open: 'No cierra',
     wells: 'Pozos ({n})', well: 'Pozo', status: 'Estado', hoursOn: 'Horas en producción', test: 'Prueba de pozo', testAge: '{n} días',
-    factorsShort: 'Factores', deferred: 'Paro y producción diferida', flags: 'Alertas', noFlags: 'ninguna', total: 'Total de los pozos',
+    factorsShort: 'Factores', deferred: 'Paro y producción diferida', flags: 'Alertas', noFlags: 'ninguna', seeNotes: 'ver la nota bajo la fila', notesOf: 'Notas del pozo {well}:', total: 'Total de los pozos',
     findings: 'Hallazgos de la asignación',
     virtual: {
       liquid: 'Líquido virtual', oil: 'crudo', title: 'Medidores virtuales frente a los PMO',
