@@ -1,1 +1,0 @@
-import{M as e,O as t,T as n,V as r,W as i,a,h as o,j as s,m as c,w as l}from"./index-BQQnZgNI.js";var u={key:0},d=t({__name:`HomeView`,setup(t){let{t:d}=o(),f=c(),p=a();return s(()=>{let e=p.fields[0];e&&f.replace({name:`overview`,params:{fieldId:e.id}})}),(t,a)=>r(p).fields.length===0?(e(),n(`p`,u,i(r(d)(`home.noFields`)),1)):l(``,!0)}});export{d as default};

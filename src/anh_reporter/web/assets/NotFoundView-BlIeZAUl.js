@@ -1,1 +1,0 @@
-import{D as e,E as t,L as n,M as r,O as i,P as a,S as o,T as s,V as c,W as l,b as u,h as d}from"./index-BQQnZgNI.js";var f=i({__name:`NotFoundView`,setup(i){let{t:f}=d();return(i,d)=>{let p=a(`RouterLink`);return r(),s(u,null,[o(`h1`,null,l(c(f)(`notFound.title`)),1),e(p,{to:`/`},{default:n(()=>[t(l(c(f)(`notFound.home`)),1)]),_:1})],64)}}});export{f as default};
