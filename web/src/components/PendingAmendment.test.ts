@@ -16,6 +16,8 @@ const PENDING = {
     { target: 'PMO-LACT-01', figure: 'bsw_pct', old: 0.35, new: 7.5 },
     { target: 'PMO-LACT-01', figure: 'csw', old: 0.9965, new: 0.925 },
     { target: 'PMO-LACT-01', figure: 'events/0/volume', old: 1, new: 2 },
+    { target: 'PMO-LACT-01', figure: 'uncertainty/expanded', old: 97.79, new: 90.9 },
+    { target: 'PMO-LACT-01', figure: 'uncertainty/expanded_pct', old: 1.2339, new: 1.2345 },
     { target: 'totals', figure: 'gas_kpc', old: null, new: 1225.44 },
     { target: 'PMO-X', figure: 'mystery', old: 'a', new: { b: 1 } },
   ],
@@ -49,6 +51,8 @@ describe('PendingAmendment', () => {
       ['PMO-LACT-01 · BSW', '0,35\u00a0%', '7,50\u00a0%'],
       ['PMO-LACT-01 · Corrección por agua y sedimento (CSW)', '0,9965', '0,9250'],
       ['PMO-LACT-01 · Eventos del contador › 0/volume', '1', '2'],
+      ['PMO-LACT-01 · Incertidumbre expandida (volumen)', '97,79', '90,90'],
+      ['PMO-LACT-01 · Incertidumbre expandida relativa', '1,2339\u00a0%', '1,2345\u00a0%'],
       ['Totales del campo · Volumen de gas', '—', '1.225,44\u00a0KPC'],
       ['PMO-X · mystery', 'a', '{"b":1}'],
     ])
@@ -64,7 +68,8 @@ describe('PendingAmendment', () => {
     const w = mount(PendingAmendment, { props: { pending: { ...PENDING, requested_by: 'api_key:3:scada' } }, global: { plugins: [i18n] } })
     expect(w.get('h3').text()).toBe('Amendment awaiting a second person: Lab result, asked by API key scada')
     expect(rows(w)[0]).toEqual(['PMO-LACT-01 · Net volume (NSV)', '7,924.09\u00a0bbl', '7,811.50\u00a0bbl'])
-    expect(rows(w)[4]).toEqual(['Field totals · Gas volume', '—', '1,225.44\u00a0KPC'])
+    expect(rows(w)[5]).toEqual(['PMO-LACT-01 · Relative expanded uncertainty', '1.2339\u00a0%', '1.2345\u00a0%'])
+    expect(rows(w)[6]).toEqual(['Field totals · Gas volume', '—', '1,225.44\u00a0KPC'])
     expect(w.get('[data-testid="amendment-change-PMO-LACT-01"] th').attributes('title')).toBe('Key in the report: PMO-LACT-01/oil_net_bbl')
     setLocale('es-CO')
   })

@@ -99,7 +99,7 @@ const en: typeof es = {
       meter_type: 'Meter type', water_correction: 'Water correction', fallbacks: 'Fallback values', events: 'Counter events',
       approvals: 'Approvals', volume_basis: 'Volume basis', uncertainty: 'Uncertainty', proving: 'Proving', gas_base: 'Gas base conditions',
       'volume_basis/measured': 'Measured volume', 'volume_basis/estimated': 'Estimated volume', 'volume_basis/estimated_share_pct': 'Estimated share',
-      'volume_basis/missing_s': 'Time without data (s)', 'uncertainty/expanded': 'Expanded uncertainty', 'uncertainty/expanded_pct': 'Expanded uncertainty',
+      'volume_basis/missing_s': 'Time without data (s)', 'uncertainty/expanded': 'Expanded uncertainty (volume)', 'uncertainty/expanded_pct': 'Relative expanded uncertainty',
       'uncertainty/coverage_factor': 'Coverage factor (k)', 'proving/meter_factor': 'Proving: meter factor',
       'proving/previous_factor': 'Proving: previous factor',
     },

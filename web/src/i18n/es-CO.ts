@@ -97,7 +97,7 @@ export default {
       meter_type: 'Tipo de medidor', water_correction: 'Corrección del agua', fallbacks: 'Valores de respaldo', events: 'Eventos del contador',
       approvals: 'Aprobaciones', volume_basis: 'Base del volumen', uncertainty: 'Incertidumbre', proving: 'Calibración', gas_base: 'Condiciones base del gas',
       'volume_basis/measured': 'Volumen medido', 'volume_basis/estimated': 'Volumen estimado', 'volume_basis/estimated_share_pct': 'Parte estimada',
-      'volume_basis/missing_s': 'Tiempo sin datos (s)', 'uncertainty/expanded': 'Incertidumbre expandida', 'uncertainty/expanded_pct': 'Incertidumbre expandida',
+      'volume_basis/missing_s': 'Tiempo sin datos (s)', 'uncertainty/expanded': 'Incertidumbre expandida (volumen)', 'uncertainty/expanded_pct': 'Incertidumbre expandida relativa',
       'uncertainty/coverage_factor': 'Factor de cobertura (k)', 'proving/meter_factor': 'Calibración: factor del medidor',
       'proving/previous_factor': 'Calibración: factor anterior',
     },
