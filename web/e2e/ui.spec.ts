@@ -170,7 +170,7 @@ test('a day with a reset and an estimate: confirm, approve, sign; an amendment w
   await expect(page.getByTestId('allocation-source')).toContainText('Calculada · aún sin firmar')
   await expect(page.getByTestId('allocation-unsigned')).toBeVisible()
   const wells = page.getByTestId('allocation-wells')
-  await expect(wells.locator('tbody tr')).toHaveCount(6)
+  await expect(wells.locator('tbody tr[data-testid^="well-row-"]')).toHaveCount(6)
   await expect(wells.locator('thead')).toContainText('Líquido virtual')
   await expect(wells.locator('tbody [data-testid^="virtual-"]').first()).toBeVisible()
   await expect(page.getByTestId('virtual-CDL-002')).toContainText(/^\s*\d{1,3}(\.\d{3})*,\d{2}\s?bbl\s+crudo \d{1,3}(\.\d{3})*,\d{2}\s?bbl/)

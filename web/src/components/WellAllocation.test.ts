@@ -33,8 +33,8 @@ describe('WellAllocation', () => {
     const row = w.get('[data-testid="well-row-CDL-003"]')
     expect(row.text()).toContain('Prueba vencida')
     expect(row.text()).toContain('97 días')
-    expect(row.text()).toContain('Falla del levantamiento artificial')
-    expect(row.text()).toContain('180,00\u00a0bbl')
+    expect(row.text()).toContain('C 180,00\u00a0bbl')
+    expect(w.get('[data-testid="well-causes-CDL-003"]').text()).toBe('Paro y producción diferida: Falla del levantamiento artificial: 4,0 h')
     expect(row.html()).not.toContain('<script>')
     expect(row.text()).toContain('<script>window.__x = 1</script>')
   })
@@ -59,5 +59,37 @@ describe('WellAllocation accessibility', () => {
       expect(x.attributes('role')).toBe('region')
       expect(x.attributes('aria-label')).toBeTruthy()
     }
+  })
+})
+
+describe('WellAllocation per-well notes', () => {
+  const NOTED = {
+    ...DOC,
+    wells: [{ ...DOC.wells[0], findings: [{ code: 'well_test_expired', severity: 'warning', message: 'last valid test of 2026-09-01 is 97 days old' }] }],
+  }
+
+  it('puts a well\'s downtime causes and findings on a full-width line under its row, tied to its header (es-CO)', () => {
+    setLocale('es-CO')
+    const w = mount(WellAllocation, { props: { allocation: readAllocation(NOTED)!, version: 1 }, global: { plugins: [i18n] } })
+    const row = w.get('[data-testid="well-row-CDL-003"]')
+    expect(row.text()).not.toContain('last valid test')
+    expect(row.text()).toContain('Hallazgo de advertencia')
+    const notes = w.get('[data-testid="well-notes-CDL-003"]')
+    expect(notes.text()).toBe('Notas del pozo CDL-003:Paro y producción diferida: Falla del levantamiento artificial: 4,0 h▲Advertencia well_test_expired last valid test of 2026-09-01 is 97 days old')
+    const cell = notes.get('td')
+    expect(cell.attributes('colspan')).toBe(String(row.findAll('th, td').length))
+    expect(cell.attributes('headers')).toBe(row.get('th').attributes('id'))
+    expect(w.findAll('[data-testid="allocation-wells"] tbody tr')).toHaveLength(2)
+  })
+
+  it('says it in English, and a well without notes has no notes line', () => {
+    setLocale('en')
+    const w = mount(WellAllocation, { props: { allocation: readAllocation(NOTED)!, version: 1 }, global: { plugins: [i18n] } })
+    expect(w.get('[data-testid="well-notes-CDL-003"]').text()).toBe('Notes on well CDL-003:Down and deferred: Artificial lift failure: 4.0 h▲Warning well_test_expired last valid test of 2026-09-01 is 97 days old')
+    const quiet = { ...DOC, wells: [{ ...DOC.wells[0], deferred: { hours_down: 0, causes: [] } }] }
+    const plain = mount(WellAllocation, { props: { allocation: readAllocation(quiet)!, version: 1 }, global: { plugins: [i18n] } })
+    expect(plain.find('[data-testid="well-notes-CDL-003"]').exists()).toBe(false)
+    expect(plain.get('[data-testid="well-row-CDL-003"]').classes()).not.toContain('has-notes')
+    setLocale('es-CO')
   })
 })

@@ -27,17 +27,19 @@ describe('WellAllocation before signing', () => {
     const pmo = w.get('[data-testid="allocation-pmos"] tbody tr').text()
     expect(pmo).toContain('7.928,64\u00a0bbl')
     expect(pmo).toContain('8.720,00\u00a0bbl')
-    const w1 = w.get('[data-testid="well-row-W-1"]').text()
-    expect(w1).toContain('4.364,39\u00a0bbl')
+    // Units in the fluid headers, plain numbers in the cells (the table fits 1280 px).
+    expect(w.findAll('[data-testid="allocation-wells"] thead th').map((h) => h.text()).slice(4, 7)).toEqual(['Crudo (bbl)', 'Gas (KPC)', 'Agua (bbl)'])
+    expect(w.findAll('[data-testid="well-row-W-1"] td').map((c) => c.text()).slice(3, 6)).toEqual(['4.364,39', '—', '—'])
     expect(w.get('[data-testid="virtual-W-1"]').text()).toBe('5.500,00\u00a0bbl crudo 5.280,00\u00a0bbl · 100\u00a0%')
     expect(w.get('[data-testid="virtual-W-2"]').text()).toBe('4.800,00\u00a0bbl crudo 4.704,00\u00a0bbl · 100\u00a0%')
     expect(w.get('[data-testid="virtual-W-3"]').text()).toBe('—')
     const w3 = w.get('[data-testid="well-row-W-3"]').text()
     expect(w3).toContain('Cerrado')
     expect(w3).toContain('24,0 h')
-    expect(w3).toContain('600,00\u00a0bbl')
-    expect(w3).toContain('Falla eléctrica: 24,0 h')
-    expect(w.get('[data-testid="allocation-wells"] tfoot').text()).toContain('7.928,64\u00a0bbl')
+    expect(w3).toContain('C 600,00\u00a0bbl')
+    expect(w3).not.toContain('Falla eléctrica')
+    expect(w.get('[data-testid="well-causes-W-3"]').text()).toBe('Paro y producción diferida: Falla eléctrica: 24,0 h')
+    expect(w.get('[data-testid="allocation-wells"] tfoot').text()).toContain('7.928,64')
     const check = w.get('[data-testid="virtual-check-PMO-OIL"]').text()
     expect(check).toContain('7.928,64\u00a0bbl')
     expect(check).toContain('9.984,00\u00a0bbl')
@@ -83,7 +85,7 @@ describe('WellAllocation once signed', () => {
       global: { plugins: [i18n] },
     })
     expect(w.get('[data-testid="allocation-changed"]').text()).toContain('6 cifra(s) difieren de la versión firmada v1')
-    expect(w.get('[data-testid="well-row-W-1"]').text()).toContain('4.364,39\u00a0bbl') // the signed one wins
+    expect(w.get('[data-testid="well-row-W-1"]').text()).toContain('4.364,39') // the signed one wins
     const rows = w.findAll('[data-testid="allocation-changes"] tbody tr').map((r) => r.text())
     expect(rows).toEqual([
       'W-1crudo asignado4.364,39\u00a0bbl4.367,48\u00a0bbl',

@@ -1,9 +1,10 @@
 import { mount } from '@vue/test-utils'
 import { describe, expect, it } from 'vitest'
+import { nextTick } from 'vue'
 import WellAllocation from './WellAllocation.vue'
 import { i18n, setLocale } from '@/i18n'
 import { readAllocation } from '@/lib/allocation'
-import { readVirtualMeters } from '@/lib/virtualMeter'
+import { readVirtualMeters, type VirtualMeters } from '@/lib/virtualMeter'
 
 // The signed document of one well, and the day's allocation route with its virtual meter: the
 // rod pump's 480.00 bbl of liquid (40 bbl/d per spm × 12 spm), 470.40 of it oil (2 % water cut).
@@ -63,6 +64,24 @@ describe('WellAllocation with virtual meters', () => {
     const w = mount(WellAllocation, { props: { allocation: readAllocation(DOC)!, version: 1 }, global: { plugins: [i18n] } })
     expect(w.get('[data-testid="allocation-wells"] thead').text()).not.toContain('Virtual liquid')
     expect(w.find('[data-testid="virtual-checks"]').exists()).toBe(false)
+    setLocale('es-CO')
+  })
+})
+
+describe('WellAllocation virtual meter note', () => {
+  it('moves a well\'s virtual meter note to the line under its row (es-CO and en)', async () => {
+    const virtual = {
+      wells: { 'W-2': { liquid: null, oil: null, coverage: null, testSpeedSource: null, note: 'no pump speed in the day' } },
+      checks: [],
+    } as VirtualMeters
+    setLocale('es-CO')
+    const w = mount(WellAllocation, { props: { allocation: readAllocation(DOC)!, version: 1, virtual }, global: { plugins: [i18n] } })
+    expect(w.get('[data-testid="virtual-W-2"]').text()).toBe('ver la nota bajo la fila')
+    expect(w.get('[data-testid="well-notes-W-2"]').text()).toBe('Notas del pozo W-2:Líquido virtual: no pump speed in the day')
+    setLocale('en')
+    await nextTick()
+    expect(w.get('[data-testid="virtual-W-2"]').text()).toBe('see the note under the row')
+    expect(w.get('[data-testid="well-notes-W-2"]').text()).toBe('Notes on well W-2:Virtual liquid: no pump speed in the day')
     setLocale('es-CO')
   })
 })

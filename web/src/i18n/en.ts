@@ -86,6 +86,24 @@ const en: typeof es = {
       approve: 'Amendment approved.', saved: 'Saved and written to the audit log.',
     },
   },
+  amendment: {
+    apiKey: 'API key {name}', totals: 'Field totals', changes: 'Figures the amendment changes', rawKey: 'Key in the report: {key}',
+    figures: {
+      oil_gross_bbl: 'Gross oil volume', oil_net_bbl: 'Net volume (NSV)', water_gross_bbl: 'Gross water volume',
+      water_net_bbl: 'Net water volume', gas_kpc: 'Gas volume', indicated_volume: 'Indicated volume (IV)',
+      meter_factor: 'Meter factor', bsw_pct: 'BSW', api_gravity: 'API gravity', api_gravity_observed: 'Observed API gravity',
+      ctl: 'Temperature correction (CTL)', cpl: 'Pressure correction (CPL)', ctpl: 'Combined correction (CTPL)',
+      ccf: 'Combined correction factor (CCF)', csw: 'Sediment and water correction (CSW)', temperature_f: 'Temperature',
+      pressure_psig: 'Pressure', gross_observed_volume: 'Gross observed volume (GOV)', gross_standard_volume: 'Gross standard volume (GSV)',
+      net_standard_volume: 'Net standard volume of the chain (NSV)', level: 'Volume level', method: 'Method', volume_unit: 'Volume unit',
+      meter_type: 'Meter type', water_correction: 'Water correction', fallbacks: 'Fallback values', events: 'Counter events',
+      approvals: 'Approvals', volume_basis: 'Volume basis', uncertainty: 'Uncertainty', proving: 'Proving', gas_base: 'Gas base conditions',
+      'volume_basis/measured': 'Measured volume', 'volume_basis/estimated': 'Estimated volume', 'volume_basis/estimated_share_pct': 'Estimated share',
+      'volume_basis/missing_s': 'Time without data (s)', 'uncertainty/expanded': 'Expanded uncertainty (volume)', 'uncertainty/expanded_pct': 'Relative expanded uncertainty',
+      'uncertainty/coverage_factor': 'Coverage factor (k)', 'proving/meter_factor': 'Proving: meter factor',
+      'proving/previous_factor': 'Proving: previous factor',
+    },
+  },
   allocation: {
     title: 'Well allocation', source: 'From the signed report v{v} (profile {profile}).',
     notComputed: 'The per-well allocation, the balances and the allocation factors show here once the day is computed (with its figures, or when the report is generated).',
@@ -101,7 +119,7 @@ const en: typeof es = {
     balances: 'Balances per fluid', produced: 'Produced', dispositions: 'Where it went', noDispositions: 'no disposition measured',
     residual: 'Residual', tolerance: 'Tolerance', result: 'Result', closes: 'Closes', open: 'Does not close',
     wells: 'Wells ({n})', well: 'Well', status: 'Status', hoursOn: 'Hours on', test: 'Well test', testAge: '{n} days old',
-    factorsShort: 'Factors', deferred: 'Down and deferred', flags: 'Flags', noFlags: 'none', total: 'Total of the wells',
+    factorsShort: 'Factors', deferred: 'Down and deferred', flags: 'Flags', noFlags: 'none', seeNotes: 'see the note under the row', notesOf: 'Notes on well {well}:', total: 'Total of the wells',
     findings: 'Allocation findings',
     virtual: {
       liquid: 'Virtual liquid', oil: 'oil', title: 'Virtual meters against the PMOs',

@@ -84,6 +84,24 @@ export default {
       approve: 'Enmienda aprobada.', saved: 'Guardado y registrado en la auditoría.',
     },
   },
+  amendment: {
+    apiKey: 'clave API {name}', totals: 'Totales del campo', changes: 'Cifras que cambia la enmienda', rawKey: 'Clave en el informe: {key}',
+    figures: {
+      oil_gross_bbl: 'Volumen bruto de crudo', oil_net_bbl: 'Volumen neto (NSV)', water_gross_bbl: 'Volumen bruto de agua',
+      water_net_bbl: 'Volumen neto de agua', gas_kpc: 'Volumen de gas', indicated_volume: 'Volumen indicado (IV)',
+      meter_factor: 'Factor del medidor', bsw_pct: 'BSW', api_gravity: 'Gravedad API', api_gravity_observed: 'Gravedad API observada',
+      ctl: 'Corrección por temperatura (CTL)', cpl: 'Corrección por presión (CPL)', ctpl: 'Corrección combinada (CTPL)',
+      ccf: 'Factor de corrección combinado (CCF)', csw: 'Corrección por agua y sedimento (CSW)', temperature_f: 'Temperatura',
+      pressure_psig: 'Presión', gross_observed_volume: 'Volumen bruto observado (GOV)', gross_standard_volume: 'Volumen bruto estándar (GSV)',
+      net_standard_volume: 'Volumen neto estándar de la cadena (NSV)', level: 'Nivel del volumen', method: 'Método', volume_unit: 'Unidad del volumen',
+      meter_type: 'Tipo de medidor', water_correction: 'Corrección del agua', fallbacks: 'Valores de respaldo', events: 'Eventos del contador',
+      approvals: 'Aprobaciones', volume_basis: 'Base del volumen', uncertainty: 'Incertidumbre', proving: 'Calibración', gas_base: 'Condiciones base del gas',
+      'volume_basis/measured': 'Volumen medido', 'volume_basis/estimated': 'Volumen estimado', 'volume_basis/estimated_share_pct': 'Parte estimada',
+      'volume_basis/missing_s': 'Tiempo sin datos (s)', 'uncertainty/expanded': 'Incertidumbre expandida (volumen)', 'uncertainty/expanded_pct': 'Incertidumbre expandida relativa',
+      'uncertainty/coverage_factor': 'Factor de cobertura (k)', 'proving/meter_factor': 'Calibración: factor del medidor',
+      'proving/previous_factor': 'Calibración: factor anterior',
+    },
+  },
   allocation: {
     title: 'Asignación a pozos', source: 'Del informe firmado v{v} (perfil {profile}).',
     notComputed: 'La asignación por pozo, los balances y los factores de asignación se muestran aquí cuando el día esté calculado (con sus cifras, o al generar el informe).',
@@ -99,7 +117,7 @@ export default {
     balances: 'Balances por fluido', produced: 'Producido', dispositions: 'Destino', noDispositions: 'ningún destino medido',
     residual: 'Residuo', tolerance: 'Tolerancia', result: 'Resultado', closes: 'Cierra', open: 'No cierra',
     wells: 'Pozos ({n})', well: 'Pozo', status: 'Estado', hoursOn: 'Horas en producción', test: 'Prueba de pozo', testAge: '{n} días',
-    factorsShort: 'Factores', deferred: 'Paro y producción diferida', flags: 'Alertas', noFlags: 'ninguna', total: 'Total de los pozos',
+    factorsShort: 'Factores', deferred: 'Paro y producción diferida', flags: 'Alertas', noFlags: 'ninguna', seeNotes: 'ver la nota bajo la fila', notesOf: 'Notas del pozo {well}:', total: 'Total de los pozos',
     findings: 'Hallazgos de la asignación',
     virtual: {
       liquid: 'Líquido virtual', oil: 'crudo', title: 'Medidores virtuales frente a los PMO',

@@ -1,1 +1,0 @@
-import{B as e,M as t,O as n,T as r,U as i,a,h as o,j as s,m as c,w as l}from"./index-CkJ89fe5.js";var u={key:0},d=n({__name:`HomeView`,setup(n){let{t:d}=o(),f=c(),p=a();return s(()=>{let e=p.fields[0];e&&f.replace({name:`overview`,params:{fieldId:e.id}})}),(n,a)=>e(p).fields.length===0?(t(),r(`p`,u,i(e(d)(`home.noFields`)),1)):l(``,!0)}});export{d as default};

@@ -1,1 +1,0 @@
-import{B as e,D as t,E as n,I as r,M as i,O as a,P as o,S as s,T as c,U as l,b as u,h as d}from"./index-CkJ89fe5.js";var f=a({__name:`NotFoundView`,setup(a){let{t:f}=d();return(a,d)=>{let p=o(`RouterLink`);return i(),c(u,null,[s(`h1`,null,l(e(f)(`notFound.title`)),1),t(p,{to:`/`},{default:r(()=>[n(l(e(f)(`notFound.home`)),1)]),_:1})],64)}}});export{f as default};
