@@ -3,7 +3,7 @@ import axe from 'axe-core'
 import { describe, expect, it } from 'vitest'
 import PendingAmendment from './PendingAmendment.vue'
 import { i18n, setLocale } from '@/i18n'
-import { decimalsOf, figureUnit, parseActor } from '@/lib/amendment'
+import { actorLabel, decimalsOf, figureUnit, parseActor } from '@/lib/amendment'
 
 const PENDING = {
   reason_code: 'lab_result',
@@ -32,6 +32,12 @@ describe('parseActor', () => {
     expect(parseActor('api_key:12:scada:edge')).toEqual({ kind: 'api_key', id: 12, name: 'scada:edge' })
     expect(parseActor('operador')).toEqual({ kind: 'other', id: null, name: 'operador' })
     expect(parseActor('user:x:ana')).toEqual({ kind: 'other', id: null, name: 'user:x:ana' })
+    const key = (name: string) => `clave API ${name}`
+    expect([actorLabel('user:1:admin@demo.local', key), actorLabel('api_key:3:scada', key), actorLabel('luis', key)]).toEqual([
+      'admin@demo.local',
+      'clave API scada',
+      'luis',
+    ])
   })
   it('gives units by key and decimals by value', () => {
     expect([figureUnit('oil_net_bbl'), figureUnit('totals/gas_kpc'), figureUnit('bsw_pct'), figureUnit('temperature_f'), figureUnit('csw')]).toEqual(['bbl', 'kscf', '%', 'degF', null])

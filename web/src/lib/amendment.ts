@@ -17,6 +17,12 @@ export function parseActor(raw: string): Actor {
   return { kind: m[1] as 'user' | 'api_key', id: Number(m[2]), name: m[3] as string }
 }
 
+/** An actor as people read it: the name (or e-mail), an API key said to be one. */
+export function actorLabel(raw: string, apiKey: (name: string) => string): string {
+  const actor = parseActor(raw)
+  return actor.kind === 'api_key' ? apiKey(actor.name) : actor.name
+}
+
 /** The unit of a report figure, from its key's suffix (`null`: a plain number or a text). */
 export function figureUnit(figure: string): string | null {
   const last = figure.split('/').at(-1) ?? ''
