@@ -4,15 +4,17 @@ Batches are taken from the bus and flushed together when they reach ``flush_rows
 when the oldest waiting batch is ``flush_deadline_ms`` old, so latency stays low under light
 traffic and transactions stay large (>= 10k rows) under load. While one flush is written (in a
 worker thread, on its own connection) the loop keeps taking batches, but never holds more than
-``max_rows_held`` readings (2 × ``flush_rows`` by default) taken and not yet acknowledged: what
-a worker holds is what it writes in about two flushes, so under a backlog the rest stays in the
-bus for the other workers instead of waiting here. On a bus whose deliveries can be claimed by
-other consumers (Redis), the loop keeps what it holds from looking idle (``keep_alive``) while
-it works on it. Deliveries are
-acknowledged only after the commit; when the database is unreachable the flush is retried
-with backoff (writes are idempotent, so a retry after an ambiguous commit is harmless) and the
-bus backlog grows until producers spool. A batch the database refuses for a non-transient
-reason is quarantined whole, with the database's message: nothing is dropped.
+:attr:`IngestPipeline.max_rows_held` readings taken and not yet acknowledged: by default what
+it commits at the rate of its last flush in ``HOLD_BUDGET_S`` (10 s; on Redis at most a third
+of the claim time), and at least 2 × ``flush_rows``. Under a backlog flushes grow to about half
+of that (a flush that holds several readings per series merges fewer rollup rows per reading),
+and the rest stays in the bus for the other workers instead of waiting here. On a bus whose
+deliveries can be claimed by other consumers (Redis), the loop keeps what it holds from looking
+idle (``keep_alive``) while it works on it. Deliveries are acknowledged only after the commit;
+when the database is unreachable the flush is retried with backoff (writes are idempotent, so a
+retry after an ambiguous commit is harmless) and the bus backlog grows until producers spool. A
+batch the database refuses for a non-transient reason is quarantined whole, with the database's
+message: nothing is dropped.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ CommitHook = Callable[[list[Delivery], Batch, float], Awaitable[None] | None]
 
 _TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
 _CATALOG_RELOAD_S = 5.0
+HOLD_BUDGET_S = 10.0  # hold what the writer commits in this long (a bus may ask for less)
 
 
 @runtime_checkable
@@ -105,10 +108,13 @@ class IngestPipeline:
         self.on_commit = list(on_commit or [])
         self.clock = clock
         self.max_batches_per_take = max_batches_per_take
-        # Readings taken and not yet acknowledged (waiting + being written), at most.
-        self.max_rows_held = max_rows_held or 2 * settings.flush_rows
-        if self.max_rows_held < 1:
-            raise ValueError(f"max_rows_held is {self.max_rows_held}; it must be at least 1")
+        if max_rows_held is not None and max_rows_held < 1:
+            raise ValueError(f"max_rows_held is {max_rows_held}; it must be at least 1")
+        self._fixed_rows_held = max_rows_held
+        self._hold_s = HOLD_BUDGET_S
+        if isinstance(bus, KeepsAlive):  # a third of the claim time: keep_alive_every_s x 2
+            self._hold_s = min(HOLD_BUDGET_S, 2 * bus.keep_alive_every_s)
+        self._write_rate = 0.0  # readings/s of the last flush
         self._rows_per_batch = 0  # the largest batch of the last take: sizes the next take
         self._pending: list[Delivery] = []  # taken, waiting for a flush
         self._writing: list[Delivery] = []  # being written
@@ -192,6 +198,13 @@ class IngestPipeline:
                     await keeper
             await asyncio.to_thread(self._close)
 
+    @property
+    def max_rows_held(self) -> int:
+        """Readings taken and not yet acknowledged (waiting + being written), at most."""
+        if self._fixed_rows_held is not None:
+            return self._fixed_rows_held
+        return max(2 * self.settings.flush_rows, int(self._write_rate * self._hold_s))
+
     def _take(self, held: int) -> int:
         """How many batches to ask for when ``held`` readings are held already."""
         if self._rows_per_batch <= 0:
@@ -239,7 +252,9 @@ class IngestPipeline:
         with tracing.span("ingest.commit", attributes={"anh.readings": len(checked.good)}):
             inserted = await self._write_with_retry(checked.good, qrows)
         committed = self.clock()
-        metrics.batch_write_seconds.observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        metrics.batch_write_seconds.observe(elapsed)
+        self._write_rate = len(batch) / max(elapsed, 1e-3)
         try:
             await self.bus.ack(deliveries)
         except BusUnavailable as exc:
