@@ -5,16 +5,16 @@ when the oldest waiting batch is ``flush_deadline_ms`` old, so latency stays low
 traffic and transactions stay large (>= 10k rows) under load. While one flush is written (in a
 worker thread, on its own connection) the loop keeps taking batches, but never holds more than
 :attr:`IngestPipeline.max_rows_held` readings taken and not yet acknowledged: by default what
-it commits at the rate of its last flush in ``HOLD_BUDGET_S`` (10 s; on Redis at most a third
-of the claim time), and at least 2 × ``flush_rows``. Under a backlog flushes grow to about half
-of that (a flush that holds several readings per series merges fewer rollup rows per reading),
-and the rest stays in the bus for the other workers instead of waiting here. On a bus whose
-deliveries can be claimed by other consumers (Redis), the loop keeps what it holds from looking
-idle (``keep_alive``) while it works on it. Deliveries are acknowledged only after the commit;
-when the database is unreachable the flush is retried with backoff (writes are idempotent, so a
-retry after an ambiguous commit is harmless) and the bus backlog grows until producers spool. A
-batch the database refuses for a non-transient reason is quarantined whole, with the database's
-message: nothing is dropped.
+it commits at the rate of its last flush in ``HOLD_BUDGET_S`` (20 s; on Redis at most two
+thirds of the claim time), and at least 2 × ``flush_rows``. Under a backlog flushes grow to
+about half of that (a flush that holds several readings per series merges fewer rollup rows per
+reading), and the rest stays in the bus for the other workers instead of waiting here. On a bus
+whose deliveries can be claimed by other consumers (Redis), the loop keeps what it holds from
+looking idle (``keep_alive``) while it works on it. Deliveries are acknowledged only after the
+commit; when the database is unreachable the flush is retried with backoff (writes are
+idempotent, so a retry after an ambiguous commit is harmless) and the bus backlog grows until
+producers spool. A batch the database refuses for a non-transient reason is quarantined whole,
+with the database's message: nothing is dropped.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ CommitHook = Callable[[list[Delivery], Batch, float], Awaitable[None] | None]
 
 _TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
 _CATALOG_RELOAD_S = 5.0
-HOLD_BUDGET_S = 10.0  # hold what the writer commits in this long (a bus may ask for less)
+HOLD_BUDGET_S = 20.0  # hold what the writer commits in this long (a bus may ask for less)
 
 
 @runtime_checkable
@@ -112,8 +112,8 @@ class IngestPipeline:
             raise ValueError(f"max_rows_held is {max_rows_held}; it must be at least 1")
         self._fixed_rows_held = max_rows_held
         self._hold_s = HOLD_BUDGET_S
-        if isinstance(bus, KeepsAlive):  # a third of the claim time: keep_alive_every_s x 2
-            self._hold_s = min(HOLD_BUDGET_S, 2 * bus.keep_alive_every_s)
+        if isinstance(bus, KeepsAlive):  # 2/3 of the claim time: keep_alive_every_s x 4
+            self._hold_s = min(HOLD_BUDGET_S, 4 * bus.keep_alive_every_s)
         self._write_rate = 0.0  # readings/s of the last flush
         self._rows_per_batch = 0  # the largest batch of the last take: sizes the next take
         self._pending: list[Delivery] = []  # taken, waiting for a flush
