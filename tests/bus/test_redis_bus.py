@@ -126,6 +126,66 @@ async def test_a_consumer_without_shards_serves_every_published_shard(
         await producer.publish(batch(0), "a:b")
 
 
+async def test_one_consume_reads_about_max_batches_over_all_shards_not_from_each(
+    make: MakeBus, prefix: str
+) -> None:
+    producer = make()
+    shards = ["F1", "F2", "F3"]
+    for tag in range(10):
+        for shard in shards:
+            await producer.publish(batch(tag), shard)
+    consumer = make(shards=shards, consumer="c")
+    got = await consumer.consume(4, 1.0)
+    assert len(got) == 4
+    client = redis.Redis.from_url(REDIS_URL)
+    held = [client.xpending(f"{prefix}:ingest:{s}", "writers")["pending"] for s in shards]
+    client.close()
+    assert held == [2, 2, 2]  # COUNT 2 per stream (4 over 3 streams), the 2 beyond buffered
+    await consumer.ack(got)
+    rest = await drain(consumer, 26)
+    tokens = [(d.shard, d.token) for d in got + rest]
+    assert len(tokens) == len(set(tokens)) == 30
+
+
+async def keep_alive_until(bus: RedisStreamsBus, held: list[Delivery], want: int) -> None:
+    """Call keep_alive until it resets ``want`` entries (it does once they are held long enough)."""
+    for _ in range(500):
+        kept = await bus.keep_alive(held)
+        if kept:
+            assert kept == want
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail("keep_alive never reset the held entries")
+
+
+async def test_keep_alive_keeps_held_entries_from_others_but_never_takes_one_back(
+    make: MakeBus, prefix: str
+) -> None:
+    producer = make()
+    for tag in range(3):
+        await producer.publish(batch(tag), "F1")
+    holder = make(shards=["F1"], consumer="holder", claim_idle_ms=300)
+    held = await holder.consume(3, 1.0)
+    assert len(held) == 3
+    await keep_alive_until(holder, held, 3)
+    key = f"{prefix}:ingest:F1"
+    client = redis.Redis.from_url(REDIS_URL)
+    rows = client.xpending_range(key, "writers", "-", "+", 10, "holder")
+    assert [r["times_delivered"] for r in rows] == [1, 1, 1]  # JUSTID: no new delivery
+    # Another consumer takes one over (as it would after claim_idle_ms): it stays the other's.
+    client.xclaim(key, "writers", "thief", 0, [held[0].token], justid=True)
+    await keep_alive_until(holder, held, 2)
+    owners = {
+        r["message_id"].decode(): r["consumer"].decode()
+        for r in client.xpending_range(key, "writers", "-", "+", 10)
+    }
+    assert owners == {held[0].token: "thief", held[1].token: "holder", held[2].token: "holder"}
+    await holder.ack(held)
+    assert await holder.keep_alive(held) == 0  # acknowledged: nothing held
+    assert client.xpending(key, "writers")["pending"] == 0
+    client.close()
+
+
 async def test_two_consumers_share_the_work_and_nothing_is_delivered_twice(
     make: MakeBus, prefix: str
 ) -> None:

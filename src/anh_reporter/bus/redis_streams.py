@@ -17,6 +17,13 @@ nobody has written yet). A delivery that is never acked, because its consumer di
 on it, stays pending and is claimed with XAUTOCLAIM by whichever consumer calls ``consume``
 once it has been idle ``claim_idle_ms``: there is no nack. The writer is idempotent on
 ``(series_id, time)``, so a batch delivered twice changes nothing.
+
+A live consumer keeps what it is still working on from looking idle: :meth:`keep_alive`
+re-claims to itself (XCLAIM ... JUSTID, which resets the idle time) the entries it still holds
+once they have been held a third of ``claim_idle_ms`` (see :mod:`.redis_holds`), so a slow
+writer is not doubled by the others while a dead (or stuck) one's entries are still claimed.
+Reads are bounded: one ``consume`` reads about ``max_batches`` entries over all the shards,
+never ``max_batches`` from each.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from anh_reporter.bus.base import BusUnavailable, Delivery
 from anh_reporter.bus.memory import SUBSCRIBER_QUEUE
+from anh_reporter.bus.redis_holds import KEEP_ALIVE_FRACTION, Holds
 from anh_reporter.domain.batch import Batch, BatchFormatError
 from anh_reporter.errors import first_line
 from anh_reporter.observability import logs, tracing
@@ -96,10 +104,9 @@ class RedisStreamsBus:
 
     ``shards``: the shards this consumer serves; ``None`` discovers them from the shard set
     (producers need not pass any). ``consumer``: this consumer's name in the group (default
-    ``host-pid``). ``claim_idle_ms``: how long a delivery may stay unacknowledged before another
-    consume (of any consumer, this one included) takes it over; keep it well above the longest
-    flush so that a slow but live writer is not doubled. One task consumes from an instance at a
-    time; producers may share one instance.
+    ``host-pid``). ``claim_idle_ms``: how long a delivery may stay unacknowledged, without
+    :meth:`keep_alive`, before another consume (of any consumer, this one included) takes it
+    over. One task consumes from an instance at a time; producers may share one instance.
     """
 
     def __init__(
@@ -144,6 +151,7 @@ class RedisStreamsBus:
         self._claim_cursor: dict[str, bytes] = {}
         self._next_claim_at = 0.0
         self._buffer: deque[Delivery] = deque()  # read beyond max_batches, handed out next
+        self._holds = Holds(claim_idle_ms)  # delivered and not acked yet (keep_alive)
         self._pumps: set[asyncio.Task[None]] = set()
         self._blocked_read: asyncio.Future[Any] | None = None
         self._announce_failing = False
@@ -249,6 +257,7 @@ class RedisStreamsBus:
             self._groups_ready.add(shard)
 
     async def _claim_idle(self, shards: list[str], count: int) -> list[Delivery]:
+        count = _per_stream(count, len(shards))
         async with self._redis.pipeline(transaction=False) as pipe:
             for shard in shards:
                 pipe.xautoclaim(
@@ -286,6 +295,7 @@ class RedisStreamsBus:
         self, shards: list[str], count: int, have: list[Delivery], timeout_s: float
     ) -> list[Delivery]:
         streams: dict[Any, Any] = {self.stream_key(s): ">" for s in shards}
+        count = _per_stream(count, len(shards))  # XREADGROUP's COUNT is per stream
         if have or timeout_s <= 0:
             # Something to hand out already: take what is there, do not wait.
             reply = await self._redis.xreadgroup(self.group, self.consumer, streams, count)
@@ -318,6 +328,7 @@ class RedisStreamsBus:
     async def _deliveries(self, shard: str, entries: Any) -> list[Delivery]:
         out: list[Delivery] = []
         poison: list[bytes] = []
+        now = time.monotonic()
         for entry_id, fields in entries:
             if entry_id is None or fields is None:
                 continue  # deleted while pending (already written and acked)
@@ -346,6 +357,7 @@ class RedisStreamsBus:
                     _text(fields.get(TRACE_FIELD)),
                 )
             )
+            self._holds.delivered(shard, token, now)
         if poison:
             # Acked so it is not redelivered forever, not deleted so it can be examined.
             await self._redis.xack(self.stream_key(shard), self.group, *poison)
@@ -362,6 +374,7 @@ class RedisStreamsBus:
         by_shard: dict[str, list[str]] = {}
         for d in deliveries:
             by_shard.setdefault(d.shard, []).append(d.token)
+            self._holds.release(d.shard, d.token)  # if the ack fails: claimable again
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 for shard, ids in by_shard.items():
@@ -380,6 +393,7 @@ class RedisStreamsBus:
         by_shard: dict[str, list[Any]] = {}
         for d in deliveries:
             by_shard.setdefault(d.shard, []).append(d.token)
+            self._holds.release(d.shard, d.token)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for shard, ids in by_shard.items():
@@ -397,6 +411,39 @@ class RedisStreamsBus:
             raise self._unavailable(f"release {len(deliveries)} batches", exc) from None
         self._next_claim_at = 0.0
 
+    @property
+    def keep_alive_every_s(self) -> float:
+        """How often a consumer holding deliveries should call :meth:`keep_alive`."""
+        return self.claim_idle_ms / 1000 / (2 * KEEP_ALIVE_FRACTION)
+
+    async def keep_alive(self, deliveries: list[Delivery]) -> int:
+        """Keep ``deliveries`` (and this instance's read-ahead) from being claimed by others.
+
+        The holder of unacknowledged deliveries calls this every :attr:`keep_alive_every_s`
+        while it works on them (the writer: those waiting for a flush and those being written);
+        see :mod:`.redis_holds`. Returns how many entries had their idle time reset; raises
+        BusUnavailable if Redis cannot be reached.
+        """
+        now = time.monotonic()
+        due = self._holds.due(((d.shard, d.token) for d in (*deliveries, *self._buffer)), now)
+        if not due:
+            return 0
+        keys = {shard: self.stream_key(shard) for shard in due}
+        try:
+            kept, lost = await self._holds.refresh(
+                self._redis, keys, self.group, self.consumer, due, now
+            )
+        except _LINK_ERRORS as exc:
+            raise self._unavailable("keep held batches", exc) from None
+        if lost:
+            log.warning(
+                "%d batches this consumer still holds were claimed by another one (held longer "
+                "than %d ms); both write them, the writer skips what is stored",
+                lost,
+                self.claim_idle_ms,
+            )
+        return kept
+
     # -- consumer names -------------------------------------------------------------------
 
     async def retire(self) -> int:
@@ -409,6 +456,7 @@ class RedisStreamsBus:
         would orphan them). Returns how many entries were handed over.
         """
         self._buffer.clear()  # pending under our name: handed over below
+        self._holds.clear()
         handed = 0
         for shard in sorted(self._groups_ready):
             key = self.stream_key(shard)
@@ -535,6 +583,11 @@ class RedisStreamsBus:
         for client in (self._blocking, self._redis):
             with contextlib.suppress(*_LINK_ERRORS):
                 await client.aclose()
+
+
+def _per_stream(count: int, streams: int) -> int:
+    """COUNT for each of ``streams`` streams so that one read takes about ``count`` in all."""
+    return max(1, -(-count // max(streams, 1)))
 
 
 def _text(value: bytes | str | None) -> str:

@@ -3,11 +3,18 @@
 Batches are taken from the bus and flushed together when they reach ``flush_rows`` readings or
 when the oldest waiting batch is ``flush_deadline_ms`` old, so latency stays low under light
 traffic and transactions stay large (>= 10k rows) under load. While one flush is written (in a
-worker thread, on its own connection) the loop keeps taking batches. Deliveries are
-acknowledged only after the commit; when the database is unreachable the flush is retried
-with backoff (writes are idempotent, so a retry after an ambiguous commit is harmless) and the
-bus backlog grows until producers spool. A batch the database refuses for a non-transient
-reason is quarantined whole, with the database's message: nothing is dropped.
+worker thread, on its own connection) the loop keeps taking batches, but never holds more than
+:attr:`IngestPipeline.max_rows_held` readings taken and not yet acknowledged: by default what
+it commits at the rate of its last flush in ``HOLD_BUDGET_S`` (20 s; on Redis at most two
+thirds of the claim time), and at least 2 × ``flush_rows``. Under a backlog flushes grow to
+about half of that (a flush that holds several readings per series merges fewer rollup rows per
+reading), and the rest stays in the bus for the other workers instead of waiting here. On a bus
+whose deliveries can be claimed by other consumers (Redis), the loop keeps what it holds from
+looking idle (``keep_alive``) while it works on it. Deliveries are acknowledged only after the
+commit; when the database is unreachable the flush is retried with backoff (writes are
+idempotent, so a retry after an ambiguous commit is harmless) and the bus backlog grows until
+producers spool. A batch the database refuses for a non-transient reason is quarantined whole,
+with the database's message: nothing is dropped.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +49,21 @@ CommitHook = Callable[[list[Delivery], Batch, float], Awaitable[None] | None]
 
 _TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
 _CATALOG_RELOAD_S = 5.0
+HOLD_BUDGET_S = 20.0  # hold what the writer commits in this long (a bus may ask for less)
+
+
+@runtime_checkable
+class KeepsAlive(Protocol):
+    """A bus whose unacknowledged deliveries others take over unless their holder says it lives."""
+
+    @property
+    def keep_alive_every_s(self) -> float:
+        """How often to call :meth:`keep_alive` while holding deliveries."""
+        ...
+
+    async def keep_alive(self, deliveries: list[Delivery]) -> int:
+        """Keep these held deliveries from being claimed by other consumers."""
+        ...
 
 
 @dataclass
@@ -76,6 +98,7 @@ class IngestPipeline:
         on_commit: list[CommitHook] | None = None,
         clock: Callable[[], float] = time.time,
         max_batches_per_take: int = 256,
+        max_rows_held: int | None = None,
         drain_on_stop: bool = True,
     ) -> None:
         self.db = db
@@ -85,6 +108,16 @@ class IngestPipeline:
         self.on_commit = list(on_commit or [])
         self.clock = clock
         self.max_batches_per_take = max_batches_per_take
+        if max_rows_held is not None and max_rows_held < 1:
+            raise ValueError(f"max_rows_held is {max_rows_held}; it must be at least 1")
+        self._fixed_rows_held = max_rows_held
+        self._hold_s = HOLD_BUDGET_S
+        if isinstance(bus, KeepsAlive):  # 2/3 of the claim time: keep_alive_every_s x 4
+            self._hold_s = min(HOLD_BUDGET_S, 4 * bus.keep_alive_every_s)
+        self._write_rate = 0.0  # readings/s of the last flush
+        self._rows_per_batch = 0  # the largest batch of the last take: sizes the next take
+        self._pending: list[Delivery] = []  # taken, waiting for a flush
+        self._writing: list[Delivery] = []  # being written
         # True: on stop, write everything the bus still holds (in-process bus: it would be lost).
         # False: write only what was taken (Redis: the rest stays in the stream for the others).
         self.drain_on_stop = drain_on_stop
@@ -106,55 +139,93 @@ class IngestPipeline:
         """Consume, flush and write until :meth:`stop`; then flush what is left."""
         if self.catalog is None:
             await self._reload_catalog()
-        pending: list[Delivery] = []
-        rows = 0
+        rows = writing_rows = 0
         first_at = 0.0
         inflight: asyncio.Task[None] | None = None
         deadline = self.settings.flush_deadline_ms / 1000.0
         bus_delay = 0.1
+        keeper = (
+            asyncio.create_task(self._keep_alive(self.bus))
+            if isinstance(self.bus, KeepsAlive)
+            else None
+        )
         try:
             while True:
                 stopping = self._stopping.is_set()
                 if inflight is not None and inflight.done():
                     inflight.result()
-                    inflight = None
-                age = time.monotonic() - first_at if pending else 0.0
-                due = bool(pending) and (
+                    inflight, self._writing, writing_rows = None, [], 0
+                age = time.monotonic() - first_at if self._pending else 0.0
+                due = bool(self._pending) and (
                     rows >= self.settings.flush_rows or age >= deadline or stopping
                 )
                 if due and inflight is None:
-                    inflight = asyncio.create_task(self._flush(pending))
-                    pending, rows = [], 0
+                    self._writing, self._pending = self._pending, []
+                    writing_rows, rows = rows, 0
+                    inflight = asyncio.create_task(self._flush(self._writing))
                     continue
-                if stopping and not pending:
+                if stopping and not self._pending:
                     if not self.drain_on_stop:
                         break
-                    drained = await self.bus.consume(self.max_batches_per_take, 0.001)
+                    drained = await self.bus.consume(self._take(writing_rows), 0.001)
                     if not drained:
                         break
-                    pending, rows = drained, sum(len(d.batch) for d in drained)
+                    self._pending, rows = drained, self._took(drained)
                     first_at = time.monotonic()
                     continue
-                if (rows >= 4 * self.settings.flush_rows or due) and inflight is not None:
+                if (rows + writing_rows >= self.max_rows_held or due) and inflight is not None:
                     await asyncio.wait({inflight})
                     continue
-                timeout = max(deadline - age, 0.001) if pending else 0.25
+                timeout = max(deadline - age, 0.001) if self._pending else 0.25
                 try:
-                    got = await self.bus.consume(self.max_batches_per_take, timeout)
+                    got = await self.bus.consume(self._take(rows + writing_rows), timeout)
                 except BusUnavailable as exc:
                     log.warning("bus unavailable (%s); retrying in %.1f s", exc, bus_delay)
                     await asyncio.sleep(bus_delay)
                     bus_delay = min(bus_delay * 2, 5.0)
                     continue
                 bus_delay = 0.1
-                if got and not pending:
+                if got and not self._pending:
                     first_at = time.monotonic()
-                pending.extend(got)
-                rows += sum(len(d.batch) for d in got)
+                self._pending.extend(got)
+                rows += self._took(got)
         finally:
             if inflight is not None:
                 await asyncio.wait({inflight})
+            if keeper is not None:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
             await asyncio.to_thread(self._close)
+
+    @property
+    def max_rows_held(self) -> int:
+        """Readings taken and not yet acknowledged (waiting + being written), at most."""
+        if self._fixed_rows_held is not None:
+            return self._fixed_rows_held
+        return max(2 * self.settings.flush_rows, int(self._write_rate * self._hold_s))
+
+    def _take(self, held: int) -> int:
+        """How many batches to ask for when ``held`` readings are held already."""
+        if self._rows_per_batch <= 0:
+            return 1  # sizes unknown yet: one batch tells
+        room = (self.max_rows_held - held) // self._rows_per_batch
+        return max(1, min(self.max_batches_per_take, room))
+
+    def _took(self, got: list[Delivery]) -> int:
+        """Readings in ``got``; remembers the largest batch to size the next take."""
+        if got:
+            self._rows_per_batch = max(len(d.batch) for d in got)
+        return sum(len(d.batch) for d in got)
+
+    async def _keep_alive(self, bus: KeepsAlive) -> None:
+        """While running, keep what is held (waiting or being written) claimed by this consumer."""
+        while True:
+            await asyncio.sleep(bus.keep_alive_every_s)
+            try:
+                await bus.keep_alive([*self._writing, *self._pending])
+            except BusUnavailable as exc:  # retried next period; at worst another writes them
+                log.warning("could not keep held batches from the other consumers: %s", exc)
 
     def stop(self) -> None:
         """Ask :meth:`run` to flush what it holds and return."""
@@ -181,7 +252,9 @@ class IngestPipeline:
         with tracing.span("ingest.commit", attributes={"anh.readings": len(checked.good)}):
             inserted, refused = await self._write_with_retry(checked.good, qrows)
         committed = self.clock()
-        metrics.batch_write_seconds.observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        metrics.batch_write_seconds.observe(elapsed)
+        self._write_rate = len(batch) / max(elapsed, 1e-3)
         try:
             await self.bus.ack(deliveries)
         except BusUnavailable as exc:

@@ -3,11 +3,14 @@
 Each worker is one consumer of the Redis Streams consumer group (``writers``) and runs the same
 writer loop as the embedded mode (:class:`~anh_reporter.ingest.pipeline.IngestPipeline`):
 validate, COPY into PostgreSQL, acknowledge after the commit. Several workers share the
-shards' entries. Entries a dead worker held unacknowledged are claimed (XAUTOCLAIM) by the
-others once idle ``ANH_WORKER__CLAIM_IDLE_MS``; names of consumers that hold nothing and have
-been idle ``ANH_WORKER__FORGET_IDLE_MS`` are removed from the group (a killed worker's name),
-and a worker stopped by SIGTERM or SIGINT writes what it took, hands over anything still
-pending under its name and deletes its own name (XGROUP DELCONSUMER) before it exits.
+shards' entries: a worker takes no more ahead of its writes than it commits in two thirds of
+the claim time, and keeps what it holds from looking idle while it writes it, so a slow worker
+is not doubled by the others. Entries a dead worker held unacknowledged are
+claimed (XAUTOCLAIM) by the others once idle ``ANH_WORKER__CLAIM_IDLE_MS``; names of
+consumers that hold nothing and have been idle ``ANH_WORKER__FORGET_IDLE_MS`` are removed from
+the group (a killed worker's name), and a worker stopped by SIGTERM or SIGINT writes what it
+took, hands over anything still pending under its name and deletes its own name (XGROUP
+DELCONSUMER) before it exits.
 """
 
 from __future__ import annotations

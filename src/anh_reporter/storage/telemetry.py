@@ -2,9 +2,11 @@
 
 Fast path: one binary COPY. If the batch repeats rows already stored (a replay after a crash
 or a redelivered bus entry), the COPY fails on the primary key and the batch goes through a
-staging table with ``ON CONFLICT DO NOTHING`` instead: replaying changes nothing, raises
-nothing. The hourly rollups are updated in the same transaction (see :mod:`.rollups`), so
-they always equal the raw data, late or out of order.
+staging table with ``ON CONFLICT DO NOTHING RETURNING`` instead: replaying changes nothing,
+raises nothing. The hourly rollups are updated in the same transaction (see :mod:`.rollups`),
+so they always equal the raw data, late or out of order; on the duplicate path only the rows
+actually inserted are merged into them (a batch stored already costs its INSERT and nothing
+more, never a recomputation of the series-hours it touches).
 """
 
 from __future__ import annotations
@@ -22,6 +24,17 @@ from anh_reporter.storage import partitions, rollups
 from anh_reporter.storage.copy import copy_rows
 
 _STAGING = "telemetry_staging"
+_Rows = tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint32]
+]
+# The rows of the staging table that were not stored yet, inserted; each returned with its time
+# in µs since the Unix epoch (extract gives an exact numeric) so the rollups can merge them.
+_INSERT_NEW_SQL = f"""
+INSERT INTO telemetry (time, series_id, value, quality)
+SELECT DISTINCT ON (series_id, time) time, series_id, value, quality FROM {_STAGING}
+ON CONFLICT (series_id, time) DO NOTHING
+RETURNING series_id, (extract(epoch FROM time) * 1000000)::int8, value, quality
+"""  # noqa: S608 - table names are module constants
 
 
 @dataclass(frozen=True)
@@ -97,9 +110,10 @@ class TelemetryWriter:
                 if self.rollups:
                     rollups.merge(conn, series_id, time_us, value, quality)
             except errors.UniqueViolation:
-                inserted = self._write_through_staging(series_id, time_us, value, quality)
+                new = self._write_through_staging(series_id, time_us, value, quality)
+                inserted = len(new[0])
                 if self.rollups:
-                    rollups.recompute(conn, *rollups.touched_hours(series_id, time_us))
+                    rollups.merge(conn, *new)
         return WriteResult(n, inserted, refused)
 
     def _ensure_partitions(self, time_us: npt.NDArray[np.int64]) -> dict[int, str]:
@@ -127,20 +141,32 @@ class TelemetryWriter:
         time_us: npt.NDArray[np.int64],
         value: npt.NDArray[np.float64],
         quality: npt.NDArray[np.uint32],
-    ) -> int:
+    ) -> _Rows:
+        """Insert the rows not stored yet; those rows (series, time, value, quality)."""
         conn = self.conn
         conn.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
             "(time timestamptz, series_id int, value float8, quality int) ON COMMIT DELETE ROWS"
         )
         copy_rows(conn, _STAGING, series_id, time_us, value, quality)
-        cur = conn.execute(
-            f"INSERT INTO telemetry (time, series_id, value, quality) "  # noqa: S608 - table names are module constants
-            f"SELECT DISTINCT ON (series_id, time) time, series_id, value, quality "
-            f"FROM {_STAGING} ON CONFLICT (series_id, time) DO NOTHING"
-        )
+        with conn.cursor(binary=True) as cur:
+            cur.execute(_INSERT_NEW_SQL)
+            rows = cur.fetchall()
         conn.execute(f"TRUNCATE {_STAGING}")
-        return max(cur.rowcount, 0)
+        if not rows:
+            return (
+                np.empty(0, np.int32),
+                np.empty(0, np.int64),
+                np.empty(0, np.float64),
+                np.empty(0, np.uint32),
+            )
+        sid, t_us, val, qual = zip(*rows, strict=True)
+        return (
+            np.array(sid, dtype=np.int32),
+            np.array(t_us, dtype=np.int64),
+            np.array([np.nan if v is None else v for v in val], dtype=np.float64),
+            np.array(qual, dtype=np.int64).astype(np.int32).view(np.uint32),
+        )
 
 
 def _week_of(time_us: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
