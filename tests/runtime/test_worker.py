@@ -34,6 +34,7 @@ GROUP = "writers"
 
 
 STARTUP_S = 180
+MAX_BACKLOG = 100  # batches waiting in the stream while the workers start
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout_s: float, every_s: float = 0.05) -> Any:
@@ -95,31 +96,45 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
         fits = [r.id for r in list_series(conn) if r.range_lo <= 0 and r.range_hi >= 100]
         sids = np.array(fits[:8], dtype=np.int64)
     assert len(sids) == 8
-    batches, per_batch = 240, 200
+    per_batch, tail = 200, 40
     rng = np.random.default_rng(5)
-    values = np.round(rng.uniform(0.0, 100.0, batches * per_batch), 3)
     t0 = (int(time.time()) // 3600 * 3600 - 3 * 86_400) * 1_000_000
-    series = np.resize(sids, batches * per_batch)
-    times = t0 + (np.arange(batches * per_batch) // len(sids)) * 1_000_000
     key = f"{prefix}:ingest:{SHARD}"
     client = redis.Redis.from_url(REDIS_URL)
 
     # The victim commits only every 3 s, so it holds unacknowledged entries most of the time.
     victim = start_worker(db, prefix, "victim", flush_deadline_ms=3000)
     survivor = start_worker(db, prefix, "survivor")
+    killed = threading.Event()
     published = threading.Event()
+    sent: list[np.ndarray] = []
 
     def produce() -> None:
+        """Publish until the victim has been killed, then ``tail`` batches more: however the
+        workers' start-up and reads interleave, the victim gets entries to hold (with a fixed
+        number of batches, the survivor could take them all before the victim first reads)."""
         import asyncio
 
         async def run() -> None:
             bus = RedisStreamsBus(REDIS_URL, prefix=prefix)
-            for i in range(batches):
-                part = slice(i * per_batch, (i + 1) * per_batch)
-                batch = Batch.of(series[part], times[part], values[part], source="test")
+            backlog = redis.Redis.from_url(REDIS_URL)
+            i, left = 0, tail
+            while left > 0:
+                if backlog.xlen(key) >= MAX_BACKLOG:  # the workers are still starting
+                    await asyncio.sleep(0.05)
+                    continue
+                values = np.round(rng.uniform(0.0, 100.0, per_batch), 3)
+                rows = np.arange(i * per_batch, (i + 1) * per_batch)
+                batch = Batch.of(sids[rows % len(sids)], t0 + (rows // len(sids)) * 1_000_000,
+                                 values, source="test")  # fmt: skip
                 await bus.publish(batch, SHARD)
+                sent.append(values)
+                i += 1
+                if killed.is_set():
+                    left -= 1
                 await asyncio.sleep(0.01)
             await bus.close()
+            backlog.close()
 
         asyncio.run(run())
         published.set()
@@ -141,12 +156,14 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
         )
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
+        killed.set()
         held = consumers(client, key).get("victim", 0)
         assert held > 0, "the victim acknowledged everything before it died"
         producer.join(60)
         assert published.is_set()
 
-        total = batches * per_batch
+        values = np.concatenate(sent)
+        total = len(values)
         wait_for("every reading in the database", lambda: totals(db)[0] >= total, 60, 0.2)
         count, value_sum = totals(db)
         assert count == total
@@ -160,6 +177,7 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
         )
         assert sum(consumers(client, key).values()) == 0
     finally:
+        killed.set()  # the producer ends after its tail, whatever happened
         for proc in (victim, survivor):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
