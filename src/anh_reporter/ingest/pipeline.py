@@ -290,8 +290,9 @@ class IngestPipeline:
             except psycopg.Error as exc:
                 log.error("database refused a batch of %d readings: %s", len(good), exc)
                 await asyncio.to_thread(self._close)
-                refused = _refused(good, exc)
-                qrows = qrows + refused
+                failed = _refused(good, exc)
+                refused += failed
+                qrows = qrows + failed
                 good = Batch.empty(good.source)
 
     def _write_sync(

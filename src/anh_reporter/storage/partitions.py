@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
@@ -37,8 +37,16 @@ class Partition:
     bytes: int
 
 
-def week_start_us(time_us: int) -> int:
-    """Start (µs since the Unix epoch) of the partition week holding ``time_us``."""
+if TYPE_CHECKING:  # numpy only for the annotation: `db` commands start without it
+    import numpy as np
+    import numpy.typing as npt
+
+    _Us = TypeVar("_Us", int, npt.NDArray[np.int64])
+
+
+def week_start_us(time_us: _Us) -> _Us:
+    """Start (µs since the Unix epoch) of the partition week holding ``time_us`` (one instant,
+    or an array of them)."""
     return (time_us - MONDAY_US) // WEEK_US * WEEK_US + MONDAY_US
 
 

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from anh_reporter.site import FieldSite, Site, series_code
+from anh_reporter.site import FieldSite, Site, field_series, series_code
 from anh_reporter.site import Series as SeriesConf
 from anh_reporter.site_tanks import Tank
 from anh_reporter.storage.database import returned
@@ -158,9 +158,7 @@ def _load_field(
         return None if code is None else facility_ids.get(code)
 
     pmo_ids: dict[str, int] = {}
-    owners = [(p.code, p.series) for p in f.pmos] + [(w.code, w.series) for w in f.wells]
-    codes = [series_code(f.code, owner, s) for owner, of_owner in owners for s in of_owner]
-    series = _SeriesUpsert(conn, codes, log, summary)
+    series = _SeriesUpsert(conn, list(field_series(f)), log, summary)
     for pmo in f.pmos:
         meter_factor = _proved_factor(conn, field_id, pmo.code, pmo.meter.meter_factor, summary)
         pmo_ids[pmo.code] = _upsert(

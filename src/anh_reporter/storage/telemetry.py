@@ -94,7 +94,7 @@ class TelemetryWriter:
         archived = self._ensure_partitions(time_us)
         refused: dict[str, npt.NDArray[np.intp]] = {}
         if archived:
-            weeks = _week_of(time_us)
+            weeks = partitions.week_start_us(time_us)
             refused = {why: np.flatnonzero(weeks == week) for week, why in archived.items()}
             keep = ~np.isin(weeks, list(archived))
             series_id, time_us = series_id[keep], time_us[keep]
@@ -121,7 +121,11 @@ class TelemetryWriter:
         partitions are gone and whose rollups are final) -> why their rows are refused."""
         if not self._native:
             return {}
-        missing = [int(w) for w in np.unique(_week_of(time_us)) if int(w) not in self._weeks]
+        missing = [
+            int(w)
+            for w in np.unique(partitions.week_start_us(time_us))
+            if int(w) not in self._weeks
+        ]
         names = {partitions.partition_name(from_us(w)): w for w in missing}
         archived: dict[int, str] = {}
         while missing:
@@ -167,9 +171,3 @@ class TelemetryWriter:
             np.array([np.nan if v is None else v for v in val], dtype=np.float64),
             np.array(qual, dtype=np.int64).astype(np.int32).view(np.uint32),
         )
-
-
-def _week_of(time_us: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """The start of each row's partition week (µs)."""
-    week = partitions.WEEK_US
-    return (time_us - partitions.MONDAY_US) // week * week + partitions.MONDAY_US
