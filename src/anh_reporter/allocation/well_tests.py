@@ -12,7 +12,7 @@ field); after that it is **expired**: allocation may still use it, flagged (see
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -181,6 +181,76 @@ class SeparatorSeries:
     good: ArrayLike | None = None
 
 
+@dataclass(frozen=True)
+class SeparatorTest:
+    """A test from a test separator and the share of the window each rate series covered."""
+
+    test: WellTest
+    coverage_pct: dict[Fluid, float]
+
+
+def separator_test(
+    *,
+    well: str,
+    tested_on: dt.date,
+    window: Window,
+    oil_bbl_d: SeparatorSeries,
+    gas_kscf_d: SeparatorSeries,
+    water_bbl_d: SeparatorSeries,
+    tested_by: str,
+    gap_tolerance_s: float | Mapping[Fluid, float],
+    min_coverage_pct: float = 95.0,
+    bsw_pct: Decimal | None = None,
+    labels: Mapping[Fluid, str] | None = None,
+) -> SeparatorTest:
+    """A well test from a test separator's rate series over the test window, with coverages.
+
+    Each rate is the time-weighted mean over the covered part of the window (trapezoid between
+    good samples, gaps longer than the gap tolerance left out; one tolerance, or one per fluid
+    when the series are sampled differently), rounded half up to 0.01. A series covering less
+    than ``min_coverage_pct`` of the window is refused: such a test would rest on too little
+    data. The duration is the window's length. ``labels`` name each series in a refusal (by
+    default "test separator oil rate of 'W-1'").
+    """
+    rates: dict[Fluid, Decimal] = {}
+    coverage: dict[Fluid, float] = {}
+    fluids: tuple[tuple[Fluid, SeparatorSeries], ...] = (
+        ("oil", oil_bbl_d),
+        ("gas", gas_kscf_d),
+        ("water", water_bbl_d),
+    )
+    for name, series in fluids:
+        field = (labels or {}).get(name) or f"test separator {name} rate of {well!r}"
+        tolerance = (
+            gap_tolerance_s[name] if isinstance(gap_tolerance_s, Mapping) else gap_tolerance_s
+        )
+        samples = good_samples(field, series.times_us, series.values, series.good)
+        integral = trapezoid(samples, window, tolerance)
+        if integral.covered_s <= 0 or integral.coverage_pct < min_coverage_pct:
+            raise AllocationError(
+                f"{field}: good samples cover {integral.coverage_pct:.1f} % of the test window, "
+                f"below the minimum {min_coverage_pct:g} %"
+            )
+        mean = integral.area / integral.covered_s
+        if mean < 0:
+            raise AllocationError(f"{field}: mean rate {mean:g} over the test window is negative")
+        rates[name] = round_half_up(mean, RATE_INCREMENT)
+        coverage[name] = integral.coverage_pct
+    duration = round_half_up(window.hours, Decimal("0.01"))
+    test = WellTest(
+        well=well,
+        tested_on=tested_on,
+        duration_h=duration,
+        oil_bbl_d=rates["oil"],
+        gas_kscf_d=rates["gas"],
+        water_bbl_d=rates["water"],
+        tested_by=tested_by,
+        bsw_pct=bsw_pct,
+        source="test_separator",
+    )
+    return SeparatorTest(test, coverage)
+
+
 def well_test_from_separator(
     *,
     well: str,
@@ -190,40 +260,22 @@ def well_test_from_separator(
     gas_kscf_d: SeparatorSeries,
     water_bbl_d: SeparatorSeries,
     tested_by: str,
-    gap_tolerance_s: float,
+    gap_tolerance_s: float | Mapping[Fluid, float],
     min_coverage_pct: float = 95.0,
     bsw_pct: Decimal | None = None,
+    labels: Mapping[Fluid, str] | None = None,
 ) -> WellTest:
     """A well test from a test separator's rate series over the test window.
 
     Each rate is the time-weighted mean over the covered part of the window (trapezoid between
     good samples, gaps longer than ``gap_tolerance_s`` left out), rounded half up to 0.01. A
     series covering less than ``min_coverage_pct`` of the window is refused: such a test would
-    rest on too little data. The duration is the window's length.
+    rest on too little data. The duration is the window's length (:func:`separator_test` also
+    gives each series' coverage).
     """
-    rates: list[Decimal] = []
-    for name, series in (("oil", oil_bbl_d), ("gas", gas_kscf_d), ("water", water_bbl_d)):
-        field = f"test separator {name} rate of {well!r}"
-        samples = good_samples(field, series.times_us, series.values, series.good)
-        integral = trapezoid(samples, window, gap_tolerance_s)
-        if integral.covered_s <= 0 or integral.coverage_pct < min_coverage_pct:
-            raise AllocationError(
-                f"{field}: good samples cover {integral.coverage_pct:.1f} % of the test window, "
-                f"below the minimum {min_coverage_pct:g} %"
-            )
-        mean = integral.area / integral.covered_s
-        if mean < 0:
-            raise AllocationError(f"{field}: mean rate {mean:g} is negative")
-        rates.append(round_half_up(mean, RATE_INCREMENT))
-    duration = round_half_up(window.hours, Decimal("0.01"))
-    return WellTest(
-        well=well,
-        tested_on=tested_on,
-        duration_h=duration,
-        oil_bbl_d=rates[0],
-        gas_kscf_d=rates[1],
-        water_bbl_d=rates[2],
-        tested_by=tested_by,
-        bsw_pct=bsw_pct,
-        source="test_separator",
-    )
+    return separator_test(
+        well=well, tested_on=tested_on, window=window, oil_bbl_d=oil_bbl_d,
+        gas_kscf_d=gas_kscf_d, water_bbl_d=water_bbl_d, tested_by=tested_by,
+        gap_tolerance_s=gap_tolerance_s, min_coverage_pct=min_coverage_pct, bsw_pct=bsw_pct,
+        labels=labels,
+    ).test  # fmt: skip

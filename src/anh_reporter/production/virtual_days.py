@@ -4,9 +4,11 @@ Called by :mod:`~anh_reporter.production.well_days` while it allocates a field's
 well whose site entry has a ``virtual_meter`` block (docs/allocation.md, "Virtual meter"):
 
 * **calibration** on the test in force (the one allocation uses): the speed during the test is
-  the mean speed while the pump ran over the test's contract day, from the well's speed series
-  (ESP ``pump_speed`` Hz, rod pump ``strokes_per_minute``, PCP ``pump_speed`` rpm); when the
-  series has no running time that day (no data kept, or the test predates the series), the
+  the mean speed while the pump ran, from the well's speed series (ESP ``pump_speed`` Hz, rod
+  pump ``strokes_per_minute``, PCP ``pump_speed`` rpm), over the test's window when it has one
+  (a test read from a test separator, :mod:`~anh_reporter.production.separator_tests`), else
+  over the test's whole contract day (a test typed by hand has a date, not a time); when the
+  series has no running time there (no data kept, or the test predates the series), the
   ``pump_speed`` typed with the test; else the well has no estimate and says why;
 * **the day's liquid**: :func:`~anh_reporter.allocation.virtual_meter.virtual_liquid` over the
   contract day, with its coverage; split into oil and water by the test's water cut.
@@ -128,19 +130,18 @@ def virtual_day(
     by_well = {i.well: i for i in inputs}
     ids = [s.id for m in meters.values() for s in (m.speed, m.load) if s is not None]
     day_raw = records.series_readings(conn, ids, _at(window.start_us), _at(window.end_us))
-    test_raw = _test_readings(conn, meters, by_well, day_window)
+    spans = _test_spans(conn, meters, by_well, test_ids, day_window)
+    test_raw = _test_readings(conn, meters, spans)
     rows: dict[str, dict[str, Any]] = {}
     estimates: dict[str, VirtualEstimate] = {}
     notes: dict[str, str] = {}
     for code, meter in sorted(meters.items()):
         try:
             record, estimate = _estimate(
-                conn,
                 meter,
                 by_well[code],
-                test_ids,
+                spans.get(code),
                 window,
-                day_window,
                 day_raw,
                 test_raw,
                 settings,
@@ -166,34 +167,64 @@ def _at(us: int) -> dt.datetime:
 _Raw = Mapping[int, list[tuple[dt.datetime, float, int]]]
 
 
-def _test_readings(
+@dataclass(frozen=True)
+class _TestSpan:
+    """Where a well's test speed is read: the test's window, else its whole contract day."""
+
+    window: Window
+    over: Literal["test_window", "contract_day"]
+    test_id: int | None
+    row: records.WellTestRow | None
+
+
+def _test_spans(
     conn: Conn,
     meters: Mapping[str, _Meter],
     inputs: Mapping[str, WellDayInput],
+    test_ids: Mapping[int, int],
     day_window: Callable[[dt.date], Window],
-) -> dict[dt.date, _Raw]:
-    """The speed (and load) readings over each test's contract day: one query per test date."""
-    by_date: dict[dt.date, list[int]] = defaultdict(list)
-    for code, meter in meters.items():
+) -> dict[str, _TestSpan]:
+    """Per well with a test in force: the span its test speed is read over.
+
+    A test with a window (read from a test separator) saw the pump only then; a test typed by
+    hand has a date, not a time, so its whole contract day stands for it.
+    """
+    out: dict[str, _TestSpan] = {}
+    for code in meters:
         test = inputs[code].test.test
-        if test is not None:
-            by_date[test.tested_on] += [s.id for s in (meter.speed, meter.load) if s is not None]
-    out: dict[dt.date, _Raw] = {}
-    for day, ids in by_date.items():
-        span = day_window(day)
-        out[day] = records.series_readings(conn, ids, _at(span.start_us), _at(span.end_us))
+        if test is None:
+            continue
+        test_id = test_ids.get(id(test))
+        row = None if test_id is None else records.well_test(conn, test_id)
+        if row is not None and row.window_start is not None and row.window_end is not None:
+            span = Window(to_us(row.window_start), to_us(row.window_end))
+            out[code] = _TestSpan(span, "test_window", test_id, row)
+        else:
+            out[code] = _TestSpan(day_window(test.tested_on), "contract_day", test_id, row)
     return out
 
 
+def _test_readings(
+    conn: Conn, meters: Mapping[str, _Meter], spans: Mapping[str, _TestSpan]
+) -> dict[Window, _Raw]:
+    """The speed (and load) readings over each test's span: one query per distinct span."""
+    by_span: dict[Window, list[int]] = defaultdict(list)
+    for code, span in spans.items():
+        meter = meters[code]
+        by_span[span.window] += [s.id for s in (meter.speed, meter.load) if s is not None]
+    return {
+        span: records.series_readings(conn, ids, _at(span.start_us), _at(span.end_us))
+        for span, ids in by_span.items()
+    }
+
+
 def _estimate(
-    conn: Conn,
     meter: _Meter,
     well: WellDayInput,
-    test_ids: Mapping[int, int],
+    span: _TestSpan | None,
     window: Window,
-    day_window: Callable[[dt.date], Window],
     day_raw: _Raw,
-    test_raw: Mapping[dt.date, _Raw],
+    test_raw: Mapping[Window, _Raw],
     settings: ProductionSettings,
 ) -> tuple[dict[str, Any], VirtualEstimate | None]:
     """One well's virtual liquid of the day and the record of how it was obtained."""
@@ -201,14 +232,15 @@ def _estimate(
     test = well.test.test
     if meter.speed is None:
         return {**record, "note": "no speed series"}, None
-    if test is None:
+    if test is None or span is None:
         return {**record, "note": "no test to calibrate on"}, None
-    test_id = test_ids.get(id(test))
-    record.update(test_id=test_id, test_date=str(test.tested_on), test_state=str(well.test.state))
+    record.update(
+        test_id=span.test_id, test_date=str(test.tested_on), test_state=str(well.test.state)
+    )
     tolerance = settings.gap_tolerance_s(meter.speed.sampling_period_s)
     threshold = ON_SIGNALS[LIFT_SPEED_SERIES[meter.method][0]].threshold
-    test_window = day_window(test.tested_on)
-    raw = test_raw.get(test.tested_on, {})
+    test_window = span.window
+    raw = test_raw.get(test_window, {})
     name = f"speed series of well {meter.well.code!r}"
     speed_rows = raw.get(meter.speed.id)
     test_speed = None
@@ -218,11 +250,12 @@ def _estimate(
         )
     source = "telemetry"
     if test_speed is None:
-        typed = None if test_id is None else records.well_test(conn, test_id)
+        typed = span.row
         if typed is None or typed.pump_speed is None:
+            during = "the test's window" if span.over == "test_window" else "that day"
             note = (
                 f"no speed during the test of {test.tested_on}: its series has no running time "
-                "that day and the test has no pump_speed typed with it"
+                f"over {during} and the test has no pump_speed typed with it"
             )
             return {**record, "note": note}, None
         test_speed, source = float(typed.pump_speed), "manual"
@@ -254,6 +287,7 @@ def _estimate(
     record.update(
         test_speed=_text(test_speed),
         test_speed_source=source,
+        test_speed_over=span.over,
         bbl_d_per_unit=_text(calibration.bbl_d_per_unit, 5),
         efficiency=_text(calibration.efficiency),
         coverage_pct=_text(estimate.coverage_pct, 1),

@@ -61,7 +61,8 @@ def _number(field: str, value: Decimal | float | str | int) -> Decimal:
     return out
 
 
-def _well(conn: Conn, config: FieldConfig, code: str) -> int:
+def well_id_of(conn: Conn, config: FieldConfig, code: str) -> int:
+    """The id of well ``code`` of the field; a clear error when it is not one of its wells."""
     found = records.well_id(conn, config.id, code)
     if found is None:
         raise WellEntryError(f"well: {code!r} is not a well of field {config.code}")
@@ -118,7 +119,7 @@ def add_well_test(
     virtual meter calibrates on it when the well's speed series has no data for the test day.
     """
     config = load_field(conn, field_code)
-    well = _well(conn, config, well_code)
+    well_id_of(conn, config, well_code)
     speed = None if pump_speed is None else _pump_speed(conn, config, well_code, pump_speed)
     if source not in ("manual", "test_separator"):
         raise WellEntryError(f"source: {source!r} is not one of 'manual', 'test_separator'")
@@ -141,6 +142,33 @@ def add_well_test(
         WellTest(well_code, tested_on, duration, oil, gas, water, tested_by, bsw)
     except AllocationError as exc:
         raise WellEntryError(str(exc)) from None
+    return store_well_test(
+        conn, config, well_code=well_code, tested_on=tested_on,
+        values={**values, "source": source, "accepted": accepted, "tested_by": tested_by,
+                "notes": notes},
+        audit=values, entered_by=entered_by, replaces=replaces,
+    )  # fmt: skip
+
+
+def store_well_test(
+    conn: Conn,
+    config: FieldConfig,
+    *,
+    well_code: str,
+    tested_on: dt.date,
+    values: dict[str, Any],
+    audit: dict[str, Any],
+    entered_by: str,
+    replaces: int | None,
+) -> WellEntryResult:
+    """Store a checked test (``values``: its columns), audit it, allocate the touched days.
+
+    The one path of every test (typed by hand or read from a test separator): a test that
+    ``replaces`` another marks it superseded; the stored days from the earlier of the two
+    dates on are allocated again, and signed reports whose well figures change are flagged
+    for an amendment. ``audit`` is what the audit log keeps beside the id and the date.
+    """
+    well = well_id_of(conn, config, well_code)
     if replaces is not None:
         old = records.well_test(conn, replaces)
         if old is None or old.well != well_code:
@@ -153,20 +181,12 @@ def add_well_test(
         new_id = records.insert_well_test(
             conn,
             well,
-            {
-                "tested_on": tested_on,
-                **values,
-                "source": source,
-                "accepted": accepted,
-                "tested_by": tested_by,
-                "entered_by": entered_by,
-                "notes": notes,
-            },
+            {"tested_on": tested_on, **values, "entered_by": entered_by},
             replaces=replaces,
         )
         _audit(
-            conn, entered_by, "well_test.add", f"{field_code}/{well_code}",
-            {"id": new_id, "tested_on": tested_on, **values, "replaces": replaces},
+            conn, entered_by, "well_test.add", f"{config.code}/{well_code}",
+            {"id": new_id, "tested_on": tested_on, **audit, "replaces": replaces},
         )  # fmt: skip
     first = tested_on if replaces is None else min(tested_on, _test_date(conn, replaces))
     done = reallocate(conn, config, _stored_from(conn, config, first))
@@ -208,13 +228,14 @@ def well_test_history(
 ) -> list[records.WellTestRow]:
     """The well's tests, oldest first."""
     config = load_field(conn, field_code)
-    _well(conn, config, well_code)
+    well_id_of(conn, config, well_code)
     return records.well_tests_of_field(
         conn, config.id, well=well_code, include_superseded=include_superseded
     )
 
 
-def _aware(name: str, value: dt.datetime) -> dt.datetime:
+def aware_time(name: str, value: dt.datetime) -> dt.datetime:
+    """``value`` when it has a time zone; else an error naming ``name``."""
     if value.tzinfo is None:
         raise WellEntryError(f"{name}: {value.isoformat()} has no time zone; give one (or UTC)")
     return value
@@ -234,8 +255,8 @@ def add_downtime(
 ) -> WellEntryResult:
     """Store a downtime event of a well over ``[start, end)`` for a cause of the field's list."""
     config = load_field(conn, field_code)
-    well = _well(conn, config, well_code)
-    start, end = _aware("start", start), _aware("end", end)
+    well = well_id_of(conn, config, well_code)
+    start, end = aware_time("start", start), aware_time("end", end)
     if end <= start:
         raise WellEntryError(f"end: {end.isoformat()} must be after start {start.isoformat()}")
     if end - start > dt.timedelta(days=MAX_DOWNTIME_DAYS):
@@ -299,8 +320,8 @@ def add_status_change(
 ) -> WellEntryResult:
     """Log a well's status change at ``at``; the stored days from its day on are reallocated."""
     config = load_field(conn, field_code)
-    well = _well(conn, config, well_code)
-    at = _aware("at", at)
+    well = well_id_of(conn, config, well_code)
+    at = aware_time("at", at)
     statuses = [s.value for s in WellStatus]
     if status not in statuses:
         raise WellEntryError(f"status: {status!r} is not one of {statuses}")

@@ -12,7 +12,14 @@ from rich.table import Table
 from anh_reporter.config import get_settings
 from anh_reporter.production.config import load_field
 from anh_reporter.production.manual import add_entry
-from anh_reporter.production.manual_cli import TIME_FORMATS, DayOpt, FieldOpt, _utc
+from anh_reporter.production.manual_cli import (
+    TIME_FORMATS,
+    CliInputError,
+    DayOpt,
+    FieldOpt,
+    _utc,
+)
+from anh_reporter.production.separator_tests import add_separator_test
 from anh_reporter.production.well_entries import (
     WellEntryResult,
     add_downtime,
@@ -68,6 +75,59 @@ def wells_test(
             replaces=replaces, pump_speed=pump_speed,
         )  # fmt: skip
     _done(f"well test of {well} on {day.date()}", result)
+
+
+def _instant(option: str, text: str) -> dt.datetime:
+    """An ISO 8601 time with its offset (``2026-02-02T06:00-05:00``, ``...Z``)."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CliInputError(f"{option} {text!r}: not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise CliInputError(
+            f"{option} {text!r}: no UTC offset; give one, e.g. {text}-05:00 or {text}Z"
+        )
+    return value
+
+
+@wells_app.command("separator-test")
+def wells_separator_test(
+    field: FieldOpt,
+    well: WellOpt,
+    start: Annotated[str, typer.Option("--from", help="Test start, ISO 8601 with offset")],
+    end: Annotated[str, typer.Option("--to", help="Test end, ISO 8601 with offset")],
+    tested_by: Annotated[str, typer.Option(help="Who ran the test")],
+    oil_series: Annotated[
+        str | None, typer.Option(help="Oil rate series code (default: the well's oil_rate)")
+    ] = None,
+    gas_series: Annotated[
+        str | None, typer.Option(help="Gas rate series code (default: the well's gas_rate)")
+    ] = None,
+    water_series: Annotated[
+        str | None,
+        typer.Option(help="Water rate series code (default: the well's water_rate)"),
+    ] = None,
+    bsw: Annotated[str | None, typer.Option(help="Lab BSW of the sample, %")] = None,
+    replaces: Annotated[int | None, typer.Option(help="Id of the test this corrects")] = None,
+    notes: Annotated[str, typer.Option(help="Notes")] = "",
+    by: ByOpt = None,
+) -> None:
+    """Record a test from the test separator's rate series over [from, to) (stored telemetry)."""
+    begins, ends = _instant("--from", start), _instant("--to", end)
+    with open_database(get_settings()) as db, db.connect() as conn:
+        added = add_separator_test(
+            conn, field_code=field, well_code=well, start=begins, end=ends,
+            tested_by=tested_by, entered_by=by or os_user(), oil_series=oil_series,
+            gas_series=gas_series, water_series=water_series, bsw_pct=bsw, notes=notes,
+            replaces=replaces,
+        )  # fmt: skip
+    t = added.test
+    cover = "/".join(f"{added.coverage_pct[f]:.1f}" for f in ("oil", "gas", "water"))
+    _done(
+        f"separator test of {well} on {t.tested_on} ({t.duration_h} h: oil {t.oil_bbl_d} "
+        f"bbl/d, gas {t.gas_kscf_d} kscf/d, water {t.water_bbl_d} bbl/d; coverage {cover} %)",
+        added.entry,
+    )
 
 
 @wells_app.command("tests")

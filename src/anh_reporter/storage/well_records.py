@@ -135,12 +135,18 @@ class WellTestRow:
     superseded_by: int | None
     pump_speed: Decimal | None = None
     """The pump speed during the test as typed with it (Hz, spm or rpm; migration 0012)."""
+    window_start: dt.datetime | None = None
+    """When the test started (a separator test; None for a test typed by hand; 0014)."""
+    window_end: dt.datetime | None = None
+    separator: dict[str, Any] | None = None
+    """A separator test's rate series (codes) and their coverage of the window."""
 
 
 _TEST_SELECT = (
     "SELECT t.id, w.code, t.tested_on, t.duration_h, t.oil_bbl_d, t.gas_kscf_d, t.water_bbl_d, "
     "t.bsw_pct, t.source, t.accepted, t.tested_by, t.entered_by, t.entered_at, t.notes, "
-    "t.superseded_by, t.pump_speed FROM well_tests t JOIN wells w ON w.id = t.well_id "
+    "t.superseded_by, t.pump_speed, t.window_start, t.window_end, t.separator "
+    "FROM well_tests t JOIN wells w ON w.id = t.well_id "
 )
 
 
@@ -153,7 +159,7 @@ def insert_well_test(
         conn.execute(
             f"INSERT INTO well_tests (well_id, {', '.join(cols)}) "  # noqa: S608 - own column names
             f"VALUES (%s, {', '.join(['%s'] * len(cols))}) RETURNING id",
-            (well, *values.values()),
+            (well, *(_jsonb(v) for v in values.values())),
         ).fetchone()
     )
     new_id = int(row[0])

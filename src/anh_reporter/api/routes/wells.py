@@ -1,7 +1,8 @@
 """Wells of the caller's fields: the wells, their tests, downtime and status changes.
 
 Reading wells needs ``site.read``, a well's test history ``production.read``; recording a
-test, a downtime event or a status change needs ``production.write``. Each entry is checked by
+test (typed, or read from the test separator's series over a window), a downtime event or a
+status change needs ``production.write``. Each entry is checked by
 the production package (a value outside its range is a 422 naming the field, the value and the
 limit), written to the audit log with the caller's name, and the stored days it touches are
 allocated again.
@@ -24,6 +25,7 @@ from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.state import ApiState
 from anh_reporter.production import well_entries
+from anh_reporter.production.separator_tests import add_separator_test
 from anh_reporter.production.well_entries import WellEntryError
 
 router = APIRouter(prefix="/wells", tags=["wells"])
@@ -136,6 +138,52 @@ class WellTestOut(BaseModel):
     notes: str
     superseded_by: int | None
     pump_speed: Decimal | None = None
+    window_start: dt.datetime | None = None
+    """When the test ran (a separator test; none for a test typed by hand)."""
+    window_end: dt.datetime | None = None
+    separator: dict[str, Any] | None = None
+    """A separator test's rate series (codes) and their coverage of the window, %."""
+
+
+SeriesCode = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class SeparatorTestIn(BaseModel):
+    """A well test read from the test separator's rate series over ``[start, end)``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: UtcDatetime
+    end: UtcDatetime
+    tested_by: str = Field(min_length=1, max_length=200)
+    oil_series: SeriesCode | None = Field(
+        None, description="Oil rate series code (default: the well's only oil_rate series)"
+    )
+    gas_series: SeriesCode | None = Field(
+        None, description="Gas rate series code (default: the well's only gas_rate series)"
+    )
+    water_series: SeriesCode | None = Field(
+        None, description="Water rate series code (default: the well's only water_rate series)"
+    )
+    bsw_pct: Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=2)] | None = None
+    accepted: bool = True
+    notes: str = Field("", max_length=2000)
+    replaces: int | None = Field(None, ge=1, le=MAX_ID64)
+
+
+class SeparatorTestOut(BaseModel):
+    """A stored separator test: the rates computed, the series and their coverage."""
+
+    id: int
+    tested_on: dt.date
+    duration_h: Decimal
+    oil_bbl_d: Decimal
+    gas_kscf_d: Decimal
+    water_bbl_d: Decimal
+    series: dict[str, str]
+    coverage_pct: dict[str, float]
+    reallocated: list[dt.date]
+    needs_amendment: list[dt.date]
 
 
 class DowntimeIn(BaseModel):
@@ -247,6 +295,43 @@ async def create_well_test(
             notes=body.notes, replaces=body.replaces, pump_speed=body.pump_speed,
         ),
     )  # fmt: skip
+
+
+@router.post("/{well_id}/separator-tests", status_code=201)
+async def create_separator_test(
+    well_id: WellId, body: SeparatorTestIn, state: StateDep, me: Writer
+) -> SeparatorTestOut:
+    """Record a test from the test separator's rate series over a window (stored telemetry).
+
+    Each rate is the series' time-weighted mean over the window (at most 168 h); a series
+    that is not a rate series of the well, or covers less than 95 % of the window, is a 422.
+    The stored days from the test's date (the contract day the window ends in) on are
+    allocated again.
+    """
+
+    def run(conn: Any) -> SeparatorTestOut:
+        field_code, well_code = _owner(conn, me, well_id)
+        try:
+            added = add_separator_test(
+                conn, field_code=field_code, well_code=well_code, start=body.start,
+                end=body.end, tested_by=body.tested_by, entered_by=me.actor,
+                oil_series=body.oil_series, gas_series=body.gas_series,
+                water_series=body.water_series, bsw_pct=body.bsw_pct,
+                accepted=body.accepted, notes=body.notes, replaces=body.replaces,
+            )  # fmt: skip
+        except WellEntryError as exc:
+            raise _refused(exc) from None
+        t = added.test
+        return SeparatorTestOut(
+            id=added.entry.id, tested_on=t.tested_on, duration_h=t.duration_h,
+            oil_bbl_d=t.oil_bbl_d, gas_kscf_d=t.gas_kscf_d, water_bbl_d=t.water_bbl_d,
+            series=dict(added.series), coverage_pct=dict(added.coverage_pct),
+            reallocated=list(added.entry.reallocated),
+            needs_amendment=list(added.entry.needs_amendment),
+        )  # fmt: skip
+
+    result: SeparatorTestOut = await state.sync.run(run)
+    return result
 
 
 @router.post("/{well_id}/downtime", status_code=201)
