@@ -106,8 +106,9 @@ def _series(
             if len(found) != 1:
                 what = "no" if not found else f"{len(found)} ({', '.join(found)})"
                 raise WellEntryError(
-                    f"{fluid}_series: well {well} has {what} {fluid}_rate series; name the "
-                    f"test separator's {fluid} rate series (a {fluid}_rate series of the well)"
+                    f"{fluid}_series: well {well} has {what} {fluid}_rate series; the test "
+                    f"separator's {fluid} rate must be a {fluid}_rate series of the well (name "
+                    "it when there are several)"
                 )
             code = found[0]
         codes[fluid] = code
@@ -121,12 +122,13 @@ def _series(
         variable = VARIABLES.get(row.variable)
         if variable is None or variable.kind is not VariableKind.RATE:
             raise WellEntryError(
-                f"{field}: {code!r} is a {row.variable} series, not a rate; expected a "
-                f"{fluid}_rate series"
+                f"{field}: {code!r} is a {row.variable} series, not a rate; expected the "
+                f"well's {fluid}_rate series"
             )
         if row.variable != f"{fluid}_rate":
             raise WellEntryError(
-                f"{field}: {code!r} is a {row.variable} series; expected a {fluid}_rate series"
+                f"{field}: {code!r} is a {row.variable} series; expected the well's "
+                f"{fluid}_rate series"
             )
         if row.well != well:
             owner = f"PMO {row.pmo}" if row.pmo is not None else f"well {row.well}"
