@@ -239,6 +239,16 @@ CASES = [
     ),
     Case(
         "POST",
+        "/api/v1/wells/{well}/separator-tests",
+        "production.write",
+        # The example site's wells carry no test separator series: past the permission check
+        # the entry is refused (422 naming the missing series); stored cases are in
+        # test_wells_entries.py.
+        body=lambda i, r: {"start": START, "end": END, "tested_by": f"tester {r}"},
+        ok=(422,),
+    ),
+    Case(
+        "POST",
         "/api/v1/wells/{well}/downtime",
         "production.write",
         body=lambda i, r: {

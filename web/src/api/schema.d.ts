@@ -1392,6 +1392,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wells/{well_id}/separator-tests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Separator Test
+         * @description Record a test from the test separator's rate series over a window (stored telemetry).
+         *
+         *     Each rate is the series' time-weighted mean over the window (at most 168 h); a series
+         *     that is not a rate series of the well, or covers less than 95 % of the window, is a 422.
+         *     The stored days from the test's date (the contract day the window ends in) on are
+         *     allocated again.
+         */
+        post: operations["wells-create_separator_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/wells/{well_id}/status": {
         parameters: {
             query?: never;
@@ -3166,6 +3191,86 @@ export interface components {
          */
         Role: "admin" | "engineer" | "operator" | "viewer" | "auditor";
         /**
+         * SeparatorTestIn
+         * @description A well test read from the test separator's rate series over ``[start, end)``.
+         */
+        SeparatorTestIn: {
+            /**
+             * Accepted
+             * @default true
+             */
+            accepted: boolean;
+            /** Bsw Pct */
+            bsw_pct?: number | string | null;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Gas Series
+             * @description Gas rate series code (default: the well's only gas_rate series)
+             */
+            gas_series?: string | null;
+            /**
+             * Notes
+             * @default
+             */
+            notes: string;
+            /**
+             * Oil Series
+             * @description Oil rate series code (default: the well's only oil_rate series)
+             */
+            oil_series?: string | null;
+            /** Replaces */
+            replaces?: number | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Tested By */
+            tested_by: string;
+            /**
+             * Water Series
+             * @description Water rate series code (default: the well's only water_rate series)
+             */
+            water_series?: string | null;
+        };
+        /**
+         * SeparatorTestOut
+         * @description A stored separator test: the rates computed, the series and their coverage.
+         */
+        SeparatorTestOut: {
+            /** Coverage Pct */
+            coverage_pct: {
+                [key: string]: number;
+            };
+            /** Duration H */
+            duration_h: string;
+            /** Gas Kscf D */
+            gas_kscf_d: string;
+            /** Id */
+            id: number;
+            /** Needs Amendment */
+            needs_amendment: string[];
+            /** Oil Bbl D */
+            oil_bbl_d: string;
+            /** Reallocated */
+            reallocated: string[];
+            /** Series */
+            series: {
+                [key: string]: string;
+            };
+            /**
+             * Tested On
+             * Format: date
+             */
+            tested_on: string;
+            /** Water Bbl D */
+            water_bbl_d: string;
+        };
+        /**
          * SeriesDayQuality
          * @description One series on one UTC day: samples against the configured period, and statistics.
          */
@@ -3820,6 +3925,10 @@ export interface components {
             oil_bbl_d: string;
             /** Pump Speed */
             pump_speed?: string | null;
+            /** Separator */
+            separator?: {
+                [key: string]: unknown;
+            } | null;
             /** Source */
             source: string;
             /** Superseded By */
@@ -3835,6 +3944,10 @@ export interface components {
             water_bbl_d: string;
             /** Well */
             well: string;
+            /** Window End */
+            window_end?: string | null;
+            /** Window Start */
+            window_start?: string | null;
         };
         /**
          * CheckOut
@@ -12649,6 +12762,131 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WellEntryOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "wells-create_separator_test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                well_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeparatorTestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeparatorTestOut"];
                 };
             };
             /** @description bad request */
