@@ -277,6 +277,9 @@ def test_cli_enters_a_separator_test_and_refuses_in_one_line(cli_db: Database) -
         "test_separator", D("554.17"), D("120.00"), "ana",
     )  # fmt: skip
     assert (row.window_start, row.window_end) == (START, END)
+    listed = runner.invoke(wells_app, ["tests", "--field", FIELD, "--well", "W-1"])
+    assert listed.exit_code == 0, listed.output
+    assert "554.17" in listed.output
 
     long = ["--from", "2026-02-01T15:00-05:00", "--to", "2026-02-08T17:00-05:00"]
     result = runner.invoke(wells_app, [*base, *long])

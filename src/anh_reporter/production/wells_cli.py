@@ -140,13 +140,20 @@ def wells_tests(
     with open_database(get_settings()) as db, db.connect() as conn:
         rows = well_test_history(conn, field_code=field, well_code=well, include_superseded=all_)
     table = Table(show_edge=False)
-    for col in ("id", "date", "h", "oil bbl/d", "gas kscf/d", "water bbl/d", "BSW %", "by"):
+    for col in (
+        "id", "date", "h", "oil bbl/d", "gas kscf/d", "water bbl/d", "BSW %", "by", "source",
+        "window",
+    ):  # fmt: skip
         table.add_column(col)
     for t in rows:
+        window = ""
+        if t.window_start is not None and t.window_end is not None:
+            window = f"{t.window_start.isoformat()} to {t.window_end.isoformat()}"
         table.add_row(
             str(t.id) + (f" → #{t.superseded_by}" if t.superseded_by else ""),
             str(t.tested_on), str(t.duration_h), str(t.oil_bbl_d), str(t.gas_kscf_d),
             str(t.water_bbl_d), "" if t.bsw_pct is None else str(t.bsw_pct), t.tested_by,
+            t.source, window,
         )  # fmt: skip
     console.print(table)
 
