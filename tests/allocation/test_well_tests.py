@@ -15,6 +15,7 @@ from anh_reporter.allocation.well_tests import (
     WellTest,
     WellTestPolicy,
     WellTestState,
+    separator_test,
     well_test_from_separator,
     well_test_in_force,
 )
@@ -164,6 +165,35 @@ def test_test_from_separator_refuses_thin_data() -> None:
             tested_by="x",
             gap_tolerance_s=360,
         )
+
+
+def test_separator_tolerance_per_fluid_and_labels() -> None:
+    """Gas read every 30 min, oil and water every minute, over 2 h.
+
+    With one tolerance of 360 s for all, each 30-min step of the gas series is a gap: no
+    stretch of the window is covered (0.0 %) and the test is refused, naming the series by its
+    label. With the gas series' own tolerance (6 × 30 min = 3 h) it covers the window: gas
+    90 kscf/d, coverage 100 % each.
+    """
+    window = Window(WINDOW.start_us, WINDOW.start_us + 2 * US_PER_HOUR)
+    args = {
+        "well": "A", "tested_on": DAY, "window": window, "oil_bbl_d": _series(300.0, window),
+        "gas_kscf_d": _series(90.0, window, step_s=1800), "water_bbl_d": _series(30.0, window),
+        "tested_by": "x",
+        "labels": {"gas": "gas_series 'F.A.gas_rate'"},
+    }  # fmt: skip
+    with pytest.raises(
+        AllocationError,
+        match=r"^gas_series 'F.A.gas_rate': good samples cover 0\.0 % of the test window",
+    ):
+        separator_test(**args, gap_tolerance_s=360)  # type: ignore[arg-type]
+    tolerances = {"oil": 360.0, "gas": 3 * 3600.0, "water": 360.0}
+    found = separator_test(**args, gap_tolerance_s=tolerances)  # type: ignore[arg-type]
+    assert (found.test.oil_bbl_d, found.test.gas_kscf_d, found.test.water_bbl_d) == (
+        D(300), D(90), D(30),
+    )  # fmt: skip
+    assert found.coverage_pct == {"oil": 100.0, "gas": 100.0, "water": 100.0}
+    assert found.test.duration_h == D("2.00")
 
 
 def test_well_test_dates_are_dates() -> None:

@@ -189,13 +189,15 @@ def _test_spans(
     A test with a window (read from a test separator) saw the pump only then; a test typed by
     hand has a date, not a time, so its whole contract day stands for it.
     """
+    tests = {code: inputs[code].test.test for code in meters}
+    wanted = [test_ids[id(t)] for t in tests.values() if t is not None and id(t) in test_ids]
+    stored = records.well_tests_by_id(conn, wanted) if wanted else {}
     out: dict[str, _TestSpan] = {}
-    for code in meters:
-        test = inputs[code].test.test
+    for code, test in tests.items():
         if test is None:
             continue
         test_id = test_ids.get(id(test))
-        row = None if test_id is None else records.well_test(conn, test_id)
+        row = None if test_id is None else stored.get(test_id)
         if row is not None and row.window_start is not None and row.window_end is not None:
             span = Window(to_us(row.window_start), to_us(row.window_end))
             out[code] = _TestSpan(span, "test_window", test_id, row)

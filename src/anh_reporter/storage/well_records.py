@@ -174,6 +174,12 @@ def well_test(conn: Conn, test_id: int) -> WellTestRow | None:
     return None if row is None else WellTestRow(*row)
 
 
+def well_tests_by_id(conn: Conn, test_ids: list[int]) -> dict[int, WellTestRow]:
+    """Tests by id (one query); an unknown id is absent."""
+    rows = conn.execute(_TEST_SELECT + "WHERE t.id = ANY(%s)", (test_ids,)).fetchall()
+    return {int(r[0]): WellTestRow(*r) for r in rows}
+
+
 def well_tests_of_field(
     conn: Conn,
     field_id: int,
