@@ -1,5 +1,8 @@
 """Well records entered by people: well tests, downtime events, status changes, hours on.
 
+A test is typed (:func:`add_well_test`) or read from a test separator's series over a window
+(:mod:`~anh_reporter.production.separator_tests`); both are stored by :func:`store_well_test`.
+
 Each entry is checked (a value outside its range is refused with a message naming the field,
 the value and the limit), stored with who and when, written to the audit log, and the stored
 contract days it touches are allocated again (:func:`reallocate`): a test changes every stored
