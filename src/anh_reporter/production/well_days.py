@@ -82,6 +82,7 @@ from anh_reporter.production.store import load_day
 from anh_reporter.production.tank_levels import day_tank_stocks
 from anh_reporter.production.virtual_days import virtual_day
 from anh_reporter.storage import well_records as records
+from anh_reporter.storage.config_history import topology_in_force
 
 Conn = psycopg.Connection[Any]
 CENT = Decimal("0.01")
@@ -171,11 +172,16 @@ def allocate_day(
 ) -> WellDaysResult | None:
     """Allocate the stored field-day to its wells and store the well days (no commit).
 
+    The topology (wells → facilities, PMO roles and paths) and the allocation settings are
+    those in force when the day started
+    (:func:`~anh_reporter.storage.config_history.topology_in_force`), like every other
+    configured value: a later re-routing does not move an earlier day's volumes.
+
     None when the field has no facilities (not allocated per well) or no wells. Data the
     allocation refuses (say, a topology changed by hand in the database) does not stop the
     PMO figures: no well day is stored and an ``allocation_failed`` error finding says why.
     """
-    rows = records.load_topology_rows(conn, config.id)
+    rows = topology_in_force(conn, config.id, window.start)
     if not rows.facilities or not rows.wells:
         return None
     try:

@@ -29,7 +29,9 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "contract_day_start_hour",
         "gas_base_pressure_psia",
         "gas_base_temperature_f",
+        "allocation",
     ),
+    "facilities": ("kind",),
     "measurement_points": (
         "meter_factor",
         "base_temperature_f",
@@ -40,6 +42,8 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "max_rate",
         "uncertainty_pct",
         "custody",
+        "facility_id",
+        "downstream_of_id",
     ),
     "series": (
         "range_lo",
@@ -53,10 +57,16 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "low_flow_cutoff",
         "basis",
     ),
-    "wells": ("pmo_id", "facility_id", "virtual_meter"),
+    "wells": ("pmo_id", "facility_id", "fluids", "entries", "virtual_meter"),
     "tanks": ("definition",),
 }
-"""Attributes whose history the computation reads back: a day uses the values in force on it."""
+"""Attributes whose history the computation reads back: a day uses the values in force on it.
+
+The topology is among them (a well's facility, fluids, entry PMOs and legacy PMO; a PMO's
+role, facility and upstream PMO; a facility's kind; the field's allocation settings), so a
+day is allocated with the topology in force when it started
+(:func:`anh_reporter.storage.config_history.topology_in_force`). Facilities and PMOs are logged
+by row id: they are never deleted, so an id names the same one for good."""
 
 
 @dataclass
@@ -158,6 +168,12 @@ def _load_field(
         return None if code is None else facility_ids.get(code)
 
     pmo_ids: dict[str, int] = {}
+    known_pmos = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT code FROM measurement_points WHERE field_id = %s", (field_id,)
+        ).fetchall()
+    }
     series = _SeriesUpsert(conn, list(field_series(f)), log, summary)
     for pmo in f.pmos:
         meter_factor = _proved_factor(conn, field_id, pmo.code, pmo.meter.meter_factor, summary)
@@ -189,12 +205,11 @@ def _load_field(
         for s in pmo.series:
             series.add(*_series_row(f, field_id, pmo.code, {"pmo_id": pmo_ids[pmo.code]}, s))
     for pmo in f.pmos:
-        upstream = pmo_ids[pmo.downstream_of] if pmo.downstream_of else None
-        conn.execute(
-            "UPDATE measurement_points SET downstream_of_id = %s WHERE id = %s "
-            "AND downstream_of_id IS DISTINCT FROM %s",
-            (upstream, pmo_ids[pmo.code], upstream),
-        )
+        _set_upstream(
+            conn, f"{f.code}.{pmo.code}", pmo_ids[pmo.code],
+            pmo_ids[pmo.downstream_of] if pmo.downstream_of else None,
+            created=pmo.code not in known_pmos, log=log,
+        )  # fmt: skip
     for tank in f.tanks:
         _upsert(
             conn,
@@ -235,6 +250,31 @@ def _load_field(
         for s in well.series:
             series.add(*_series_row(f, field_id, well.code, {"well_id": well_id}, s))
     series.flush()
+
+
+def _set_upstream(
+    conn: psycopg.Connection[Any],
+    code: str,
+    pmo_id: int,
+    upstream: int | None,
+    *,
+    created: bool,
+    log: _ConfigLog,
+) -> None:
+    """Set a PMO's upstream PMO (once every PMO has an id) and log it like any column."""
+    row = conn.execute(
+        "SELECT downstream_of_id FROM measurement_points WHERE id = %s", (pmo_id,)
+    ).fetchone()
+    current = None if row is None else row[0]
+    if created:
+        log.write("measurement_point", code, "downstream_of_id", None, upstream, created=True)
+    elif current != upstream:
+        log.write("measurement_point", code, "downstream_of_id", current, upstream, created=False)
+    if current != upstream:
+        conn.execute(
+            "UPDATE measurement_points SET downstream_of_id = %s, updated_at = now() WHERE id = %s",
+            (upstream, pmo_id),
+        )
 
 
 def _tank_definition(tank: Tank) -> dict[str, Any]:
@@ -424,7 +464,8 @@ def _upsert(
         )
         new = returned(conn.execute(insert, [*key.values(), *values.values()]).fetchone())
         for attr in tracked:
-            log.write(entity, entity_code, attr, None, values[attr], created=True)
+            if attr in values:  # downstream_of_id is set (and logged) once every PMO has an id
+                log.write(entity, entity_code, attr, None, values[attr], created=True)
         summary.count(table, created=True)
         return int(new[0])
     row_id, current = int(row[0]), dict(zip(cols, row[1:], strict=True))
