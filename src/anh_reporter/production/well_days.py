@@ -74,6 +74,7 @@ from anh_reporter.allocation.topology import (
 from anh_reporter.allocation.well_tests import WellTest, WellTestPolicy, well_test_in_force
 from anh_reporter.domain.quality import GOOD_STORED_UPPER
 from anh_reporter.domain.timeutil import to_us
+from anh_reporter.production import virtual_changes
 from anh_reporter.production.config import FieldConfig
 from anh_reporter.production.contract_day import ContractDay
 from anh_reporter.production.figures import DailyFigures
@@ -272,8 +273,16 @@ def _allocate(
     stored_rows = {
         by_id[code]: {**row, **virtual.rows.get(code, {})} for code, row in by_code.items()
     }
+    before = virtual_changes.virtual_figures(conn, config.id, day)
     changed = records.save_well_days(conn, config.id, day, stored_rows, allocation)
-    return WellDaysResult(field_day, totals_doc, changed)
+    # The virtual meters count too: a signed day whose virtual figures move is flagged, and
+    # what moved is kept for its amendment (production/virtual_changes.py).
+    moved = virtual_changes.changed_figures(
+        before, virtual_changes.virtual_figures(conn, config.id, day)
+    )
+    if moved:
+        virtual_changes.log_if_signed(conn, config.id, day, moved)
+    return WellDaysResult(field_day, totals_doc, changed or bool(moved))
 
 
 def _window(day: ContractDay) -> Window:

@@ -20,6 +20,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
+from anh_reporter.production import virtual_changes
 from anh_reporter.production.config import load_field
 from anh_reporter.reports import records
 from anh_reporter.reports.build import build_report
@@ -100,7 +101,12 @@ def draft(conn: Conn, *, field_code: str, day: dt.date, context: Context) -> Ame
         conn, config, day, version=version, threshold_pct=context.options.completeness_warning_pct
     )
     new = parse(canonical_bytes(profile.document(build_report(inputs)), check=False))
-    changes = figure_changes(old, new)
+    changes = figure_changes(old, new) + [
+        FigureChange(target=target, figure=figure, old=before, new=after)
+        for target, figure, before, after in virtual_changes.changes_since_signed(
+            conn, config.id, day, last.version_id
+        )
+    ]
     kinds = {p.get("code"): p.get("kind") for p in [*old.get("pmos", []), *new.get("pmos", [])]}
     largest = _largest_change(changes, kinds)
     limit = context.options.amendment_materiality_pct

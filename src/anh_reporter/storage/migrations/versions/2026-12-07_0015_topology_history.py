@@ -1,4 +1,5 @@
-"""The topology is date-effective: its attributes join the configuration log.
+"""The topology is date-effective (its attributes join the configuration log); the virtual
+meters' changes on a signed day are kept.
 
 From this revision the site load logs, like a meter factor, a well's fluids and entry PMOs, a
 PMO's facility and upstream PMO, a facility's kind and the field's allocation settings (a
@@ -12,6 +13,11 @@ logs, for every existing field, facility, PMO and well, the current value of eac
 attribute that has no log entry yet: the value it had when the history starts.
 
 ``config_log`` is append-only: the downgrade leaves these entries (they only restate values).
+
+``virtual_meter_changes``: when a recompute changes a virtual-meter figure of a day whose report
+is signed (a well's virtual liquid or how it was obtained, Σ virtual against a PMO), which
+figure, from what to what, against which signed version. The signed document carries the
+virtual meters only in its findings; these rows let the amendment list what changed.
 
 Revision ID: 0015
 Revises: 0013
@@ -60,6 +66,26 @@ WHERE NOT EXISTS (
     WHERE c.entity = v.entity AND c.entity_code = v.code AND c.attribute = v.attribute
 )
 ORDER BY v.ord, v.code, v.attribute;
+
+CREATE TABLE virtual_meter_changes (
+    id                 bigserial PRIMARY KEY,
+    field_id           int NOT NULL REFERENCES fields (id),
+    contract_day       date NOT NULL,
+    signed_version_id  bigint NOT NULL REFERENCES report_versions (id),
+    target             text NOT NULL,
+    figure             text NOT NULL,
+    old_value          jsonb,
+    new_value          jsonb,
+    logged_at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX virtual_meter_changes_day ON virtual_meter_changes (field_id, contract_day);
+COMMENT ON TABLE virtual_meter_changes IS
+    'Virtual-meter figures a recompute changed on a signed day: what, old and new, against '
+    'which signed version (listed by the amendment)';
+"""
+
+DOWNGRADE = """
+DROP TABLE virtual_meter_changes;
 """
 
 
@@ -68,4 +94,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Nothing to undo: the log is append-only and the entries restate the stored values."""
+    """The config_log entries stay (append-only; they restate the stored values)."""
+    op.execute(DOWNGRADE)
