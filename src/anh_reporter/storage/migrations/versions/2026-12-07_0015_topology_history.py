@@ -31,7 +31,7 @@ down_revision = "0013"
 branch_labels = None
 depends_on = None
 
-UPGRADE = """
+BACKFILL = """
 INSERT INTO config_log (changed_by, entity, entity_code, attribute, old_value, new_value, reason)
 SELECT 'migration 0015', v.entity, v.code, v.attribute, NULL, v.value,
        'topology tracked from revision 0015: its value when the history starts'
@@ -66,7 +66,9 @@ WHERE NOT EXISTS (
     WHERE c.entity = v.entity AND c.entity_code = v.code AND c.attribute = v.attribute
 )
 ORDER BY v.ord, v.code, v.attribute;
+"""
 
+UPGRADE = """
 CREATE TABLE virtual_meter_changes (
     id                 bigserial PRIMARY KEY,
     field_id           int NOT NULL REFERENCES fields (id),
@@ -90,6 +92,7 @@ DROP TABLE virtual_meter_changes;
 
 
 def upgrade() -> None:
+    op.execute(BACKFILL)
     op.execute(UPGRADE)
 
 
