@@ -124,6 +124,10 @@ def test_a_rerouted_well_moves_from_its_effective_day_only(conn: Conn) -> None:
         effective_from=MOVE,
     )  # fmt: skip
     assert summary.updated == {"wells": 1}
+    # Day 2 was computed before the move was loaded: the load names it (only it).
+    assert [n.split(" end after")[0] for n in summary.notes] == [
+        f"{FIELD}: 1 stored day(s) from 2026-02-03 to 2026-02-03 (0 signed)"
+    ]
     first = compute_day(conn, FIELD, DAY_D)
     second = compute_day(conn, FIELD, DAY_2)
     # The day before the move is allocated exactly as before: byte-identical rows.
@@ -146,11 +150,18 @@ def test_a_move_back_dated_before_a_signed_day_flags_it(conn: Conn, tmp_path: Pa
     ctx = context(tmp_path)
     signed = generate(conn, ctx)
     canonical = records_bytes(conn)
-    # The same re-routing, back-dated to before the signed day.
-    load_site_into(
+    # The same re-routing, back-dated to before the signed day: the load says which stored
+    # days it applies to (it does not recompute them).
+    summary = load_site_into(
         conn, _site(w2_at="BAT-2"), changed_by="test", reason="W-2 flowed to BAT-2 all along",
         effective_from=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
     )  # fmt: skip
+    assert summary.notes == [
+        f"{FIELD}: 1 stored day(s) from 2026-02-02 to 2026-02-02 (1 signed) end after the "
+        "changes take effect (2026-02-01T00:00:00+00:00) and were computed without them: "
+        f"recompute them (production compute --field {FIELD} --day 2026-02-02 --to "
+        "2026-02-02); a signed day whose figures change is flagged for an amendment"
+    ]
     result = compute_day(conn, FIELD, DAY_D)
     assert result.needs_amendment and result.changed == ()  # the PMO figures did not move
     assert conn.execute("SELECT needs_amendment FROM reports").fetchone() == (True,)

@@ -112,9 +112,38 @@ def load_site_into(
             summary,
         )
         for field_conf in site.fields:
+            log.field = field_conf.code
             _load_field(conn, operator_id, field_conf, log, summary)
         log.flush()
+        if effective_from is not None:
+            for code in sorted(log.changed_fields):
+                _note_days_to_recompute(conn, code, effective_from, summary)
     return summary
+
+
+def _note_days_to_recompute(
+    conn: psycopg.Connection[Any], field_code: str, effective: dt.datetime, summary: SiteLoadSummary
+) -> None:
+    """Say which stored days a back-dated change applies to: the load does not recompute them
+    (the next compute of each does, and flags a signed one whose figures change)."""
+    row = conn.execute(
+        "SELECT min(d.contract_day), max(d.contract_day), count(DISTINCT d.contract_day), "
+        "count(DISTINCT d.contract_day) FILTER (WHERE EXISTS (SELECT 1 FROM reports r "
+        "JOIN report_versions v ON v.report_id = r.id WHERE r.field_id = f.id "
+        "AND r.contract_day = d.contract_day AND v.chain_seq IS NOT NULL)) "
+        "FROM daily_production d JOIN measurement_points p ON p.id = d.pmo_id "
+        "JOIN fields f ON f.id = p.field_id WHERE f.code = %s AND d.day_end > %s",
+        (field_code, effective),
+    ).fetchone()
+    if row is None or not row[2]:
+        return
+    first, last, days, signed = row
+    summary.notes.append(
+        f"{field_code}: {days} stored day(s) from {first} to {last} ({signed} signed) end after "
+        f"the changes take effect ({effective.isoformat()}) and were computed without them: "
+        f"recompute them (production compute --field {field_code} --day {first} --to {last}); "
+        "a signed day whose figures change is flagged for an amendment"
+    )
 
 
 def _load_field(
@@ -395,12 +424,18 @@ class _ConfigLog:
         self.conn, self.changed_by, self.reason, self.summary = conn, changed_by, reason, summary
         self.effective_from = effective_from
         self.rows: list[tuple[Any, ...]] = []
+        self.field: str | None = None
+        """The field being loaded (None: the operator)."""
+        self.changed_fields: set[str] = set()
+        """Fields with a change (not a creation) logged."""
 
     def write(
         self, entity: str, code: str, attribute: str, old: Any, new: Any, *, created: bool
     ) -> None:
         # What a new object starts with holds from its creation back: it has no earlier value.
         effective = None if created else self.effective_from
+        if not created and self.field is not None:
+            self.changed_fields.add(self.field)
         self.rows.append(
             (self.changed_by, entity, code, attribute, _json(old), _json(new), self.reason,
              effective)
