@@ -174,10 +174,17 @@ def test_downtime_refuses_unknown_causes_and_overlaps(conn: Conn) -> None:
 
 def test_data_the_allocation_refuses_does_not_stop_the_figures(conn: Conn) -> None:
     wells_day(conn)
-    # A chain changed by hand in the database: two production PMOs of oil in series.
+    # A chain changed by hand in the database, its configuration log too (a day is allocated
+    # with the topology the log says was in force): PMO-GAS downstream of PMO-OIL.
     conn.execute(
         "UPDATE measurement_points SET downstream_of_id = (SELECT id FROM measurement_points "
         "WHERE code = 'PMO-OIL') WHERE code = 'PMO-GAS'"
+    )
+    conn.execute(
+        "INSERT INTO config_log (changed_by, entity, entity_code, attribute, new_value, "
+        "effective_from) SELECT 'dba', 'measurement_point', %s, 'downstream_of_id', "
+        "to_jsonb(id), '2026-01-01' FROM measurement_points WHERE code = 'PMO-OIL'",
+        (f"{FIELD}.PMO-GAS",),
     )
     result = compute_day(conn, FIELD, DAY_D)
     assert {f.code for f in result.figures} == {"PMO-OIL", "PMO-GAS", "PMO-WATER"}

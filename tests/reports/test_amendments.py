@@ -107,3 +107,34 @@ def test_late_telemetry_that_changes_no_reported_figure_flags_nothing(
     result = compute_day(conn, FIELD, DAY_D)
     assert not result.needs_amendment
     assert conn.execute("SELECT needs_amendment FROM reports").fetchone() == (False,)
+
+
+def test_figure_changes_cover_wells_balances_and_the_allocation() -> None:
+    """Rows are matched by their key (a well by code, a balance by fluid, an allocation by PMO),
+    not by position; a well's findings are not figures; an allocation finding (the virtual
+    meters' IDP035 divergence, a balance) that appears, goes or says another figure is one."""
+    message = "Σ virtual 998.40 bbl of oil, the PMO measured 833.67 bbl (+19.76 %)"
+    diverges = {"code": "virtual_meter_diverges", "severity": "warning", "target": "PMO-OIL",
+                "message": message}  # fmt: skip
+    old = {
+        "pmos": [], "totals": {},
+        "wells": [{"code": "W-1", "oil_net_bbl": 392.31, "facility": "BAT-1", "findings": []},
+                  {"code": "W-2", "oil_net_bbl": 588.47, "facility": "BAT-1", "findings": []}],
+        "balances": [{"fluid": "oil", "residual": 1.5}],
+        "allocation": {"pmos": [{"pmo": "PMO-OIL", "factor": "0.98078"}], "totals_by_role": [],
+                       "findings": []},
+    }  # fmt: skip
+    new = {
+        "pmos": [], "totals": {},
+        "wells": [{"code": "W-2", "oil_net_bbl": 294.0, "facility": "BAT-2",
+                   "findings": [{"code": "x"}]},
+                  {"code": "W-1", "oil_net_bbl": 392.31, "facility": "BAT-1", "findings": []}],
+        "balances": [{"fluid": "oil", "residual": 1.5}],
+        "allocation": {"pmos": [{"pmo": "PMO-OIL", "factor": "0.98078"}], "totals_by_role": [],
+                       "findings": [diverges]},
+    }  # fmt: skip
+    assert [(c.target, c.figure, c.old, c.new) for c in amendments.figure_changes(old, new)] == [
+        ("W-2", "wells/facility", "BAT-1", "BAT-2"),
+        ("W-2", "wells/oil_net_bbl", 588.47, 294.0),
+        ("PMO-OIL", "allocation/findings/virtual_meter_diverges", None, diverges["message"]),
+    ]

@@ -74,6 +74,7 @@ from anh_reporter.allocation.topology import (
 from anh_reporter.allocation.well_tests import WellTest, WellTestPolicy, well_test_in_force
 from anh_reporter.domain.quality import GOOD_STORED_UPPER
 from anh_reporter.domain.timeutil import to_us
+from anh_reporter.production import virtual_changes
 from anh_reporter.production.config import FieldConfig
 from anh_reporter.production.contract_day import ContractDay
 from anh_reporter.production.figures import DailyFigures
@@ -82,6 +83,7 @@ from anh_reporter.production.store import load_day
 from anh_reporter.production.tank_levels import day_tank_stocks
 from anh_reporter.production.virtual_days import virtual_day
 from anh_reporter.storage import well_records as records
+from anh_reporter.storage.config_history import topology_in_force
 
 Conn = psycopg.Connection[Any]
 CENT = Decimal("0.01")
@@ -171,11 +173,16 @@ def allocate_day(
 ) -> WellDaysResult | None:
     """Allocate the stored field-day to its wells and store the well days (no commit).
 
+    The topology (wells → facilities, PMO roles and paths) and the allocation settings are
+    those in force when the day started
+    (:func:`~anh_reporter.storage.config_history.topology_in_force`), like every other
+    configured value: a later re-routing does not move an earlier day's volumes.
+
     None when the field has no facilities (not allocated per well) or no wells. Data the
     allocation refuses (say, a topology changed by hand in the database) does not stop the
     PMO figures: no well day is stored and an ``allocation_failed`` error finding says why.
     """
-    rows = records.load_topology_rows(conn, config.id)
+    rows = topology_in_force(conn, config.id, window.start)
     if not rows.facilities or not rows.wells:
         return None
     try:
@@ -266,8 +273,16 @@ def _allocate(
     stored_rows = {
         by_id[code]: {**row, **virtual.rows.get(code, {})} for code, row in by_code.items()
     }
+    before = virtual_changes.virtual_figures(conn, config.id, day)
     changed = records.save_well_days(conn, config.id, day, stored_rows, allocation)
-    return WellDaysResult(field_day, totals_doc, changed)
+    # The virtual meters count too: a signed day whose virtual figures move is flagged, and
+    # what moved is kept for its amendment (production/virtual_changes.py).
+    moved = virtual_changes.changed_figures(
+        before, virtual_changes.virtual_figures(conn, config.id, day)
+    )
+    if moved:
+        virtual_changes.log_if_signed(conn, config.id, day, moved)
+    return WellDaysResult(field_day, totals_doc, changed or bool(moved))
 
 
 def _window(day: ContractDay) -> Window:

@@ -20,6 +20,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
+from anh_reporter.production import virtual_changes
 from anh_reporter.production.config import load_field
 from anh_reporter.reports import records
 from anh_reporter.reports.build import build_report
@@ -100,7 +101,12 @@ def draft(conn: Conn, *, field_code: str, day: dt.date, context: Context) -> Ame
         conn, config, day, version=version, threshold_pct=context.options.completeness_warning_pct
     )
     new = parse(canonical_bytes(profile.document(build_report(inputs)), check=False))
-    changes = figure_changes(old, new)
+    changes = figure_changes(old, new) + [
+        FigureChange(target=target, figure=figure, old=before, new=after)
+        for target, figure, before, after in virtual_changes.changes_since_signed(
+            conn, config.id, day, last.version_id
+        )
+    ]
     kinds = {p.get("code"): p.get("kind") for p in [*old.get("pmos", []), *new.get("pmos", [])]}
     largest = _largest_change(changes, kinds)
     limit = context.options.amendment_materiality_pct
@@ -110,7 +116,10 @@ def draft(conn: Conn, *, field_code: str, day: dt.date, context: Context) -> Ame
 
 
 def figure_changes(old: Any, new: Any) -> list[FigureChange]:
-    """Reported figures that differ between two documents of one profile, per PMO and total."""
+    """Reported figures that differ between two documents of one profile: per PMO, the totals,
+    per well (by code: ``wells/oil_net_bbl``, ``wells/facility``...), per balance, the
+    allocation of each production PMO and the allocation's findings (a virtual meter's Σ
+    against its PMO, IDP035, is one)."""
     out: list[FigureChange] = []
     old_pmos = {p.get("code"): p for p in old.get("pmos", [])}
     new_pmos = {p.get("code"): p for p in new.get("pmos", [])}
@@ -126,7 +135,63 @@ def figure_changes(old: Any, new: Any) -> list[FigureChange]:
         out.append(
             FigureChange(target="totals", figure=c["path"].lstrip("/"), old=c["old"], new=c["new"])
         )
+    out += _row_changes(old, new, "wells", lambda r: r.get("code"), skip=("/findings",))
+    out += _row_changes(old, new, "balances", lambda r: r.get("fluid"))
+    old_alloc, new_alloc = old.get("allocation") or {}, new.get("allocation") or {}
+    out += _row_changes(old_alloc, new_alloc, "pmos", lambda r: r.get("pmo"), "allocation/pmos")
+    out += _row_changes(
+        old_alloc, new_alloc, "totals_by_role", lambda r: f"{r.get('fluid')}/{r.get('role')}",
+        "allocation/totals_by_role",
+    )  # fmt: skip
+    out += _finding_changes(old_alloc.get("findings") or [], new_alloc.get("findings") or [])
     return out
+
+
+def _row_changes(
+    old: Any,
+    new: Any,
+    section: str,
+    key: Any,
+    name: str | None = None,
+    skip: tuple[str, ...] = (),
+) -> list[FigureChange]:
+    """Changes of a list of rows matched by ``key`` (a well by its code, a balance by fluid)."""
+    old_rows = {key(r): r for r in old.get(section) or []}
+    new_rows = {key(r): r for r in new.get(section) or []}
+    out = []
+    for k in sorted(old_rows.keys() | new_rows.keys(), key=str):
+        for c in json_changes(old_rows.get(k, {}), new_rows.get(k, {})):
+            if not skip or not c["path"].startswith(skip):
+                out.append(
+                    FigureChange(
+                        target=str(k), figure=f"{name or section}{c['path']}", old=c["old"],
+                        new=c["new"],
+                    )
+                )  # fmt: skip
+    return out
+
+
+def _finding_changes(old: list[Any], new: list[Any]) -> list[FigureChange]:
+    """The allocation's findings (the balances', the virtual meters' Σ against each PMO, whose
+    messages carry their figures) that appear, go or say something else."""
+
+    def messages(findings: list[Any]) -> dict[tuple[str, str], str]:
+        out: dict[tuple[str, str], list[str]] = {}
+        for f in findings:
+            out.setdefault((str(f.get("code")), str(f.get("target"))), []).append(
+                str(f.get("message"))
+            )
+        return {k: " | ".join(v) for k, v in out.items()}
+
+    before, after = messages(old), messages(new)
+    return [
+        FigureChange(
+            target=target, figure=f"allocation/findings/{code}", old=before.get((code, target)),
+            new=after.get((code, target)),
+        )
+        for code, target in sorted(before.keys() | after.keys())
+        if before.get((code, target)) != after.get((code, target))
+    ]  # fmt: skip
 
 
 def _json(value: Any) -> str:

@@ -31,6 +31,7 @@ from anh_reporter.reports.model import (
     WellInfo,
 )
 from anh_reporter.storage import well_records
+from anh_reporter.storage.config_history import topology_in_force
 
 Conn = psycopg.Connection[Any]
 
@@ -52,7 +53,8 @@ def load_inputs(
             f"`production compute --field {config.code} --day {day}` first"
         )
     tests = latest_well_tests(conn, config.id, day)
-    topology = well_records.load_topology_rows(conn, config.id)
+    # The wells' facilities and PMOs as in force on the day, as its allocation used them.
+    topology = topology_in_force(conn, config.id, window.start)
     wells = []
     for w in topology.wells:
         entries = tests.get(w.code, {})

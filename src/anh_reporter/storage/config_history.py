@@ -5,15 +5,22 @@ hour, ranges, rollover, assignments...) is logged when it is created and each ti
 with the instant it takes effect (``effective_from``, or when it was logged). An attribute's
 first entry (the value it was created with) holds from the beginning; the value in force at ``T``
 is the newest change effective at or before ``T``, else that first value.
+
+:func:`topology_in_force` applies the same rule to a field's topology (a well's facility, fluids,
+entry PMOs and legacy PMO; a PMO's role, facility and upstream PMO; a facility's kind; the
+field's allocation settings), so a day is allocated with the topology in force when it started.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+
+from anh_reporter.storage.well_records import FieldTopologyRows, load_topology_rows
 
 Conn = psycopg.Connection[Any]
 InForce = dict[tuple[str, str, str], Any]
@@ -52,3 +59,68 @@ def values_in_force(conn: Conn, objects: Sequence[tuple[str, str]], at: dt.datet
         },
     ).fetchall()
     return {(e, c, a): v for e, c, a, v in rows if (e, c) in wanted}
+
+
+def topology_in_force(conn: Conn, field_id: int, at: dt.datetime) -> FieldTopologyRows:
+    """The field's topology rows as in force at ``at`` (a contract day's start).
+
+    Every facility, PMO and well stored today, each with its logged topology attributes as in
+    force at ``at`` (an attribute never logged keeps its stored value). Facilities and PMOs are
+    logged by id and named here by their codes.
+    """
+    rows = load_topology_rows(conn, field_id)
+    found = conn.execute("SELECT code FROM fields WHERE id = %s", (field_id,)).fetchone()
+    if found is None:
+        return rows
+    field = str(found[0])
+    facility_codes = dict(
+        conn.execute("SELECT id, code FROM facilities WHERE field_id = %s", (field_id,)).fetchall()
+    )
+    pmo_codes = dict(
+        conn.execute(
+            "SELECT id, code FROM measurement_points WHERE field_id = %s", (field_id,)
+        ).fetchall()
+    )
+    objects = [("field", field)]
+    objects += [("facility", f"{field}.{f.code}") for f in rows.facilities]
+    objects += [("measurement_point", f"{field}.{p.code}") for p in rows.pmos]
+    objects += [("well", f"{field}.{w.code}") for w in rows.wells]
+    in_force = values_in_force(conn, objects, at)
+
+    def logged(entity: str, code: str, attribute: str, current: Any) -> Any:
+        key = (entity, f"{field}.{code}" if entity != "field" else field, attribute)
+        return in_force.get(key, current)
+
+    def named(codes: dict[int, str], entity: str, code: str, attribute: str, now: Any) -> Any:
+        marker = object()
+        value = logged(entity, code, attribute, marker)
+        return now if value is marker else None if value is None else codes.get(int(value))
+
+    facilities = tuple(
+        dataclasses.replace(f, kind=logged("facility", f.code, "kind", f.kind))
+        for f in rows.facilities
+    )
+    pmos = tuple(
+        dataclasses.replace(
+            p,
+            role=logged("measurement_point", p.code, "role", p.role),
+            facility=named(facility_codes, "measurement_point", p.code, "facility_id", p.facility),
+            downstream_of=named(
+                pmo_codes, "measurement_point", p.code, "downstream_of_id", p.downstream_of
+            ),
+        )
+        for p in rows.pmos
+    )
+    wells = tuple(
+        dataclasses.replace(
+            w,
+            facility=named(facility_codes, "well", w.code, "facility_id", w.facility),
+            pmo=named(pmo_codes, "well", w.code, "pmo_id", w.pmo),
+            fluids=tuple(logged("well", w.code, "fluids", w.fluids) or ()),
+            entries=tuple(logged("well", w.code, "entries", w.entries) or ()),
+            virtual_meter=logged("well", w.code, "virtual_meter", w.virtual_meter),
+        )
+        for w in rows.wells
+    )
+    allocation = logged("field", "", "allocation", rows.allocation)
+    return FieldTopologyRows(facilities, pmos, wells, dict(allocation or {}))

@@ -29,7 +29,9 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "contract_day_start_hour",
         "gas_base_pressure_psia",
         "gas_base_temperature_f",
+        "allocation",
     ),
+    "facilities": ("kind",),
     "measurement_points": (
         "meter_factor",
         "base_temperature_f",
@@ -40,6 +42,8 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "max_rate",
         "uncertainty_pct",
         "custody",
+        "facility_id",
+        "downstream_of_id",
     ),
     "series": (
         "range_lo",
@@ -53,10 +57,16 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "low_flow_cutoff",
         "basis",
     ),
-    "wells": ("pmo_id", "facility_id", "virtual_meter"),
+    "wells": ("pmo_id", "facility_id", "fluids", "entries", "virtual_meter"),
     "tanks": ("definition",),
 }
-"""Attributes whose history the computation reads back: a day uses the values in force on it."""
+"""Attributes whose history the computation reads back: a day uses the values in force on it.
+
+The topology is among them (a well's facility, fluids, entry PMOs and legacy PMO; a PMO's
+role, facility and upstream PMO; a facility's kind; the field's allocation settings), so a
+day is allocated with the topology in force when it started
+(:func:`anh_reporter.storage.config_history.topology_in_force`). Facilities and PMOs are logged
+by row id: they are never deleted, so an id names the same one for good."""
 
 
 @dataclass
@@ -102,9 +112,38 @@ def load_site_into(
             summary,
         )
         for field_conf in site.fields:
+            log.field = field_conf.code
             _load_field(conn, operator_id, field_conf, log, summary)
         log.flush()
+        if effective_from is not None:
+            for code in sorted(log.changed_fields):
+                _note_days_to_recompute(conn, code, effective_from, summary)
     return summary
+
+
+def _note_days_to_recompute(
+    conn: psycopg.Connection[Any], field_code: str, effective: dt.datetime, summary: SiteLoadSummary
+) -> None:
+    """Say which stored days a back-dated change applies to: the load does not recompute them
+    (the next compute of each does, and flags a signed one whose figures change)."""
+    row = conn.execute(
+        "SELECT min(d.contract_day), max(d.contract_day), count(DISTINCT d.contract_day), "
+        "count(DISTINCT d.contract_day) FILTER (WHERE EXISTS (SELECT 1 FROM reports r "
+        "JOIN report_versions v ON v.report_id = r.id WHERE r.field_id = f.id "
+        "AND r.contract_day = d.contract_day AND v.chain_seq IS NOT NULL)) "
+        "FROM daily_production d JOIN measurement_points p ON p.id = d.pmo_id "
+        "JOIN fields f ON f.id = p.field_id WHERE f.code = %s AND d.day_end > %s",
+        (field_code, effective),
+    ).fetchone()
+    if row is None or not row[2]:
+        return
+    first, last, days, signed = row
+    summary.notes.append(
+        f"{field_code}: {days} stored day(s) from {first} to {last} ({signed} signed) end after "
+        f"the changes take effect ({effective.isoformat()}) and were computed without them: "
+        f"recompute them (production compute --field {field_code} --day {first} --to {last}); "
+        "a signed day whose figures change is flagged for an amendment"
+    )
 
 
 def _load_field(
@@ -158,6 +197,12 @@ def _load_field(
         return None if code is None else facility_ids.get(code)
 
     pmo_ids: dict[str, int] = {}
+    known_pmos = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT code FROM measurement_points WHERE field_id = %s", (field_id,)
+        ).fetchall()
+    }
     series = _SeriesUpsert(conn, list(field_series(f)), log, summary)
     for pmo in f.pmos:
         meter_factor = _proved_factor(conn, field_id, pmo.code, pmo.meter.meter_factor, summary)
@@ -189,12 +234,11 @@ def _load_field(
         for s in pmo.series:
             series.add(*_series_row(f, field_id, pmo.code, {"pmo_id": pmo_ids[pmo.code]}, s))
     for pmo in f.pmos:
-        upstream = pmo_ids[pmo.downstream_of] if pmo.downstream_of else None
-        conn.execute(
-            "UPDATE measurement_points SET downstream_of_id = %s WHERE id = %s "
-            "AND downstream_of_id IS DISTINCT FROM %s",
-            (upstream, pmo_ids[pmo.code], upstream),
-        )
+        _set_upstream(
+            conn, f"{f.code}.{pmo.code}", pmo_ids[pmo.code],
+            pmo_ids[pmo.downstream_of] if pmo.downstream_of else None,
+            created=pmo.code not in known_pmos, log=log,
+        )  # fmt: skip
     for tank in f.tanks:
         _upsert(
             conn,
@@ -235,6 +279,31 @@ def _load_field(
         for s in well.series:
             series.add(*_series_row(f, field_id, well.code, {"well_id": well_id}, s))
     series.flush()
+
+
+def _set_upstream(
+    conn: psycopg.Connection[Any],
+    code: str,
+    pmo_id: int,
+    upstream: int | None,
+    *,
+    created: bool,
+    log: _ConfigLog,
+) -> None:
+    """Set a PMO's upstream PMO (once every PMO has an id) and log it like any column."""
+    row = conn.execute(
+        "SELECT downstream_of_id FROM measurement_points WHERE id = %s", (pmo_id,)
+    ).fetchone()
+    current = None if row is None else row[0]
+    if created:
+        log.write("measurement_point", code, "downstream_of_id", None, upstream, created=True)
+    elif current != upstream:
+        log.write("measurement_point", code, "downstream_of_id", current, upstream, created=False)
+    if current != upstream:
+        conn.execute(
+            "UPDATE measurement_points SET downstream_of_id = %s, updated_at = now() WHERE id = %s",
+            (upstream, pmo_id),
+        )
 
 
 def _tank_definition(tank: Tank) -> dict[str, Any]:
@@ -355,12 +424,18 @@ class _ConfigLog:
         self.conn, self.changed_by, self.reason, self.summary = conn, changed_by, reason, summary
         self.effective_from = effective_from
         self.rows: list[tuple[Any, ...]] = []
+        self.field: str | None = None
+        """The field being loaded (None: the operator)."""
+        self.changed_fields: set[str] = set()
+        """Fields with a change (not a creation) logged."""
 
     def write(
         self, entity: str, code: str, attribute: str, old: Any, new: Any, *, created: bool
     ) -> None:
         # What a new object starts with holds from its creation back: it has no earlier value.
         effective = None if created else self.effective_from
+        if not created and self.field is not None:
+            self.changed_fields.add(self.field)
         self.rows.append(
             (self.changed_by, entity, code, attribute, _json(old), _json(new), self.reason,
              effective)
@@ -424,7 +499,8 @@ def _upsert(
         )
         new = returned(conn.execute(insert, [*key.values(), *values.values()]).fetchone())
         for attr in tracked:
-            log.write(entity, entity_code, attr, None, values[attr], created=True)
+            if attr in values:  # downstream_of_id is set (and logged) once every PMO has an id
+                log.write(entity, entity_code, attr, None, values[attr], created=True)
         summary.count(table, created=True)
         return int(new[0])
     row_id, current = int(row[0]), dict(zip(cols, row[1:], strict=True))
