@@ -284,7 +284,7 @@ class RedisStreamsBus:
             cursor, entries = reply[0], reply[1]
             self._claim_cursor[shard] = cursor
             sweep_done &= cursor in (b"0-0", "0-0")
-            got = await self._deliveries(shard, entries)
+            got = await self._deliveries(shard, entries, redelivered=True)
             if got:
                 with logs.batch_scope(d.batch_id for d in got):
                     log.warning(
@@ -334,7 +334,9 @@ class RedisStreamsBus:
             new.extend(await self._deliveries(key_to_shard[key], entries))
         return new
 
-    async def _deliveries(self, shard: str, entries: Any) -> list[Delivery]:
+    async def _deliveries(
+        self, shard: str, entries: Any, *, redelivered: bool = False
+    ) -> list[Delivery]:
         out: list[Delivery] = []
         poison: list[bytes] = []
         now = time.monotonic()
@@ -364,6 +366,7 @@ class RedisStreamsBus:
                     published_at,
                     _text(fields.get(BATCH_ID_FIELD)),
                     _text(fields.get(TRACE_FIELD)),
+                    redelivered,
                 )
             )
             self._holds.delivered(shard, token, now)
