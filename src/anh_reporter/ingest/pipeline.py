@@ -317,9 +317,7 @@ class IngestPipeline:
         inserted, archived = 0, []
         with self._conn.transaction():
             for part in parts:
-                result = self._writer.write(
-                    part.series_id, part.time_us, part.value, part.quality
-                )
+                result = self._writer.write(part.series_id, part.time_us, part.value, part.quality)
                 inserted += result.inserted
                 archived += [
                     row
