@@ -43,6 +43,11 @@ class WorkerSettings(BaseModel):
         ge=100,
         description="Forget consumers holding nothing that have been idle this long",
     )
+    shard_affinity: bool = Field(
+        True,
+        description="Each worker serves its own share of the shards (fields), so two never "
+        "write one field's rollups at once; false: every worker reads every shard",
+    )
 
 
 class MetricsSettings(BaseModel):

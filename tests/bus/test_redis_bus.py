@@ -20,9 +20,11 @@ import numpy as np
 import pytest
 import redis
 
+from anh_reporter.bus import redis_streams
 from anh_reporter.bus.base import BusUnavailable, Delivery
 from anh_reporter.bus.factory import make_bus
 from anh_reporter.bus.memory import SUBSCRIBER_QUEUE, MemoryBus
+from anh_reporter.bus.redis_members import deal
 from anh_reporter.bus.redis_streams import RedisStreamsBus
 from anh_reporter.config import Settings
 from anh_reporter.domain.batch import Batch
@@ -209,6 +211,57 @@ async def test_two_consumers_share_the_work_and_nothing_is_delivered_twice(
     assert sorted(seen["a"] + seen["b"]) == list(range(total))
     assert stream_state(prefix, "F1") == (0, 0)
     assert stream_state(prefix, "F2") == (0, 0)
+
+
+def test_shards_are_dealt_round_robin_in_name_order_and_every_shard_has_one_consumer() -> None:
+    shards = ["F3", "F1", "F5", "F2", "F4"]
+    assert deal(shards, ["b", "a"], "a") == ["F1", "F3", "F5"]
+    assert deal(shards, ["b", "a"], "b") == ["F2", "F4"]
+    assert deal(shards, [], "a") == sorted(shards)  # alone (or not registered yet): all
+    hands = [deal(shards, ["x", "y", "z"], me) for me in ("x", "y", "z")]
+    assert sorted(s for hand in hands for s in hand) == sorted(shards)  # each dealt once
+    assert deal(["F1"], ["a", "b"], "b") == []  # more consumers than shards: a standby
+
+
+async def test_with_affinity_each_consumer_serves_its_share_until_the_other_leaves(
+    make: MakeBus, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_streams, "DISCOVERY_INTERVAL_S", 0.0)  # re-deal on every consume
+    producer, a, b = make(), make(consumer="a"), make(consumer="b")
+    assert await a.consume(1, 0) == []  # both register before anything is published
+    assert await b.consume(1, 0) == []
+    for tag, shard in enumerate(["F1", "F2", "F3", "F4"]):
+        await producer.publish(batch(tag), shard)
+    shards_of: dict[str, set[str]] = {"a": set(), "b": set()}
+    for name, bus in (("a", a), ("b", b)):
+        got = await drain(bus, 2)
+        shards_of[name] = {d.shard for d in got}
+    assert shards_of == {"a": {"F1", "F3"}, "b": {"F2", "F4"}}
+
+    for tag, shard in enumerate(["F1", "F2", "F3", "F4"], start=10):
+        await producer.publish(batch(tag), shard)
+    await b.retire()  # leaves the members: a takes every shard at its next look
+    got = await drain(a, 4)
+    assert sorted(int(d.batch.value[0]) for d in got) == [10, 11, 12, 13]
+    client = redis.Redis.from_url(REDIS_URL)
+    assert client.zrange(f"{prefix}:ingest:members:writers", 0, -1) == [b"a"]
+    client.close()
+
+
+async def test_without_affinity_every_consumer_reads_every_shard(
+    make: MakeBus, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_streams, "DISCOVERY_INTERVAL_S", 0.0)
+    producer = make()
+    await producer.publish(batch(0), "F1")
+    a, b = make(consumer="a", affinity=False), make(consumer="b", affinity=False)
+    await b.nack(await b.consume(1, 0))  # b is in the group, and gives back what it read
+    await producer.publish(batch(1), "F2")
+    got = await drain(a, 2)
+    assert {d.shard for d in got} == {"F1", "F2"}
+    client = redis.Redis.from_url(REDIS_URL)
+    assert not client.exists(f"{prefix}:ingest:members:writers")
+    client.close()
 
 
 VICTIM = textwrap.dedent(

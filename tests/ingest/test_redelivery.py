@@ -74,11 +74,11 @@ class HeldPipeline(IngestPipeline):
         self.gate = gate
         self.writing = threading.Event()
 
-    def _write_sync(self, good: Batch, qrows: list[QuarantineRow]) -> int:
+    def _write_sync(self, good: Batch, qrows: list[QuarantineRow], *rest: Any) -> int:
         self.writing.set()
         if not self.gate.wait(120):
             raise AssertionError("the test never released the held write")
-        return super()._write_sync(good, qrows)
+        return super()._write_sync(good, qrows, *rest)
 
 
 def totals(db: Database) -> tuple[int, float]:
@@ -249,3 +249,87 @@ async def test_redelivered_batches_are_written_once_and_rollups_equal_one_write(
         (a, 360, 360, 179.5, 0.0, 359.0, integral, first, 0.0, last, 359.0),
         (b, 360, 360, 359.0, 0.0, 718.0, 2 * integral, first, 0.0, last, 718.0),
     ]
+
+
+async def test_a_dead_writers_older_batches_flushed_with_new_ones_merge_without_recomputing(
+    db: Database, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live writer wrote readings 200..299 (k every 10 s, value k); a dead writer took
+    0..99 and never wrote them. The live writer's next flush holds both the claimed 0..99 and
+    the new 300..359: written apart (the claimed first), each merges into the hourly rollup
+    exactly (0..99 fills the gap before 200, 300..359 follows 299), and no hour is recomputed
+    from the raw rows. Rollup by hand: 260 readings; integral 5 x 99^2 = 49,005 (0..99),
+    + 149.5 x 1010 s = 150,995 (99 -> 200), + 5 x (359^2 - 200^2) = 444,405 (200..359):
+    644,405; sum 4,950 + 44,720 = 49,670, avg 49,670 / 260."""
+    from anh_reporter.storage import rollups
+
+    recomputed: list[int] = []
+    real = rollups.recompute
+    monkeypatch.setattr(
+        rollups, "recompute", lambda c, s, h: (recomputed.append(len(s)), real(c, s, h))[1]
+    )
+    (a,) = series_ids(db, 1)
+    hour = hour_start_us(2)
+
+    def part(lo: int, hi: int) -> Batch:
+        k = np.arange(lo, hi)
+        return Batch.of(np.full(hi - lo, a), hour + k * 10 * US_PER_SECOND, k.astype(np.float64))
+
+    async def write(parts: list[Batch], claimed: int = 0) -> list[list[Delivery]]:
+        """Publish ``parts``, run a live writer until they and ``claimed`` readings more are
+        committed: its flushes."""
+        live = RedisStreamsBus(
+            REDIS_URL, prefix=prefix, shards=[SHARD], consumer="live", claim_idle_ms=300
+        )
+        commits: asyncio.Queue[list[Delivery]] = asyncio.Queue()
+        pipeline = IngestPipeline(
+            db,
+            live,
+            IngestSettings(flush_rows=100_000, flush_deadline_ms=3_000),
+            on_commit=[lambda ds, good, at: commits.put_nowait(ds)],
+            drain_on_stop=False,
+        )
+        task = asyncio.create_task(pipeline.run())
+        flushes: list[list[Delivery]] = []
+        try:
+            for batch in parts:
+                await producer.publish(batch, SHARD)
+            while sum(len(d.batch) for ds in flushes for d in ds) < sum(map(len, parts)) + claimed:
+                flushes.append(await asyncio.wait_for(commits.get(), 60))
+        finally:
+            pipeline.stop()
+            await task
+            await live.close()
+        return flushes
+
+    producer = RedisStreamsBus(REDIS_URL, prefix=prefix)
+    dead = RedisStreamsBus(REDIS_URL, prefix=prefix, shards=[SHARD], consumer="dead")
+    try:
+        await write([part(200, 300)])
+        await producer.publish(part(0, 100), SHARD)
+        assert len(await dead.consume(1, 1.0)) == 1  # taken, never acknowledged
+        client = redis.Redis.from_url(REDIS_URL)
+        key = f"{prefix}:ingest:{SHARD}"
+        await until(  # claimable: the live writer's first read claims it and reads 300..359
+            "the dead writer's entry to be idle 300 ms",
+            lambda: (
+                client.xpending_range(key, "writers", "-", "+", 1)[0]["time_since_delivered"] >= 300
+            ),
+        )
+        client.close()
+        flushes = await write([part(300, 360)], claimed=100)
+    finally:
+        await producer.close()
+        await dead.close()
+    assert [sorted((len(d.batch), d.redelivered) for d in ds) for ds in flushes] == [
+        [(60, False), (100, True)]
+    ]  # one flush, both kinds
+    assert recomputed == []
+    with db.connect() as conn:
+        hourly = conn.execute(HOURLY_SQL).fetchall()
+    first = dt.datetime.fromtimestamp(hour / US_PER_SECOND, dt.UTC)
+    last = first + dt.timedelta(seconds=3590)
+    assert hourly == [
+        (a, 260, 260, pytest.approx(49_670 / 260, rel=1e-15), 0.0, 359.0,
+         pytest.approx(644_405.0, rel=1e-15), first, 0.0, last, 359.0),
+    ]  # fmt: skip

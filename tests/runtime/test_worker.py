@@ -1,8 +1,9 @@
 """``anh-reporter worker`` as real processes on the real Redis and PostgreSQL.
 
-Two workers share one stream; one is killed (SIGKILL) while it holds entries it has not
-acknowledged; the other claims them. Every reading lands exactly once (count and sum), the
-stream ends empty, and the group's consumer names do not pile up: the killed worker's name is
+Two workers share two streams (shards), one each (shard affinity); one is killed (SIGKILL)
+while it holds entries it has not acknowledged; the other takes over its shard, claims those
+entries and reads the new ones. Every reading lands exactly once (count and sum), the streams
+end empty, and the group's consumer names do not pile up: the killed worker's name is
 forgotten, the survivor's is deleted when it stops cleanly.
 """
 
@@ -29,7 +30,8 @@ from anh_reporter.storage.series_repo import list_series
 from anh_reporter.storage.site_repo import load_site_into
 from tests.conftest import EXAMPLE_SITE, REDIS_URL
 
-SHARD = "CAMPO-DEMO-LLANOS"
+# Dealt in name order: "survivor" < "victim" takes the first shard, the victim the second.
+SHARDS = ("CAMPO-DEMO-LLANOS", "CAMPO-DEMO-LLANOS-B")
 GROUP = "writers"
 
 
@@ -72,6 +74,15 @@ def start_worker(
     )
 
 
+def idle_ms(client: redis.Redis, key: str, name: str) -> float:
+    """How long ``name`` has not read ``key`` (inf when it never did)."""
+    try:
+        rows = client.xinfo_consumers(key, GROUP)
+    except redis.ResponseError:
+        return float("inf")
+    return next((float(r["idle"]) for r in rows if r["name"].decode() == name), float("inf"))
+
+
 def consumers(client: redis.Redis, key: str) -> dict[str, int]:
     """Consumer name -> pending entries, in the group of ``key``."""
     try:
@@ -81,6 +92,15 @@ def consumers(client: redis.Redis, key: str) -> dict[str, int]:
     return {r["name"].decode(): int(r["pending"]) for r in rows}
 
 
+def alive(*procs: subprocess.Popen[str]) -> bool:
+    """True while every process runs; fails with the output of one that exited."""
+    for proc in procs:
+        if proc.poll() is not None:
+            out, _ = proc.communicate()
+            pytest.fail(f"a worker exited with {proc.returncode}: {out[-2000:]}")
+    return True
+
+
 def totals(db: Database) -> tuple[int, float]:
     with db.connect() as conn:
         row = conn.execute("SELECT count(*), coalesce(sum(value), 0) FROM telemetry").fetchone()
@@ -88,7 +108,7 @@ def totals(db: Database) -> tuple[int, float]:
     return int(row[0]), float(row[1])
 
 
-def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entries(
+def test_two_workers_serve_a_shard_each_and_the_survivor_takes_over_a_killed_ones(
     db: Database, prefix: str
 ) -> None:
     with db.connect() as conn:
@@ -99,7 +119,9 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
     per_batch, tail = 200, 40
     rng = np.random.default_rng(5)
     t0 = (int(time.time()) // 3600 * 3600 - 3 * 86_400) * 1_000_000
-    key = f"{prefix}:ingest:{SHARD}"
+    keys = [f"{prefix}:ingest:{shard}" for shard in SHARDS]
+    key = keys[1]  # the victim's
+    members = f"{prefix}:ingest:members:{GROUP}"
     client = redis.Redis.from_url(REDIS_URL)
 
     # The victim commits only every 3 s, so it holds unacknowledged entries most of the time.
@@ -120,14 +142,14 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
             backlog = redis.Redis.from_url(REDIS_URL)
             i, left = 0, tail
             while left > 0:
-                if backlog.xlen(key) >= MAX_BACKLOG:  # the workers are still starting
+                if sum(map(backlog.xlen, keys)) >= MAX_BACKLOG:  # the workers are starting
                     await asyncio.sleep(0.05)
                     continue
                 values = np.round(rng.uniform(0.0, 100.0, per_batch), 3)
                 rows = np.arange(i * per_batch, (i + 1) * per_batch)
                 batch = Batch.of(sids[rows % len(sids)], t0 + (rows // len(sids)) * 1_000_000,
                                  values, source="test")  # fmt: skip
-                await bus.publish(batch, SHARD)
+                await bus.publish(batch, SHARDS[i % 2])
                 sent.append(values)
                 i += 1
                 if killed.is_set():
@@ -146,12 +168,19 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
         # more to start on a loaded 2-core machine.
         wait_for(
             "both workers to join the group",
-            lambda: {"victim", "survivor"} <= set(consumers(client, key)),
+            lambda: (
+                alive(victim, survivor)
+                and {b"victim", b"survivor"} <= set(client.zrange(members, 0, -1))
+            ),
             STARTUP_S,
         )
+        # Affinity in force: the survivor has stopped reading the victim's shard (it may have
+        # read it while it was alone) and the victim holds entries there.
         held = wait_for(
-            "the victim to hold entries",
-            lambda: consumers(client, key).get("victim", 0),
+            "the victim to hold entries of its shard, which the survivor no longer reads",
+            lambda: (
+                idle_ms(client, key, "survivor") > 3_000 and consumers(client, key).get("victim", 0)
+            ),
             STARTUP_S,
         )
         victim.send_signal(signal.SIGKILL)
@@ -168,14 +197,19 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
         count, value_sum = totals(db)
         assert count == total
         assert value_sum == pytest.approx(float(values.sum()), rel=1e-9)
-        wait_for("the stream to empty", lambda: client.xlen(key) == 0, 30)
+        wait_for("the streams to empty", lambda: sum(map(client.xlen, keys)) == 0, 30)
         # The killed worker's name goes once it holds nothing and has been idle long enough.
         wait_for(
             "the killed worker's name to be forgotten",
-            lambda: "victim" not in consumers(client, key),
+            lambda: all("victim" not in consumers(client, k) for k in keys),
             30,
         )
-        assert sum(consumers(client, key).values()) == 0
+        wait_for(
+            "the killed worker to leave the members",
+            lambda: client.zrange(members, 0, -1) == [b"survivor"],
+            30,
+        )
+        assert sum(sum(consumers(client, k).values()) for k in keys) == 0
     finally:
         killed.set()  # the producer ends after its tail, whatever happened
         for proc in (victim, survivor):
@@ -184,6 +218,7 @@ def test_two_workers_share_the_stream_and_the_survivor_claims_a_killed_ones_entr
         producer.join(60)
     out, _ = survivor.communicate(timeout=30)
     assert survivor.returncode == 0, out
-    assert "survivor" not in consumers(client, key), out  # deleted its own name on SIGTERM
+    assert all("survivor" not in consumers(client, k) for k in keys), out  # on SIGTERM
+    assert client.zrange(members, 0, -1) == [], out  # left the members' set
     assert totals(db) == (count, value_sum)  # nothing written twice or after
     client.close()

@@ -110,3 +110,63 @@ def test_rollups_equal_raw_with_late_and_out_of_order_data(
         assert (count, good) == e[:2]
         np.testing.assert_allclose([avg, lo, hi, integral], e[2:6], rtol=1e-12)
         assert (to_us(t_first), v_first, to_us(t_last), v_last) == (e[6], e[7], e[8], e[9])
+
+
+def test_late_readings_in_a_gap_are_merged_without_recomputing_the_hour(
+    conn: psycopg.Connection[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Good readings at 0, 10, 20, 30, 40 s with value = seconds / 10, written newest first
+    (a dead worker's older batches claimed after newer ones were written):
+
+    - 30 s and 40 s: stored integral (3 + 4) / 2 x 10 = 35;
+    - then 0 s and 10 s (before the first stored reading): + 5 for the batch, + (1 + 3) / 2 x 20
+      = 40 for the segment reaching 30 s: 80;
+    - then 20 s and a Bad reading at 25 s (inside the gap 10-30 s): - 40 for the segment that
+      bridged the gap, + (1 + 2) / 2 x 10 = 15 and (2 + 3) / 2 x 10 = 25: 80 again, as the
+      raw rows give (10 x (0.5 + 1.5 + 2.5 + 3.5)).
+
+    Neither late write recomputes the hour from the raw rows; readings that straddle a stored
+    one (5 s and 35 s) do.
+    """
+    from anh_reporter.storage import rollups
+
+    recomputed: list[int] = []
+    real = rollups.recompute
+
+    def spy(c: psycopg.Connection[object], series: np.ndarray, hours: np.ndarray) -> None:
+        recomputed.append(len(series))
+        real(c, series, hours)
+
+    monkeypatch.setattr(rollups, "recompute", spy)
+    writer = TelemetryWriter(conn)
+    sid = 7
+
+    def write(seconds: list[int], values: list[float], quality: list[int] | None = None) -> None:
+        n = len(seconds)
+        writer.write(
+            np.full(n, sid, dtype=np.int32),
+            T0 + np.array(seconds, dtype=np.int64) * 1_000_000,
+            np.array(values, dtype=np.float64),
+            np.array(quality or [0] * n, dtype=np.uint32),
+        )
+
+    def hourly() -> tuple[object, ...]:
+        row = conn.execute(
+            "SELECT count, good_count, avg, min, max, integral, first_time, first_value, "
+            "last_time, last_value FROM telemetry_hourly WHERE series_id = %s",
+            (sid,),
+        ).fetchone()
+        assert row is not None
+        return (*row[:6], to_us(row[6]) - T0, row[7], to_us(row[8]) - T0, row[9])
+
+    write([30, 40], [3.0, 4.0])
+    write([0, 10], [0.0, 1.0])
+    assert hourly() == (4, 4, 2.0, 0.0, 4.0, 80.0, 0, 0.0, 40_000_000, 4.0)
+    write([20, 25], [2.0, 99.0], [0, BAD_NO_COMMUNICATION])
+    assert hourly() == (6, 5, 2.0, 0.0, 4.0, 80.0, 0, 0.0, 40_000_000, 4.0)
+    assert recomputed == []
+
+    write([5, 35], [0.5, 3.5])  # straddles 10..30: recomputed
+    assert recomputed == [1]
+    # 0, 5, 10, 20, 30, 35, 40 s: 5 x (0.25 + 0.75) + 10 x (1.5 + 2.5) + 5 x (3.25 + 3.75) = 80
+    assert hourly() == (8, 7, 2.0, 0.0, 4.0, 80.0, 0, 0.0, 40_000_000, 4.0)

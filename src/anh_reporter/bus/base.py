@@ -30,6 +30,9 @@ class Delivery:
     published_at: float = 0.0  # when the producer published it (Unix seconds), for latency
     batch_id: str = ""  # the publisher's id for the batch (logs, traces); "" if it gave none
     trace_parent: str = ""  # W3C traceparent of the publish span, when tracing is on
+    # Taken over from a consumer that died or stalled: older than what others may have written
+    # of the same series since (the writer merges it into the rollups apart from the rest).
+    redelivered: bool = False
 
 
 class Bus(Protocol):

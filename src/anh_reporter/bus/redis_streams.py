@@ -7,8 +7,9 @@ Keys (``prefix`` defaults to ``anh``):
   with the batch's id (field ``i``, 16 hex digits, for logs and traces) and, when tracing is
   on, the publish span's W3C traceparent (field ``t``).
 - ``anh:ingest:shards`` a set of the shards that have been published to, kept by ``publish``;
-  a consumer built without ``shards`` serves every shard it finds there (re-read every few
-  seconds), a consumer built with ``shards`` serves exactly those.
+  a consumer built with ``shards`` serves exactly those; one built without discovers them
+  there (re-read every few seconds) and serves its share of them (``affinity``, the default:
+  see :mod:`.redis_members`, registered in ``anh:ingest:members:{group}``) or all of them.
 - ``anh:live:{shard}`` a pub/sub channel of committed batches (``announce``/``subscribe``).
 
 Delivery is at least once. The writer acks a delivery after its database commit; ``ack`` is
@@ -41,14 +42,14 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError, ResponseError
 
 from anh_reporter.bus.base import BusUnavailable, Delivery
-from anh_reporter.bus.memory import SUBSCRIBER_QUEUE
 from anh_reporter.bus.redis_holds import KEEP_ALIVE_FRACTION, Holds
+from anh_reporter.bus.redis_live import LiveFanout
+from anh_reporter.bus.redis_members import Membership
 from anh_reporter.domain.batch import Batch, BatchFormatError
 from anh_reporter.errors import first_line
 from anh_reporter.observability import logs, tracing
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 DEFAULT_GROUP = "writers"
 DEFAULT_CLAIM_IDLE_MS = 30_000
 DISCOVERY_INTERVAL_S = 2.0  # how often a consumer without fixed shards re-reads the shard set
+MEMBER_TTL_MIN_MS = round(3_000 * DISCOVERY_INTERVAL_S)  # affinity: a consumer heard from
 HANDOVER_CONSUMER = "handover"  # holds a retiring consumer's unacked entries, claimable at once
 # Removes, atomically with respect to every read, the consumers of one stream's group that hold
 # nothing and have not read for ARGV[2] ms (other than ARGV[3]); returns their names. Atomic, so
@@ -103,7 +105,9 @@ class RedisStreamsBus:
     """The :class:`~anh_reporter.bus.base.Bus` on Redis Streams, for several processes.
 
     ``shards``: the shards this consumer serves; ``None`` discovers them from the shard set
-    (producers need not pass any). ``consumer``: this consumer's name in the group (default
+    (producers need not pass any) and, with ``affinity``, serves only this consumer's share
+    of them among the group's live consumers (so two never write one field's rollups at once),
+    else all of them. ``consumer``: this consumer's name in the group (default
     ``host-pid``). ``claim_idle_ms``: how long a delivery may stay unacknowledged, without
     :meth:`keep_alive`, before another consume (of any consumer, this one included) takes it
     over. One task consumes from an instance at a time; producers may share one instance.
@@ -118,6 +122,7 @@ class RedisStreamsBus:
         consumer: str | None = None,
         claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS,
         prefix: str = "anh",
+        affinity: bool = True,
         socket_timeout_s: float = 5.0,
         connect_timeout_s: float = 2.0,
     ) -> None:
@@ -152,9 +157,14 @@ class RedisStreamsBus:
         self._next_claim_at = 0.0
         self._buffer: deque[Delivery] = deque()  # read beyond max_batches, handed out next
         self._holds = Holds(claim_idle_ms)  # delivered and not acked yet (keep_alive)
-        self._pumps: set[asyncio.Task[None]] = set()
+        self._members = (
+            # Alive while heard from within the claim time (and a few discovery rounds).
+            Membership(prefix, group, self.consumer, max(claim_idle_ms, MEMBER_TTL_MIN_MS))
+            if affinity and shards is None
+            else None
+        )
         self._blocked_read: asyncio.Future[Any] | None = None
-        self._announce_failing = False
+        self._live = LiveFanout(self._redis, prefix, self.display_url, self._unavailable)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -168,10 +178,6 @@ class RedisStreamsBus:
     def stream_key(self, shard: str) -> str:
         """The stream of ``shard``'s batches."""
         return f"{self.prefix}:ingest:{shard}"
-
-    def channel(self, shard: str) -> str:
-        """The pub/sub channel of ``shard``'s committed batches."""
-        return f"{self.prefix}:live:{shard}"
 
     def _unavailable(self, doing: str, exc: BaseException) -> BusUnavailable:
         return BusUnavailable(f"Redis at {self.display_url} cannot {doing}: {first_line(exc)}")
@@ -239,8 +245,11 @@ class RedisStreamsBus:
             return self._fixed_shards
         now = time.monotonic()
         if now - self._discovered_at >= DISCOVERY_INTERVAL_S:
-            members = await self._redis.smembers(self._shards_key)
-            self._discovered = sorted(m.decode() if isinstance(m, bytes) else m for m in members)
+            found = [_text(m) for m in await self._redis.smembers(self._shards_key)]
+            if self._members is not None:
+                await self._members.heartbeat(self._redis)
+                found = self._members.share(found)
+            self._discovered = sorted(found)
             self._discovered_at = now
         return self._discovered
 
@@ -275,7 +284,7 @@ class RedisStreamsBus:
             cursor, entries = reply[0], reply[1]
             self._claim_cursor[shard] = cursor
             sweep_done &= cursor in (b"0-0", "0-0")
-            got = await self._deliveries(shard, entries)
+            got = await self._deliveries(shard, entries, redelivered=True)
             if got:
                 with logs.batch_scope(d.batch_id for d in got):
                     log.warning(
@@ -325,7 +334,9 @@ class RedisStreamsBus:
             new.extend(await self._deliveries(key_to_shard[key], entries))
         return new
 
-    async def _deliveries(self, shard: str, entries: Any) -> list[Delivery]:
+    async def _deliveries(
+        self, shard: str, entries: Any, *, redelivered: bool = False
+    ) -> list[Delivery]:
         out: list[Delivery] = []
         poison: list[bytes] = []
         now = time.monotonic()
@@ -355,6 +366,7 @@ class RedisStreamsBus:
                     published_at,
                     _text(fields.get(BATCH_ID_FIELD)),
                     _text(fields.get(TRACE_FIELD)),
+                    redelivered,
                 )
             )
             self._holds.delivered(shard, token, now)
@@ -425,6 +437,11 @@ class RedisStreamsBus:
         BusUnavailable if Redis cannot be reached.
         """
         now = time.monotonic()
+        if self._members is not None:  # alive while writing, too: not only while reading
+            try:
+                await self._members.heartbeat(self._redis)
+            except _LINK_ERRORS as exc:
+                raise self._unavailable("say this consumer is alive", exc) from None
         due = self._holds.due(((d.shard, d.token) for d in (*deliveries, *self._buffer)), now)
         if not due:
             return 0
@@ -457,6 +474,8 @@ class RedisStreamsBus:
         """
         self._buffer.clear()  # pending under our name: handed over below
         self._holds.clear()
+        if self._members is not None:
+            await self._members.leave(self._redis)  # the others take our shards at once
         handed = 0
         for shard in sorted(self._groups_ready):
             key = self.stream_key(shard)
@@ -501,75 +520,17 @@ class RedisStreamsBus:
 
     # -- live fan-out ---------------------------------------------------------------------
 
+    def channel(self, shard: str) -> str:
+        """The pub/sub channel of ``shard``'s committed batches."""
+        return self._live.channel(shard)
+
     async def announce(self, batch: Batch, shard: str) -> None:
-        """PUBLISH a committed batch on ``anh:live:{shard}``.
+        """PUBLISH a committed batch on ``anh:live:{shard}``; best effort, never raises."""
+        await self._live.announce(batch, shard)
 
-        Live fan-out is best effort: when Redis cannot take it the batch is dropped (it is in
-        the database already) and a warning is logged once per outage; it never raises.
-        """
-        try:
-            await self._redis.publish(self.channel(shard), batch.to_bytes())
-        except _LINK_ERRORS as exc:
-            if not self._announce_failing:
-                log.warning(
-                    "live fan-out to Redis at %s is failing (%s); subscribers miss batches",
-                    self.display_url,
-                    first_line(exc),
-                )
-            self._announce_failing = True
-            return
-        self._announce_failing = False
-
-    async def subscribe(self, shard: str) -> AsyncIterator[Batch]:
-        """Committed batches of ``shard`` from now on; a slow reader loses the oldest.
-
-        A background task drains the Redis connection into a bounded local queue at once, so
-        a slow reader neither backs up Redis nor slows the writer that announces. The iterator
-        ends when the bus is closed.
-        """
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(self.channel(shard))
-        except _LINK_ERRORS as exc:
-            await pubsub.aclose()
-            raise self._unavailable(f"subscribe to shard {shard!r}", exc) from None
-        queue: asyncio.Queue[Batch | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
-        pump = asyncio.create_task(self._pump(pubsub, queue, shard))
-        self._pumps.add(pump)
-        pump.add_done_callback(self._pumps.discard)
-        try:
-            while (batch := await queue.get()) is not None:
-                yield batch
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
-            with contextlib.suppress(*_LINK_ERRORS):
-                await pubsub.aclose()
-
-    async def _pump(self, pubsub: PubSub, queue: asyncio.Queue[Batch | None], shard: str) -> None:
-        backoff = 0.1
-        try:
-            while not self._closed:
-                try:
-                    message = await pubsub.get_message(timeout=1.0)
-                except _LINK_ERRORS as exc:
-                    # redis-py reconnects and re-subscribes on the next read; wait a little.
-                    log.warning("live subscription to %s lost: %s", shard, first_line(exc))
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
-                    continue
-                backoff = 0.1
-                if message is None or message.get("type") != "message":
-                    continue
-                try:
-                    batch = Batch.from_bytes(message["data"])
-                except BatchFormatError as exc:
-                    log.error("live message on %s is not a batch: %s", shard, exc)
-                    continue
-                _put_dropping_oldest(queue, batch)
-        finally:
-            _put_dropping_oldest(queue, None)  # tells the iterator the stream ended
+    def subscribe(self, shard: str) -> AsyncIterator[Batch]:
+        """Committed batches of ``shard`` from now on; a slow reader loses the oldest."""
+        return self._live.subscribe(shard)
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -578,8 +539,7 @@ class RedisStreamsBus:
         self._closed = True
         if self._blocked_read is not None:
             self._blocked_read.cancel()
-        for pump in list(self._pumps):
-            pump.cancel()
+        self._live.close()
         for client in (self._blocking, self._redis):
             with contextlib.suppress(*_LINK_ERRORS):
                 await client.aclose()
@@ -592,9 +552,3 @@ def _per_stream(count: int, streams: int) -> int:
 
 def _text(value: bytes | str | None) -> str:
     return value.decode() if isinstance(value, bytes) else (value or "")
-
-
-def _put_dropping_oldest(queue: asyncio.Queue[Batch | None], item: Batch | None) -> None:
-    if queue.full():
-        queue.get_nowait()
-    queue.put_nowait(item)

@@ -248,9 +248,13 @@ class IngestPipeline:
             checked.rejects, self.catalog, now_us=now_us, future_tolerance_us=tolerance_us
         )
         qrows, self._extra_quarantine = qrows + self._extra_quarantine, []
+        late = None
+        if any(d.redelivered for d in deliveries):
+            sizes = [len(d.batch) for d in deliveries]
+            late = np.repeat([d.redelivered for d in deliveries], sizes)[checked.accepted]
         started = time.perf_counter()
         with tracing.span("ingest.commit", attributes={"anh.readings": len(checked.good)}):
-            inserted, refused = await self._write_with_retry(checked.good, qrows)
+            inserted, refused = await self._write_with_retry(checked.good, qrows, late)
         committed = self.clock()
         elapsed = time.perf_counter() - started
         metrics.batch_write_seconds.observe(elapsed)
@@ -271,15 +275,16 @@ class IngestPipeline:
                 await result
 
     async def _write_with_retry(
-        self, good: Batch, qrows: list[QuarantineRow]
+        self, good: Batch, qrows: list[QuarantineRow], late: npt.NDArray[np.bool_] | None = None
     ) -> tuple[int, list[QuarantineRow]]:
         """Write ``good`` and quarantine ``qrows`` in one transaction: the readings stored, and
-        the ones of ``good`` the database did not take (quarantined with them, with a reason)."""
+        the ones of ``good`` the database did not take (quarantined with them, with a reason).
+        ``late``: which readings of ``good`` were redelivered (see :meth:`_write_sync`)."""
         delay = 0.1
         refused: list[QuarantineRow] = []
         while True:
             try:
-                inserted, archived = await asyncio.to_thread(self._write_sync, good, qrows)
+                inserted, archived = await asyncio.to_thread(self._write_sync, good, qrows, late)
                 return inserted, refused + archived
             except _TRANSIENT as exc:
                 self.stats.retries += 1
@@ -293,24 +298,34 @@ class IngestPipeline:
                 failed = _refused(good, exc)
                 refused += failed
                 qrows = qrows + failed
-                good = Batch.empty(good.source)
+                good, late = Batch.empty(good.source), None
 
     def _write_sync(
-        self, good: Batch, qrows: list[QuarantineRow]
+        self, good: Batch, qrows: list[QuarantineRow], late: npt.NDArray[np.bool_] | None = None
     ) -> tuple[int, list[QuarantineRow]]:
+        """One transaction. Redelivered readings (``late``) are written, and merged into the
+        rollups, before the others: a dead worker's batches are older than what was written
+        since, and apart they fill a gap the rollups merge exactly; together with newer ones
+        they would straddle stored readings and make the hour be recomputed from raw rows."""
         if self._writer is None:
             self._conn = self.db.connect()
             self._writer = TelemetryWriter(self._conn)
         assert self._conn is not None  # noqa: S101 - narrows for mypy: connected just above
+        parts = [good]
+        if late is not None and late.any() and not late.all():
+            parts = [good.take(late), good.take(~late)]
+        inserted, archived = 0, []
         with self._conn.transaction():
-            result = self._writer.write(good.series_id, good.time_us, good.value, good.quality)
-            archived = [
-                row
-                for why, rows in result.archived.items()
-                for row in _quarantine_rows(good, rows, Reason.ARCHIVED_WEEK, why)
-            ]
+            for part in parts:
+                result = self._writer.write(part.series_id, part.time_us, part.value, part.quality)
+                inserted += result.inserted
+                archived += [
+                    row
+                    for why, rows in result.archived.items()
+                    for row in _quarantine_rows(part, rows, Reason.ARCHIVED_WEEK, why)
+                ]
             write_quarantine(self._conn, qrows + archived)
-        return result.inserted, archived
+        return inserted, archived
 
     def _close(self) -> None:
         if self._conn is not None:

@@ -3,7 +3,9 @@
 Each worker is one consumer of the Redis Streams consumer group (``writers``) and runs the same
 writer loop as the embedded mode (:class:`~anh_reporter.ingest.pipeline.IngestPipeline`):
 validate, COPY into PostgreSQL, acknowledge after the commit. Several workers share the
-shards' entries: a worker takes no more ahead of its writes than it commits in two thirds of
+shards: each serves its own share of them (``ANH_WORKER__SHARD_AFFINITY``, see
+:mod:`anh_reporter.bus.redis_members`), so two do not contend for one field's rollup rows. A
+worker takes no more ahead of its writes than it commits in two thirds of
 the claim time, and keeps what it holds from looking idle while it writes it, so a slow worker
 is not doubled by the others. Entries a dead worker held unacknowledged are
 claimed (XAUTOCLAIM) by the others once idle ``ANH_WORKER__CLAIM_IDLE_MS``; names of
@@ -102,6 +104,7 @@ async def run_worker(
         consumer=consumer,
         claim_idle_ms=options.claim_idle_ms,
         prefix=settings.redis_prefix,
+        affinity=options.shard_affinity,
     )
     notifier = ChangeNotifier(db, redis_url=settings.redis_url)
     pipeline = IngestPipeline(db, bus, settings.ingest, on_commit=[notifier], drain_on_stop=False)

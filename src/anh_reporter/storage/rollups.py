@@ -7,8 +7,13 @@ and last (time, value).
 A committed batch's partial aggregates are computed with numpy and merged into the stored row
 when the batch's Good readings all come after the stored ones (the usual case: data arrives in
 time order); the trapezoid segment bridging the old last and the new first reading is added.
-Any (series, hour) where that does not hold — late or out-of-order data — is recomputed from
-the raw rows instead. Both paths give the figures the raw rows give.
+Late data whose Good readings all fall in one gap between stored Good readings (before the
+first, or between two: a dead worker's batches claimed after newer ones were written, a replay
+of an outage) is merged too: the stored readings on either side of the gap are looked up (two
+index probes), the segment that bridged the gap is replaced by the two that now reach the
+batch, and the batch's own integral is added. Any other (series, hour) — readings interleaved
+with stored ones — is recomputed from the raw rows. All paths give the figures the raw rows
+give.
 """
 
 from __future__ import annotations
@@ -65,14 +70,21 @@ ON CONFLICT (series_id, hour) DO UPDATE SET
     last_time = excluded.last_time, last_value = excluded.last_value, updated_at = now()
 """  # noqa: S608 - built from module constants only
 
-MERGE_SQL = """
+_PARTIALS_SQL = """
+    SELECT * FROM unnest(%(series)s::int[], %(hours)s::timestamptz[], %(count)s::int[],
+                         %(good)s::int[], %(avg)s::float8[], %(min)s::float8[], %(max)s::float8[],
+                         %(integral)s::float8[], %(first_time)s::timestamptz[],
+                         %(first_value)s::float8[], %(last_time)s::timestamptz[],
+                         %(last_value)s::float8[])
+        AS p(series_id, hour, count, good, avg, min, max, integral, first_time, first_value,
+             last_time, last_value)
+"""
+
+
+MERGE_SQL = f"""
 INSERT INTO telemetry_hourly AS r (series_id, hour, count, good_count, avg, min, max, integral,
                                    first_time, first_value, last_time, last_value)
-SELECT * FROM unnest(%(series)s::int[], %(hours)s::timestamptz[], %(count)s::int[],
-                     %(good)s::int[], %(avg)s::float8[], %(min)s::float8[], %(max)s::float8[],
-                     %(integral)s::float8[], %(first_time)s::timestamptz[],
-                     %(first_value)s::float8[], %(last_time)s::timestamptz[],
-                     %(last_value)s::float8[])
+{_PARTIALS_SQL}
 ON CONFLICT (series_id, hour) DO UPDATE SET
     count = r.count + excluded.count,
     good_count = r.good_count + excluded.good_count,
@@ -95,6 +107,53 @@ ON CONFLICT (series_id, hour) DO UPDATE SET
 WHERE excluded.good_count = 0 OR r.good_count = 0 OR excluded.first_time > r.last_time
 RETURNING series_id, hour
 """
+
+
+def _segment(a: str, b: str) -> str:
+    """SQL: the trapezoid between the Good readings ``a`` and ``b`` (NULL when one is missing)."""
+    return f"({a}_value + {b}_value) / 2 * extract(epoch FROM {b}_time - {a}_time)::float8"
+
+
+GAP_MERGE_SQL = f"""
+WITH p AS ({_PARTIALS_SQL}),
+g AS (
+    SELECT p.*, prev.time AS prev_time, prev.value AS prev_value,
+           nxt.time AS next_time, nxt.value AS next_value,
+           (SELECT count(*) FROM telemetry t
+            WHERE t.series_id = p.series_id AND t.time >= p.first_time
+              AND t.time <= p.last_time AND {_GOOD_SQL}) AS inside
+    FROM p
+    LEFT JOIN LATERAL (
+        SELECT t.time, t.value FROM telemetry t
+        WHERE t.series_id = p.series_id AND t.time >= p.hour AND t.time < p.first_time
+          AND {_GOOD_SQL}
+        ORDER BY t.time DESC LIMIT 1) prev ON true
+    LEFT JOIN LATERAL (
+        SELECT t.time, t.value FROM telemetry t
+        WHERE t.series_id = p.series_id AND t.time > p.last_time
+          AND t.time < p.hour + interval '1 hour' AND {_GOOD_SQL}
+        ORDER BY t.time LIMIT 1) nxt ON true
+)
+UPDATE telemetry_hourly AS r SET
+    count = r.count + g.count,
+    good_count = r.good_count + g.good,
+    avg = (r.avg * r.good_count + g.avg * g.good) / (r.good_count + g.good),
+    min = least(r.min, g.min),
+    max = greatest(r.max, g.max),
+    integral = r.integral + g.integral
+               + coalesce({_segment("g.prev", "g.first")}, 0)
+               + coalesce({_segment("g.last", "g.next")}, 0)
+               - coalesce({_segment("g.prev", "g.next")}, 0),
+    first_time = CASE WHEN g.prev_time IS NULL THEN g.first_time ELSE r.first_time END,
+    first_value = CASE WHEN g.prev_time IS NULL THEN g.first_value ELSE r.first_value END,
+    last_time = CASE WHEN g.next_time IS NULL THEN g.last_time ELSE r.last_time END,
+    last_value = CASE WHEN g.next_time IS NULL THEN g.last_value ELSE r.last_value END,
+    updated_at = now()
+FROM g
+WHERE r.series_id = g.series_id AND r.hour = g.hour
+  AND g.good > 0 AND r.good_count > 0 AND g.inside = g.good
+RETURNING r.series_id, r.hour
+"""  # noqa: S608 - built from module constants only
 
 
 def recompute(
@@ -129,32 +188,33 @@ def merge(
     if len(series_id) == 0:
         return
     p = _partials(series_id, time_us, value, quality)
-    rows = conn.execute(
-        MERGE_SQL,
-        {
-            "series": p["series"].tolist(),
-            "hours": _times(p["hour"]),
-            "count": p["count"].tolist(),
-            "good": p["good"].tolist(),
-            "avg": _floats(p["avg"]),
-            "min": _floats(p["min"]),
-            "max": _floats(p["max"]),
-            "integral": _floats(p["integral"]),
-            "first_time": _times(p["first_time"], p["good"] > 0),
-            "first_value": _floats(p["first_value"]),
-            "last_time": _times(p["last_time"], p["good"] > 0),
-            "last_value": _floats(p["last_value"]),
-        },
-    ).fetchall()
-    if len(rows) == len(p["series"]):
-        return
-    merged = {(int(s), h) for s, h in rows}
-    todo = [
-        i
-        for i, (s, h) in enumerate(zip(p["series"].tolist(), _times(p["hour"]), strict=True))
-        if (s, h) not in merged
-    ]
+    todo = np.arange(len(p["series"]))
+    for sql in (MERGE_SQL, GAP_MERGE_SQL):
+        merged = conn.execute(sql, _params({k: a[todo] for k, a in p.items()})).fetchall()
+        if len(merged) == len(todo):
+            return
+        done = {(int(s), h) for s, h in merged}
+        keys = zip(p["series"][todo].tolist(), _times(p["hour"][todo]), strict=True)
+        todo = todo[[key not in done for key in keys]]
     recompute(conn, p["series"][todo], p["hour"][todo])
+
+
+def _params(p: dict[str, npt.NDArray[Any]]) -> dict[str, list[Any]]:
+    """The partials as the query parameters of MERGE_SQL and GAP_MERGE_SQL."""
+    return {
+        "series": p["series"].tolist(),
+        "hours": _times(p["hour"]),
+        "count": p["count"].tolist(),
+        "good": p["good"].tolist(),
+        "avg": _floats(p["avg"]),
+        "min": _floats(p["min"]),
+        "max": _floats(p["max"]),
+        "integral": _floats(p["integral"]),
+        "first_time": _times(p["first_time"], p["good"] > 0),
+        "first_value": _floats(p["first_value"]),
+        "last_time": _times(p["last_time"], p["good"] > 0),
+        "last_value": _floats(p["last_value"]),
+    }
 
 
 def _partials(
