@@ -11,7 +11,13 @@ Against the same servers, one after the other, in this process:
   ``--max-items-per-subscription``) with a sink that only counts: the connector's own cost;
 * the same connector with its real sink into PostgreSQL (``TelemetryWriter``: binary COPY,
   idempotent, hourly rollups, in a worker thread): what a collector writing straight to the
-  database costs (client side; the database server's CPU is not included).
+  database costs (client side; the database server's CPU is not included);
+* the same connector on the ``anh-reporter collect`` path of a scaled-out site: its batches
+  submitted to the store-and-forward producer (``SpoolingProducer``: spool file when the bus
+  refuses) publishing to Redis Streams (``RedisStreamsBus``), what one collector process costs
+  (Redis's own CPU not included). Needs Redis: ``ANH_BENCH_REDIS_URL``, else
+  redis://127.0.0.1:6379/9 (keys under a prefix of their own, deleted afterwards); without one
+  the pass is skipped, saying so.
 
 After a warm-up the run is cut into windows; for each window: notifications received per second
 and this process' CPU (psutil user + system time / wall time, % of one core). Medians of the
@@ -29,19 +35,27 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing as mp
+import os
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import psutil
 import psycopg
+import redis
 from asyncua import Client
+from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import bench_database, median, report
+from anh_reporter.bus.redis_streams import RedisStreamsBus
+from anh_reporter.collect.forwarder import SpoolingProducer
+from anh_reporter.collect.spool import Spool
 from anh_reporter.connectors.opcua import OpcUaConfig, OpcUaConnector, OpcUaTag
 from anh_reporter.domain.batch import Batch
 from anh_reporter.simulator.opcua_server import served_series
@@ -142,6 +156,51 @@ class Counting:
                 writer.write, batch.series_id, batch.time_us, batch.value, batch.quality
             )
         self.rows += len(batch)
+
+
+class Publishing(Counting):
+    """A sink on the collect path: the store-and-forward producer into Redis Streams."""
+
+    def __init__(self, producer: SpoolingProducer, shard: str) -> None:
+        super().__init__(None)
+        self.producer = producer
+        self.shard = shard
+
+    async def __call__(self, batch: Batch) -> None:
+        await self.producer.submit(batch, self.shard)
+        self.rows += len(batch)
+
+
+async def collect_pass(
+    servers: Sequence[Served],
+    ids: dict[str, int],
+    url: str,
+    seconds: float,
+    windows: int,
+    per_subscription: int | None,
+) -> tuple[list[float], list[float], int]:
+    """The connectors into one SpoolingProducer on Redis Streams: figures, batches spooled."""
+    prefix = f"anhbench-{uuid.uuid4().hex[:8]}"
+    bus = RedisStreamsBus(url, prefix=prefix)
+    with tempfile.TemporaryDirectory() as tmp:
+        spool = Spool(Path(tmp) / "spool.db", max_bytes=1 << 30)
+        producer = SpoolingProducer(bus, spool)
+        producer.start()
+        try:
+            sinks = [Publishing(producer, "BENCH") for _ in servers]
+            rates, cpu = await connector_pass(
+                servers, ids, sinks, seconds, windows, per_subscription
+            )
+        finally:
+            await producer.stop()
+            spool.close()
+            client = Redis.from_url(url)
+            keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+            if keys:
+                await client.delete(*keys)
+            await client.aclose()
+            await bus.close()
+    return rates, cpu, producer.stats.spooled
 
 
 class Served:
@@ -299,6 +358,15 @@ def run(
 
     ``bench/connectors.py`` calls this through the command line and prints the figures.
     """
+    redis_url = os.environ.get("ANH_BENCH_REDIS_URL") or "redis://127.0.0.1:6379/9"
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        print(f"collect pass skipped: Redis at {redis_url}: {exc}", file=sys.stderr)
+        redis_url = ""
+    bus_rates: list[float] = []
+    bus_cpu: list[float] = []
+    spooled = 0
     procs, served = start_servers(items, servers)
     try:
         base_rates, base_cpu = asyncio.run(baseline(served, seconds, windows))
@@ -327,6 +395,10 @@ def run(
                             per_subscription,
                         )
                     )
+                if redis_url:
+                    bus_rates, bus_cpu, spooled = asyncio.run(
+                        collect_pass(served, ids, redis_url, seconds, windows, per_subscription)
+                    )
             finally:
                 drop(admin)
     finally:
@@ -354,6 +426,10 @@ def run(
         "db_per_s": round(median(db_rates), 1),
         "db_ratio": round(median(db_rates) / offered, 4),
         "db_cpu_percent": round(median(db_cpu), 1),
+        "collect_per_s": round(median(bus_rates), 1) if bus_rates else None,
+        "collect_ratio": round(median(bus_rates) / offered, 4) if bus_rates else None,
+        "collect_cpu_percent": round(median(bus_cpu), 1) if bus_cpu else None,
+        "collect_batches_spooled": spooled,
         "connector_reconnects": sum(RECONNECTS),
         "goal_cpu_percent": 50.0,
         "load_average_1m": round(psutil.getloadavg()[0], 2),
@@ -399,6 +475,16 @@ def main() -> None:
             f"{f['db_cpu_percent'] / f['baseline_cpu_percent']:.2f}",
         ),
     ]
+    if f["collect_per_s"] is not None:
+        rows.append(
+            (
+                "connector -> spool/Redis Streams (the collect path)",
+                f"{f['collect_per_s']:,.0f}",
+                f"{f['collect_ratio']:.3f}",
+                f"{f['collect_cpu_percent']:.1f}",
+                f"{f['collect_cpu_percent'] / f['baseline_cpu_percent']:.2f}",
+            )
+        )
     rows.append(
         (
             "CPU % per 1,000 notifications/s: baseline / connector",
