@@ -757,6 +757,10 @@ def summarize(args: argparse.Namespace, r: dict[str, Any]) -> None:
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
     """Parse the arguments and run the soak."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -794,6 +798,7 @@ def main() -> None:
         parser.error(f"--rate {args.rate:,} exceeds --wells x --vars = "
                      f"{args.wells * args.vars:,} series at 1 Hz")  # fmt: skip
     url = os.environ.get("ANH_BENCH_REDIS_URL") or "redis://127.0.0.1:6379/9"
+    signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: stop the processes, drop the data
     with bench_database() as admin, tempfile.TemporaryDirectory() as tmp:
         result = run(args, admin, url, Path(tmp))
     summarize(args, result)
