@@ -10,7 +10,7 @@ from anh_reporter.scheduler import LeaderLock, build_scheduler
 from anh_reporter.scheduler.jobs import JOBS, daily_report
 from anh_reporter.storage.database import Database
 
-from ..production.helpers import FIELD, load_test_site, standard_day
+from ..production.helpers import FIELD, US, S, grid, load_test_site, standard_day, write
 
 # 06:45 in Bogota on 3 Feb 2026: the contract day of 2 Feb (06:00-06:00) is over.
 NOW = dt.datetime(2026, 2, 3, 11, 45, tzinfo=dt.UTC)
@@ -100,3 +100,47 @@ def test_run_scheduler_leads_then_stops(db: Database, tmp_path: Path) -> None:
     assert not thread.is_alive()
     assert other.try_acquire()  # released on the way out
     other.release()
+
+
+def test_every_other_job_run_twice_changes_nothing_the_second_time(
+    db: Database, tmp_path: Path
+) -> None:
+    """A job a dying leader was running may be run again by the standby: the second run of
+    each job (late-data recompute, partitions, anomaly scoring) leaves every table as the first
+    left it (the daily report's case is the test above)."""
+    from anh_reporter.scheduler.jobs import (
+        maintain_partitions,
+        recompute_late_data,
+        score_anomalies,
+    )
+
+    with db.connect() as conn:
+        ids = load_test_site(conn)
+        standard_day(conn, ids)
+    settings = Settings(data_dir=tmp_path)
+    daily_report(db, settings, field_code=FIELD, now=NOW)
+    with db.connect() as conn:  # water arrives late for the signed day: the recompute has work
+        t = grid()
+        late = t[(t - S) // (600 * US) >= 120] + 300 * US  # between the stored samples
+        write(conn, ids["PMO-WATER.water_rate"], late, 1500.0)
+    tables = ("daily_production", "report_versions", "anomalies", "well_days", "allocation_days")
+
+    def snapshot() -> dict[str, object]:
+        with db.connect() as conn:
+            counts = {
+                t: conn.execute(f"SELECT count(*), max(xmin::text::bigint) FROM {t}").fetchone()  # noqa: S608
+                for t in tables
+            }
+            counts["partitions"] = conn.execute(
+                "SELECT array_agg(inhrelid::regclass::text ORDER BY 1) FROM pg_inherits "
+                "WHERE inhparent = 'telemetry'::regclass"
+            ).fetchone()
+        return counts
+
+    assert recompute_late_data(db, settings) == 1
+    assert recompute_late_data(db, settings) == 0
+    for job in (recompute_late_data, maintain_partitions, score_anomalies):
+        job(db, settings)
+        before = snapshot()
+        job(db, settings)
+        assert snapshot() == before, job.__name__
