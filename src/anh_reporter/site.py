@@ -13,7 +13,15 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.errors import AnhError, ConfigError
@@ -257,6 +265,23 @@ class Well(_Model):
         return self
 
 
+class BalanceToleranceConf(_Model):
+    """A balance closes when |residual| <= max(relative_pct % of production, absolute)."""
+
+    relative_pct: float = Field(ge=0, le=100, description="Share of the day's production, %")
+    absolute: float = Field(
+        ge=0, le=1_000_000, description="Floor, in the fluid's unit (bbl for oil and water, kscf)"
+    )
+
+
+class BalanceTolerancesConf(_Model):
+    """Per-fluid balance tolerances; a fluid left out keeps its default (docs/allocation.md 6)."""
+
+    oil: BalanceToleranceConf | None = None
+    gas: BalanceToleranceConf | None = None
+    water: BalanceToleranceConf | None = None
+
+
 class AllocationConf(_Model):
     """How a field's production is allocated to its wells (docs/allocation.md)."""
 
@@ -278,6 +303,21 @@ class AllocationConf(_Model):
     virtual_meter_min_coverage_pct: float = Field(
         95.0, ge=0, le=100, description="A virtual meter covering less of the day is not compared"
     )
+    balance_tolerance: BalanceTolerancesConf | None = Field(
+        None,
+        description="Oil, gas and water balance tolerances (default: 0.5 % or 1 bbl for oil and "
+        "water, 2 % or 1 kscf for gas)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_unset_tolerance(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``balance_tolerance`` out when it is not set: the settings stored for a field
+        (and logged as configuration) stay what they were before the key existed, so loading
+        an unchanged site file records no change."""
+        data: dict[str, Any] = handler(self)
+        if self.balance_tolerance is None:
+            data.pop("balance_tolerance", None)
+        return data
 
     @field_validator("factor_band")
     @classmethod

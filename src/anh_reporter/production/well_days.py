@@ -39,7 +39,14 @@ import numpy as np
 import psycopg
 
 from anh_reporter.allocation.allocation import AllocationSettings
-from anh_reporter.allocation.balances import Balance, FieldBalances, balances_from_totals
+from anh_reporter.allocation.balances import (
+    DEFAULT_BALANCE_SETTINGS,
+    Balance,
+    BalanceSettings,
+    FieldBalances,
+    Tolerance,
+    balances_from_totals,
+)
 from anh_reporter.allocation.deferred import (
     DEFAULT_CAUSES,
     CauseCodes,
@@ -97,20 +104,34 @@ class AllocationConfig:
     settings: AllocationSettings
     policy: WellTestPolicy
     causes: CauseCodes
+    balances: BalanceSettings = DEFAULT_BALANCE_SETTINGS
+
+
+def _number(value: Any) -> Decimal:
+    return Decimal(repr(float(value)))
 
 
 def allocation_config(raw: dict[str, Any]) -> AllocationConfig:
     """The settings stored in ``fields.allocation`` (defaults for what is missing)."""
     band = raw.get("factor_band") or (0.85, 1.15)
     settings = AllocationSettings(
-        factor_band=(Decimal(repr(float(band[0]))), Decimal(repr(float(band[1])))),
+        factor_band=(_number(band[0]), _number(band[1])),
         expired_tests="exclude" if raw.get("expired_tests") == "exclude" else "use_flagged",
     )
     causes = raw.get("downtime_causes")
+    tolerances = raw.get("balance_tolerance") or {}
+    balances = BalanceSettings(
+        **{
+            fluid: Tolerance(_number(t["relative_pct"]), _number(t["absolute"]))
+            for fluid in FLUIDS
+            if (t := tolerances.get(fluid))
+        }
+    )
     return AllocationConfig(
         settings,
         WellTestPolicy(int(raw.get("test_validity_days") or 90)),
         CauseCodes(tuple(causes)) if causes else DEFAULT_CAUSES,
+        balances,
     )
 
 
@@ -252,6 +273,7 @@ def _allocate(
     stocks = day_tank_stocks(conn, config, window)
     balances = balances_from_totals(
         totals,
+        settings=conf.balances,
         tanks=stocks.stocks,
         target=config.code,
         unknown_tanks=stocks.unknown,

@@ -117,11 +117,13 @@ def seed_wells(db: Database, field: FieldSite, now: dt.datetime | None = None) -
                     end=start + dt.timedelta(hours=int(DOWN_H)), cause="artificial_lift_failure",
                     entered_by="demo", comment="variador de frecuencia en falla (demo)",
                 )  # fmt: skip
-            # The operator's sheet: the pump ran 18 h (its status signal says otherwise).
+            # The operator's sheet: the pump ran 18 h (its status signal says otherwise). The
+            # entry recomputes the day, so the stored allocation (the table the demo prints,
+            # the report it signs) counts the 18 h, whether or not the report gets signed.
             add_entry(
                 conn, field_code=field.code, day=day.day, kind="well_hours_on",
-                value=HOURS_ON - DOWN_H, well_code=down, entered_by="demo",
-                reason="parte diario: 4 h sin variador", recompute=False,
+                value=(HOURS_ON - DOWN_H).quantize(cent), well_code=down, entered_by="demo",
+                reason="parte diario: 4 h sin variador",
             )  # fmt: skip
     return day.day
 
