@@ -5,7 +5,9 @@ it with pg_basebackup, on free ports, stopped and removed afterwards.
 
 * The API sends history, analytics and exports to ``ANH_DATABASE_READ_URL``: with the
   standby's replay paused, the API answers from the standby (it misses what the primary wrote
-  since), and once replay resumes it sees everything.
+  since), and once replay resumes it sees everything. Checked on one route of each kind: raw
+  history (``/telemetry/{id}/raw``), analytics (``/analytics/fields/{id}/daily-quality``, from
+  the hourly rollups) and the CSV export (``/telemetry/export``), with the response cache off.
 * The failover drill: the ingest writer (the worker's commit path) and the API reach the
   database through one libpq URL naming both hosts with ``target_session_attrs=read-write``.
   With synchronous replication (``synchronous_standby_names = '*'``, ``synchronous_commit =
@@ -71,6 +73,31 @@ def both_hosts(primary: Cluster, standby: Cluster) -> str:
     )
 
 
+async def _read_counts(
+    client: httpx.AsyncClient, token: str, series_id: int, field_id: int
+) -> tuple[int, int, int]:
+    """The series' readings as three read-only routes count them: raw history, the analytics
+    daily quality of T0's day (received samples), and the CSV export's rows."""
+    headers = {"Authorization": f"Bearer {token}"}
+    day = T0.date().isoformat()
+    quality = await client.get(
+        f"/api/v1/analytics/fields/{field_id}/daily-quality",
+        params={"start_day": day, "end_day": day},
+        headers=headers,
+    )
+    assert quality.status_code == 200, quality.text
+    (received,) = [r["count"] for r in quality.json()["rows"] if r["series_id"] == series_id]
+    end = T0 + dt.timedelta(hours=HOURS)
+    export = await client.get(
+        "/api/v1/telemetry/export",
+        params={"series_id": series_id, "start": T0.isoformat(), "end": end.isoformat()},
+        headers=headers,
+    )
+    assert export.status_code == 200, export.text
+    rows = len(export.text.splitlines()) - 1  # less the header line
+    return await _raw_count(client, token, series_id), int(received), rows
+
+
 async def _raw_count(client: httpx.AsyncClient, token: str, series_id: int) -> int:
     end = T0 + dt.timedelta(hours=HOURS)
     answer = await client.get(
@@ -112,24 +139,28 @@ def test_the_replica_serves_history_while_the_primary_takes_writes(
     assert on_primary == (HOURS * 360 + extra,)
 
     settings = Settings(data_dir=tmp_path, redis_url=None, database_read_url=standby.url("anh"))
-    app = create_app(settings, db, MemoryBus(), api=api_settings())
+    # No response cache: the second answer of the analytics route must be read again.
+    app = create_app(settings, db, MemoryBus(), api=api_settings(cache_ttl_s=0))
+    field = world.own["field"]
 
-    async def drive() -> tuple[int, int]:
+    async def drive() -> tuple[tuple[int, int, int], tuple[int, int, int]]:
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
         ):
             token = (await login(client, "viewer@own.example"))["access_token"]
-            paused = await _raw_count(client, token, series)
+            paused = await _read_counts(client, token, series, field)
             await asyncio.to_thread(standby.query, "SELECT pg_wal_replay_resume()")
             await asyncio.to_thread(wait_replayed, primary, standby)
-            return paused, await _raw_count(client, token, series)
+            return paused, await _read_counts(client, token, series, field)
 
     paused, resumed = asyncio.run(drive())
-    # Paused: the API read the standby, which has not replayed the 100 new readings.
-    assert paused == HOURS * 360
-    assert resumed == HOURS * 360 + extra
+    # Paused: the API read the standby, which has not replayed the 100 new readings. Seeded:
+    # HOURS = 30 h at 10 s = 10,800 readings, of which T0's day holds 24 h * 360 = 8,640; the
+    # 100 new ones are all within T0's day (T0 + 5 s .. T0 + 995 s).
+    assert paused == (HOURS * 360, 24 * 360, HOURS * 360)
+    assert resumed == (HOURS * 360 + extra, 24 * 360 + extra, HOURS * 360 + extra)
 
 
 def test_failover_drill_loses_no_acknowledged_reading(clusters: Clusters, tmp_path: Path) -> None:

@@ -4,10 +4,18 @@ REST under ``/api/v1`` (OpenAPI document at ``/api/openapi.json``), the live Web
 under ``/ws``, and ``/health``, ``/health/ready``, ``/metrics`` at the root. Middleware,
 outermost first: security headers, CORS (when origins are configured), latency metrics,
 rate limits, body size limits, audit log.
+
+With ``writer=True`` (``serve`` without ``ANH_REDIS_URL``: the bus is in this process, and no
+``worker`` can read it) the app's lifespan also runs the ingest writer
+(:class:`~anh_reporter.ingest.pipeline.IngestPipeline`) on that bus: readings posted to
+``/api/v1/ingest/readings`` are written to PostgreSQL as a worker would, and on shutdown it
+writes everything still on the bus before the process ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -66,8 +74,13 @@ from anh_reporter.api.web import mount_web_ui
 from anh_reporter.api.websocket import router as websocket_router
 from anh_reporter.bus.base import Bus
 from anh_reporter.config import ApiSettings, Settings
+from anh_reporter.errors import first_line
+from anh_reporter.ingest.changes import ChangeNotifier
+from anh_reporter.ingest.pipeline import IngestPipeline
 from anh_reporter.storage.database import Database, read_database
 from anh_reporter.storage.series_repo import CatalogCache
+
+log = logging.getLogger(__name__)
 
 # FastAPI matches a request against the routes one by one, in this order: the busiest come
 # first (routing the last router's paths cost about a third of a cached request).
@@ -108,9 +121,13 @@ def create_app(
     *,
     api: ApiSettings | None = None,
     checks: Mapping[str, ReadinessCheck] | None = None,
+    writer: bool = False,
+    owns_bus: bool = False,
 ) -> FastAPI:
     """The API for one process. ``checks`` adds readiness checks (``connectors``,
-    ``scheduler``) for what this process also runs."""
+    ``scheduler``) for what this process also runs. ``writer``: the lifespan runs the ingest
+    writer on ``bus`` (an in-process bus nothing else reads), draining it on shutdown.
+    ``owns_bus``: the lifespan closes ``bus`` at the end."""
     if api is not None:
         settings = settings.model_copy(update={"api": api})
     api = settings.api
@@ -161,14 +178,23 @@ def create_app(
         sockets=SocketCounts(redis, lease_s=max(30.0, 3 * api.ws_recheck_s)),
         read_pool=read_pool,
     )
+    ingest = _IngestWriter(settings, database, bus) if writer else None
+    if ingest is not None:
+        state.checks = {**state.checks, "ingest_writer": ingest.check}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.cache.start_listener()
         state.revocations.start(state.on_remote_revocation)
+        if ingest is not None:
+            ingest.start()
         try:
             yield
         finally:
+            if ingest is not None:
+                await ingest.stop()  # first: its commits still tell the cache what changed
+            if owns_bus:
+                await bus.close()
             await state.revocations.close()
             await state.cache.close()
             await pool.close()
@@ -229,3 +255,49 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: its id is on every line logged below
     return app
+
+
+class _IngestWriter:
+    """The ingest writer of a process whose bus is its own: started and stopped with the app."""
+
+    def __init__(self, settings: Settings, database: Database, bus: Bus) -> None:
+        # Redis URL None: the bus is in process, and so are the caches its commits must reach.
+        self.notifier = ChangeNotifier(database, redis_url=None)
+        # drain_on_stop: on shutdown it writes what the bus still holds (it would be lost).
+        self.pipeline = IngestPipeline(
+            database, bus, settings.ingest, on_commit=[self.notifier], drain_on_stop=True
+        )
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.pipeline.run(), name="ingest-writer")
+        self.task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("the ingest writer stopped: %s", first_line(exc), exc_info=exc)
+
+    async def stop(self) -> None:
+        """Write what was accepted, then stop; a writer that failed is logged, not raised (the
+        rest of the shutdown must still run)."""
+        self.pipeline.stop()
+        try:
+            if self.task is not None:
+                await self.task
+        except Exception:  # logged by _ended when it happened
+            log.error("the ingest writer had failed: readings left on the bus are not written")
+        finally:
+            await self.notifier.close()
+        stats = self.pipeline.stats
+        log.info(
+            "ingest writer stopped: %d written, %d quarantined", stats.written, stats.quarantined
+        )
+
+    async def check(self) -> tuple[bool, str]:
+        """Readiness: the writer is running (else posted readings would only pile up)."""
+        if self.task is None:
+            return False, "not started"
+        if not self.task.done():
+            return True, f"running in this process ({self.pipeline.stats.written:,} written)"
+        # The error is in the log: the probe answers anyone (hosts, roles stay out of it).
+        return False, "stopped; posted readings are not being written (see the log)"
