@@ -16,7 +16,6 @@ from anh_reporter.allocation.well_tests import (
     WellTestPolicy,
     WellTestState,
     separator_test,
-    well_test_from_separator,
     well_test_in_force,
 )
 from anh_reporter.domain.timeutil import US_PER_HOUR, US_PER_SECOND
@@ -107,7 +106,7 @@ def _series(rate: float, window: Window, step_s: int = 60) -> SeparatorSeries:
 def test_test_from_separator_constant_rates() -> None:
     """4 h at constant 480 bbl/d oil, 96 kscf/d gas, 120 bbl/d water: those are the rates."""
     window = Window(WINDOW.start_us, WINDOW.start_us + 4 * US_PER_HOUR)
-    test = well_test_from_separator(
+    test = separator_test(
         well="A",
         tested_on=DAY,
         window=window,
@@ -116,7 +115,7 @@ def test_test_from_separator_constant_rates() -> None:
         water_bbl_d=_series(120.0, window),
         tested_by="separador de prueba",
         gap_tolerance_s=360,
-    )
+    ).test
     assert (test.oil_bbl_d, test.gas_kscf_d, test.water_bbl_d) == (D(480), D(96), D(120))
     assert test.duration_h == D("4.00")
     assert test.source == "test_separator"
@@ -135,7 +134,7 @@ def test_test_from_separator_time_weighted() -> None:
     times = np.asarray(series.times_us)
     values[times < window.start_us + US_PER_HOUR] = 400.0
     oil = SeparatorSeries(times, values)
-    test = well_test_from_separator(
+    test = separator_test(
         well="A",
         tested_on=DAY,
         window=window,
@@ -144,7 +143,7 @@ def test_test_from_separator_time_weighted() -> None:
         water_bbl_d=_series(0.0, window),
         tested_by="x",
         gap_tolerance_s=360,
-    )
+    ).test
     assert test.oil_bbl_d == D("550.42")
 
 
@@ -155,7 +154,7 @@ def test_test_from_separator_refuses_thin_data() -> None:
     times = np.asarray(oil.times_us)
     keep = (times <= window.start_us + US_PER_HOUR) | (times >= window.start_us + 2 * US_PER_HOUR)
     with pytest.raises(AllocationError, match=r"cover 75\.0 % of the test window, below .* 95 %"):
-        well_test_from_separator(
+        _ = separator_test(
             well="A",
             tested_on=DAY,
             window=window,
@@ -164,7 +163,7 @@ def test_test_from_separator_refuses_thin_data() -> None:
             water_bbl_d=_series(1.0, window),
             tested_by="x",
             gap_tolerance_s=360,
-        )
+        ).test
 
 
 def test_separator_tolerance_per_fluid_and_labels() -> None:

@@ -250,32 +250,3 @@ def separator_test(
     )
     return SeparatorTest(test, coverage)
 
-
-def well_test_from_separator(
-    *,
-    well: str,
-    tested_on: dt.date,
-    window: Window,
-    oil_bbl_d: SeparatorSeries,
-    gas_kscf_d: SeparatorSeries,
-    water_bbl_d: SeparatorSeries,
-    tested_by: str,
-    gap_tolerance_s: float | Mapping[Fluid, float],
-    min_coverage_pct: float = 95.0,
-    bsw_pct: Decimal | None = None,
-    labels: Mapping[Fluid, str] | None = None,
-) -> WellTest:
-    """A well test from a test separator's rate series over the test window.
-
-    Each rate is the time-weighted mean over the covered part of the window (trapezoid between
-    good samples, gaps longer than ``gap_tolerance_s`` left out), rounded half up to 0.01. A
-    series covering less than ``min_coverage_pct`` of the window is refused: such a test would
-    rest on too little data. The duration is the window's length (:func:`separator_test` also
-    gives each series' coverage).
-    """
-    return separator_test(
-        well=well, tested_on=tested_on, window=window, oil_bbl_d=oil_bbl_d,
-        gas_kscf_d=gas_kscf_d, water_bbl_d=water_bbl_d, tested_by=tested_by,
-        gap_tolerance_s=gap_tolerance_s, min_coverage_pct=min_coverage_pct, bsw_pct=bsw_pct,
-        labels=labels,
-    ).test  # fmt: skip
