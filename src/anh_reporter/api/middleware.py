@@ -29,7 +29,12 @@ from anh_reporter.api.responses import dumps
 from anh_reporter.api.scoping import Principal
 from anh_reporter.errors import StorageError
 from anh_reporter.observability import logs, tracing
-from anh_reporter.observability.metrics import active_connections, api_latency
+from anh_reporter.observability.metrics import (
+    active_connections,
+    api_latency,
+    api_requests,
+    status_class,
+)
 from anh_reporter.storage.audit_log import write_audit
 
 log = logging.getLogger(__name__)
@@ -209,26 +214,39 @@ def route_template(scope: Scope) -> str:
 
 
 class MetricsMiddleware:
-    """``api_latency_seconds{endpoint, method}`` and in-flight ``active_connections{http}``."""
+    """``api_latency_seconds{endpoint, method}``, ``api_requests_total{endpoint, method,
+    status_class}`` and in-flight ``active_connections{http}``.
+
+    A request that raised before its response started counts as ``5xx`` (the server error
+    middleware outside answers 500).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._inflight = active_connections.labels("http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Time the request; label it with its route template."""
+        """Time the request; label it with its route template and its status."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
         self._inflight.inc()
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, capture)
         finally:
             self._inflight.dec()
-            api_latency.labels(route_template(scope), scope["method"]).observe(
-                time.perf_counter() - start
-            )
+            endpoint, method = route_template(scope), scope["method"]
+            api_latency.labels(endpoint, method).observe(time.perf_counter() - start)
+            api_requests.labels(endpoint, method, status_class(status)).inc()
 
 
 class AuditMiddleware:

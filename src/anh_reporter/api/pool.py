@@ -22,7 +22,7 @@ from psycopg.pq import TransactionStatus
 
 from anh_reporter.errors import StorageError, first_line
 from anh_reporter.observability.metrics import active_connections
-from anh_reporter.storage.database import Database
+from anh_reporter.storage.database import Database, TimedAsyncCursor
 
 ACQUIRE_TIMEOUT_S = 10.0
 T = TypeVar("T")
@@ -51,6 +51,7 @@ class ConnectionPool:
                 options=self._options,
                 connect_timeout=5,
                 prepare_threshold=self.database.prepare_threshold,
+                cursor_factory=TimedAsyncCursor,
             )
         except psycopg.OperationalError as exc:
             first = first_line(exc)

@@ -518,6 +518,29 @@ class RedisStreamsBus:
             log.info("forgot idle consumers without pending entries: %s", ", ".join(removed))
         return removed
 
+    async def group_backlog(self) -> dict[str, tuple[int, int]]:
+        """Per known shard: (entries pending in the group, entries not yet delivered to it).
+
+        Read-only, one pipeline of XINFO GROUPS and XLEN. Where Redis gives no ``lag`` (before
+        7.0, or when it cannot tell) it is XLEN - pending: acked entries are deleted, so the
+        stream holds the pending ones and the undelivered ones (and rare poison entries).
+        """
+        known = {_text(m) for m in await self._redis.smembers(self._shards_key)}
+        shards = sorted(known | set(self._fixed_shards or ()))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for shard in shards:
+                pipe.xinfo_groups(self.stream_key(shard))
+                pipe.xlen(self.stream_key(shard))
+            replies = await pipe.execute(raise_on_error=False)
+        out: dict[str, tuple[int, int]] = {}
+        for shard, groups, length in zip(shards, replies[::2], replies[1::2], strict=True):
+            mine = [] if isinstance(groups, Exception) else groups
+            for g in mine:
+                if _text(g.get("name")) == self.group:
+                    pending, lag = int(g.get("pending") or 0), g.get("lag")
+                    out[shard] = (pending, max(int(length) - pending, 0) if lag is None else lag)
+        return out
+
     # -- live fan-out ---------------------------------------------------------------------
 
     def channel(self, shard: str) -> str:

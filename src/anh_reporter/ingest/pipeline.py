@@ -372,13 +372,19 @@ class IngestPipeline:
             if d.published_at:
                 metrics.reading_latency_seconds.observe(max(committed - d.published_at, 0.0))
         assert self.catalog is not None  # noqa: S101 - narrows for mypy: loaded in run() first
-        ids, counts = np.unique(good.series_id, return_counts=True)
-        for sid, n in zip(ids.tolist(), counts.tolist(), strict=True):
+        ids, where, counts = np.unique(good.series_id, return_inverse=True, return_counts=True)
+        newest = np.full(len(ids), np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(newest, where, good.time_us)
+        newest_s: dict[str, float] = {}  # per field: source time of its newest reading
+        for sid, n, t_us in zip(ids.tolist(), counts.tolist(), newest.tolist(), strict=True):
             row = self.catalog.rows.get(sid)
             if row is not None:
-                metrics.telemetry_processed.labels(
-                    field_id=str(row.field_id), variable=row.variable
-                ).inc(n)
+                field_id = str(row.field_id)
+                metrics.telemetry_processed.labels(field_id=field_id, variable=row.variable).inc(n)
+                newest_s[field_id] = max(newest_s.get(field_id, 0.0), t_us / US_PER_SECOND)
+        if refused < len(good):  # else the database refused the whole flush (quarantined)
+            for field_id, t in newest_s.items():
+                metrics.raise_to(metrics.ingest_newest_reading_timestamp, t, field_id)
 
     async def _announce(
         self, deliveries: list[Delivery], good: Batch, accepted: npt.NDArray[np.bool_]

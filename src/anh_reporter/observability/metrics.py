@@ -8,6 +8,8 @@ Every module increments the metrics defined here; ``/metrics`` (API issue) expos
 
 from __future__ import annotations
 
+import threading
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -151,3 +153,35 @@ api_requests = Counter(
     ["endpoint", "method", "status_class"],
     registry=REGISTRY,
 )
+
+
+_highest: dict[tuple[int, tuple[str, ...]], float] = {}
+_highest_lock = threading.Lock()
+
+
+def raise_to(gauge: Gauge, value: float, *labels: str) -> None:
+    """Set ``gauge{labels}`` to ``value`` unless this process already set it higher.
+
+    For the "newest ... timestamp" gauges: a replay of older data (a redelivered batch, a
+    drained spool, an amended old day) must not make the newest look older.
+    """
+    key = (id(gauge), labels)  # the gauges are this module's, alive as long as the process
+    with _highest_lock:
+        if value <= _highest.get(key, float("-inf")):
+            return
+        _highest[key] = value
+        gauge.labels(*labels).set(value)
+
+
+def status_class(status: int) -> str:
+    """``api_requests_total``'s ``status_class``: 200 -> ``2xx``; 500 (or none sent) -> ``5xx``."""
+    return f"{status // 100}xx" if 100 <= status <= 599 else "5xx"
+
+
+def forget(gauge: Gauge) -> None:
+    """Drop every series of ``gauge`` and what :func:`raise_to` remembers of them (tests; a
+    process that stops owning the series)."""
+    with _highest_lock:
+        for key in [k for k in _highest if k[0] == id(gauge)]:
+            del _highest[key]
+        gauge.clear()

@@ -23,7 +23,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from anh_reporter.config import ReportSettings, Settings
-from anh_reporter.observability.metrics import reports_generated
+from anh_reporter.observability.metrics import (
+    raise_to,
+    report_last_day_end_timestamp,
+    reports_generated,
+)
 from anh_reporter.production.config import FieldConfig, load_field
 from anh_reporter.production.contract_day import last_complete_day
 from anh_reporter.production.daily import compute_day
@@ -370,6 +374,7 @@ def _make_version(
         clear_amendment(conn, config.id, day)
     conn.commit()
     reports_generated.labels(field_id=str(config.id), status="signed").inc()
+    raise_to(report_last_day_end_timestamp, inputs.day_end.timestamp(), str(config.id), "generated")
     return GeneratedReport(
         field_code=config.code,
         contract_day=day,

@@ -11,6 +11,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from anh_reporter.config import ReportSettings
+from anh_reporter.observability.metrics import (
+    raise_to,
+    report_deliveries,
+    report_last_day_end_timestamp,
+)
 from anh_reporter.production.config import load_field
 from anh_reporter.reports.delivery import (
     BearerAuth,
@@ -30,6 +35,8 @@ from anh_reporter.storage import audit_log
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
+DELIVERY_OUTCOMES = ("delivered", "accepted", "rejected", "failed")
+"""``anh_report_deliveries_total``'s ``status`` values."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,8 @@ def submit(
 ) -> Submission:
     """Deliver the latest (or given) signed version and record the receipt and the status."""
     config = load_field(conn, field_code)
+    for outcome in DELIVERY_OUTCOMES:  # at 0 from now on: increase() sees the first of each
+        report_deliveries.labels(str(config.id), outcome)
     signed = signed_versions(conn, config.id, day)
     if version is not None:
         signed = [r for r in signed if r.version == version]
@@ -145,6 +154,7 @@ def submit(
             (exc.attempts, exc.http_status, str(exc), delivery[0]),
         )
         conn.commit()
+        report_deliveries.labels(str(config.id), "failed").inc()
         raise
     new_status = {"delivered": "submitted", "accepted": "accepted", "rejected": "rejected"}[
         receipt.status
@@ -168,6 +178,10 @@ def submit(
             (new_status, receipt.message, vid),
         )
     conn.commit()
+    report_deliveries.labels(str(config.id), receipt.status).inc()
+    if new_status != "rejected":
+        end = config.day(day).end.timestamp()
+        raise_to(report_last_day_end_timestamp, end, str(config.id), "submitted")
     return Submission(
         rid, number, channel.name, channel.target, new_status, receipt.message, receipt.body
     )

@@ -12,7 +12,9 @@ claimed (XAUTOCLAIM) by the others once idle ``ANH_WORKER__CLAIM_IDLE_MS``; name
 consumers that hold nothing and have been idle ``ANH_WORKER__FORGET_IDLE_MS`` are removed from
 the group (a killed worker's name), and a worker stopped by SIGTERM or SIGINT writes what it
 took, hands over anything still pending under its name and deletes its own name (XGROUP
-DELCONSUMER) before it exits.
+DELCONSUMER) before it exits. The same periodic task samples the group's pending and not yet
+delivered entries of every shard into ``bus_pending_entries`` and ``bus_stream_lag_entries``
+(``/metrics`` on ``ANH_METRICS__PORT``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from anh_reporter.config import Settings, get_settings
 from anh_reporter.errors import AnhError, first_line
 from anh_reporter.ingest.changes import ChangeNotifier
 from anh_reporter.ingest.pipeline import IngestPipeline, IngestStats
+from anh_reporter.observability import metrics
 from anh_reporter.observability.metrics import REGISTRY
 from anh_reporter.storage.database import Database, open_database
 from anh_reporter.terminal import console
@@ -109,7 +112,7 @@ async def run_worker(
     notifier = ChangeNotifier(db, redis_url=settings.redis_url)
     pipeline = IngestPipeline(db, bus, settings.ingest, on_commit=[notifier], drain_on_stop=False)
     writer = asyncio.create_task(pipeline.run())
-    janitor = asyncio.create_task(_forget_idle(bus, options.forget_idle_ms, options.claim_idle_ms))
+    janitor = asyncio.create_task(_janitor(bus, options.forget_idle_ms, options.claim_idle_ms))
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({writer, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -131,12 +134,38 @@ async def run_worker(
     return pipeline.stats
 
 
-async def _forget_idle(bus: RedisStreamsBus, forget_idle_ms: int, claim_idle_ms: int) -> None:
-    """Every so often, remove the names of consumers that hold nothing and stopped reading."""
+async def _janitor(bus: RedisStreamsBus, forget_idle_ms: int, claim_idle_ms: int) -> None:
+    """Every so often: sample the group's backlog (:func:`sample_backlog`), and remove the
+    names of consumers that hold nothing and stopped reading."""
     period = max(min(forget_idle_ms, claim_idle_ms) / 2000, 0.5)
     while True:
+        await sample_backlog(bus)
         await asyncio.sleep(period)
         try:
             await bus.forget_idle_consumers(forget_idle_ms)
         except Exception as exc:  # Redis down: retried next period
             log.warning("could not clean up idle consumers: %s", first_line(exc))
+
+
+_sampled: set[str] = set()  # the shards the gauges below have a series for
+
+
+async def sample_backlog(bus: RedisStreamsBus) -> None:
+    """Set ``bus_pending_entries`` and ``bus_stream_lag_entries`` of every shard of the group.
+
+    Every worker samples every shard, not only its own share: a dead worker's pile shows
+    while nobody has claimed it (the alert rules take the max over the workers).
+    """
+    try:
+        backlog = await bus.group_backlog()
+    except Exception as exc:  # Redis down: the gauges keep their last values; retried
+        log.warning("could not sample the bus backlog: %s", first_line(exc))
+        return
+    for shard in _sampled - backlog.keys():  # gone (Redis emptied): no stale series
+        metrics.bus_pending_entries.remove(shard)
+        metrics.bus_stream_lag_entries.remove(shard)
+    for shard, (pending, lag) in backlog.items():
+        metrics.bus_pending_entries.labels(shard).set(pending)
+        metrics.bus_stream_lag_entries.labels(shard).set(lag)
+    _sampled.clear()
+    _sampled.update(backlog)

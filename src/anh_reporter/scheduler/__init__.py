@@ -11,6 +11,10 @@ A new leader schedules each cron job from its newest fire time within ``misfire_
 run that fell in the failover gap is made at once instead of being skipped until the next day
 (jobs are idempotent, so a run the old leader had already made changes nothing). Jobs coalesce
 missed runs into one and run late within ``misfire_grace_s``; one instance of a job at a time.
+
+Metrics: ``scheduler_leader``; ``scheduler_job_runs_total{job_id, outcome}`` for every run;
+and the leader refreshes ``anh_report_last_day_end_timestamp_seconds`` from the database
+every :data:`~anh_reporter.scheduler.report_status.REFRESH_S` (:mod:`.report_status`).
 """
 
 from __future__ import annotations
@@ -19,17 +23,24 @@ import contextlib
 import datetime as dt
 import logging
 import threading
+import time
 from typing import Any
 
 import psycopg
+from apscheduler.events import (  # type: ignore[import-untyped]
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    JobExecutionEvent,
+)
 from apscheduler.schedulers.background import (  # type: ignore[import-untyped]
     BackgroundScheduler,
 )
 
 from anh_reporter.config import Settings
 from anh_reporter.errors import AnhError
-from anh_reporter.observability.metrics import scheduler_leader
+from anh_reporter.observability.metrics import scheduler_job_runs, scheduler_leader
 from anh_reporter.scheduler.jobs import BOGOTA, JOBS, FieldSchedule, JobSpec, options_of
+from anh_reporter.scheduler.report_status import REFRESH_S, refresh_report_status
 from anh_reporter.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -138,9 +149,12 @@ def build_scheduler(
         "max_instances": 1,
     }
     scheduler = BackgroundScheduler(timezone=BOGOTA, job_defaults=policy)
+    scheduler.add_listener(_count_run, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     fields = field_schedules(db)
     since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(seconds=options.misfire_grace_s)
     for spec in JOBS if jobs is None else jobs:
+        for outcome in ("success", "error"):  # at 0 from the start: increase() sees a first run
+            scheduler_job_runs.labels(spec.id, outcome)
         if spec.per_field:
             for field in fields:
                 trigger = spec.trigger(field, options)
@@ -170,6 +184,12 @@ def build_scheduler(
     return scheduler
 
 
+def _count_run(event: JobExecutionEvent) -> None:
+    """``scheduler_job_runs_total{job_id, outcome}``; a per-field job's id without its field."""
+    job_id = str(event.job_id).split(":", 1)[0]
+    scheduler_job_runs.labels(job_id, "error" if event.exception else "success").inc()
+
+
 def _first_run(trigger: Any, since: dt.datetime) -> dt.datetime | None:
     """The trigger's first fire time at or after ``since`` (in the past when one was missed)."""
     first: dt.datetime | None = trigger.get_next_fire_time(None, since)
@@ -194,6 +214,7 @@ def run_scheduler(
     lock = LeaderLock(lock_db or db, key=lock_key)
     scheduler: BackgroundScheduler | None = None
     scheduler_leader.set(0)
+    status_due = 0.0  # the leader refreshes the report status metric from the database
     try:
         while not stop.is_set():
             try:
@@ -206,11 +227,15 @@ def run_scheduler(
                 scheduler = build_scheduler(db, settings, jobs=jobs)
                 scheduler.start()
                 scheduler_leader.set(1)
+                status_due = 0.0
             elif scheduler is not None and not lock.held:
                 log.warning("scheduler: leadership lost; stopping jobs")
                 scheduler.shutdown(wait=False)
                 scheduler = None
                 scheduler_leader.set(0)
+            if scheduler is not None and time.monotonic() >= status_due:
+                refresh_report_status(db)
+                status_due = time.monotonic() + REFRESH_S
             stop.wait(poll_s)
     finally:
         if scheduler is not None:

@@ -6,19 +6,104 @@ PostgreSQL (see :mod:`anh_reporter.storage.embedded`) for as long as :func:`open
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
+from psycopg.abc import Params, Query
+from psycopg.rows import Row as CursorRow
 
 from anh_reporter.config import Settings
 from anh_reporter.errors import StorageError, first_line
+from anh_reporter.observability.metrics import db_query_duration
 from anh_reporter.storage.embedded import EmbeddedPostgres
 
 Row = TypeVar("Row")
+
+# db_query_duration_seconds{query_type}: the statement's first word, from a bounded set.
+_KINDS = ("select", "insert", "update", "delete", "with", "other")
+_TIMERS = {kind: db_query_duration.labels(kind) for kind in _KINDS}
+
+
+def _timer(query: Query) -> Any:
+    """The summary child of ``query``'s kind (a composed statement: of its first part)."""
+    head: object = query
+    while isinstance(head, sql.Composed):
+        head = next(iter(head), None)
+    if isinstance(head, sql.SQL):
+        head = head.as_string(None)
+    if isinstance(head, bytes):
+        head = head[:12].decode("ascii", "replace")
+    word = head[:12].split(None, 1) if isinstance(head, str) else []
+    return _TIMERS.get(word[0].lower() if word else "", _TIMERS["other"])
+
+
+class TimedCursor(psycopg.Cursor[CursorRow]):
+    """A cursor that times ``execute``/``executemany`` into ``db_query_duration_seconds``.
+
+    Every connection of :meth:`Database.connect` (and of the API's pool) uses it: about a
+    microsecond per statement. COPY (``cursor.copy``) and server-side cursors are not timed.
+    """
+
+    def execute(
+        self,
+        query: Query,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        """Execute and time it."""
+        start = time.perf_counter()
+        try:
+            # One call for both of psycopg's overloads (with or without a template string).
+            return super().execute(cast(Any, query), params, prepare=prepare, binary=binary)
+        finally:
+            _timer(query).observe(time.perf_counter() - start)
+
+    def executemany(
+        self, query: Query, params_seq: Iterable[Params], *, returning: bool = False
+    ) -> None:
+        """Execute for each parameter set, timed as one."""
+        start = time.perf_counter()
+        try:
+            super().executemany(query, params_seq, returning=returning)
+        finally:
+            _timer(query).observe(time.perf_counter() - start)
+
+
+class TimedAsyncCursor(psycopg.AsyncCursor[CursorRow]):
+    """:class:`TimedCursor` for asyncio connections."""
+
+    async def execute(
+        self,
+        query: Query,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        """Execute and time it."""
+        start = time.perf_counter()
+        try:
+            return await super().execute(cast(Any, query), params, prepare=prepare, binary=binary)
+        finally:
+            _timer(query).observe(time.perf_counter() - start)
+
+    async def executemany(
+        self, query: Query, params_seq: Iterable[Params], *, returning: bool = False
+    ) -> None:
+        """Execute for each parameter set, timed as one."""
+        start = time.perf_counter()
+        try:
+            await super().executemany(query, params_seq, returning=returning)
+        finally:
+            _timer(query).observe(time.perf_counter() - start)
 
 
 @dataclass(frozen=True)
@@ -43,6 +128,7 @@ class Database:
         role's settings give UTC and JIT off there (deploy/pgbouncer/README.md).
         """
         kwargs.setdefault("prepare_threshold", self.prepare_threshold)
+        kwargs.setdefault("cursor_factory", TimedCursor)
         try:
             return psycopg.connect(
                 self.url,

@@ -55,7 +55,7 @@ from anh_reporter.domain.quality import (
     GOOD,
 )
 from anh_reporter.domain.timeutil import from_us
-from anh_reporter.observability.metrics import connector_connected
+from anh_reporter.observability.metrics import connector_connected, connector_last_reading_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ class _DevicePoller:
         self.blocks = blocks
         self.source = source
         self.gauge = connector_connected.labels(connector=source)
+        self.last_reading = connector_last_reading_timestamp.labels(connector=source)
         self.state = _DeviceState()
         self._client: AsyncModbusTcpClient | None = None
         self.stopping = False
@@ -250,6 +251,7 @@ class _DevicePoller:
                 qualities.append(q)
                 if quality == GOOD:
                     self.state.last_value_us = t_us
+                    self.last_reading.set(t_us / 1e6)
         self.gauge.set(1 if self.connected else 0)
         if not sids:
             return

@@ -53,7 +53,7 @@ from anh_reporter.connectors.runtime import (
 from anh_reporter.domain.batch import Batch
 from anh_reporter.domain.quality import BAD, BAD_NO_COMMUNICATION, GOOD
 from anh_reporter.domain.timeutil import from_us
-from anh_reporter.observability.metrics import connector_connected
+from anh_reporter.observability.metrics import connector_connected, connector_last_reading_timestamp
 
 log = logging.getLogger(__name__)
 _MAX_MS = (2**63 - 1) // 1_000
@@ -457,6 +457,7 @@ class SparkplugConnector:
         self._client_id = config.broker.client_id or f"{config.name}-{secrets.token_hex(4)}"
         self._connected = asyncio.Event()
         self._last_error: str | None = None
+        self._last_reading = connector_last_reading_timestamp.labels(connector=config.name)
 
     @property
     def broker(self) -> str:
@@ -556,6 +557,8 @@ class SparkplugConnector:
             if outcome.batch is not None:
                 # Waits while the outbox is full (aiomqtt keeps queueing what arrives meanwhile).
                 await self.outbox.put(outcome.batch)
+                if self.session.last_value_us is not None:
+                    self._last_reading.set(self.session.last_value_us / 1e6)
 
     def _fail(self, message: str) -> None:
         self._last_error = message

@@ -463,6 +463,7 @@ class OpcUaConnector:
         newest = int(times.max())
         if self._last_value_us is None or newest > self._last_value_us:
             self._last_value_us = newest
+            metrics.connector_last_reading_timestamp.labels(self.name).set(newest / 1e6)
         # Waits while the outbox is full: back-pressure on asyncua's publish loop or the poll.
         await self.outbox.put(Batch(self._series[handles], times, values, quality, self.name))
         self.counters.readings += len(handles)
