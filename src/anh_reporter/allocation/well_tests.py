@@ -249,4 +249,3 @@ def separator_test(
         source="test_separator",
     )
     return SeparatorTest(test, coverage)
-
