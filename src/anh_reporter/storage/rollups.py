@@ -133,26 +133,35 @@ g AS (
         WHERE t.series_id = p.series_id AND t.time > p.last_time
           AND t.time < p.hour + interval '1 hour' AND {_GOOD_SQL}
         ORDER BY t.time LIMIT 1) nxt ON true
+    WHERE p.good > 0
 )
-UPDATE telemetry_hourly AS r SET
-    count = r.count + g.count,
-    good_count = r.good_count + g.good,
-    avg = (r.avg * r.good_count + g.avg * g.good) / (r.good_count + g.good),
-    min = least(r.min, g.min),
-    max = greatest(r.max, g.max),
-    integral = r.integral + g.integral
-               + coalesce({_segment("g.prev", "g.first")}, 0)
-               + coalesce({_segment("g.last", "g.next")}, 0)
-               - coalesce({_segment("g.prev", "g.next")}, 0),
-    first_time = CASE WHEN g.prev_time IS NULL THEN g.first_time ELSE r.first_time END,
-    first_value = CASE WHEN g.prev_time IS NULL THEN g.first_value ELSE r.first_value END,
-    last_time = CASE WHEN g.next_time IS NULL THEN g.last_time ELSE r.last_time END,
-    last_value = CASE WHEN g.next_time IS NULL THEN g.last_value ELSE r.last_value END,
-    updated_at = now()
+INSERT INTO telemetry_hourly AS r (series_id, hour, count, good_count, avg, min, max, integral,
+                                   first_time, first_value, last_time, last_value)
+SELECT g.series_id, g.hour, h.count + g.count, h.good_count + g.good,
+       (h.avg * h.good_count + g.avg * g.good) / (h.good_count + g.good),
+       least(h.min, g.min), greatest(h.max, g.max),
+       h.integral + g.integral
+           + coalesce({_segment("g.prev", "g.first")}, 0)
+           + coalesce({_segment("g.last", "g.next")}, 0)
+           - coalesce({_segment("g.prev", "g.next")}, 0),
+       CASE WHEN g.prev_time IS NULL THEN g.first_time ELSE h.first_time END,
+       CASE WHEN g.prev_time IS NULL THEN g.first_value ELSE h.first_value END,
+       CASE WHEN g.next_time IS NULL THEN g.last_time ELSE h.last_time END,
+       CASE WHEN g.next_time IS NULL THEN g.last_value ELSE h.last_value END
 FROM g
-WHERE r.series_id = g.series_id AND r.hour = g.hour
-  AND g.good > 0 AND r.good_count > 0 AND g.inside = g.good
-RETURNING r.series_id, r.hour
+-- The stored row, by its primary key for each partial (a LATERAL lookup, never a scan of the
+-- table: the planner cannot estimate how many partials pass the filters and, joining, once
+-- compared every stored row with every partial). MERGE_SQL locked it in this transaction.
+JOIN LATERAL (
+    SELECT * FROM telemetry_hourly x WHERE x.series_id = g.series_id AND x.hour = g.hour
+) h ON true
+WHERE h.good_count > 0 AND g.inside = g.good
+ON CONFLICT (series_id, hour) DO UPDATE SET
+    count = excluded.count, good_count = excluded.good_count, avg = excluded.avg,
+    min = excluded.min, max = excluded.max, integral = excluded.integral,
+    first_time = excluded.first_time, first_value = excluded.first_value,
+    last_time = excluded.last_time, last_value = excluded.last_value, updated_at = now()
+RETURNING series_id, hour
 """  # noqa: S608 - built from module constants only
 
 
