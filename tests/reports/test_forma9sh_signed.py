@@ -15,7 +15,8 @@ The month's form counts the amended version: field oil 1,000.00 + 1,100.00 + 900
 bbl (2,950.00 had version 1 been counted), gas 1,500.00 + 1,400.00 + 1,300.00 = 4,200.00 kscf,
 water 250.00 + 260.00 + 240.00 = 750.00 bbl. Each well's month is the sum of its rows in the
 three signed files (the latest version of each day), to the cent, in the CSV and in the XLSX
-that `report monthly` writes.
+that `report monthly` writes; the API route (`GET /reports/fields/{id}/forma9sh/2026-02`) serves
+the same CSV bytes and the same XLSX figures, to a viewer of the field's operator.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from anh_reporter.api.security import hash_password
 from anh_reporter.config import get_settings
 from anh_reporter.production.manual import add_entry
 from anh_reporter.production.well_entries import add_well_test
@@ -40,6 +43,7 @@ from anh_reporter.reports.cli import app as report_app
 from anh_reporter.reports.verify import verify_file
 from anh_reporter.storage.database import Database
 
+from ..api.conftest import PASSWORD, bearer, login, make_app
 from ..production.helpers import FIELD, prove_meters
 from ..production.wells_site import load_wells_site
 from .helpers import context
@@ -119,7 +123,51 @@ def run_monthly(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         get_settings.cache_clear()
 
 
-def test_forma9sh_adds_up_three_signed_days_counting_the_amended_version(
+async def api_forma9sh(db: Database, tmp_path: Path) -> dict[str, bytes]:
+    """The month's CSV and XLSX as the API serves them to a viewer of the field's operator."""
+    email = "visor@wells.example"
+    with db.connect() as conn:
+        row = conn.execute("SELECT id, operator_id FROM fields WHERE code = %s", (FIELD,)).fetchone()
+        assert row is not None
+        field_id, operator = int(row[0]), int(row[1])
+        conn.execute(
+            "INSERT INTO users (email, password_hash, operator_id, role, all_fields) "
+            "VALUES (%s, %s, %s, 'viewer', true)",
+            (email, hash_password(PASSWORD), operator),
+        )
+        conn.commit()
+    app = make_app(db, tmp_path / "api")
+    out: dict[str, bytes] = {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            auth = bearer((await login(client, email))["access_token"])
+            for fmt in ("csv", "xlsx"):
+                r = await client.get(
+                    f"/api/v1/reports/fields/{field_id}/forma9sh/2026-02",
+                    params={"format": fmt}, headers=auth,
+                )  # fmt: skip
+                assert r.status_code == 200, r.text
+                out[fmt] = r.content
+    return out
+
+
+def xlsx_figures(data: bytes) -> dict[str, dict[str, D]]:
+    """Each row's (wells, then TOTAL CAMPO) oil, gas and water in a Forma 9SH workbook."""
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    header = [str(c) for c in cells[0]]
+    column = {f: header.index(CSV_COLUMN[f]) for f in ROW}
+    well_at = header.index("Pozo")
+    # XLSX stores numbers as doubles: a figure to 0.01 below 10^13 reads back exactly.
+    return {
+        str(r[well_at]): {f: D(repr(r[column[f]])).quantize(D("0.01")) for f in ROW}
+        for r in cells[1:]
+    }
+
+
+async def test_forma9sh_adds_up_three_signed_days_counting_the_amended_version(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx = context(tmp_path / "reports")
@@ -172,16 +220,12 @@ def test_forma9sh_adds_up_three_signed_days_counting_the_amended_version(
     total = by_well["TOTAL CAMPO"]
     assert {f: D(total[CSV_COLUMN[f]]) for f in ROW} == field
 
-    sheet = load_workbook(tmp_path / "9sh.xlsx").active
-    assert sheet is not None
-    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
-    header = [str(c) for c in cells[0]]
-    column = {f: header.index(CSV_COLUMN[f]) for f in ROW}
-    well_at = header.index("Pozo")
-    book = {str(r[well_at]): r for r in cells[1:]}
+    book = xlsx_figures((tmp_path / "9sh.xlsx").read_bytes())
     assert list(book) == [*WELLS, "TOTAL CAMPO"]
     for well in [*WELLS, "TOTAL CAMPO"]:
-        want = field if well == "TOTAL CAMPO" else expected[well]
-        # XLSX stores numbers as doubles: a figure to 0.01 below 10^13 reads back exactly.
-        got = {f: D(repr(book[well][column[f]])).quantize(D("0.01")) for f in ROW}
-        assert got == want, well
+        assert book[well] == (field if well == "TOTAL CAMPO" else expected[well]), well
+
+    # The API route: the same CSV, byte for byte, and the same figures in its workbook.
+    served = await api_forma9sh(db, tmp_path)
+    assert served["csv"] == (tmp_path / "9sh.csv").read_bytes()
+    assert xlsx_figures(served["xlsx"]) == book
