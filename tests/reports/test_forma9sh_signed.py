@@ -127,7 +127,8 @@ async def api_forma9sh(db: Database, tmp_path: Path) -> dict[str, bytes]:
     """The month's CSV and XLSX as the API serves them to a viewer of the field's operator."""
     email = "visor@wells.example"
     with db.connect() as conn:
-        row = conn.execute("SELECT id, operator_id FROM fields WHERE code = %s", (FIELD,)).fetchone()
+        sql = "SELECT id, operator_id FROM fields WHERE code = %s"
+        row = conn.execute(sql, (FIELD,)).fetchone()
         assert row is not None
         field_id, operator = int(row[0]), int(row[1])
         conn.execute(
