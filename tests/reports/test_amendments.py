@@ -15,6 +15,7 @@ from anh_reporter.production.manual import add_entry
 from anh_reporter.reports import amendments
 from anh_reporter.reports.canonical import parse
 from anh_reporter.reports.errors import ReportError
+from anh_reporter.reports.profiles import get_profile
 
 from .helpers import AFTER, DAY_D, FIELD, context, generate, ready_day
 
@@ -28,9 +29,15 @@ def _lab_bsw(conn: Conn, value: str) -> None:
     )  # fmt: skip
 
 
-def test_a_material_amendment_waits_for_a_second_person(conn: Conn, tmp_path: Path) -> None:
+@pytest.mark.parametrize("profile", [None, "anh-es-1.0"])
+def test_a_material_amendment_waits_for_a_second_person(
+    conn: Conn, tmp_path: Path, profile: str | None
+) -> None:
+    """The same in the Spanish profile: its figures are compared under the model's names (its
+    documents' keys are named back), so its changes and their materiality are the same."""
     ctx = context(tmp_path)
     ready_day(conn)
+    conn.execute("UPDATE fields SET report_profile = %s", (profile,))
     v1 = generate(conn, ctx)
     _lab_bsw(conn, "5")
     draft = amendments.draft(conn, field_code=FIELD, day=DAY_D, context=ctx)
@@ -56,6 +63,9 @@ def test_a_material_amendment_waits_for_a_second_person(conn: Conn, tmp_path: Pa
     assert done.signed is not None and done.signed.version == 2
     assert done.signed.chain_seq == v1.chain_seq + 1
     document = parse(done.signed.path.read_bytes()) if done.signed.path else {}
+    if profile == "anh-es-1.0":
+        assert document["profile"] == "anh-es-1.0"
+        document = get_profile("anh-es-1.0").internal(document)
     amends = document["report"]["amends"]
     assert (amends["reason_code"], amends["requested_by"], amends["approved_by"]) == (
         "lab_result", "ana", "luis",

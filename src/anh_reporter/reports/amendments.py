@@ -92,15 +92,20 @@ def draft(conn: Conn, *, field_code: str, day: dt.date, context: Context) -> Ame
     row = conn.execute(
         "SELECT canonical FROM report_versions WHERE id = %s", (last.version_id,)
     ).fetchone()
-    old = parse(bytes(returned(row)[0]))
-    profile = profile_for_document(old, context.profile_dirs)
+    signed_doc = parse(bytes(returned(row)[0]))
+    profile = profile_for_document(signed_doc, context.profile_dirs)
+    # Compared with the model's key names, so a profile with other names (anh-es-1.0) lists
+    # its changes as any other (and the materiality sees them).
+    old = profile.internal(signed_doc)
     version = VersionInfo(
         number=last.version + 1, generated_at=dt.datetime.now(dt.UTC), generated_by="draft"
     )
     inputs = load_inputs(
         conn, config, day, version=version, threshold_pct=context.options.completeness_warning_pct
     )
-    new = parse(canonical_bytes(profile.document(build_report(inputs)), check=False))
+    new = profile.internal(
+        parse(canonical_bytes(profile.document(build_report(inputs)), check=False))
+    )
     changes = figure_changes(old, new) + [
         FigureChange(target=target, figure=figure, old=before, new=after)
         for target, figure, before, after in virtual_changes.changes_since_signed(

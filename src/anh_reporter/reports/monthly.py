@@ -8,7 +8,9 @@ totals are the sums of the signed daily figures to the last 0.01. The cumulative
 from the sum of every signed day before the month.
 
 A day signed in a profile before idp-1.2 has no per-well hours or status: its volumes count,
-its hours count as 0 and its status as producing.
+its hours count as 0 and its status as producing. A day signed in a profile with other key
+names (``anh-es-1.0``) is read through its profile's names, so a field may change profile
+within a month.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from anh_reporter.allocation.forma9sh import (
 from anh_reporter.allocation.hours_on import WellStatus
 from anh_reporter.reports.canonical import parse
 from anh_reporter.reports.errors import ReportError
+from anh_reporter.reports.profiles import ProfileError, internal_document
 from anh_reporter.storage import well_records
 
 Conn = psycopg.Connection[Any]
@@ -53,7 +56,8 @@ def parse_month(text: str) -> tuple[int, int]:
 def signed_documents(
     conn: Conn, field_id: int, first: dt.date | None, last: dt.date
 ) -> list[dict[str, Any]]:
-    """The latest signed version of each day's report in ``[first, last]`` (documents)."""
+    """The latest signed version of each day's report in ``[first, last]`` (documents, with the
+    model's key names whatever profile each day was signed in)."""
     rows = conn.execute(
         "SELECT DISTINCT ON (r.contract_day) v.canonical FROM reports r "
         "JOIN report_versions v ON v.report_id = r.id "
@@ -62,7 +66,14 @@ def signed_documents(
         "ORDER BY r.contract_day, v.version DESC",
         (field_id, first, first, last),
     ).fetchall()
-    return [parse(bytes(r[0])) for r in rows]
+    out = []
+    for row in rows:
+        document = parse(bytes(row[0]))
+        try:
+            out.append(internal_document(document))
+        except ProfileError as exc:
+            raise ReportError(f"a signed report cannot be read for the Forma 9SH: {exc}") from None
+    return out
 
 
 def daily_figures(documents: Iterable[dict[str, Any]]) -> list[WellDailyFigures]:

@@ -444,6 +444,14 @@ class Profile:
         plain = self.document(report)
         return canonical_bytes(plain, check=False) if self.is_valid(plain) else None
 
+    def internal(self, document: Any) -> Any:
+        """A document of this profile with the model's key names: a renamed profile's keys are
+        named back (``pozos`` → ``wells``), so code that reads signed documents (the Forma 9SH,
+        amendments) reads every profile the same way."""
+        if not self.field_names:
+            return document
+        return _renamed(document, {v: k for k, v in self.field_names.items()})
+
     def problems(self, document: Any) -> list[ValidationProblem]:
         """Every schema violation, with its JSON path, best first."""
         errors = sorted(self.validator.iter_errors(document), key=lambda e: list(e.path))
@@ -492,6 +500,9 @@ def load_profile(path: Path) -> Profile:
         isinstance(names, dict) and all(isinstance(v, str) for v in names.values())
     ):
         raise ProfileError(f"{path}: 'field_names' must map names to names")
+    if names is not None and len(set(names.values())) != len(names):
+        twice = sorted({v for v in names.values() if list(names.values()).count(v) > 1})
+        raise ProfileError(f"{path}: 'field_names' gives two keys the same name: {twice}")
     fused_mapping: Getter | None = None
     fused_check: Callable[[Any], bool] | None = None
     if fast is not None and names is None:  # renamed documents are mapped the plain way
@@ -544,3 +555,8 @@ def profile_for_document(document: Any, extra_dirs: tuple[Path, ...] = ()) -> Pr
     """The profile a document names in its ``profile`` field (``idp-1.0`` when it has none)."""
     name = document.get("profile") if isinstance(document, dict) else None
     return get_profile(name if isinstance(name, str) else DEFAULT_PROFILE, extra_dirs)
+
+
+def internal_document(document: Any, extra_dirs: tuple[Path, ...] = ()) -> Any:
+    """``document`` with the model's key names, whatever profile it was signed in."""
+    return profile_for_document(document, extra_dirs).internal(document)
