@@ -229,3 +229,24 @@ def test_a_field_chooses_its_report_profile(tmp_path: Path) -> None:
     assert load_site(write(tmp_path, chosen)).fields[0].report_profile == "anh-es-1.0"
     with pytest.raises(SiteFileError, match="report_profile"):
         load_site(write(tmp_path, chosen.replace("anh-es-1.0", "../etc/passwd")))
+
+
+def test_a_wells_avm_code_is_one_of_a_kind_within_its_field() -> None:
+    """``avm_code`` (the ANH's code of the well) defaults to the well's code; two wells of a
+    field cannot share one, given or defaulted, and it has no blanks at its ends."""
+    from anh_reporter.site import FieldSite
+
+    def field(*wells: dict[str, str]) -> dict[str, object]:
+        return {"code": "F1", "name": "F", "contract": "C", "municipality_dane": "50568",
+                "pmos": [], "wells": list(wells)}  # fmt: skip
+
+    ok = FieldSite.model_validate(
+        field({"code": "W-1", "name": "1", "avm_code": "CDL-0001"}, {"code": "W-2", "name": "2"})
+    )
+    assert [w.avm_code for w in ok.wells] == ["CDL-0001", None]
+    with pytest.raises(ValueError, match="duplicate well AVM code 'W-2'"):
+        FieldSite.model_validate(
+            field({"code": "W-1", "name": "1", "avm_code": "W-2"}, {"code": "W-2", "name": "2"})
+        )
+    with pytest.raises(ValueError, match="avm_code"):
+        FieldSite.model_validate(field({"code": "W-1", "name": "1", "avm_code": " CDL-1"}))

@@ -1,14 +1,16 @@
-"""Generate the Spanish ANH report profile (``anh-es-1.0``) from ``idp-1.2``: same content,
-field names in the ANH's Spanish nomenclature.
+"""Generate the Spanish ANH report profiles from their English sources (``anh-es-1.0`` from
+``idp-1.2``, ``anh-es-1.1`` from ``idp-1.3``): same content, field names in the ANH's Spanish
+nomenclature.
 
-The profile maps a report with ``idp-1.2``'s template, then renames every key of the document by
-its ``field_names`` (:data:`NAMES`); its JSON Schema is ``idp-1.2``'s with every property name
-renamed the same way (``schema_version`` and ``profile`` stay: they tell a verifier which
-profile a document is). ``docs/anh-profile.md`` lists the mapping. A property of the schema the
-mapping lacks is refused, so a field added to ``idp-1.2`` cannot slip into the Spanish profile in
+A profile maps a report with its source's template, then renames every key of the document by
+its ``field_names`` (:data:`NAMES`, plus :data:`ADDED` from the version that added each name);
+its JSON Schema is the source's with every property name renamed the same way
+(``schema_version`` and ``profile`` stay: they tell a verifier which profile a document is).
+``docs/anh-profile.md`` lists the mapping. A property of the schema the mapping lacks is
+refused, so a field added to an English profile cannot slip into the Spanish profile in
 English; two names mapped to one are refused too.
 
-    python tools/anh_es_profile.py            # writes reports/schemas/anh-es-1.0.*.json
+    python tools/anh_es_profile.py            # writes reports/schemas/anh-es-1.*.json
     python tools/anh_es_profile.py --check    # exit 1 when the committed files are stale
 """
 
@@ -22,7 +24,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "src" / "anh_reporter" / "reports" / "schemas"
-SOURCE, NAME = "idp-1.2", "anh-es-1.0"
+PAIRS = (("idp-1.2", "anh-es-1.0"), ("idp-1.3", "anh-es-1.1"))
+"""(English source, Spanish profile), oldest first."""
 
 NAMES: dict[str, str] = {
     # document, header, operator, field, contract day
@@ -104,61 +107,89 @@ NAMES: dict[str, str] = {
 }  # fmt: skip
 """Field name (idp-1.2) → nombre de campo (anh-es-1.0)."""
 
+ADDED: dict[str, dict[str, str]] = {
+    "anh-es-1.1": {"avm_code": "codigo_avm"},
+}
+"""The names each later Spanish profile adds (a published profile's mapping never changes)."""
+
+
+def names_of(name: str) -> dict[str, str]:
+    """The field names of Spanish profile ``name``: :data:`NAMES` and every addition up to it."""
+    out = dict(NAMES)
+    for _, spanish in PAIRS:
+        out |= ADDED.get(spanish, {})
+        if spanish == name:
+            return out
+    raise SystemExit(f"unknown Spanish profile {name!r}")
+
 KEEP = frozenset({"schema_version", "profile"})
 
 
-def _name(key: str, where: str) -> str:
+def _name(key: str, where: str, names: dict[str, str]) -> str:
     if key in KEEP or key.startswith("$"):
         return key
-    if key not in NAMES:
+    if key not in names:
         raise SystemExit(f"{where}: field {key!r} has no Spanish name in tools/anh_es_profile.py")
-    return NAMES[key]
+    return names[key]
 
 
-def _schema(node: Any, where: str) -> Any:
+def _schema(node: Any, where: str, names: dict[str, str]) -> Any:
     """Rename the names in ``properties``, ``required`` and ``propertyNames`` of every schema."""
     if isinstance(node, list):
-        return [_schema(v, where) for v in node]
+        return [_schema(v, where, names) for v in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
     for k, v in node.items():
         if k == "properties" and isinstance(v, dict):
-            out[k] = {_name(p, where): _schema(s, f"{where}.{p}") for p, s in v.items()}
+            out[k] = {
+                _name(p, where, names): _schema(s, f"{where}.{p}", names) for p, s in v.items()
+            }
         elif k == "required" and isinstance(v, list):
-            out[k] = [_name(p, where) for p in v]
+            out[k] = [_name(p, where, names) for p in v]
         elif k == "propertyNames" and isinstance(v, dict) and "enum" in v:
-            out[k] = v | {"enum": [_name(p, where) for p in v["enum"]]}
+            out[k] = v | {"enum": [_name(p, where, names) for p in v["enum"]]}
         else:
-            out[k] = _schema(v, f"{where}.{k}")
+            out[k] = _schema(v, f"{where}.{k}", names)
     return out
 
 
 def generate() -> dict[str, str]:
-    """The two files (name → text) of the Spanish profile."""
-    profile = json.loads((SCHEMAS / f"{SOURCE}.profile.json").read_text(encoding="utf-8"))
-    schema = json.loads((SCHEMAS / f"{SOURCE}.schema.json").read_text(encoding="utf-8"))
+    """The files (name → text) of every Spanish profile."""
+    out: dict[str, str] = {}
+    for source, name in PAIRS:
+        out |= _generate(source, name)
+    return out
+
+
+def _generate(source: str, name: str) -> dict[str, str]:
+    """The two files (name → text) of the Spanish profile ``name`` made from ``source``."""
+    names = names_of(name)
+    profile = json.loads((SCHEMAS / f"{source}.profile.json").read_text(encoding="utf-8"))
+    schema = json.loads((SCHEMAS / f"{source}.schema.json").read_text(encoding="utf-8"))
     document = dict(profile["document"])
-    document["profile"] = {"$const": NAME}
-    duplicated = {v for v in NAMES.values() if list(NAMES.values()).count(v) > 1}
+    document["profile"] = {"$const": name}
+    duplicated = {v for v in names.values() if list(names.values()).count(v) > 1}
     if duplicated:
         raise SystemExit(f"two fields share the Spanish name(s) {sorted(duplicated)}")
-    spanish_schema = _schema(schema, "schema")
-    spanish_schema["$id"] = f"https://anh-reporter.example/schemas/{NAME}.schema.json"
-    spanish_schema["title"] = "Informe Diario de Producción (IDP) — perfil ANH en español 1.0"
-    spanish_schema["properties"]["profile"] = {"const": NAME}
+    spanish_schema = _schema(schema, "schema", names)
+    spanish_schema["$id"] = f"https://anh-reporter.example/schemas/{name}.schema.json"
+    version = name.removeprefix("anh-es-")
+    title = f"Informe Diario de Producción (IDP) — perfil ANH en español {version}"
+    spanish_schema["title"] = title
+    spanish_schema["properties"]["profile"] = {"const": name}
     out_profile = {
-        "name": NAME,
-        "schema": f"{NAME}.schema.json",
-        "description": "The idp-1.2 content with its field names in the ANH's Spanish "
+        "name": name,
+        "schema": f"{name}.schema.json",
+        "description": f"The {source} content with its field names in the ANH's Spanish "
         "nomenclature (docs/anh-profile.md lists the mapping); generated by "
         "tools/anh_es_profile.py.",
-        "field_names": dict(sorted(NAMES.items())),
+        "field_names": dict(sorted(names.items())),
         "document": document,
     }
     return {
-        f"{NAME}.profile.json": json.dumps(out_profile, ensure_ascii=False, indent=2) + "\n",
-        f"{NAME}.schema.json": json.dumps(spanish_schema, ensure_ascii=False, indent=2) + "\n",
+        f"{name}.profile.json": json.dumps(out_profile, ensure_ascii=False, indent=2) + "\n",
+        f"{name}.schema.json": json.dumps(spanish_schema, ensure_ascii=False, indent=2) + "\n",
     }
 
 

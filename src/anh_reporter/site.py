@@ -248,6 +248,15 @@ class Well(_Model):
         pattern=r"^\d{5}$",
         description="DANE code of the well's municipality (default: the field's)",
     )
+    avm_code: str | None = Field(
+        None,
+        min_length=1,
+        max_length=60,
+        pattern=r"^\S(.*\S)?$",
+        description="The ANH's code of the well (its AVM master data), when the operator's "
+        "`code` differs; default: `code`. Reported in each well row (from profiles idp-1.3 and "
+        "anh-es-1.1) and in the Forma 9SH",
+    )
     series: tuple[Series, ...] = ()
     virtual_meter: VirtualMeterConf | None = Field(
         None,
@@ -369,6 +378,7 @@ class FieldSite(_Model):
         pmo_codes = [p.code for p in self.pmos]
         _no_duplicates(pmo_codes, "PMO code")
         _no_duplicates([w.code for w in self.wells], "well code")
+        _no_duplicates([w.avm_code or w.code for w in self.wells], "well AVM code")
         for well in self.wells:
             if well.pmo is not None and well.pmo not in pmo_codes:
                 raise ValueError(

@@ -44,11 +44,11 @@ def _tool() -> Any:
 TOOL = _tool()
 
 
-def renamed(node: Any) -> Any:
+def renamed(node: Any, names: dict[str, str] = TOOL.NAMES) -> Any:
     if isinstance(node, dict):
-        return {TOOL.NAMES.get(k, k): renamed(v) for k, v in node.items()}
+        return {names.get(k, k): renamed(v, names) for k, v in node.items()}
     if isinstance(node, list):
-        return [renamed(v) for v in node]
+        return [renamed(v, names) for v in node]
     return node
 
 
@@ -58,14 +58,25 @@ def test_the_committed_profile_is_what_the_tool_generates() -> None:
         assert (schemas / name).read_text(encoding="utf-8") == text, "run tools/anh_es_profile.py"
 
 
+@pytest.mark.parametrize("pair", TOOL.PAIRS, ids=[es for _, es in TOOL.PAIRS])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_every_golden_case_maps_to_the_spanish_profile(case: Path) -> None:
+def test_every_golden_case_maps_to_the_spanish_profile(case: Path, pair: tuple[str, str]) -> None:
+    source, name = pair
     report = build_report(ReportInputs.model_validate_json((case / "input.json").read_bytes()))
-    es, en = get_profile("anh-es-1.0"), get_profile("idp-1.2")
+    es, en = get_profile(name), get_profile(source)
     spanish, english = es.document(report), en.document(report)
     assert es.problems(spanish) == [] and es.is_valid(spanish)
-    assert spanish == renamed(english) | {"profile": "anh-es-1.0"}
+    assert spanish == renamed(english, TOOL.names_of(name)) | {"profile": name}
+    assert es.internal(spanish) == english | {"profile": name}  # and back
     canonical_bytes(spanish)
+
+
+def test_anh_es_1_1_names_the_avm_code_and_1_0_keeps_its_mapping() -> None:
+    """A published profile's mapping never changes: 1.1 adds codigo_avm, 1.0 is as it was."""
+    old, new = get_profile("anh-es-1.0"), get_profile("anh-es-1.1")
+    assert old.field_names is not None and new.field_names is not None
+    assert "avm_code" not in old.field_names
+    assert new.field_names == old.field_names | {"avm_code": "codigo_avm"}
 
 
 def test_a_field_that_chooses_the_spanish_profile_signs_in_it(conn: Conn, tmp_path: Path) -> None:

@@ -41,11 +41,13 @@ from anh_reporter.reports import service
 from anh_reporter.reports.canonical import parse
 from anh_reporter.reports.cli import app as report_app
 from anh_reporter.reports.verify import verify_file
+from anh_reporter.site import Site
 from anh_reporter.storage.database import Database
+from anh_reporter.storage.site_repo import load_site_into
 
 from ..api.conftest import PASSWORD, bearer, login, make_app
 from ..production.helpers import FIELD, prove_meters
-from ..production.wells_site import load_wells_site
+from ..production.wells_site import wells_site_dict
 from .helpers import context
 
 D = Decimal
@@ -71,8 +73,11 @@ CSV_COLUMN = {
 
 
 def type_the_days(conn: Any) -> int:
-    """Load the site, test the wells, type each day's hours and volumes; the day-2 oil entry."""
-    load_wells_site(conn)
+    """Load the site (W-3 known to the ANH as CDL-0003), test the wells, type each day's hours
+    and volumes; the day-2 oil entry."""
+    site = wells_site_dict()
+    site["fields"][0]["wells"][2]["avm_code"] = "CDL-0003"
+    load_site_into(conn, Site.model_validate(site), changed_by="test")
     prove_meters(conn)
     for well, (oil, gas, water) in TESTS.items():
         add_well_test(
@@ -222,6 +227,10 @@ async def test_forma9sh_adds_up_three_signed_days_counting_the_amended_version(
     rows = list(csv.DictReader(io.StringIO(text)))
     by_well = {r["Pozo"]: r for r in rows}
     assert list(by_well) == [*WELLS, "TOTAL CAMPO"]  # the wells, then the total row
+    # The ANH's code of each well: the site file's avm_code (W-3's), else the well's code.
+    assert {w: by_well[w]["Código AVM"] for w in WELLS} == {
+        "W-1": "W-1", "W-2": "W-2", "W-3": "CDL-0003", "W-4": "W-4",
+    }  # fmt: skip
     for well in WELLS:
         got = {f: D(by_well[well][CSV_COLUMN[f]]) for f in ROW}
         assert got == expected[well], well

@@ -31,7 +31,7 @@ from anh_reporter.reports.model import (
 from anh_reporter.reports.profiles import get_profile
 
 CASES = Path(__file__).parent / "cases"
-PROFILES = ("idp-1.0", "idp-1.1", "idp-1.2", "anh-es-1.0")
+PROFILES = ("idp-1.0", "idp-1.1", "idp-1.2", "idp-1.3", "anh-es-1.0", "anh-es-1.1")
 D = Decimal
 
 
@@ -185,6 +185,32 @@ RECORDED: dict[tuple[str, str], str] = {
         "tipo-b-manual-allocated",
         "anh-es-1.0",
     ): "d71b4ce98a4378e0184c7cf2cacb3a6364b9f4fc135cb46933af6729785aa5ff",
+    ("500-wells", "idp-1.3"): "30784b0fd9fa4433be4ca0a358d02efb4b0096b48a3d3e427358d08dd38b135d",
+    ("500-wells", "anh-es-1.1"): "69bd98240f4648a5b1eeec5ce97ef1e2f2872acdc7d4ce3cf0e741d79992347b",
+    (
+        "amendment-v2-with-anomalies",
+        "idp-1.3",
+    ): "2c7becafc69b39b0c9d0a8ea295dd183145212b5464aeda981aca39802dab578",
+    (
+        "amendment-v2-with-anomalies",
+        "anh-es-1.1",
+    ): "122b6f52b9bddef451add0f90648727c2c6ad042006d0c991f9a60620427aeac",
+    (
+        "tipo-a-three-pmos",
+        "idp-1.3",
+    ): "39693f76b750dc97759aeb26067ee24a1174be243da309584eeb19b667c48f70",
+    (
+        "tipo-a-three-pmos",
+        "anh-es-1.1",
+    ): "0e1c12789baac5fc2caa73d84e8350ed1ceb1b5864e4d8f6287d58485a406bfa",
+    (
+        "tipo-b-manual-allocated",
+        "idp-1.3",
+    ): "67ae0b5d9146666d75dccdd9240a9d863692ef6f15705a28cb8103cb15689818",
+    (
+        "tipo-b-manual-allocated",
+        "anh-es-1.1",
+    ): "12bc2632781de04ce11704f3f1273996310e50e495ac610b627834871c7a3382",
 }
 
 

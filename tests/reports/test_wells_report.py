@@ -36,11 +36,16 @@ def _document(path: Path) -> dict[str, Any]:
 def test_signed_report_shows_the_wells(conn: Conn, tmp_path: Path) -> None:
     wells_day(conn)
     prove_meters(conn)
+    # W-3 is known to the ANH by another code (the site file's avm_code); the others by theirs.
+    conn.execute("UPDATE wells SET avm_code = 'CDL-0003' WHERE code = 'W-3'")
     signed = generate(conn, context(tmp_path))
     assert signed.path is not None
     doc = _document(signed.path)
-    assert doc["profile"] == "idp-1.2"
+    assert (doc["profile"], doc["schema_version"]) == ("idp-1.3", "1.3")  # the default
     wells = {w["code"]: w for w in doc["wells"]}
+    assert {c: w["avm_code"] for c, w in wells.items()} == {
+        "W-1": "W-1", "W-2": "W-2", "W-3": "CDL-0003", "W-4": "W-4",
+    }  # fmt: skip
     assert [(c, w["oil_net_bbl"], w["gas_kpc"]) for c, w in wells.items()] == [
         ("W-1", Decimal("300.24"), Decimal("450.00")),
         ("W-2", Decimal("500.40"), Decimal("500.00")),
@@ -70,6 +75,24 @@ def test_signed_report_shows_the_wells(conn: Conn, tmp_path: Path) -> None:
     assert balances["oil"]["closes"] is False
     assert doc["allocation"]["pmos"][0]["pmo"] in pmos
     assert verify_file(signed.path).ok
+
+
+def test_idp_1_3_is_idp_1_2_with_each_wells_avm_code() -> None:
+    """Nothing else changes from 1.2 to 1.3: the same document, with ``avm_code`` in each well
+    row (the well's own code when the site file gives none) and the version constants."""
+    old, new = get_profile("idp-1.2"), get_profile("idp-1.3")
+    rows = 0
+    for case in sorted(p for p in CASES.iterdir() if p.is_dir()):
+        inputs = ReportInputs.model_validate_json((case / "input.json").read_bytes())
+        report = build_report(inputs)
+        before, after = old.document(report), new.document(report)
+        assert new.problems(after) == [], case.name
+        assert after["profile"] == "idp-1.3" and after["schema_version"] == "1.3"
+        for w in after["wells"]:
+            assert w.pop("avm_code") == w["code"]
+            rows += 1
+        assert after | {"profile": "idp-1.2", "schema_version": "1.2"} == before, case.name
+    assert rows > 0
 
 
 def test_every_golden_case_maps_to_idp_1_2() -> None:

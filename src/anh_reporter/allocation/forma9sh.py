@@ -41,6 +41,8 @@ class WellMaster:
     municipality_dane: str
     production_method: str
     """``site.Well.production_method``: natural_flow, esp, rod_pump, pcp, gas_lift..."""
+    avm_code: str | None = None
+    """The ANH's code of the well when it differs from ``well`` (None: ``well``)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class Forma9shRow:
     gor_scf_bbl: Decimal | None
     correction_factor: Decimal | None
     days_reported: int
+    avm_code: str = ""
+    """The ANH's code of the well (its ``well`` code unless the site file gives another)."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,7 @@ def _row(master: WellMaster, days: Sequence[WellDailyFigures], start: Cumulative
         gor_scf_bbl=ratios.gor_scf_bbl,
         correction_factor=factor,
         days_reported=len(days),
+        avm_code=master.avm_code or master.well,
     )
 
 
@@ -257,6 +262,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("contract", "Contrato"),
     ("field", "Campo"),
     ("well", "Pozo"),
+    ("avm_code", "Código AVM"),
     ("name", "Nombre del pozo"),
     ("municipality_dane", "Municipio (código DANE)"),
     ("production_method", "Método de producción"),
@@ -308,6 +314,7 @@ def table(form: Forma9sh) -> list[list[str | int | Decimal | None]]:
             "contract": form.contract,
             "field": form.field_code,
             "well": TOTAL_LABEL if is_total else row.well,
+            "avm_code": row.avm_code,
             "name": row.name,
             "municipality_dane": row.municipality_dane,
             "production_method": METHOD_ES.get(row.production_method, row.production_method),

@@ -68,6 +68,7 @@ def load_inputs(
                 test_entry_ids=sorted(e.id for e in entries.values()),
                 facility=w.facility,
                 municipality_dane=w.municipality_dane,
+                avm_code=w.avm_code,
             )
         )
     well_days = [

@@ -108,6 +108,8 @@ class WellInfo(_Model):
     test_entry_ids: list[int] = Field(default_factory=list)
     facility: str | None = None
     municipality_dane: str | None = None
+    avm_code: str | None = None
+    """The ANH's code of the well when it differs from ``code`` (None: ``code``)."""
 
 
 class WellDayInfo(_Model):
@@ -483,6 +485,8 @@ class WellReport:
     deferred_water_bbl: Decimal | None = None
     deferred_causes: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, str]] = field(default_factory=list)
+    avm_code: str = ""
+    """The ANH's code of the well: the site file's ``avm_code``, else ``code`` (idp-1.3)."""
 
 
 @dataclass(slots=True)

@@ -134,7 +134,7 @@ def field_month(conn: Conn, field_code: str, month: str) -> Forma9sh:
     month_docs = signed_documents(conn, field_id, first, last)
     before = signed_documents(conn, field_id, None, first - dt.timedelta(days=1))
     masters = [
-        WellMaster(w.code, w.name, w.municipality_dane or dane, w.production_method)
+        WellMaster(w.code, w.name, w.municipality_dane or dane, w.production_method, w.avm_code)
         for w in well_records.load_topology_rows(conn, field_id).wells
     ]
     return monthly_form(

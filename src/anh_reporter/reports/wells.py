@@ -80,6 +80,7 @@ def _well(d: WellDayInfo, w: WellInfo | None, field_dane: str) -> WellReport:
         # track, which made its full collections four times rarer.
         [_plain(c) for c in d.deferred_causes] if d.deferred_causes else d.deferred_causes,
         d.findings,
+        (w.avm_code if w else None) or d.code,  # avm_code
     )
 
 

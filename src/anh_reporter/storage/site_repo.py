@@ -267,6 +267,7 @@ def _load_field(
                 "fluids": list(f.well_fluids(well)) if f.facilities else [],
                 "entries": list(well.entries),
                 "municipality_dane": well.municipality_dane,
+                "avm_code": well.avm_code,
                 "virtual_meter": None
                 if well.virtual_meter is None
                 else Jsonb(well.virtual_meter.model_dump(mode="json")),

@@ -57,6 +57,8 @@ class WellRow:
     pmo: str | None
     virtual_meter: dict[str, Any] | None = None
     """The site file's ``virtual_meter`` block (None: no virtual meter)."""
+    avm_code: str | None = None
+    """The ANH's code of the well when it differs from ``code`` (None: ``code``)."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,10 @@ def load_topology_rows(conn: Conn, field_id: int) -> FieldTopologyRows:
         ).fetchall()
     )
     wells = tuple(
-        WellRow(wid, code, name, method, fac, tuple(fluids), tuple(entries), dane, pmo, vm)
-        for wid, code, name, method, fac, fluids, entries, dane, pmo, vm in conn.execute(
+        WellRow(wid, code, name, method, fac, tuple(fluids), tuple(entries), dane, pmo, vm, avm)
+        for wid, code, name, method, fac, fluids, entries, dane, pmo, vm, avm in conn.execute(
             "SELECT w.id, w.code, w.name, w.production_method, f.code, w.fluids, w.entries, "
-            "w.municipality_dane, p.code, w.virtual_meter FROM wells w "
+            "w.municipality_dane, p.code, w.virtual_meter, w.avm_code FROM wells w "
             "LEFT JOIN facilities f ON f.id = w.facility_id "
             "LEFT JOIN measurement_points p ON p.id = w.pmo_id "
             "WHERE w.field_id = %s ORDER BY w.code",
