@@ -122,6 +122,7 @@ def names_of(name: str) -> dict[str, str]:
             return out
     raise SystemExit(f"unknown Spanish profile {name!r}")
 
+
 KEEP = frozenset({"schema_version", "profile"})
 
 

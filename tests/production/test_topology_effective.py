@@ -173,7 +173,10 @@ def test_a_move_back_dated_before_a_signed_day_flags_it(conn: Conn, tmp_path: Pa
     assert changes[("W-2", "wells/oil_net_bbl")] == (D("588.47"), D("294.00"))
     assert changes[("W-2", "wells/pmos/oil")] == ("PMO-OIL", "PMO-OIL-2")
     assert changes[("W-2", "wells/facility")] == ("BAT-1", "BAT-2")
-    assert not draft.material  # no PMO volume moved
+    # No PMO volume moved, but W-1's oil did: (980.78 − 392.31) / 392.31 = 150.0013 %: a
+    # second person must approve the amendment.
+    assert draft.material and draft.largest_change_pct is not None
+    assert round(draft.largest_change_pct, 4) == D("150.0013")
     assert signed.version == 1
 
 

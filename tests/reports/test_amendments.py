@@ -148,3 +148,43 @@ def test_figure_changes_cover_wells_balances_and_the_allocation() -> None:
         ("W-2", "wells/oil_net_bbl", 588.47, 294.0),
         ("PMO-OIL", "allocation/findings/virtual_meter_diverges", None, diverges["message"]),
     ]
+
+
+def test_a_well_test_that_moves_the_wells_but_no_pmo_is_material(
+    conn: Conn, tmp_path: Path
+) -> None:
+    """tests/production/wells_site.wells_day: oil 980.78 bbl allocated on theoretical W-1
+    400 × 18/24 = 300, W-2 500, W-3 360 × 12/24 = 180 (Σ 980): 300.24 / 500.40 / 180.14.
+    A new W-1 test at 200 bbl/d: W-1 150, Σ 830, factor 980.78 / 830 = 1.1816626…; exact
+    shares 177.2494 / 590.8313 / 212.6993 (cents 17724.94, 59083.13, 21269.93: the floors add
+    up to 980.76, the two cents go to the largest remainders, W-1's .94 and W-3's .93):
+    177.25 / 590.83 / 212.70. No PMO moves; W-1 moves by 122.99 / 300.24 = 40.9639 %."""
+    from anh_reporter.production.well_entries import add_well_test
+
+    from ..production.helpers import prove_meters
+    from ..production.wells_site import wells_day
+
+    ctx = context(tmp_path)
+    wells_day(conn)
+    prove_meters(conn)
+    generate(conn, ctx)
+    add_well_test(
+        conn, field_code=FIELD, well_code="W-1", tested_on=DAY_D, duration_h="12",
+        oil_bbl_d="200", gas_kscf_d="600", water_bbl_d="50", tested_by="Ing. Pruebas",
+        entered_by="test",
+    )  # fmt: skip
+    draft = amendments.draft(conn, field_code=FIELD, day=DAY_D, context=ctx)
+    oil = {c.target: (c.old, c.new) for c in draft.changes if c.figure == "wells/oil_net_bbl"}
+    assert oil == {
+        "W-1": (parse(b"300.24"), parse(b"177.25")),
+        "W-2": (parse(b"500.40"), parse(b"590.83")),
+        "W-3": (parse(b"180.14"), parse(b"212.70")),
+    }
+    assert not [c for c in draft.changes if c.target.startswith("PMO-") and "volume" in c.figure]
+    assert draft.material and draft.largest_change_pct is not None
+    assert round(draft.largest_change_pct, 4) == Decimal("40.9639")
+    asked = amendments.request(
+        conn, field_code=FIELD, day=DAY_D, reason_code="lab_result", reason="new W-1 test",
+        requested_by="ana", context=ctx, now=AFTER + dt.timedelta(hours=1),
+    )  # fmt: skip
+    assert (asked.status, asked.signed) == ("pending", None)  # a second person must approve

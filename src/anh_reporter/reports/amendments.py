@@ -50,6 +50,9 @@ REASON_CODES: dict[str, str] = {
 
 PRINCIPAL_VOLUME = {"oil": "oil_net_bbl", "water": "water_net_bbl", "gas": "gas_kpc"}
 """The volume a PMO of each fluid reports, whose change decides materiality."""
+WELL_VOLUMES = frozenset({"wells/oil_net_bbl", "wells/gas_kpc", "wells/water_bbl"})
+"""A well's allocated volumes, whose change decides materiality too."""
+WELL_ROUNDING = Decimal("0.01")
 _NOT_FIGURES = ("/quality", "/issues", "/manual_entry_ids", "/sources", "/uncertainty/budget")
 
 
@@ -205,13 +208,19 @@ def _json(value: Any) -> str:
 
 
 def _largest_change(changes: list[FigureChange], kinds: dict[Any, Any]) -> Decimal | None:
-    """The largest relative change of a PMO's principal volume (NSV, water, gas), %."""
+    """The largest relative change, %, of a PMO's principal volume (NSV, water, gas) or of a
+    well's allocated oil, gas or water (what the Forma 9SH and the royalties per municipality
+    rest on). A well's change of one rounding increment (0.01) or less is left out: the
+    largest-remainder rounding can move any well by that much when its PMO's volume moves."""
     largest: Decimal | None = None
     for c in changes:
-        if c.figure != PRINCIPAL_VOLUME.get(str(kinds.get(c.target))):
+        is_well = c.figure in WELL_VOLUMES
+        if not is_well and c.figure != PRINCIPAL_VOLUME.get(str(kinds.get(c.target))):
             continue
         old = Decimal(str(c.old)) if c.old is not None else Decimal(0)
         new = Decimal(str(c.new)) if c.new is not None else Decimal(0)
+        if is_well and abs(new - old) <= WELL_ROUNDING:
+            continue
         pct = Decimal(100) if old == 0 else abs(new - old) / abs(old) * 100
         largest = pct if largest is None else max(largest, pct)
     return largest
