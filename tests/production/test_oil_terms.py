@@ -191,3 +191,31 @@ def test_an_entry_on_a_signed_day_flags_it_for_amendment(conn: Conn, tmp_path: P
     # The oil balance's terms: dispatched, stock_change, consumption (index 2), losses.
     assert changed[("oil", "balances/terms/2/volume")] == (0, D("12.50"))
     assert changed[("oil", "balances/residual")] == (D("20.00"), D("7.50"))
+
+
+def test_the_signed_report_carries_the_terms_and_their_entries(conn: Conn, tmp_path: Path) -> None:
+    from anh_reporter.config import Settings
+    from anh_reporter.reports import service
+    from anh_reporter.reports.canonical import parse
+
+    oil_day(conn)
+    used = add(conn, "oil_consumption", "12.50", "heater fuel", recompute=False).entry
+    lost = add(conn, "oil_losses", "6.00", "evaporation").entry
+    context = service.Context.from_settings(Settings(data_dir=tmp_path))
+    report = service.generate(
+        conn, field_code=FIELD, day=DAY_D, context=context, created_by="t",
+        now=dt.datetime(2026, 2, 4, tzinfo=dt.UTC),
+    )  # fmt: skip
+    assert report.path is not None
+    doc = parse(report.path.read_bytes())
+    assert isinstance(doc, dict)
+    (balance,) = [b for b in doc["balances"] if b["fluid"] == "oil"]
+    assert [(t["name"], D(str(t["volume"]))) for t in balance["terms"]] == [
+        ("dispatched", D("980.00")), ("stock_change", D(0)), ("consumption", D("12.50")),
+        ("losses", D("6.00")),
+    ]  # fmt: skip
+    assert (D(str(balance["residual"])), balance["closes"]) == (D("1.50"), True)
+    carried = {m["id"]: (m["kind"], m["target"], m["reason"]) for m in doc["manual_entries"]}
+    assert carried[used.id] == ("oil_consumption", FIELD, "heater fuel")
+    assert carried[lost.id] == ("oil_losses", FIELD, "evaporation")
+    assert "IDP034" not in {f["code"] for f in report.findings}

@@ -9,6 +9,7 @@ with its own reason; a wrong one is corrected by replacing it, never by adding a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -50,3 +51,8 @@ def day_oil_terms(conn: Conn, field_id: int, day: dt.date) -> OilTerms:
     for _, kind, value in rows:
         sums[TERM_OF_KIND[kind]] += Decimal(value)
     return OilTerms(sums["consumption"], sums["losses"], tuple(int(r[0]) for r in rows))
+
+
+def stored_entry_ids(totals: Mapping[str, Any]) -> list[int]:
+    """The ids of the entries a stored day's consumption and losses rest on (its totals)."""
+    return [int(i) for i in (totals.get("oil_terms") or {}).get("manual_entry_ids", [])]
