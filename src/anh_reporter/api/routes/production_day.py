@@ -1,9 +1,10 @@
 """A field's day before it is signed: its evidence, and the people's word on it.
 
 Reading the evidence needs ``production.read``. Entering a value by hand (a volume for a gap,
-a lab result) needs ``production.write``; confirming a meter reset, approving an estimate or
-recording a meter proving needs ``production.approve``. Each of these recomputes the day at
-once and is written to the audit log by the production package, naming the person.
+a lab result, the field's oil consumption or losses) needs ``production.write``; confirming a
+meter reset, approving an estimate or recording a meter proving needs ``production.approve``.
+Each of these recomputes the day at once and is written to the audit log by the production
+package, naming the person.
 """
 
 from __future__ import annotations
