@@ -3,7 +3,8 @@
 * **Oil**: production = dispatch (sales/LACT) + Δ stock + consumption + losses, with
   Δ stock = Σ over tanks (closing − opening gauged volume at 60 °F). Tank volumes come in as
   numbers (from gauges or level telemetry through a strapping table, API MPMS 12.1.1, computed
-  elsewhere).
+  elsewhere); consumption (oil used on site) and losses (evaporation, spills) are the field's
+  own figures of the day, typed by hand (``production/oil_terms.py``).
 * **Gas**: produced = sold + fuel + flare + vent + reinjected + gas lift.
 * **Water**: produced = disposal + injection (the injection PMO, or the sum over injection
   wells when they are metered).
@@ -289,11 +290,14 @@ class FieldBalances:
     oil: Balance | None
     gas: Balance | None
     water: Balance | None
+    unused: tuple[Finding, ...] = ()
+    """What was given for a balance the day does not have (oil consumption without oil)."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:
         """Every balance's findings."""
-        return tuple(f for b in (self.oil, self.gas, self.water) if b for f in b.findings)
+        found = tuple(f for b in (self.oil, self.gas, self.water) if b for f in b.findings)
+        return (*found, *self.unused)
 
 
 def balances_from_totals(
@@ -311,8 +315,12 @@ def balances_from_totals(
 
     Oil dispatch is the ``sales`` total; gas dispositions are the sales, fuel, flare, vent,
     reinjection and gas-lift totals; water dispositions the disposal and injection totals.
+    Oil consumption and losses are the field's own (typed by hand, bbl at 60 °F); given for a
+    day without an oil production volume they are not dropped silently: a warning says they
+    count nowhere.
     """
     oil = gas = water = None
+    unused: tuple[Finding, ...] = ()
     if ("oil", Role.PRODUCTION) in totals.totals:
         oil = oil_balance(
             produced=totals.total("oil", Role.PRODUCTION),
@@ -324,6 +332,17 @@ def balances_from_totals(
             target=target,
             unknown_tanks=unknown_tanks,
             stock_findings=stock_findings,
+        )
+    elif oil_consumption or oil_losses:
+        unused = (
+            Finding(
+                Code.BALANCE_OPEN,
+                Severity.WARNING,
+                f"oil consumption {oil_consumption} bbl and losses {oil_losses} bbl were entered "
+                "for the day, but it has no oil production volume, so no oil balance: they count "
+                "nowhere",
+                target,
+            ),
         )
     if ("gas", Role.PRODUCTION) in totals.totals:
         gas = gas_balance(
@@ -345,4 +364,4 @@ def balances_from_totals(
             settings=settings,
             target=target,
         )
-    return FieldBalances(oil, gas, water)
+    return FieldBalances(oil, gas, water, unused)

@@ -1,6 +1,9 @@
-"""Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests.
+"""Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests, and a
+field's oil consumption and losses.
 
-An entry says who typed which value, for which PMO (or well) and contract day, when and why.
+An entry says who typed which value, for which PMO (or well, or the field as a whole: the oil
+consumption and losses of :mod:`~anh_reporter.production.oil_terms`) and contract day, when
+and why.
 Entries are never edited: a correction is a new entry that *replaces* an older one (the old one
 gets ``superseded_by``). An active entry is used instead of telemetry for its PMO and day (see
 :mod:`~anh_reporter.production.figures`), so adding one recomputes that day; if the day's
@@ -19,15 +22,19 @@ from psycopg.types.json import Jsonb
 
 from anh_reporter.domain.mpms import TEMPERATURE_RANGE_F, density_to_api
 from anh_reporter.errors import AnhError
-from anh_reporter.production.config import load_field
+from anh_reporter.production.config import FieldConfig, load_field
 from anh_reporter.production.daily import ComputeResult, compute_day
 from anh_reporter.production.inputs import DEFAULT_SETTINGS, VOLUME_KINDS, ProductionSettings
 from anh_reporter.production.store import flag_issued_report
 from anh_reporter.production.tank_gauging import Gauge, load_tank, transfer
 from anh_reporter.storage import audit_log
+from anh_reporter.storage.config_history import topology_in_force
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
+
+FIELD_OIL_LIMIT_BBL = 100_000.0
+"""The most oil a field's day may consume or lose by one entry (bbl at 60 °F)."""
 
 API_RANGE = (round(density_to_api(1163.5), 1), round(density_to_api(610.6), 1))
 """API gravity limits of crude oil in API MPMS 11.1-2004 (base density 610.6-1163.5 kg/m³)."""
@@ -42,7 +49,7 @@ class Kind:
     low: float
     high: float
     owner: str
-    """``pmo`` or ``well``."""
+    """``pmo``, ``well`` or ``field`` (the field as a whole: no PMO, no well)."""
     fluid: str | None = None
     """The PMO kind a volume entry must match (``None``: any liquid)."""
     description: str = ""
@@ -79,6 +86,26 @@ KINDS: dict[str, Kind] = {
             None,
             "hours on production of a well for the day, replacing its telemetry",
         ),
+        Kind(
+            "oil_consumption",
+            "bbl",
+            0.0,
+            FIELD_OIL_LIMIT_BBL,
+            "field",
+            None,
+            "oil used on site in the day (heaters, engines...), NSV at 60 °F: the oil balance's "
+            "consumption",
+        ),
+        Kind(
+            "oil_losses",
+            "bbl",
+            0.0,
+            FIELD_OIL_LIMIT_BBL,
+            "field",
+            None,
+            "oil lost in the day (evaporation, a spill...), NSV at 60 °F: the oil balance's "
+            "losses; the reason says how it was lost",
+        ),
     )
 }
 
@@ -94,9 +121,9 @@ class ManualEntry:
     id: int
     field_code: str
     owner_code: str
-    """The PMO or well code."""
+    """The PMO or well code (the field code for a field-level entry)."""
     owner: str
-    """``pmo`` or ``well``."""
+    """``pmo``, ``well`` or ``field``."""
     contract_day: dt.date
     kind: str
     value: Decimal
@@ -198,6 +225,8 @@ def add_entry(
         if kind == "tank_gauging" and pmo.kind == "gas":
             raise ManualEntryError(f"tank gauging applies to liquid PMOs; {pmo_code} is gas")
         pmo_id = pmo.id
+    elif spec.owner == "field":
+        _check_field_entry(conn, config, day, kind, pmo_code, well_code)
     else:
         if well_code is None or pmo_code is not None:
             raise ManualEntryError(f"{kind} is entered for a well: give the well code")
@@ -271,12 +300,39 @@ def add_entry(
         )
     conn.commit()
     recomputed = compute_day(conn, field_code, day, settings=settings) if recompute else None
-    if spec.owner == "well":
-        # Well entries do not change a PMO's figures, only the per-well allocation.
+    if spec.owner in ("well", "field"):
+        # Well and field entries do not change a PMO's figures, only the per-well allocation
+        # or the balances.
         flag_issued_report(conn, config.id, day)
         conn.commit()
     entry = get_entry(conn, new_id)
     return AddResult(entry, replaces, recomputed)
+
+
+def _check_field_entry(
+    conn: Conn,
+    config: FieldConfig,
+    day: dt.date,
+    kind: str,
+    pmo_code: str | None,
+    well_code: str | None,
+) -> None:
+    """A field-level entry has no PMO and no well, and needs an oil balance to count in: the
+    field's topology in force on the day has wells and an oil production PMO."""
+    if pmo_code is not None or well_code is not None:
+        given = f"PMO {pmo_code!r}" if pmo_code is not None else f"well {well_code!r}"
+        raise ManualEntryError(
+            f"{kind} is entered for field {config.code} as a whole, not for a PMO or a well "
+            f"({given} given): leave the PMO and the well out"
+        )
+    rows = topology_in_force(conn, config.id, config.day(day).start)
+    oil = [p.code for p in rows.pmos if p.kind == "oil" and p.role == "production"]
+    if not rows.facilities or not rows.wells or not oil:
+        raise ManualEntryError(
+            f"{kind}: field {config.code} has no oil balance on {day} (it needs facilities, "
+            "wells and an oil production PMO in its site file), so there is nothing for the "
+            "entry to count in"
+        )
 
 
 def _refuse_overlap(
@@ -312,7 +368,10 @@ def _level(
     """The level a volume entry is at (checked); ``None`` for other kinds."""
     if kind not in VOLUME_KINDS:
         if level is not None or window is not None:
-            raise ManualEntryError(f"{kind} is not a volume: it has no level and no window")
+            raise ManualEntryError(
+                f"{kind} has no level and no window (only a PMO's volume has): level {level!r}, "
+                f"window {'given' if window else 'none'}"
+            )
         return None
     if kind == "tank_gauging":
         if level not in (None, "tank"):
@@ -346,8 +405,9 @@ def _check_window(window: tuple[dt.datetime, dt.datetime], day: Any) -> None:
 
 
 _SELECT = """
-SELECT m.id, f.code, coalesce(p.code, w.code), CASE WHEN m.pmo_id IS NULL THEN 'well'
-       ELSE 'pmo' END, m.contract_day, m.kind, m.value, m.unit, m.entered_by, m.entered_at,
+SELECT m.id, f.code, coalesce(p.code, w.code, f.code), CASE WHEN m.pmo_id IS NOT NULL
+       THEN 'pmo' WHEN m.well_id IS NOT NULL THEN 'well' ELSE 'field' END, m.contract_day,
+       m.kind, m.value, m.unit, m.entered_by, m.entered_at,
        m.reason, m.superseded_by, m.level, m.window_start, m.window_end, m.details
 FROM manual_entries m
 JOIN fields f ON f.id = m.field_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,7 +19,8 @@ from anh_reporter.storage.database import open_database
 from anh_reporter.terminal import console, os_user
 
 manual_app = typer.Typer(
-    help="Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests.",
+    help="Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests, "
+    "the field's oil consumption and losses.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -51,8 +52,11 @@ def manual_add(
     kind: Annotated[str, typer.Option(help=f"One of: {', '.join(KINDS)}")],
     value: Annotated[str, typer.Option(help="The value, in the kind's unit")],
     reason: Annotated[str, typer.Option(help="Why it is entered by hand")],
-    pmo: Annotated[str | None, typer.Option(help="PMO code (all kinds but well tests)")] = None,
-    well: Annotated[str | None, typer.Option(help="Well code (well tests)")] = None,
+    pmo: Annotated[
+        str | None,
+        typer.Option(help="PMO code (all kinds but well tests, hours on, oil consumption/losses)"),
+    ] = None,
+    well: Annotated[str | None, typer.Option(help="Well code (well tests, hours on)")] = None,
     unit: Annotated[str | None, typer.Option(help="Unit, checked against the kind's")] = None,
     replaces: Annotated[int | None, typer.Option(help="Id of the entry this corrects")] = None,
     level: Annotated[
@@ -72,7 +76,9 @@ def manual_add(
     """Enter a value by hand; its day is recomputed at once.
 
     A volume covers the whole day at the level given, or (indicated volumes) the window
-    ``--from``/``--to`` (a gap); the telemetry figure it replaces stays visible.
+    ``--from``/``--to`` (a gap); the telemetry figure it replaces stays visible. The field's
+    oil consumption and losses (``oil_consumption``, ``oil_losses``, bbl at 60 °F) take no
+    PMO and no well; the day's oil balance is printed.
     """
     if (start is None) != (end is None):
         raise CliInputError("give both --from and --to for a window, or neither")
@@ -101,10 +107,25 @@ def manual_add(
     )
     if result.recomputed is not None:
         r = result.recomputed
+        if e.owner == "field":
+            console.print(oil_balance_line(r.wells.totals if r.wells else {}), highlight=False)
         if r.needs_amendment:
             console.print("[yellow]the day's signed report needs an amendment[/]")
-        else:
+        elif e.owner != "field":
             console.print("figures recomputed" if r.changed else "figures unchanged")
+
+
+def oil_balance_line(totals: dict[str, Any]) -> str:
+    """The day's stored oil balance in one line (or why there is none)."""
+    oil = next((b for b in totals.get("balances", []) if b["fluid"] == "oil"), None)
+    if oil is None:
+        return "no oil balance for the day (no oil production volume): the entry counts nowhere"
+    terms = ", ".join(f"{t['name']} {t['volume']}" for t in oil["terms"])
+    state = "closes" if oil["closes"] else "does not close"
+    return (
+        f"oil balance: produced {oil['produced']} bbl = {terms} + residual {oil['residual']} "
+        f"bbl; tolerance {Decimal(oil['tolerance']).quantize(Decimal('0.01'))} bbl: {state}"
+    )
 
 
 def _gauge(text: str, ambient: float | None, option: str) -> Gauge:

@@ -86,6 +86,7 @@ from anh_reporter.production.config import FieldConfig
 from anh_reporter.production.contract_day import ContractDay
 from anh_reporter.production.figures import DailyFigures
 from anh_reporter.production.inputs import DEFAULT_SETTINGS, ProductionSettings
+from anh_reporter.production.oil_terms import day_oil_terms
 from anh_reporter.production.store import load_day
 from anh_reporter.production.tank_levels import day_tank_stocks
 from anh_reporter.production.virtual_days import virtual_day
@@ -271,10 +272,13 @@ def _allocate(
     )
     totals = field_totals(topology, volumes)
     stocks = day_tank_stocks(conn, config, window)
+    oil_terms = day_oil_terms(conn, config.id, day)  # the field's consumption and losses entries
     balances = balances_from_totals(
         totals,
         settings=conf.balances,
         tanks=stocks.stocks,
+        oil_consumption=oil_terms.consumption,
+        oil_losses=oil_terms.losses,
         target=config.code,
         unknown_tanks=stocks.unknown,
         stock_findings=stocks.findings,
@@ -283,6 +287,7 @@ def _allocate(
         field_day, totals, balances, inputs, hours_source, test_ids
     )
     totals_doc["tank_stocks"] = list(stocks.details)
+    totals_doc["oil_terms"] = oil_terms.as_dict()
     virtual = virtual_day(
         conn, config.id, wells=rows.wells, inputs=inputs, test_ids=test_ids, topology=topology,
         measured={c: v for c, v in volumes.items() if c in production}, window=span,

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from anh_reporter.domain.timeutil import from_us
+from anh_reporter.production.oil_terms import stored_entry_ids
 from anh_reporter.production.store import StoredDay
 from anh_reporter.reports.model import (
     SCHEMA_VERSION,
@@ -66,6 +67,8 @@ def build_report(inputs: ReportInputs) -> IdpReport:
     # The legacy manual well tests the allocated wells rest on.
     allocated = {w.code for w in wells if w.oil_net_bbl is not None or w.gas_kpc is not None}
     used_ids |= {i for w in inputs.wells if w.code in allocated for i in w.test_entry_ids}
+    # The field's oil consumption and losses the oil balance counts.
+    used_ids |= set(stored_entry_ids(inputs.allocation.totals if inputs.allocation else {}))
     v = inputs.version
     return IdpReport(
         schema_version=SCHEMA_VERSION,

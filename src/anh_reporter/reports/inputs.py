@@ -14,6 +14,7 @@ from anh_reporter.production.approvals import approvals_of_day
 from anh_reporter.production.config import FieldConfig
 from anh_reporter.production.contract_day import ContractDay
 from anh_reporter.production.manual import latest_well_tests, list_entries
+from anh_reporter.production.oil_terms import stored_entry_ids
 from anh_reporter.production.provings import proving_in_force
 from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.model import (
@@ -79,6 +80,7 @@ def load_inputs(
     ids = sorted(
         {i for p in pmos for i in p.figures.manual_entry_ids}
         | {i for w in wells for i in w.test_entry_ids}
+        | set(stored_entry_ids(stored_allocation["totals"] if stored_allocation else {}))
     )
     manual = [
         ManualEntryUsed(

@@ -803,7 +803,8 @@ export interface paths {
         put?: never;
         /**
          * Create Manual Entry
-         * @description A volume by hand for a PMO's day or a window of it; the day is recomputed at once.
+         * @description A volume by hand for a PMO's day or a window of it, or a field's oil consumption or
+         *     losses of the day; the day is recomputed at once (a signed day is flagged for amendment).
          */
         post: operations["production-create_manual_entry"];
         delete?: never;
@@ -2438,7 +2439,9 @@ export interface components {
         };
         /**
          * ManualEntryIn
-         * @description A volume entered by hand for a PMO's day, or for a window of it (a gap).
+         * @description A volume entered by hand for a PMO's day, or for a window of it (a gap); or, with
+         *     ``field_id`` and a field ``kind``, the field's oil consumption or losses of the day (bbl
+         *     at 60 °F, no PMO, no level, no window).
          */
         ManualEntryIn: {
             /**
@@ -2446,6 +2449,15 @@ export interface components {
              * Format: date
              */
             day: string;
+            /** Field Id */
+            field_id?: number | null;
+            /**
+             * Kind
+             * @description volume: a PMO's volume (give pmo_id); oil_consumption, oil_losses: the field's (give field_id)
+             * @default volume
+             * @enum {string}
+             */
+            kind: "volume" | "oil_consumption" | "oil_losses";
             /**
              * Level
              * @description indicated: the meter factor and corrections are applied
@@ -2454,7 +2466,7 @@ export interface components {
              */
             level: "indicated" | "gov" | "gsv" | "nsv";
             /** Pmo Id */
-            pmo_id: number;
+            pmo_id?: number | null;
             /**
              * Reason
              * @description Why, in words
@@ -2465,6 +2477,11 @@ export interface components {
              * @description The entry this one corrects
              */
             replaces?: number | null;
+            /**
+             * Unit
+             * @description Checked against the kind's
+             */
+            unit?: string | null;
             /** Volume */
             volume: number | string;
             /** Window End */
@@ -2497,6 +2514,11 @@ export interface components {
             kind: string;
             /** Level */
             level: string | null;
+            /**
+             * Owner
+             * @enum {string}
+             */
+            owner: "pmo" | "well" | "field";
             /** Owner Code */
             owner_code: string;
             /** Reason */

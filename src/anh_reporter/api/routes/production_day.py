@@ -1,9 +1,10 @@
 """A field's day before it is signed: its evidence, and the people's word on it.
 
 Reading the evidence needs ``production.read``. Entering a value by hand (a volume for a gap,
-a lab result) needs ``production.write``; confirming a meter reset, approving an estimate or
-recording a meter proving needs ``production.approve``. Each of these recomputes the day at
-once and is written to the audit log by the production package, naming the person.
+a lab result, the field's oil consumption or losses) needs ``production.write``; confirming a
+meter reset, approving an estimate or recording a meter proving needs ``production.approve``.
+Each of these recomputes the day at once and is written to the audit log by the production
+package, naming the person.
 """
 
 from __future__ import annotations
@@ -113,9 +114,17 @@ class ApproveEstimateIn(BaseModel):
 
 
 class ManualEntryIn(BaseModel):
-    """A volume entered by hand for a PMO's day, or for a window of it (a gap)."""
+    """A volume entered by hand for a PMO's day, or for a window of it (a gap); or, with
+    ``field_id`` and a field ``kind``, the field's oil consumption or losses of the day (bbl
+    at 60 °F, no PMO, no level, no window)."""
 
-    pmo_id: int = Field(ge=1, le=MAX_ID32)
+    kind: Literal["volume", "oil_consumption", "oil_losses"] = Field(
+        "volume",
+        description="volume: a PMO's volume (give pmo_id); oil_consumption, oil_losses: the "
+        "field's (give field_id)",
+    )
+    pmo_id: int | None = Field(None, ge=1, le=MAX_ID32)
+    field_id: int | None = Field(None, ge=1, le=MAX_ID32)
     day: dt.date = Field(ge=FIRST_DAY, le=LAST_DAY)
     level: Literal["indicated", "gov", "gsv", "nsv"] = Field(
         "indicated", description="indicated: the meter factor and corrections are applied"
@@ -123,6 +132,7 @@ class ManualEntryIn(BaseModel):
     window_start: UtcDatetime | None = None
     window_end: UtcDatetime | None = None
     volume: Decimal = Field(ge=0, max_digits=20, decimal_places=6)
+    unit: str | None = Field(None, max_length=20, description="Checked against the kind's")
     reason: Reason
     replaces: int | None = Field(None, ge=1, description="The entry this one corrects")
 
@@ -145,6 +155,7 @@ class ManualEntryOut(_Out):
     id: int
     field_code: str
     owner_code: str
+    owner: Literal["pmo", "well", "field"]
     contract_day: dt.date
     kind: str
     value: float
@@ -322,20 +333,41 @@ async def list_manual_entries(
 
 @router.post("/manual-entries", status_code=201, response_model=ManualEntryOut)
 async def create_manual_entry(body: ManualEntryIn, state: StateDep, me: Writer) -> ManualEntryOut:
-    """A volume by hand for a PMO's day or a window of it; the day is recomputed at once."""
+    """A volume by hand for a PMO's day or a window of it, or a field's oil consumption or
+    losses of the day; the day is recomputed at once (a signed day is flagged for amendment)."""
     if (body.window_start is None) != (body.window_end is None):
         raise ApiError(422, "validation_error", "window_start and window_end: give both or neither")
+    field_kind = body.kind != "volume"
+    if field_kind and body.field_id is None:
+        raise ApiError(422, "validation_error", f"field_id: required for kind {body.kind}")
+    if not field_kind and (body.pmo_id is None or body.field_id is not None):
+        raise ApiError(
+            422, "validation_error", "pmo_id: a volume is entered for a PMO (give pmo_id only)"
+        )
+    if body.field_id is not None:
+        require_field_visible(me, body.field_id)
 
     def run(conn: Any) -> manual.ManualEntry:
-        _, field_code, pmo_code, fluid = _pmo(conn, me, body.pmo_id)
+        pmo_code: str | None = None
+        if body.pmo_id is not None:
+            owner, field_code, pmo_code, fluid = _pmo(conn, me, body.pmo_id)
+            if body.field_id is not None and owner != body.field_id:
+                raise not_found("PMO", body.pmo_id)
+            kind = body.kind if field_kind else VOLUME_KIND[fluid]
+        elif body.field_id is not None:
+            field_code, kind = _field(conn, body.field_id).code, body.kind
+        else:  # refused above
+            raise ApiError(422, "validation_error", "pmo_id or field_id: give one")
         window = None
         if body.window_start is not None and body.window_end is not None:
             window = (body.window_start, body.window_end)
+        # A field kind has no level: one given explicitly is passed on, so that it is refused.
+        level = body.level if not field_kind or "level" in body.model_fields_set else None
         try:
             added = manual.add_entry(
-                conn, field_code=field_code, day=body.day, kind=VOLUME_KIND[fluid],
-                value=body.volume, entered_by=me.actor, reason=body.reason, pmo_code=pmo_code,
-                level=body.level, window=window, replaces=body.replaces,
+                conn, field_code=field_code, day=body.day, kind=kind, value=body.volume,
+                entered_by=me.actor, reason=body.reason, pmo_code=pmo_code, level=level,
+                window=window, replaces=body.replaces, unit=body.unit,
             )  # fmt: skip
         except manual.ManualEntryError as exc:
             raise ApiError(422, "validation_error", str(exc)) from None
