@@ -1,4 +1,4 @@
-"""Revision 0016: field-level oil consumption and losses in ``manual_entries``, and back."""
+"""Revision 0017: field-level oil consumption and losses in ``manual_entries``, and back."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_field_rows_are_held_to_their_rules_and_survive_a_downgrade(empty_db: Da
                 conn.execute(INSERT, values)
             conn.rollback()
 
-    migrate.downgrade(empty_db, "0015")
+    migrate.downgrade(empty_db, "0016")
     with empty_db.connect() as conn:
         # The row stays (append-only); new rows follow the former rules.
         assert conn.execute("SELECT id, kind FROM manual_entries").fetchall() == [

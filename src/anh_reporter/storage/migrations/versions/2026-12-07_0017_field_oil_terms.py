@@ -8,15 +8,15 @@ losses terms. They belong to the field as a whole: such a row has neither a PMO 
 The downgrade puts the former constraints back ``NOT VALID``: field-level rows already entered
 stay (``manual_entries`` is append-only) and new rows are held to the former rules.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
