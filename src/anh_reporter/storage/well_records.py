@@ -57,6 +57,8 @@ class WellRow:
     pmo: str | None
     virtual_meter: dict[str, Any] | None = None
     """The site file's ``virtual_meter`` block (None: no virtual meter)."""
+    injection_meter: str | None = None
+    """An injector's metered series (code) counted in the water balance (None: not metered)."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,10 @@ def load_topology_rows(conn: Conn, field_id: int) -> FieldTopologyRows:
         ).fetchall()
     )
     wells = tuple(
-        WellRow(wid, code, name, method, fac, tuple(fluids), tuple(entries), dane, pmo, vm)
-        for wid, code, name, method, fac, fluids, entries, dane, pmo, vm in conn.execute(
+        WellRow(wid, code, name, method, fac, tuple(fluids), tuple(entries), dane, pmo, vm, meter)
+        for wid, code, name, method, fac, fluids, entries, dane, pmo, vm, meter in conn.execute(
             "SELECT w.id, w.code, w.name, w.production_method, f.code, w.fluids, w.entries, "
-            "w.municipality_dane, p.code, w.virtual_meter FROM wells w "
+            "w.municipality_dane, p.code, w.virtual_meter, w.injection_meter FROM wells w "
             "LEFT JOIN facilities f ON f.id = w.facility_id "
             "LEFT JOIN measurement_points p ON p.id = w.pmo_id "
             "WHERE w.field_id = %s ORDER BY w.code",
