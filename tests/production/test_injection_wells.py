@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from anh_reporter.production.daily import compute_day
+from anh_reporter.production.daily import compute_day, recompute_stale
 from anh_reporter.reports import amendments
 from anh_reporter.site import Site
 from anh_reporter.storage import well_records
@@ -263,3 +263,24 @@ def test_a_meter_named_back_to_a_signed_day_flags_it(conn: Conn, tmp_path: Path)
         ("balances/terms/1/volume", 0, D("1200.00")),
         ("balances/terms/2", None, {"name": "injection:INJ-2", "volume": D("800.00")}),
     ]
+
+
+def test_late_readings_of_an_injection_meter_recompute_the_day(conn: Conn) -> None:
+    """INJ-2's readings arrive after the day was computed without them (residual 800.00, open):
+    the stale-day sweep recomputes it, and the balance closes (residual 0.00)."""
+    ids = load(conn, injection_site())
+    water_day(conn, ids, inj2=False)
+    balance, _, _ = water_balance(conn)
+    assert (D(balance["residual"]), balance["closes"]) == (D("800.00"), False)
+    assert recompute_stale(conn) == []
+    t = grid()
+    write(conn, ids["INJ-2.water_total"], t, 20_000.0 + 800.0 * (t - S) / (E - S))
+    (result,) = recompute_stale(conn)
+    assert (result.day.day, result.changed) == (DAY_D, ())  # no PMO figure moved
+    assert result.wells is not None and result.wells.changed
+    field_id = conn.execute("SELECT id FROM fields WHERE code = %s", (FIELD,)).fetchone()
+    assert field_id is not None
+    stored = well_records.load_allocation_day(conn, field_id[0], DAY_D)
+    assert stored is not None
+    water = next(b for b in stored["totals"]["balances"] if b["fluid"] == "water")
+    assert (D(water["residual"]), water["closes"]) == (D("0.00"), True)
