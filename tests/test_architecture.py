@@ -24,6 +24,7 @@ FLOORS: dict[str, int] = {
     "domain": 1,
     "secretbox": 1,
     "site_virtual_meter": 1,
+    "site_injection": 1,
     "allocation": 2,
     "site_tanks": 1,
     "site": 2,

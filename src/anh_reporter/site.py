@@ -25,6 +25,7 @@ from pydantic import (
 
 from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.errors import AnhError, ConfigError
+from anh_reporter.site_injection import injection_meter_problem
 from anh_reporter.site_tanks import SiteModel as _Model
 from anh_reporter.site_tanks import Tank, check_level_telemetry
 from anh_reporter.site_virtual_meter import VirtualMeterConf, virtual_meter_problem
@@ -263,6 +264,12 @@ class Well(_Model):
         description="Estimate the well's daily liquid from its pump speed (ESP, rod pump, PCP), "
         "calibrated on its last valid test",
     )
+    injection_meter: str | None = Field(
+        None,
+        min_length=1,
+        description="An injector's water_rate (bbl/d) or water_total (bbl) series, by code: its "
+        "day's injection counts in the water balance",
+    )
 
     @model_validator(mode="after")
     def _virtual_meter_inputs(self) -> Well:
@@ -400,6 +407,14 @@ class FieldSite(_Model):
                 raise ValueError(
                     f"tank {tank.code!r} names PMO {tank.pmo!r}, which is not among {pmo_codes}"
                 )
+        for well in self.wells:
+            if well.injection_meter is not None:
+                own = {series_code(self.code, well.code, s): s for s in well.series}
+                problem = injection_meter_problem(
+                    self.code, well.code, well.production_method, well.injection_meter, own
+                )
+                if problem:
+                    raise ValueError(problem)
         oil_pmos = [p.code for p in self.pmos if p.kind == "oil"]
         for i, tank in enumerate(self.tanks):
             if tank.level_telemetry is not None:

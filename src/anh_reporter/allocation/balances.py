@@ -6,8 +6,10 @@
   elsewhere); consumption (oil used on site) and losses (evaporation, spills) are the field's
   own figures of the day, typed by hand (``production/oil_terms.py``).
 * **Gas**: produced = sold + fuel + flare + vent + reinjected + gas lift.
-* **Water**: produced = disposal + injection (the injection PMO, or the sum over injection
-  wells when they are metered).
+* **Water**: produced = disposal + injection (the injection PMO, or each metered injection
+  well's volume when no injection PMO measured the day; with both, the wells are checked
+  against the PMO). An injection well whose meter left part of the day unknown is never
+  counted as complete: the balance then does not close, and its finding names the well.
 
 Residual = produced − Σ dispositions. The balance **closes** when ``|residual| <= tolerance``,
 the tolerance being the larger of a share of the production and an absolute floor (per fluid,
@@ -243,44 +245,90 @@ def gas_balance(
     return close_balance("gas", produced, terms, settings.gas, target=target)
 
 
+@dataclass(frozen=True)
+class MeteredInjection:
+    """The day's water injected by each metered injection well (bbl, by well code).
+
+    ``incomplete`` wells have a meter whose series leaves part of the day without a volume (no
+    readings and no basis for an estimate): their figure is what was measured, known to be
+    short. ``findings`` say what each meter's day was (gaps, estimates).
+    """
+
+    wells: Mapping[str, Decimal]
+    incomplete: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+INJECTION_TERM = "injection"
+"""The water balance's injection term; per metered well ``injection:<well code>``."""
+
+
 def water_balance(
     *,
     produced: Decimal,
     disposal: Decimal = Decimal(0),
     injection: Decimal | None = None,
     injection_wells: Mapping[str, Decimal] | None = None,
+    incomplete_wells: Sequence[str] = (),
+    meter_findings: Sequence[Finding] = (),
     settings: BalanceSettings = DEFAULT_BALANCE_SETTINGS,
     target: str = "",
 ) -> Balance:
     """Water: produced = disposal + injection.
 
-    Injection is the injection PMO's volume, or, when the injection wells are metered and no
-    PMO total is given, the sum over ``injection_wells``. With both, the PMO's volume is used
-    (never both) and the wells' sum must match it within the tolerance, else a warning.
+    Injection is the injection PMO's volume (one term ``injection``), or, when no PMO total is
+    given, each metered injection well's volume (one term ``injection:<well>`` per well; no
+    wells: ``injection`` 0). With both, the PMO's volume is used (never both) and the wells'
+    sum must match it within the tolerance, else a warning naming each well's volume.
+
+    ``incomplete_wells`` (their meter left part of the day unknown; ``meter_findings`` say
+    why) are never taken as complete: without a PMO the balance is reported as not closed,
+    whatever the residual; with one, the wells are not compared with it.
     """
-    wells = dict(injection_wells or {})
+    wells = dict(sorted((injection_wells or {}).items()))
     for code, volume in wells.items():
         require_non_negative(f"water injected in well {code!r}", volume, "bbl")
+    unknown = sorted(set(incomplete_wells) - set(wells))
+    if unknown:
+        raise AllocationError(f"incomplete injection wells {unknown} have no injected volume")
     by_wells = sum(wells.values(), Decimal(0))
-    findings: list[Finding] = []
+    listed = ", ".join(f"{code} {volume}" for code, volume in wells.items())
+    findings: list[Finding] = list(meter_findings)
+    terms = [BalanceTerm("disposal", disposal)]
     if injection is None:
-        injected = by_wells
+        terms += [BalanceTerm(f"{INJECTION_TERM}:{c}", v) for c, v in wells.items()] or [
+            BalanceTerm(INJECTION_TERM, Decimal(0))
+        ]
     else:
-        injected = injection
+        terms.append(BalanceTerm(INJECTION_TERM, injection))
         limit = settings.water.of(injection)
-        if wells and abs(by_wells - injection) > limit:
+        if wells and not incomplete_wells and abs(by_wells - injection) > limit:
             findings.append(
                 Finding(
                     Code.BALANCE_OPEN,
                     Severity.WARNING,
-                    f"injection wells add up to {by_wells} bbl, the injection PMO measured "
-                    f"{injection} bbl: the difference exceeds the tolerance "
-                    f"{round_half_up(limit, Decimal('0.01'))} bbl",
+                    f"injection wells add up to {by_wells} bbl ({listed}), the injection PMO "
+                    f"measured {injection} bbl: the difference {by_wells - injection} bbl "
+                    f"exceeds the tolerance {round_half_up(limit, Decimal('0.01'))} bbl",
                     target,
                 )
             )
-    terms = (BalanceTerm("disposal", disposal), BalanceTerm("injection", injected))
-    return close_balance("water", produced, terms, settings.water, target=target, findings=findings)
+    balance = close_balance(
+        "water", produced, terms, settings.water, target=target, findings=findings
+    )
+    if injection is not None or not incomplete_wells:
+        return balance
+    cannot = Finding(
+        Code.BALANCE_OPEN,
+        Severity.WARNING,
+        f"water balance cannot close: the injection meter of well(s) "
+        f"{', '.join(sorted(incomplete_wells))} left part of the day without a volume (see "
+        f"injection_meter_gap); residual with what the wells measured ({listed}) "
+        f"{balance.residual} bbl",
+        target,
+    )
+    found = tuple(f for f in balance.findings if f.code is not Code.BALANCE_OPEN)
+    return replace(balance, closes=False, findings=(*found, cannot))
 
 
 @dataclass(frozen=True)
@@ -310,11 +358,14 @@ def balances_from_totals(
     target: str = "",
     unknown_tanks: Sequence[str] = (),
     stock_findings: Sequence[Finding] = (),
+    injection: MeteredInjection | None = None,
 ) -> FieldBalances:
     """The three balances from the topology's totals by role (a fluid without production: None).
 
     Oil dispatch is the ``sales`` total; gas dispositions are the sales, fuel, flare, vent,
-    reinjection and gas-lift totals; water dispositions the disposal and injection totals.
+    reinjection and gas-lift totals; water dispositions the disposal and injection totals, the
+    metered injection wells' volumes (``injection``) standing in for the injection total when
+    no injection PMO has a volume (and checked against it when one has).
     Oil consumption and losses are the field's own (typed by hand, bbl at 60 °F); given for a
     day without an oil production volume they are not dropped silently: a warning says they
     count nowhere.
@@ -357,10 +408,14 @@ def balances_from_totals(
             target=target,
         )
     if ("water", Role.PRODUCTION) in totals.totals:
+        metered = injection or MeteredInjection({})
         water = water_balance(
             produced=totals.total("water", Role.PRODUCTION),
             disposal=totals.total("water", Role.WATER_DISPOSAL),
-            injection=totals.total("water", Role.WATER_INJECTION),
+            injection=totals.totals.get(("water", Role.WATER_INJECTION)),
+            injection_wells=metered.wells,
+            incomplete_wells=metered.incomplete,
+            meter_findings=metered.findings,
             settings=settings,
             target=target,
         )

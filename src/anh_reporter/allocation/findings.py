@@ -43,6 +43,7 @@ class Code(StrEnum):
     TANK_STOCK_SOURCE = "tank_stock_source"
     VIRTUAL_METER_DIVERGES = "virtual_meter_diverges"
     VIRTUAL_METER_INCOMPLETE = "virtual_meter_incomplete"
+    INJECTION_METER_GAP = "injection_meter_gap"
     MONTH_DAYS_MISSING = "month_days_missing"
 
 

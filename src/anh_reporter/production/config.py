@@ -251,12 +251,15 @@ def _pmo_in_force(field_code: str, pmo: PmoConfig, in_force: InForce) -> PmoConf
     }
     if (*key, "custody") in in_force:
         changes["custody"] = Custody(**(in_force[(*key, "custody")] or {}))
-    series = {}
-    for variable, info in pmo.series.items():
-        logged = {
-            a: in_force[("series", info.code, a)]
-            for a in _SERIES_ATTRIBUTES
-            if ("series", info.code, a) in in_force
-        }
-        series[variable] = dataclasses.replace(info, **logged) if logged else info
+    series = {variable: series_in_force(info, in_force) for variable, info in pmo.series.items()}
     return dataclasses.replace(pmo, series=series, **changes)
+
+
+def series_in_force(info: SeriesInfo, in_force: InForce) -> SeriesInfo:
+    """``info`` with its logged attributes (unit, ranges, rollover...) as in ``in_force``."""
+    logged = {
+        a: in_force[("series", info.code, a)]
+        for a in _SERIES_ATTRIBUTES
+        if ("series", info.code, a) in in_force
+    }
+    return dataclasses.replace(info, **logged) if logged else info

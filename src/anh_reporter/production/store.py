@@ -191,14 +191,27 @@ def clear_amendment(conn: Conn, field_id: int, day: dt.date) -> None:
 
 
 def stale_days(conn: Conn, *, field_code: str | None = None) -> list[tuple[str, dt.date]]:
-    """(field code, contract day) of stored days whose rollups changed after they were computed."""
+    """(field code, contract day) of stored days whose rollups changed after they were computed
+    (a PMO's series, or an injection well's meter: it counts in the water balance)."""
     rows = conn.execute(
         """
-        SELECT DISTINCT f.code, d.contract_day
+        SELECT f.code, d.contract_day
         FROM daily_production d
         JOIN measurement_points p ON p.id = d.pmo_id
         JOIN fields f ON f.id = p.field_id
         JOIN series s ON s.pmo_id = p.id
+        WHERE (%(field)s::text IS NULL OR f.code = %(field)s)
+          AND EXISTS (SELECT 1 FROM telemetry_hourly h
+                      WHERE h.series_id = s.id
+                        AND h.hour >= d.day_start - interval '1 hour' AND h.hour < d.day_end
+                        AND h.updated_at > d.computed_at)
+        UNION
+        SELECT f.code, d.contract_day
+        FROM daily_production d
+        JOIN measurement_points p ON p.id = d.pmo_id
+        JOIN fields f ON f.id = p.field_id
+        JOIN wells w ON w.field_id = f.id AND w.injection_meter IS NOT NULL
+        JOIN series s ON s.code = w.injection_meter
         WHERE (%(field)s::text IS NULL OR f.code = %(field)s)
           AND EXISTS (SELECT 1 FROM telemetry_hourly h
                       WHERE h.series_id = s.id

@@ -24,7 +24,8 @@ Each production PMO's measured volume is the figure the report shows for it (oil
 GSV at the reporting base; water: GSV, else GOV), rounded half up to 0.01, so that the wells
 add up to the report's PMO figure exactly. The pure work is :func:`~anh_reporter.allocation.
 field_day.allocate_field_day`; the field totals by role and the oil, gas and water balances
-come from :mod:`~anh_reporter.allocation.topology` and :mod:`~anh_reporter.allocation.balances`.
+come from :mod:`~anh_reporter.allocation.topology` and :mod:`~anh_reporter.allocation.balances`
+(the metered injection wells' water from :mod:`~anh_reporter.production.injection_days`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ from anh_reporter.production import virtual_changes
 from anh_reporter.production.config import FieldConfig
 from anh_reporter.production.contract_day import ContractDay
 from anh_reporter.production.figures import DailyFigures
+from anh_reporter.production.injection_days import injection_day
 from anh_reporter.production.inputs import DEFAULT_SETTINGS, ProductionSettings
 from anh_reporter.production.oil_terms import day_oil_terms
 from anh_reporter.production.store import load_day
@@ -273,6 +275,7 @@ def _allocate(
     totals = field_totals(topology, volumes)
     stocks = day_tank_stocks(conn, config, window)
     oil_terms = day_oil_terms(conn, config.id, day)  # the field's consumption and losses entries
+    injection = injection_day(conn, config.id, rows.wells, window, settings)
     balances = balances_from_totals(
         totals,
         settings=conf.balances,
@@ -282,12 +285,15 @@ def _allocate(
         target=config.code,
         unknown_tanks=stocks.unknown,
         stock_findings=stocks.findings,
+        injection=injection.metered,
     )
     by_code, totals_doc, allocation = day_records(
         field_day, totals, balances, inputs, hours_source, test_ids
     )
     totals_doc["tank_stocks"] = list(stocks.details)
     totals_doc["oil_terms"] = oil_terms.as_dict()
+    if injection.details:  # a field without metered injection wells stores what it did before
+        totals_doc["injection_wells"] = injection.details
     virtual = virtual_day(
         conn, config.id, wells=rows.wells, inputs=inputs, test_ids=test_ids, topology=topology,
         measured={c: v for c, v in volumes.items() if c in production}, window=span,

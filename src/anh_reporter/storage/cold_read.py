@@ -103,7 +103,7 @@ def of_series(rows: Rows, series_id: int) -> Rows:
     return rows.take(rows.series_id == series_id)
 
 
-# --- A contract day's window with its neighbours (production.daily.load_raw) -----------------
+# --- A contract day's window with its neighbours (production.raw_rows.load_raw) -----------------
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ first entry (the value it was created with) holds from the beginning; the value 
 is the newest change effective at or before ``T``, else that first value.
 
 :func:`topology_in_force` applies the same rule to a field's topology (a well's facility, fluids,
-entry PMOs and legacy PMO; a PMO's role, facility and upstream PMO; a facility's kind; the
-field's allocation settings), so a day is allocated with the topology in force when it started.
+entry PMOs, legacy PMO and injection meter; a PMO's role, facility and upstream PMO; a
+facility's kind; the field's allocation settings), so a day is allocated with the topology in
+force when it started.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ def topology_in_force(conn: Conn, field_id: int, at: dt.datetime) -> FieldTopolo
             fluids=tuple(logged("well", w.code, "fluids", w.fluids) or ()),
             entries=tuple(logged("well", w.code, "entries", w.entries) or ()),
             virtual_meter=logged("well", w.code, "virtual_meter", w.virtual_meter),
+            injection_meter=logged("well", w.code, "injection_meter", w.injection_meter),
         )
         for w in rows.wells
     )

@@ -57,14 +57,14 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "low_flow_cutoff",
         "basis",
     ),
-    "wells": ("pmo_id", "facility_id", "fluids", "entries", "virtual_meter"),
+    "wells": ("pmo_id", "facility_id", "fluids", "entries", "virtual_meter", "injection_meter"),
     "tanks": ("definition",),
 }
 """Attributes whose history the computation reads back: a day uses the values in force on it.
 
-The topology is among them (a well's facility, fluids, entry PMOs and legacy PMO; a PMO's
-role, facility and upstream PMO; a facility's kind; the field's allocation settings), so a
-day is allocated with the topology in force when it started
+The topology is among them (a well's facility, fluids, entry PMOs, legacy PMO and injection
+meter; a PMO's role, facility and upstream PMO; a facility's kind; the field's allocation
+settings), so a day is allocated with the topology in force when it started
 (:func:`anh_reporter.storage.config_history.topology_in_force`). Facilities and PMOs are logged
 by row id: they are never deleted, so an id names the same one for good."""
 
@@ -271,6 +271,7 @@ def _load_field(
                 "virtual_meter": None
                 if well.virtual_meter is None
                 else Jsonb(well.virtual_meter.model_dump(mode="json")),
+                "injection_meter": well.injection_meter,
             },
             "well",
             f"{f.code}.{well.code}",

@@ -59,6 +59,8 @@ class WellRow:
     """The site file's ``virtual_meter`` block (None: no virtual meter)."""
     avm_code: str | None = None
     """The ANH's code of the well when it differs from ``code`` (None: ``code``)."""
+    injection_meter: str | None = None
+    """An injector's metered series (code) counted in the water balance (None: not metered)."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,13 @@ def load_topology_rows(conn: Conn, field_id: int) -> FieldTopologyRows:
         ).fetchall()
     )
     wells = tuple(
-        WellRow(wid, code, name, method, fac, tuple(fluids), tuple(entries), dane, pmo, vm, avm)
-        for wid, code, name, method, fac, fluids, entries, dane, pmo, vm, avm in conn.execute(
+        WellRow(
+            wid, code, name, method, fac, tuple(fluids), tuple(entries), dane, pmo, vm, avm, meter
+        )
+        for wid, code, name, method, fac, fluids, entries, dane, pmo, vm, avm, meter in conn.execute(
             "SELECT w.id, w.code, w.name, w.production_method, f.code, w.fluids, w.entries, "
-            "w.municipality_dane, p.code, w.virtual_meter, w.avm_code FROM wells w "
+            "w.municipality_dane, p.code, w.virtual_meter, w.avm_code, w.injection_meter "
+            "FROM wells w "
             "LEFT JOIN facilities f ON f.id = w.facility_id "
             "LEFT JOIN measurement_points p ON p.id = w.pmo_id "
             "WHERE w.field_id = %s ORDER BY w.code",
