@@ -92,19 +92,18 @@ def load_topology_rows(conn: Conn, field_id: int) -> FieldTopologyRows:
             (field_id,),
         ).fetchall()
     )
+    rows = conn.execute(
+        "SELECT w.id, w.code, w.name, w.production_method, f.code, w.fluids, w.entries, "
+        "w.municipality_dane, p.code, w.virtual_meter, w.avm_code, w.injection_meter "
+        "FROM wells w "
+        "LEFT JOIN facilities f ON f.id = w.facility_id "
+        "LEFT JOIN measurement_points p ON p.id = w.pmo_id "
+        "WHERE w.field_id = %s ORDER BY w.code",
+        (field_id,),
+    ).fetchall()
     wells = tuple(
-        WellRow(
-            wid, code, name, method, fac, tuple(fluids), tuple(entries), dane, pmo, vm, avm, meter
-        )
-        for wid, code, name, method, fac, fluids, entries, dane, pmo, vm, avm, meter in conn.execute(
-            "SELECT w.id, w.code, w.name, w.production_method, f.code, w.fluids, w.entries, "
-            "w.municipality_dane, p.code, w.virtual_meter, w.avm_code, w.injection_meter "
-            "FROM wells w "
-            "LEFT JOIN facilities f ON f.id = w.facility_id "
-            "LEFT JOIN measurement_points p ON p.id = w.pmo_id "
-            "WHERE w.field_id = %s ORDER BY w.code",
-            (field_id,),
-        ).fetchall()
+        WellRow(wid, code, name, method, fac, tuple(fluids), tuple(entries), *rest)
+        for wid, code, name, method, fac, fluids, entries, *rest in rows
     )
     row = conn.execute("SELECT allocation FROM fields WHERE id = %s", (field_id,)).fetchone()
     return FieldTopologyRows(facilities, pmos, wells, dict(row[0]) if row else {})
