@@ -114,7 +114,15 @@ def compute(
 
 
 def _print_result_note(changed: tuple[str, ...], needs_amendment: bool) -> None:
-    if not changed:
+    if not changed and needs_amendment:
+        # The PMOs' figures held, but something else the signed report shows moved (a well's
+        # allocation, a balance, a virtual meter): never say "unchanged" of a flagged day.
+        console.print(
+            "[yellow]the PMOs' figures are unchanged, but the day's well allocation, balances or "
+            "virtual meters changed after the report was signed: the report needs an amendment "
+            "(`report amendments` lists the changes)[/]"
+        )
+    elif not changed:
         console.print("figures unchanged")
     elif needs_amendment:
         console.print(
