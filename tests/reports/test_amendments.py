@@ -188,3 +188,29 @@ def test_a_well_test_that_moves_the_wells_but_no_pmo_is_material(
         requested_by="ana", context=ctx, now=AFTER + dt.timedelta(hours=1),
     )  # fmt: skip
     assert (asked.status, asked.signed) == ("pending", None)  # a second person must approve
+
+
+def test_no_second_person_is_asked_for_an_amendment_that_cannot_be_signed(
+    conn: Conn, tmp_path: Path
+) -> None:
+    """A material change (the lab's BSW 5 %) while the gas PMO has lost its day's readings
+    (IDP029: 86,400 s with no data and no basis for an estimate, an error that blocks
+    signing): the request is refused at once, naming the error, and nothing waits for an
+    approver."""
+    from anh_reporter.production.daily import compute_day
+
+    ctx = context(tmp_path)
+    ready_day(conn)
+    generate(conn, ctx)
+    _lab_bsw(conn, "5")
+    conn.execute(
+        "DELETE FROM telemetry WHERE series_id IN (SELECT s.id FROM series s "
+        "JOIN measurement_points p ON p.id = s.pmo_id WHERE p.code = 'PMO-GAS')"
+    )
+    compute_day(conn, FIELD, DAY_D)
+    with pytest.raises(ReportError, match=r"cannot be signed as the data stand.*IDP029 PMO-GAS"):
+        amendments.request(
+            conn, field_code=FIELD, day=DAY_D, reason_code="lab_result", reason="lab BSW 5 %",
+            requested_by="ana", context=ctx, now=AFTER + dt.timedelta(hours=1),
+        )  # fmt: skip
+    assert conn.execute("SELECT count(*) FROM amendment_requests").fetchone() == (0,)

@@ -30,7 +30,7 @@ from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.inputs import load_inputs
 from anh_reporter.reports.model import FigureChange, VersionInfo
 from anh_reporter.reports.profiles import profile_for_document
-from anh_reporter.reports.service import Context, GeneratedReport, amend
+from anh_reporter.reports.service import Context, GeneratedReport, amend, blocking_now
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
@@ -244,6 +244,16 @@ def request(
         raise ReportError("an amendment needs a reason text (--reason)")
     found = draft(conn, field_code=field_code, day=day, context=context)
     config = load_field(conn, field_code)
+    if found.material:
+        # A second person is asked only for an amendment that could be signed as it stands.
+        blocking = blocking_now(conn, config, day, context, now or dt.datetime.now(dt.UTC))
+        if blocking:
+            shown = "; ".join(f"{f.code} {f.target + ': ' if f.target else ''}{f.message}"
+                              for f in blocking[:3])  # fmt: skip
+            raise ReportError(
+                f"{field_code} {day}: the amendment cannot be signed as the data stand "
+                f"({len(blocking)} error(s): {shown}); correct them before asking for approval"
+            )
     open_row = conn.execute(
         "SELECT id FROM amendment_requests WHERE field_id = %s AND contract_day = %s "
         "AND status IN ('pending', 'approved')",

@@ -38,7 +38,7 @@ from anh_reporter.reports.canonical import canonical_bytes
 from anh_reporter.reports.errors import ReportBlocked, ReportError
 from anh_reporter.reports.inputs import load_inputs
 from anh_reporter.reports.invariants import check_invariants
-from anh_reporter.reports.model import FigureChange, VersionInfo, report_id
+from anh_reporter.reports.model import FigureChange, IdpReport, VersionInfo, report_id
 from anh_reporter.reports.profiles import Profile, get_profile
 from anh_reporter.reports.records import SignedRow, signed_versions
 from anh_reporter.reports.signing import load_or_create_key, sign, signature_path_for, write_signed
@@ -264,6 +264,37 @@ def amend(
         )
 
 
+def _checked(
+    report: IdpReport, profile: Profile, context: Context, now: dt.datetime
+) -> tuple[bytes | None, list[rules.Finding]]:
+    """The report's canonical bytes in ``profile`` (None when its schema refuses it) and every
+    finding: the invariants (raised), the rules and the schema's problems."""
+    check_invariants(report)
+    findings = rules.check(report, now=now, settings=context.rule_settings)
+    # The document's canonical bytes when it satisfies the schema (big lists rendered and
+    # checked row by row); otherwise the plain document, for jsonschema's messages.
+    data = profile.render(report)
+    if data is None:
+        findings += [
+            rules.Finding("SCHEMA", rules.Severity.ERROR, f"{profile.name}: {p}")
+            for p in profile.problems(profile.document(report))
+        ]
+    return data, findings
+
+
+def blocking_now(
+    conn: Conn, config: FieldConfig, day: dt.date, context: Context, now: dt.datetime
+) -> list[rules.Finding]:
+    """The errors that would block signing ``day``'s next version as the data stand (checked
+    before a second person is asked to approve an amendment that could not be signed)."""
+    version = VersionInfo(number=1, generated_at=now, generated_by="check")
+    inputs = load_inputs(
+        conn, config, day, version=version, threshold_pct=context.options.completeness_warning_pct
+    )
+    _, findings = _checked(build_report(inputs), context.profile_of(config), context, now)
+    return rules.errors(findings)
+
+
 def _make_version(
     conn: Conn,
     *,
@@ -299,18 +330,8 @@ def _make_version(
         threshold_pct=context.options.completeness_warning_pct,
     )
     report = build_report(inputs)
-    check_invariants(report)
-    findings = rules.check(report, now=now, settings=context.rule_settings)
     profile = context.profile_of(config)
-    # The document's canonical bytes when it satisfies the schema (big lists rendered and
-    # checked row by row); otherwise the plain document, for jsonschema's messages.
-    data = profile.render(report)
-    document = None if data is not None else profile.document(report)
-    if document is not None:
-        findings += [
-            rules.Finding("SCHEMA", rules.Severity.ERROR, f"{profile.name}: {p}")
-            for p in profile.problems(document)
-        ]
+    data, findings = _checked(report, profile, context, now)
     report_row_id, version_id = _store_draft(conn, config, day, number, amends, reason, findings,
                                              created_by, profile.name, reason_code,
                                              approved_by)  # fmt: skip
@@ -330,7 +351,7 @@ def _make_version(
         (version_id,),
     )
     if data is None:  # jsonschema found nothing the compiled check refused: as before, signed
-        data = canonical_bytes(document, check=False)
+        data = canonical_bytes(profile.document(report), check=False)
     key = load_or_create_key(context.keys_dir)
     envelope = sign(data, key, now)
     stem = f"{report.report.id}-v{number}"
