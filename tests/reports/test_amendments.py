@@ -214,3 +214,14 @@ def test_no_second_person_is_asked_for_an_amendment_that_cannot_be_signed(
             requested_by="ana", context=ctx, now=AFTER + dt.timedelta(hours=1),
         )  # fmt: skip
     assert conn.execute("SELECT count(*) FROM amendment_requests").fetchone() == (0,)
+
+
+def test_report_amendments_shows_changed_rows_as_the_document_writes_them() -> None:
+    """`report amendments` prints a changed row as JSON (108.79), never Decimal('108.79')."""
+    from anh_reporter.reports.cli import _shown
+
+    assert (
+        _shown({"volume": Decimal("108.79"), "name": "fuel"}) == '{"name":"fuel","volume":108.79}'
+    )
+    assert _shown([Decimal("1.50")]) == "[1.50]"
+    assert (_shown(Decimal("1.50")), _shown(None), _shown("PMO-OIL")) == ("1.50", "null", "PMO-OIL")

@@ -13,6 +13,7 @@ from rich.table import Table
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
 from anh_reporter.reports import amendments, chain, records, service, submission
+from anh_reporter.reports.canonical import canonical_bytes
 from anh_reporter.reports.errors import ReportBlocked
 from anh_reporter.reports.model import FigureChange
 from anh_reporter.reports.rules import Finding
@@ -161,7 +162,17 @@ def amendments_list(
 
 def _changes(changes: list[FigureChange]) -> None:
     for c in changes:
-        console.print(f"  {c.target} {c.figure}: {c.old} → {c.new}", highlight=False)
+        console.print(
+            f"  {c.target} {c.figure}: {_shown(c.old)} → {_shown(c.new)}", highlight=False
+        )
+
+
+def _shown(value: object) -> str:
+    """A changed value as the document writes it (a row or list as JSON: 108.79, not
+    Decimal('108.79'))."""
+    if isinstance(value, dict | list):
+        return canonical_bytes(value, check=False).decode()
+    return "null" if value is None else str(value)
 
 
 @app.command("verify")
