@@ -97,6 +97,10 @@ def test_tipo_b_manual_volume(conn: Conn) -> None:
         ({"kind": "well_test_oil", "value": "2", "pmo_code": "PMO-OIL"}, "for a well"),
         ({"kind": "colour", "value": "2", "pmo_code": "PMO-OIL"}, "kind 'colour' is not one of"),
         ({"kind": "bsw", "value": "2", "pmo_code": "PMO-OIL", "reason": " "}, "reason"),
+        (
+            {"kind": "well_hours_on", "value": "23.999", "well_code": "W-1"},
+            r"well_hours_on 23\.999 h has more decimals than hours are reported with \(0\.01 h\)",
+        ),
     ],
 )
 def test_invalid_entries_say_what_and_why(conn: Conn, kw: dict, message: str) -> None:

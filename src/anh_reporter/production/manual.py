@@ -40,6 +40,10 @@ API_RANGE = (round(density_to_api(1163.5), 1), round(density_to_api(610.6), 1))
 """API gravity limits of crude oil in API MPMS 11.1-2004 (base density 610.6-1163.5 kg/m³)."""
 
 
+HOURS_INCREMENT = Decimal("0.01")
+"""Hours on are reported to 0.01 h: a typed value with more decimals is refused, not rounded."""
+
+
 @dataclass(frozen=True)
 class Kind:
     """A kind of manual entry: its unit, accepted range and what it belongs to."""
@@ -203,6 +207,11 @@ def add_entry(
         )
     if kind == "bsw" and number >= 100:
         raise ManualEntryError(f"bsw {number} % must be below 100 % (NSV would be zero)")
+    if kind == "well_hours_on" and number != number.quantize(HOURS_INCREMENT):
+        raise ManualEntryError(
+            f"well_hours_on {number} h has more decimals than hours are reported with "
+            f"({HOURS_INCREMENT} h): enter e.g. {number.quantize(HOURS_INCREMENT)}"
+        )
     if not reason.strip():
         raise ManualEntryError("a reason is required (why the value is entered by hand)")
     if not entered_by.strip():
