@@ -225,3 +225,20 @@ def test_report_amendments_shows_changed_rows_as_the_document_writes_them() -> N
     )
     assert _shown([Decimal("1.50")]) == "[1.50]"
     assert (_shown(Decimal("1.50")), _shown(None), _shown("PMO-OIL")) == ("1.50", "null", "PMO-OIL")
+
+
+def test_an_amendment_keeps_the_profile_the_day_was_signed_in(conn: Conn, tmp_path: Path) -> None:
+    """The field moves from idp-1.2 to anh-es-1.1 after a day is signed: the day's amendment
+    is signed in idp-1.2 (it replaces a document of that format) and the report row says so.
+    (The profile the field chose applies to the days it signs next: test_anh_es_profile.py.)"""
+    ctx = context(tmp_path)
+    ready_day(conn)
+    conn.execute("UPDATE fields SET report_profile = 'idp-1.2'")
+    v1 = generate(conn, ctx)
+    conn.execute("UPDATE fields SET report_profile = 'anh-es-1.1'")
+    _lab_bsw(conn, "5")
+    v2 = generate(conn, ctx, reason="lab BSW 5 %", now=AFTER + dt.timedelta(hours=1))
+    assert v2.version == 2 and v1.path is not None and v2.path is not None
+    docs = [parse(p.read_bytes()) for p in (v1.path, v2.path)]
+    assert [(d["profile"], d["schema_version"]) for d in docs] == [("idp-1.2", "1.2")] * 2
+    assert conn.execute("SELECT profile FROM reports").fetchone() == ("idp-1.2",)

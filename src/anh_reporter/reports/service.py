@@ -282,6 +282,21 @@ def _checked(
     return data, findings
 
 
+def _profile_for(conn: Conn, config: FieldConfig, day: dt.date, context: Context) -> Profile:
+    """The profile of ``day``'s next version: the one its signed versions are in (a day keeps
+    the format it was first signed in, so its amendments replace it in kind), else the field's.
+    """
+    row = conn.execute(
+        "SELECT r.profile FROM reports r WHERE r.field_id = %s AND r.contract_day = %s "
+        "AND EXISTS (SELECT 1 FROM report_versions v WHERE v.report_id = r.id "
+        "AND v.chain_seq IS NOT NULL)",
+        (config.id, day),
+    ).fetchone()
+    if row is None or not row[0]:
+        return context.profile_of(config)
+    return get_profile(str(row[0]), context.profile_dirs)
+
+
 def blocking_now(
     conn: Conn, config: FieldConfig, day: dt.date, context: Context, now: dt.datetime
 ) -> list[rules.Finding]:
@@ -291,7 +306,8 @@ def blocking_now(
     inputs = load_inputs(
         conn, config, day, version=version, threshold_pct=context.options.completeness_warning_pct
     )
-    _, findings = _checked(build_report(inputs), context.profile_of(config), context, now)
+    profile = _profile_for(conn, config, day, context)
+    _, findings = _checked(build_report(inputs), profile, context, now)
     return rules.errors(findings)
 
 
@@ -330,7 +346,7 @@ def _make_version(
         threshold_pct=context.options.completeness_warning_pct,
     )
     report = build_report(inputs)
-    profile = context.profile_of(config)
+    profile = _profile_for(conn, config, day, context)
     data, findings = _checked(report, profile, context, now)
     report_row_id, version_id = _store_draft(conn, config, day, number, amends, reason, findings,
                                              created_by, profile.name, reason_code,
@@ -432,7 +448,7 @@ def _store_draft(
             conn.execute(
                 "INSERT INTO reports (field_id, contract_day, report_type, profile) "
                 "VALUES (%s, %s, %s, %s) ON CONFLICT (field_id, contract_day) DO UPDATE "
-                "SET updated_at = now() RETURNING id",
+                "SET updated_at = now(), profile = EXCLUDED.profile RETURNING id",
                 (config.id, day, config.report_type, profile),
             ).fetchone()
         )
