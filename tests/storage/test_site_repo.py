@@ -145,3 +145,17 @@ def test_series_added_beside_existing_ones_are_created_with_their_owner_and_logg
     assert [code for entity, code in logged if entity == "series"][:: len(TRACKED["series"])] == [
         f"{field.code}.{last.code}.{s.variable}" for s in last.series
     ]
+
+
+def test_a_fields_report_profile_switch_is_logged(conn: psycopg.Connection[object]) -> None:
+    """Which format a field's reports are signed in is on record: the switch names who and
+    from what to what (a day keeps the profile it was first signed in)."""
+    site = load_site(EXAMPLE_SITE)
+    load_site_into(conn, site, changed_by="ana")
+    before = last_id(conn)
+    field = site.fields[0].model_copy(update={"report_profile": "anh-es-1.1"})
+    summary = load_site_into(conn, site.model_copy(update={"fields": (field,)}), changed_by="luis")
+    assert summary.config_changes == 1
+    assert config_entries(conn, before) == [
+        ("luis", "field", "CAMPO-DEMO-LLANOS", "report_profile", None, "anh-es-1.1", None)
+    ]

@@ -30,6 +30,7 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "gas_base_pressure_psia",
         "gas_base_temperature_f",
         "allocation",
+        "report_profile",
     ),
     "facilities": ("kind",),
     "measurement_points": (
@@ -65,7 +66,9 @@ TRACKED: dict[str, tuple[str, ...]] = {
 The topology is among them (a well's facility, fluids, entry PMOs, legacy PMO and injection
 meter; a PMO's role, facility and upstream PMO; a facility's kind; the field's allocation
 settings), so a day is allocated with the topology in force when it started
-(:func:`anh_reporter.storage.config_history.topology_in_force`). Facilities and PMOs are logged
+(:func:`anh_reporter.storage.config_history.topology_in_force`). A field's report profile is
+logged for the record (who moved the field's reports to which format, when); a day keeps the
+profile it was first signed in. Facilities and PMOs are logged
 by row id: they are never deleted, so an id names the same one for good."""
 
 
