@@ -242,3 +242,26 @@ def test_an_amendment_keeps_the_profile_the_day_was_signed_in(conn: Conn, tmp_pa
     docs = [parse(p.read_bytes()) for p in (v1.path, v2.path)]
     assert [(d["profile"], d["schema_version"]) for d in docs] == [("idp-1.2", "1.2")] * 2
     assert conn.execute("SELECT profile FROM reports").fetchone() == ("idp-1.2",)
+
+
+def test_a_test_entered_again_with_the_same_figures_flags_nothing(
+    conn: Conn, tmp_path: Path
+) -> None:
+    """W-1's test of 2026-02-01 typed a second time (a new id, the same date and rates): no
+    reported figure moves, so the signed day is not flagged (only a different test would)."""
+    from anh_reporter.production.well_entries import add_well_test
+
+    from ..production.helpers import prove_meters
+    from ..production.wells_site import wells_day
+
+    wells_day(conn)
+    prove_meters(conn)
+    generate(conn, context(tmp_path))
+    test = {
+        "field_code": FIELD, "well_code": "W-1", "duration_h": "12", "gas_kscf_d": "600",
+        "water_bbl_d": "50", "tested_by": "Ing. Pruebas", "entered_by": "test",
+    }  # fmt: skip
+    add_well_test(conn, tested_on=dt.date(2026, 2, 1), oil_bbl_d="400", **test)
+    assert conn.execute("SELECT needs_amendment FROM reports").fetchone() == (False,)
+    add_well_test(conn, tested_on=dt.date(2026, 2, 1), oil_bbl_d="410", **test)
+    assert conn.execute("SELECT needs_amendment FROM reports").fetchone() == (True,)

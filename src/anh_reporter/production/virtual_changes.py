@@ -35,7 +35,8 @@ def virtual_figures(conn: Conn, field_id: int, day: dt.date) -> dict[tuple[str, 
             continue
         out[(code, f"{PREFIX}liquid_bbl")] = None if liquid is None else str(liquid)
         for key, value in sorted((row.get("virtual_meter") or {}).items()):
-            out[(code, f"{PREFIX}{key}")] = value
+            if key not in records.NOT_REPORTED:  # which test, not what it says
+                out[(code, f"{PREFIX}{key}")] = value
     for check in records.load_virtual_checks(conn, field_id, day):
         pmo = str(check.get("pmo"))
         for key, value in sorted(check.items()):

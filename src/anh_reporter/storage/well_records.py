@@ -435,7 +435,18 @@ def save_well_days(
         allocation["totals"],
         allocation["findings"],
     )
-    return before != after or not same_alloc
+    return _reported(before) != _reported(after) or not same_alloc
+
+
+NOT_REPORTED = frozenset({"test_id"})
+"""Stored with a well day but in no report: a test entered again with the same figures (a new
+id) changes no signed figure, so it flags nothing."""
+
+
+def _reported(days: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        code: {k: v for k, v in row.items() if k not in NOT_REPORTED} for code, row in days.items()
+    }
 
 
 def load_well_days(conn: Conn, field_id: int, day: dt.date) -> dict[str, dict[str, Any]]:
