@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+import pytest
 
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.tank_gauging import Gauge
@@ -158,3 +159,27 @@ def test_a_level_beyond_the_strapping_table_names_the_level_and_the_limits(conn:
         "outside the strapping table of tank TK-1 range [0.0, 20.0] ft"
     )
     assert not balance["closes"] and tank["closing"]["level"] == "20.5000"
+
+
+def test_a_hand_gauge_without_ambient_takes_the_tanks_site_ambient() -> None:
+    """An uninsulated tank whose site entry gives level_telemetry.ambient_f 86: gauges typed
+    without --ambient are corrected exactly as with 86 °F typed (CTSh uses it), and without
+    either the gauge is refused as before."""
+    from anh_reporter.production.tank_gauging import TankGaugingError, transfer
+
+    tank = TANK | {
+        "shell": {"insulated": False},
+        "level_telemetry": TANK["level_telemetry"] | {"ambient_f": 86.0},  # type: ignore[operator]
+    }
+    oil = {"api60": D("30.0"), "bsw_percent": D("2.00")}
+    typed = transfer(
+        "TK-1", tank, Gauge(D("2.50"), D("95.0"), D("86")), Gauge(D("11.37"), D("95.0"), D("86")),
+        **oil,
+    )  # fmt: skip
+    default = transfer(
+        "TK-1", tank, Gauge(D("2.50"), D("95.0")), Gauge(D("11.37"), D("95.0")), **oil
+    )
+    assert default == typed
+    bare = TANK | {"shell": {"insulated": False}}
+    with pytest.raises(TankGaugingError, match="ambient"):
+        transfer("TK-1", bare, Gauge(D("2.50"), D("95.0")), Gauge(D("11.37"), D("95.0")), **oil)

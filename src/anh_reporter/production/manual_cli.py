@@ -158,7 +158,11 @@ def manual_tank(
     bsw: Annotated[str, typer.Option(help="BSW of the oil, % (lab)")],
     reason: Annotated[str, typer.Option(help="Why it is entered by hand")],
     ambient: Annotated[
-        float | None, typer.Option(help="Ambient temperature, °F (uninsulated shell)")
+        float | None,
+        typer.Option(
+            help="Ambient temperature, °F (uninsulated shell; default: the tank's "
+            "level_telemetry.ambient_f in the site file)"
+        ),
     ] = None,
     replaces: Annotated[int | None, typer.Option(help="Id of the entry this corrects")] = None,
     by: Annotated[str | None, typer.Option(help="Who enters it (default: OS user)")] = None,
@@ -206,7 +210,11 @@ def manual_stock(
     bsw: Annotated[str, typer.Option(help="BSW of the oil, % (lab)")],
     reason: Annotated[str, typer.Option(help="Why (e.g. daily gauging)")],
     ambient: Annotated[
-        float | None, typer.Option(help="Ambient temperature, °F (uninsulated shell)")
+        float | None,
+        typer.Option(
+            help="Ambient temperature, °F (uninsulated shell; default: the tank's "
+            "level_telemetry.ambient_f in the site file)"
+        ),
     ] = None,
     by: Annotated[str | None, typer.Option(help="Who enters it (default: OS user)")] = None,
 ) -> None:

@@ -73,13 +73,17 @@ def transfer(
         reference_temperature_f=Decimal(str(shell_def.get("reference_temperature_f", 60))),
     )
     roof = _roof(definition.get("roof"))
+    # A gauge without an ambient temperature takes the one the site file gives the tank (its
+    # level_telemetry's ambient_f), as the level telemetry itself does.
+    site_ambient = (definition.get("level_telemetry") or {}).get("ambient_f")
+    default_ambient = None if site_ambient is None else Decimal(str(site_ambient))
     try:
         gauges = [
             mpms.gauge_tank(
                 table=table,
                 level=g.level,
                 liquid_temperature_f=g.temperature_f,
-                ambient_temperature_f=g.ambient_f,
+                ambient_temperature_f=default_ambient if g.ambient_f is None else g.ambient_f,
                 free_water_level=g.free_water_level,
                 api60=api60,
                 bsw_percent=bsw_percent,
