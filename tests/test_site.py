@@ -250,3 +250,19 @@ def test_a_wells_avm_code_is_one_of_a_kind_within_its_field() -> None:
         )
     with pytest.raises(ValueError, match="avm_code"):
         FieldSite.model_validate(field({"code": "W-1", "name": "1", "avm_code": " CDL-1"}))
+
+
+def test_a_sections_own_check_is_not_followed_by_the_whole_section() -> None:
+    """`site check` names the problem, not the field's whole dict cut at 80 characters."""
+    from pydantic import ValidationError
+
+    from anh_reporter.site import FieldSite, describe_validation_error
+
+    wells = [{"code": "W-1", "name": "1"}, {"code": "W-1", "name": "2"}]
+    raw = {"code": "F1", "name": "F", "contract": "C", "municipality_dane": "50568", "pmos": [],
+           "wells": wells}  # fmt: skip
+    with pytest.raises(ValidationError) as err:
+        FieldSite.model_validate(raw)
+    assert describe_validation_error(Path("site.yaml"), err.value) == (
+        "site.yaml: (top): duplicate well code 'W-1'"
+    )

@@ -524,7 +524,8 @@ def load_yaml_model(
 
 
 def describe_validation_error(path: Path, exc: ValidationError) -> str:
-    """One line per problem: ``file: loc: message (got value)``; the first problem leads."""
+    """One line per problem: ``file: loc: message (got value)`` (no value for a section's own
+    check); the first problem leads."""
     errors = exc.errors()
     # A list whose items failed also fails its length check ("at least 1 item after validation,
     # not 0"): that one only repeats its items' own problems, so it is left out.
@@ -534,8 +535,12 @@ def describe_validation_error(path: Path, exc: ValidationError) -> str:
     for err in errors:
         loc = _format_loc(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        got = _short(err.get("input"))
-        lines.append(f"{path}: {loc or '(top)'}: {msg} (got {got})")
+        value = err.get("input")
+        # A whole section's check (a field's, a PMO's) names its values in its message: the
+        # section itself, cut at 80 characters, would only add noise.
+        whole = isinstance(value, dict) and err["type"] == "value_error"
+        got = "" if whole else f" (got {_short(value)})"
+        lines.append(f"{path}: {loc or '(top)'}: {msg}{got}")
     first = lines[0]
     more = len(lines) - 1
     return first if more == 0 else first + f"; and {more} more problem(s): " + " | ".join(lines[1:])
