@@ -105,7 +105,7 @@ def test_the_demos_signed_report(db: Database, tmp_path: Path) -> None:
     assert hours.pop("CDL-003") == (Decimal(18), "manual")
     assert set(hours.values()) == {(Decimal(22), "telemetry")}
     # What the demo printed before signing is what it signed (the 18 h included).
-    (row,) = [line for line in table.splitlines() if line.strip().startswith("CDL-003")]
+    row = next(line for line in table.splitlines() if line.strip().startswith("CDL-003"))
     assert "18.00" in row and str(wells["CDL-003"]["oil_net_bbl"]) in row, row
     assert stored["CDL-003"]["hours_on"] == Decimal(18)
     for code, w in wells.items():

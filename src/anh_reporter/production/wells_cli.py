@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import psycopg
 import typer
+from rich import box
+from rich.console import Group
 from rich.table import Table
 
 from anh_reporter.config import get_settings
@@ -226,37 +228,51 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def allocation_table(conn: psycopg.Connection[Any], field_id: int, day: dt.date) -> Table:
-    """The stored allocation of a field's day as a table (also printed by ``make demo``).
+def allocation_table(conn: psycopg.Connection[Any], field_id: int, day: dt.date) -> Group:
+    """The stored allocation of a field's day as two tables (also printed by ``make demo``):
+    the allocation, then each well's ratios, downtime, virtual meter and findings, so that
+    each fits an 80-column terminal.
 
-    Beside the allocated volumes: each well's virtual liquid (oil + water from its pump speed,
+    The virtual meter: each well's virtual liquid (oil + water from its pump speed,
     docs/allocation.md "Virtual meter") and its oil share; the caption compares Σ virtual with
     each production PMO.
     """
     rows = well_records.load_well_days(conn, field_id, day)
     virtual = well_records.load_virtual_days(conn, field_id, day)
-    table = Table(title=f"allocation {day}", show_edge=False)
-    for col in (
-        "well", "status", "h on", "test", "age d", "oil bbl", "gas kscf", "water bbl",
-        "factor oil", "BSW %", "GOR", "down h", "deferred oil", "virtual liquid bbl",
-        "virtual oil bbl", "findings",
-    ):  # fmt: skip
-        table.add_column(col)
+    allocated = _table(
+        f"allocation {day}",
+        ("status", "h on", "test", "age d", "oil bbl", "gas kscf", "water bbl", "factor oil"),
+    )
+    details = _table(
+        f"wells {day}: ratios, downtime, virtual meter",
+        ("BSW %", "GOR", "down h", "deferred oil", "virtual liquid", "virtual oil", "findings"),
+    )
     for code, d in rows.items():
         v = virtual.get(code, {})
         meter = v.get("virtual_meter") or {}
-        table.add_row(
+        allocated.add_row(
             code, d["status"], _text(d["hours_on"]), _text(d["test_date"]),
             _text(d["test_age_days"]), _text(d["oil_bbl"]), _text(d["gas_kscf"]),
-            _text(d["water_bbl"]), _text(d["factors"].get("oil")), _text(d["bsw_pct"]),
-            _text(d["gor_scf_bbl"]), _text(d["hours_down"]) if d["hours_down"] else "",
-            _text(d["deferred_oil_bbl"]),
+            _text(d["water_bbl"]), _text(d["factors"].get("oil")),
+        )  # fmt: skip
+        details.add_row(
+            code, _text(d["bsw_pct"]), _text(d["gor_scf_bbl"]),
+            _text(d["hours_down"]) if d["hours_down"] else "", _text(d["deferred_oil_bbl"]),
             _text(v.get("virtual_liquid_bbl")) or ("—" if meter else ""),
-            _text(meter.get("oil_bbl")),
-            ", ".join(sorted({f["code"] for f in d["findings"]})),
+            _text(meter.get("oil_bbl")), ", ".join(sorted({f["code"] for f in d["findings"]})),
         )  # fmt: skip
     checks = well_records.load_virtual_checks(conn, field_id, day)
-    table.caption = "\n".join(_check_line(c) for c in checks) or None
+    details.caption = "\n".join(_check_line(c) for c in checks) or None
+    return Group(allocated, details)
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    """A compact table (one space between columns) whose values are never cut: a figure too
+    wide for the terminal folds onto a second line rather than ending in an ellipsis."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=0, pad_edge=False)
+    table.add_column("well", no_wrap=True)
+    for col in columns:
+        table.add_column(col, overflow="fold", justify="left" if col == "findings" else "right")
     return table
 
 
