@@ -24,8 +24,9 @@ Which wells take part, and what happens at the edges (each case is tested):
   wells were expected to produce.
 * **Σ theoretical 0 but measured > 0** (every well shows 0 h, or 0 test rates): the wells'
   hours cannot be right; the volume is split by the test rates of the wells with a usable test
-  (as if on all day), with a warning; when those rates add up to 0 too, nothing can be split:
-  the volume stays **unallocated** and an error finding says so. ``allocated + unallocated``
+  and known hours (as if on all day), with a warning; when those rates add up to 0 too, or no
+  well has hours (a day without telemetry or entries), nothing can be split: the volume stays
+  **unallocated** and an error finding says so. ``allocated + unallocated``
   always equals ``measured``.
 * allocation factor outside the band (default 0.85–1.15): a warning.
 """
@@ -197,7 +198,9 @@ def allocate_pmo(
         _check_factor(pmo, fluid, factor, settings, findings)
     elif measured > 0:
         basis = Basis.TEST_RATE
-        rated = [code for code, rate in usable.items() if rate > 0]
+        # Wells without hours are not allocated (their finding says so), not even here.
+        known = {w.well for w in ordered if w.hours_on is not None}
+        rated = [code for code, rate in usable.items() if rate > 0 and code in known]
         if rated:
             split = largest_remainder(
                 measured, scaled_integers([usable[c] for c in rated]), rated, settings.increment
@@ -206,7 +209,8 @@ def allocate_pmo(
             findings.append(_theoretical_zero(pmo, fluid, measured, unit))
         else:
             unallocated = measured
-            findings.append(_unallocated(pmo, fluid, measured, unit))
+            unknown = [w.well for w in ordered if w.well in usable and w.hours_on is None]
+            findings.append(_unallocated(pmo, fluid, measured, unit, unknown))
 
     zero = Decimal(0) * settings.increment
     rows = tuple(_row(w, fluid, usable, shares, basis, settings.increment, zero) for w in ordered)
@@ -356,12 +360,19 @@ def _theoretical_zero(pmo: str, fluid: Fluid, measured: Decimal, unit: str) -> F
     )
 
 
-def _unallocated(pmo: str, fluid: Fluid, measured: Decimal, unit: str) -> Finding:
+def _unallocated(
+    pmo: str, fluid: Fluid, measured: Decimal, unit: str, without_hours: Sequence[str]
+) -> Finding:
+    why = f"no well has a test rate of {fluid} to allocate it by"
+    if without_hours:
+        why = (
+            f"no well with hours on has a test rate of {fluid} to allocate it by (no hours on "
+            f"for {', '.join(without_hours)}: enter them)"
+        )
     return Finding(
         Code.UNALLOCATED,
         Severity.ERROR,
-        f"PMO measured {measured} {unit} of {fluid} but no well has a test rate of {fluid} to "
-        "allocate it by: the volume stays unallocated",
+        f"PMO measured {measured} {unit} of {fluid} but {why}: the volume stays unallocated",
         pmo,
     )
 
