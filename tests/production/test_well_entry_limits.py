@@ -36,8 +36,13 @@ RATES = {"duration_h": "12", "oil_bbl_d": "1", "gas_kscf_d": "1", "water_bbl_d":
 
 
 def _test(conn: Conn, **kw: Any) -> None:
-    args = {"tested_on": dt.date(2026, 2, 2), **RATES, "tested_by": "x", "entered_by": "t"}
-    add_well_test(conn, **WELL, **(args | kw), now=NOW)  # type: ignore[arg-type]
+    args: dict[str, Any] = {
+        "tested_on": dt.date(2026, 2, 2),
+        **RATES,
+        "tested_by": "x",
+        "entered_by": "t",
+    }
+    add_well_test(conn, **WELL, **(args | kw), now=NOW)
 
 
 def test_a_well_test_after_the_current_contract_day_is_refused(conn: Conn) -> None:
@@ -53,28 +58,26 @@ def test_a_well_test_after_the_current_contract_day_is_refused(conn: Conn) -> No
 
 def test_a_status_change_after_the_day_is_refused(conn: Conn) -> None:
     load_wells_site(conn)
-    kw = {**WELL, "status": "shut_in", "changed_by": "t", "now": NOW}
-    add_status_change(conn, at=DAY_END - dt.timedelta(seconds=1), **kw)  # type: ignore[arg-type]
+    kw: dict[str, Any] = {**WELL, "status": "shut_in", "changed_by": "t", "now": NOW}
+    add_status_change(conn, at=DAY_END - dt.timedelta(seconds=1), **kw)
     with pytest.raises(
         WellEntryError,
         match=r"^at: 2026-02-03T11:00:00\+00:00 is after the field's current contract day "
         r"2026-02-02, which ends 2026-02-03T06:00:00-05:00$",
     ):
-        add_status_change(conn, at=DAY_END, **kw)  # type: ignore[arg-type]
+        add_status_change(conn, at=DAY_END, **kw)
 
 
 def test_downtime_must_end_by_the_end_of_the_day(conn: Conn) -> None:
     load_wells_site(conn)
-    kw = {**WELL, "cause": "flowline", "entered_by": "t", "now": NOW}
+    kw: dict[str, Any] = {**WELL, "cause": "flowline", "entered_by": "t", "now": NOW}
     hour = dt.timedelta(hours=1)
-    add_downtime(conn, start=DAY_END - hour, end=DAY_END, **kw)  # type: ignore[arg-type]
+    add_downtime(conn, start=DAY_END - hour, end=DAY_END, **kw)
     with pytest.raises(WellEntryError, match=r"^end: 2026-02-03T11:01:00\+00:00 is after"):
-        add_downtime(
-            conn, start=DAY_END - 3 * hour, end=DAY_END + dt.timedelta(minutes=1), **kw
-        )  # type: ignore[arg-type]
+        add_downtime(conn, start=DAY_END - 3 * hour, end=DAY_END + dt.timedelta(minutes=1), **kw)
     future = dt.datetime(2027, 3, 1, 13, tzinfo=dt.UTC)
     with pytest.raises(WellEntryError, match=r"^start: 2027-03-01T13:00:00\+00:00 is after"):
-        add_downtime(conn, start=future, end=future + hour, **kw)  # type: ignore[arg-type]
+        add_downtime(conn, start=future, end=future + hour, **kw)
 
 
 @pytest.mark.parametrize(
