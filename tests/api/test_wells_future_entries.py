@@ -1,4 +1,4 @@
-"""A well test, downtime or status change dated after the field's current contract day: 422."""
+"""Entries and a Forma 9SH dated after the field's current contract day: a 422 that says so."""
 
 from __future__ import annotations
 
@@ -41,3 +41,15 @@ async def test_future_entries_are_422_naming_field_value_and_limit(
     assert r.json()["error"]["message"].startswith("start: ")
     r = await client.get(f"/api/v1/wells/{well}/tests", headers=auth)
     assert r.json() == []
+
+
+async def test_forma9sh_of_a_month_not_started_is_422(
+    client: httpx.AsyncClient, reporting_world: World, tokens: dict[str, str]
+) -> None:
+    field = reporting_world.own["field"]
+    r = await client.get(
+        f"/api/v1/reports/fields/{field}/forma9sh/2199-01", headers=bearer(tokens["viewer"])
+    )
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"]
+    assert message.startswith("month 2199-01 has not started (the field's contract day is ")
