@@ -193,13 +193,15 @@ def test_no_wells_leaves_the_volume_unallocated() -> None:
     assert codes(result.findings) == ["volume_unallocated"]
 
 
-def test_well_without_hours_is_left_out_with_a_warning() -> None:
-    """Hours unknown (None): not allocated; the other well takes the PMO's volume."""
+def test_well_without_hours_is_left_out_with_an_error() -> None:
+    """Hours unknown (None): not allocated; the other well takes the PMO's volume, and an error
+    says so (as for a well without a test: the report's IDP032 shows it)."""
     result = allocate_pmo(
         "P", "oil", D("90.00"), [well("A", None, oil=100), well("B", 24, oil=100)]
     )
     assert [w.allocated for w in result.wells] == [None, D("90.00")]
     assert codes(result.findings) == ["hours_on_missing"]
+    assert result.findings[0].severity is Severity.ERROR
 
 
 def test_no_well_with_hours_leaves_the_volume_unallocated() -> None:

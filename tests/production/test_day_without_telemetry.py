@@ -12,6 +12,9 @@ test), worked by hand:
   W-2 721.16, W-3 259.62 (sum 980.78).
   Gas: W-2 500, W-3 500 × 12 / 24 = 250, Σ 750; 1,200.00 × 500 / 750 = 800.00, 400.00.
 
+W-1's hours_on_missing of each fluid is an error (as a well without a test), so the signed
+report shows it (IDP032) whether or not the factor leaves its band.
+
 With 18 h typed by hand for W-1 the day is the standard one of test_well_days.py (W-1 300.24,
 W-2 500.40, W-3 180.14), with no note comparing the hours with a telemetry that knew nothing.
 """
@@ -19,6 +22,7 @@ W-2 500.40, W-3 180.14), with no note comparing the hours with a telemetry that 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -27,7 +31,8 @@ from anh_reporter.production.daily import compute_day
 from anh_reporter.production.manual import add_entry
 from anh_reporter.storage import well_records
 
-from .helpers import DAY_D, FIELD, HOUR, S, write
+from ..reports.helpers import context, generate
+from .helpers import DAY_D, FIELD, HOUR, S, prove_meters, write
 from .wells_site import wells_day
 
 Conn = psycopg.Connection[object]
@@ -38,7 +43,7 @@ def _codes(row: dict) -> set[str]:
     return {f["code"] for f in row["findings"]}
 
 
-def test_a_day_without_on_signal_readings_is_hours_missing(conn: Conn) -> None:
+def test_a_day_without_on_signal_readings_is_hours_missing(conn: Conn, tmp_path: Path) -> None:
     ids = wells_day(conn)
     pump = ids["W-1.pump_status"]
     conn.execute("DELETE FROM telemetry WHERE series_id = %s", (pump,))
@@ -62,6 +67,14 @@ def test_a_day_without_on_signal_readings_is_hours_missing(conn: Conn) -> None:
     assert alloc is not None
     found = {(f["code"], f["target"]) for f in alloc["findings"]}
     assert ("allocation_factor_out_of_band", "PMO-OIL") in found
+    missing = [f for f in w1["findings"] if f["code"] == "hours_on_missing"]
+    assert sorted(f["severity"] for f in missing) == ["error", "error", "error", "warning"]
+    prove_meters(conn)
+    signed = generate(conn, context(tmp_path))
+    shown = {
+        (f["code"], f["target"]) for f in signed.findings if "hours_on_missing" in f["message"]
+    }
+    assert shown == {("IDP032", "W-1")}
 
     add_entry(
         conn, field_code=FIELD, day=DAY_D, kind="well_hours_on", value="18", well_code="W-1",

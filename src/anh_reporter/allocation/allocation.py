@@ -19,7 +19,8 @@ Which wells take part, and what happens at the edges (each case is tested):
   measured volume; nothing else changes for them.
 * **expired test** (older than the validity window): by default the last valid test is used and
   a warning flags it; with ``expired_tests="exclude"`` the well is treated as having no test.
-* **no hours on** (None: no telemetry and no entry): not allocated, with a warning.
+* **no hours on** (None: no telemetry and no entry): not allocated, and an error finding says
+  its production is carried by the other wells of the PMO, as for a well without a test.
 * **measured 0**: every well is allocated 0; the factor is 0, outside the band, so it warns when
   wells were expected to produce.
 * **Σ theoretical 0 but measured > 0** (every well shows 0 h, or 0 test rates): the wells'
@@ -306,9 +307,9 @@ def _usable_rate(
         findings.append(
             Finding(
                 Code.HOURS_MISSING,
-                Severity.WARNING,
+                Severity.ERROR,
                 f"no hours on for the day: the well's {fluid} is not allocated and is carried "
-                f"by the other wells of PMO {pmo}",
+                f"by the other wells of PMO {pmo}; enter its hours on",
                 w.well,
             )
         )
