@@ -100,11 +100,12 @@ def test_test_rates_have_the_api_limits(conn: Conn, kw: dict[str, str], message:
 
 
 def test_the_highest_rate_is_accepted(conn: Conn) -> None:
-    """10,000,000 bbl/d with 4 decimals of gas: at the limits, stored."""
+    """10,000,000 bbl/d, 4 decimals of gas, trailing zeros of water: at the limits, stored."""
     load_wells_site(conn)
-    _test(conn, oil_bbl_d="10000000", gas_kscf_d="0.0001")
-    row = conn.execute("SELECT oil_bbl_d, gas_kscf_d FROM well_tests").fetchone()
-    assert row is not None and (str(row[0]), str(row[1])) == ("10000000", "0.0001")
+    _test(conn, oil_bbl_d="10000000", gas_kscf_d="0.0001", water_bbl_d="12.500000")
+    row = conn.execute("SELECT oil_bbl_d, gas_kscf_d, water_bbl_d FROM well_tests").fetchone()
+    assert row is not None
+    assert (str(row[0]), str(row[1]), str(row[2])) == ("10000000", "0.0001", "12.500000")
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def _rate(field: str, value: Decimal | float | str, unit: str) -> Decimal:
     rate = _number(field, value)
     if rate > MAX_RATE:
         raise WellEntryError(f"{field}: {rate} {unit} is above the limit {MAX_RATE} {unit}")
-    exponent = rate.as_tuple().exponent
+    exponent = rate.normalize().as_tuple().exponent  # trailing zeros are no decimals
     if isinstance(exponent, int) and exponent < -RATE_PLACES:
         raise WellEntryError(f"{field}: {rate} {unit} has more than {RATE_PLACES} decimals")
     return rate
