@@ -193,13 +193,42 @@ def test_no_wells_leaves_the_volume_unallocated() -> None:
     assert codes(result.findings) == ["volume_unallocated"]
 
 
-def test_well_without_hours_is_left_out_with_a_warning() -> None:
-    """Hours unknown (None): not allocated; the other well takes the PMO's volume."""
+def test_well_without_hours_is_left_out_with_an_error() -> None:
+    """Hours unknown (None): not allocated; the other well takes the PMO's volume, and an error
+    says so (as for a well without a test: the report's IDP032 shows it)."""
     result = allocate_pmo(
         "P", "oil", D("90.00"), [well("A", None, oil=100), well("B", 24, oil=100)]
     )
     assert [w.allocated for w in result.wells] == [None, D("90.00")]
     assert codes(result.findings) == ["hours_on_missing"]
+    assert result.findings[0].severity is Severity.ERROR
+
+
+def test_no_well_with_hours_leaves_the_volume_unallocated() -> None:
+    """A day without telemetry or entries: A (100 bbl/d) and B (50) have no hours.
+
+    Neither is allocated, not even by its test rate (each is told it is not allocated); the
+    90.00 bbl stay unallocated with an error naming the wells without hours.
+    """
+    result = allocate_pmo(
+        "P", "oil", D("90.00"), [well("A", None, oil=100), well("B", None, oil=50)]
+    )
+    assert [(w.allocated, w.basis) for w in result.wells] == [
+        (None, Basis.NOT_ALLOCATED), (None, Basis.NOT_ALLOCATED),
+    ]  # fmt: skip
+    assert result.unallocated == D("90.00")
+    assert codes(result.findings) == ["hours_on_missing", "hours_on_missing", "volume_unallocated"]
+    error = result.findings[-1]
+    assert error.severity is Severity.ERROR
+    assert "no hours on for A, B: enter them" in error.message
+
+
+def test_zero_theoretical_split_leaves_out_wells_without_hours() -> None:
+    """A 0 h (known), B no hours, both 100 bbl/d; measured 40.00: Σ theoretical 0, so the
+    split by test rates goes to A alone (40 × 100 / 100 = 40.00); B not allocated."""
+    result = allocate_pmo("P", "oil", D("40.00"), [well("A", 0, oil=100), well("B", None, oil=100)])
+    assert [w.allocated for w in result.wells] == [D("40.00"), None]
+    assert codes(result.findings) == ["hours_on_missing", "theoretical_zero"]
 
 
 def test_status_conflict_warns_but_uses_the_hours() -> None:

@@ -144,6 +144,40 @@ def test_resolve_without_data() -> None:
     assert [f.code for f in unknown.findings] == [Code.HOURS_MISSING]
 
 
+def test_a_signal_that_knows_nothing_of_the_day_is_no_telemetry() -> None:
+    """The last reading 2 h before the day, tolerance 6 min: 0 h on, 0 off, 24 h unknown.
+
+    That is no telemetry (rule 4), not 0 h on: hours missing, or the status's 0 h, or the hours
+    typed by hand (without a note comparing them with a telemetry that knew nothing).
+    """
+    t = np.array([hours_us(-2)], dtype=np.int64)
+    signal = telemetry_hours(ON_SIGNALS["pump_status"], t, [1.0], WINDOW, gap_tolerance_s=360)
+    assert (signal.on_h, signal.off_h, signal.unknown_h) == (D(0), D(0), D(24))
+    missing = resolve_hours_on("A", telemetry=signal, status=WellStatus.PRODUCING)
+    assert (missing.hours, missing.source, missing.telemetry) == (None, "none", None)
+    assert [f.code for f in missing.findings] == [Code.HOURS_MISSING]
+    shut = resolve_hours_on("A", telemetry=signal, status=WellStatus.SHUT_IN)
+    assert (shut.hours, shut.source, shut.findings) == (D(0), "status", ())
+    typed = resolve_hours_on("A", telemetry=signal, manual_h=D("20"))
+    assert (typed.hours, typed.source, typed.telemetry, typed.findings) == (
+        D(20), "manual", None, ()
+    )  # fmt: skip
+
+
+def test_a_signal_known_part_of_the_day_still_counts_with_a_warning() -> None:
+    """Readings each minute from the window's start to 00:24, all off, tolerance 6 min: known
+    0.4 h (24 min), all of it off; the 23.6 h after the last reading, longer than the tolerance,
+    unknown. 0 h on from the known time, with hours_on_incomplete."""
+    t = minute_samples(end_h=24 / 60)
+    signal = telemetry_hours(
+        ON_SIGNALS["pump_status"], t, np.zeros(t.size), WINDOW, gap_tolerance_s=360
+    )
+    assert (signal.on_h, signal.off_h, signal.unknown_h) == (D(0), D("0.4"), D("23.6"))
+    got = resolve_hours_on("A", telemetry=signal, status=WellStatus.PRODUCING)
+    assert (got.hours, got.source) == (D(0), "telemetry")
+    assert [f.code for f in got.findings] == [Code.HOURS_INCOMPLETE]
+
+
 def test_manual_hours_beyond_the_day_are_refused() -> None:
     with pytest.raises(AllocationError, match=r"manual hours on of well 'A' 25 h is outside"):
         resolve_hours_on("A", manual_h=D(25))

@@ -19,13 +19,15 @@ Which wells take part, and what happens at the edges (each case is tested):
   measured volume; nothing else changes for them.
 * **expired test** (older than the validity window): by default the last valid test is used and
   a warning flags it; with ``expired_tests="exclude"`` the well is treated as having no test.
-* **no hours on** (None: no telemetry and no entry): not allocated, with a warning.
+* **no hours on** (None: no telemetry and no entry): not allocated, and an error finding says
+  its production is carried by the other wells of the PMO, as for a well without a test.
 * **measured 0**: every well is allocated 0; the factor is 0, outside the band, so it warns when
   wells were expected to produce.
 * **Σ theoretical 0 but measured > 0** (every well shows 0 h, or 0 test rates): the wells'
   hours cannot be right; the volume is split by the test rates of the wells with a usable test
-  (as if on all day), with a warning; when those rates add up to 0 too, nothing can be split:
-  the volume stays **unallocated** and an error finding says so. ``allocated + unallocated``
+  and known hours (as if on all day), with a warning; when those rates add up to 0 too, or no
+  well has hours (a day without telemetry or entries), nothing can be split: the volume stays
+  **unallocated** and an error finding says so. ``allocated + unallocated``
   always equals ``measured``.
 * allocation factor outside the band (default 0.85–1.15): a warning.
 """
@@ -197,7 +199,9 @@ def allocate_pmo(
         _check_factor(pmo, fluid, factor, settings, findings)
     elif measured > 0:
         basis = Basis.TEST_RATE
-        rated = [code for code, rate in usable.items() if rate > 0]
+        # Wells without hours are not allocated (their finding says so), not even here.
+        known = {w.well for w in ordered if w.hours_on is not None}
+        rated = [code for code, rate in usable.items() if rate > 0 and code in known]
         if rated:
             split = largest_remainder(
                 measured, scaled_integers([usable[c] for c in rated]), rated, settings.increment
@@ -206,7 +210,8 @@ def allocate_pmo(
             findings.append(_theoretical_zero(pmo, fluid, measured, unit))
         else:
             unallocated = measured
-            findings.append(_unallocated(pmo, fluid, measured, unit))
+            unknown = [w.well for w in ordered if w.well in usable and w.hours_on is None]
+            findings.append(_unallocated(pmo, fluid, measured, unit, unknown))
 
     zero = Decimal(0) * settings.increment
     rows = tuple(_row(w, fluid, usable, shares, basis, settings.increment, zero) for w in ordered)
@@ -302,9 +307,9 @@ def _usable_rate(
         findings.append(
             Finding(
                 Code.HOURS_MISSING,
-                Severity.WARNING,
+                Severity.ERROR,
                 f"no hours on for the day: the well's {fluid} is not allocated and is carried "
-                f"by the other wells of PMO {pmo}",
+                f"by the other wells of PMO {pmo}; enter its hours on",
                 w.well,
             )
         )
@@ -356,12 +361,19 @@ def _theoretical_zero(pmo: str, fluid: Fluid, measured: Decimal, unit: str) -> F
     )
 
 
-def _unallocated(pmo: str, fluid: Fluid, measured: Decimal, unit: str) -> Finding:
+def _unallocated(
+    pmo: str, fluid: Fluid, measured: Decimal, unit: str, without_hours: Sequence[str]
+) -> Finding:
+    why = f"no well has a test rate of {fluid} to allocate it by"
+    if without_hours:
+        why = (
+            f"no well with hours on has a test rate of {fluid} to allocate it by (no hours on "
+            f"for {', '.join(without_hours)}: enter them)"
+        )
     return Finding(
         Code.UNALLOCATED,
         Severity.ERROR,
-        f"PMO measured {measured} {unit} of {fluid} but no well has a test rate of {fluid} to "
-        "allocate it by: the volume stays unallocated",
+        f"PMO measured {measured} {unit} of {fluid} but {why}: the volume stays unallocated",
         pmo,
     )
 

@@ -16,7 +16,8 @@ are never counted as on.
    so that someone enters the day's hours by hand;
 4. else, with no telemetry and no entry: 0 h when the well's status kept it from producing all
    day (shut in, workover, suspended, abandoned), otherwise no hours and a warning (the well is
-   then left out of allocation, with a finding).
+   then left out of allocation, with a finding). A signal that knows no time of the day (no
+   reading in it, every hour unknown) is no telemetry: it does not say the well was off.
 
 **Status.** A log of status changes (:class:`StatusChange`) gives the status in force at the end
 of the day and the hours spent in each status (:func:`day_status`).
@@ -144,6 +145,8 @@ def resolve_hours_on(
     day_hours: Decimal = HOURS_PER_DAY,
 ) -> HoursOn:
     """Choose the day's hours on production (rules 1–4 of the module docstring)."""
+    if telemetry is not None and telemetry.on_h + telemetry.off_h == 0:
+        telemetry = None  # nothing known all day: no telemetry (rule 4), not 0 h on
     if manual_h is not None:
         require_range(f"manual hours on of well {well!r}", manual_h, Decimal(0), day_hours, "h")
         notes: tuple[Finding, ...] = ()

@@ -265,7 +265,8 @@ def _allocate(
         deferred = None
         if events.get(w.code):
             deferred = deferred_for_events(w.code, events[w.code], span, test, causes=conf.causes)
-        pump = signal.on_h if signal is not None and signal.variable in PUMP_SIGNALS else None
+        known = hours.telemetry  # None when the signal knew nothing of the day
+        pump = known.on_h if known is not None and known.variable in PUMP_SIGNALS else None
         inputs.append(
             WellDayInput(w.code, hours.hours, test, status.status, pump, deferred, hours.findings)
         )

@@ -12,6 +12,11 @@ on. Hours on typed by hand are a manual entry of kind ``well_hours_on``
 
 If a touched day's report was already signed and its well figures change, the report is marked
 as needing an amendment.
+
+Nothing is accepted for a time that has not come: a test dated after the field's current
+contract day, a downtime event or a status change after that day's end is refused
+(:func:`current_contract_day`; ``now`` is a parameter, the clock by default). A test's rates
+are at most :data:`MAX_RATE` with at most :data:`RATE_PLACES` decimals, as the API's.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -28,7 +34,7 @@ from anh_reporter.allocation.hours_on import WellStatus
 from anh_reporter.allocation.well_tests import WellTest
 from anh_reporter.errors import AnhError
 from anh_reporter.production.config import FieldConfig, load_field
-from anh_reporter.production.contract_day import contract_day_of
+from anh_reporter.production.contract_day import ContractDay, contract_day_of
 from anh_reporter.production.store import flag_issued_report
 from anh_reporter.production.well_days import allocate_day, allocation_config
 from anh_reporter.storage import audit_log
@@ -39,6 +45,10 @@ REALLOCATE_DAYS = 400
 """A test or status change reallocates the stored days from its date over at most this span."""
 MAX_DOWNTIME_DAYS = 31
 """A downtime event longer than this is a status change (shut in, workover), not downtime."""
+MAX_RATE = Decimal(10_000_000)
+"""The highest oil, gas or water rate a well test may give (bbl/d, kscf/d)."""
+RATE_PLACES = 4
+"""A test rate has at most this many decimals."""
 
 
 class WellEntryError(AnhError):
@@ -62,6 +72,43 @@ def _number(field: str, value: Decimal | float | str | int) -> Decimal:
     if not out.is_finite():
         raise WellEntryError(f"{field}: {value!r} is not a finite number")
     return out
+
+
+def _rate(field: str, value: Decimal | float | str, unit: str) -> Decimal:
+    """A test rate: a finite number, at most :data:`MAX_RATE`, :data:`RATE_PLACES` decimals
+    (a negative one is refused by the test itself, naming the limit 0)."""
+    rate = _number(field, value)
+    if rate > MAX_RATE:
+        raise WellEntryError(f"{field}: {rate} {unit} is above the limit {MAX_RATE} {unit}")
+    exponent = rate.normalize().as_tuple().exponent  # trailing zeros are no decimals
+    if isinstance(exponent, int) and exponent < -RATE_PLACES:
+        raise WellEntryError(f"{field}: {rate} {unit} has more than {RATE_PLACES} decimals")
+    return rate
+
+
+def current_contract_day(config: FieldConfig, now: dt.datetime | None = None) -> ContractDay:
+    """The field's contract day at ``now`` (aware; default: the clock), in its time zone."""
+    at = dt.datetime.now(dt.UTC) if now is None else aware_time("now", now)
+    return contract_day_of(at, timezone=config.timezone, start_hour=config.start_hour)
+
+
+def _not_future_day(name: str, day: dt.date, today: ContractDay) -> None:
+    if day > today.day:
+        raise WellEntryError(
+            f"{name}: {day} has not come; the field's current contract day is {today.day}"
+        )
+
+
+def _not_future_time(
+    name: str, at: dt.datetime, today: ContractDay, *, end_excluded: bool = False
+) -> None:
+    """``at`` must fall in the current contract day or before (an end, excluded, at its end)."""
+    if at > today.end or (at == today.end and not end_excluded):
+        ends = today.end.astimezone(ZoneInfo(today.timezone)).isoformat()
+        raise WellEntryError(
+            f"{name}: {at.isoformat()} is after the field's current contract day {today.day}, "
+            f"which ends {ends}"
+        )
 
 
 def well_id_of(conn: Conn, config: FieldConfig, code: str) -> int:
@@ -115,11 +162,13 @@ def add_well_test(
     notes: str = "",
     replaces: int | None = None,
     pump_speed: Decimal | float | str | None = None,
+    now: dt.datetime | None = None,
 ) -> WellEntryResult:
     """Store a well test (checked by :class:`~anh_reporter.allocation.well_tests.WellTest`).
 
     ``pump_speed`` is the pump's speed during the test (ESP Hz, rod pump spm, PCP rpm): the
     virtual meter calibrates on it when the well's speed series has no data for the test day.
+    A test dated after the field's contract day at ``now`` (default: the clock) is refused.
     """
     config = load_field(conn, field_code)
     well_id_of(conn, config, well_code)
@@ -129,8 +178,8 @@ def add_well_test(
     if not entered_by.strip():
         raise WellEntryError("entered_by: empty; say who enters the test")
     duration = _number("duration_h", duration_h)
-    oil, gas = _number("oil_bbl_d", oil_bbl_d), _number("gas_kscf_d", gas_kscf_d)
-    water = _number("water_bbl_d", water_bbl_d)
+    oil, gas = _rate("oil_bbl_d", oil_bbl_d, "bbl/d"), _rate("gas_kscf_d", gas_kscf_d, "kscf/d")
+    water = _rate("water_bbl_d", water_bbl_d, "bbl/d")
     bsw = None if bsw_pct is None else _number("bsw_pct", bsw_pct)
     values: dict[str, Decimal | None] = {
         "duration_h": duration,
@@ -149,7 +198,7 @@ def add_well_test(
         conn, config, well_code=well_code, tested_on=tested_on,
         values={**values, "source": source, "accepted": accepted, "tested_by": tested_by,
                 "notes": notes},
-        audit=values, entered_by=entered_by, replaces=replaces,
+        audit=values, entered_by=entered_by, replaces=replaces, now=now,
     )  # fmt: skip
 
 
@@ -163,15 +212,18 @@ def store_well_test(
     audit: dict[str, Any],
     entered_by: str,
     replaces: int | None,
+    now: dt.datetime | None = None,
 ) -> WellEntryResult:
     """Store a checked test (``values``: its columns), audit it, allocate the touched days.
 
     The one path of every test (typed by hand or read from a test separator): a test that
     ``replaces`` another marks it superseded; the stored days from the earlier of the two
     dates on are allocated again, and signed reports whose well figures change are flagged
-    for an amendment. ``audit`` is what the audit log keeps beside the id and the date.
+    for an amendment. ``audit`` is what the audit log keeps beside the id and the date. A test
+    dated after the field's contract day at ``now`` (default: the clock) is refused.
     """
     well = well_id_of(conn, config, well_code)
+    _not_future_day("tested_on", tested_on, current_contract_day(config, now))
     if replaces is not None:
         old = records.well_test(conn, replaces)
         if old is None or old.well != well_code:
@@ -255,11 +307,18 @@ def add_downtime(
     entered_by: str,
     comment: str = "",
     replaces: int | None = None,
+    now: dt.datetime | None = None,
 ) -> WellEntryResult:
-    """Store a downtime event of a well over ``[start, end)`` for a cause of the field's list."""
+    """Store a downtime event of a well over ``[start, end)`` for a cause of the field's list.
+
+    The event must end by the end of the field's contract day at ``now`` (default: the clock).
+    """
     config = load_field(conn, field_code)
     well = well_id_of(conn, config, well_code)
     start, end = aware_time("start", start), aware_time("end", end)
+    today = current_contract_day(config, now)
+    _not_future_time("start", start, today)
+    _not_future_time("end", end, today, end_excluded=True)
     if end <= start:
         raise WellEntryError(f"end: {end.isoformat()} must be after start {start.isoformat()}")
     if end - start > dt.timedelta(days=MAX_DOWNTIME_DAYS):
@@ -320,11 +379,16 @@ def add_status_change(
     status: str,
     changed_by: str,
     reason: str = "",
+    now: dt.datetime | None = None,
 ) -> WellEntryResult:
-    """Log a well's status change at ``at``; the stored days from its day on are reallocated."""
+    """Log a well's status change at ``at``; the stored days from its day on are reallocated.
+
+    ``at`` must fall in the field's contract day at ``now`` (default: the clock) or before.
+    """
     config = load_field(conn, field_code)
     well = well_id_of(conn, config, well_code)
     at = aware_time("at", at)
+    _not_future_time("at", at, current_contract_day(config, now))
     statuses = [s.value for s in WellStatus]
     if status not in statuses:
         raise WellEntryError(f"status: {status!r} is not one of {statuses}")

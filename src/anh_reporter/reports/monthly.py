@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,7 @@ from anh_reporter.allocation.forma9sh import (
     monthly_form,
 )
 from anh_reporter.allocation.hours_on import WellStatus
+from anh_reporter.production.contract_day import contract_day_of
 from anh_reporter.reports.canonical import parse
 from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.profiles import ProfileError, internal_document
@@ -39,12 +41,16 @@ from anh_reporter.storage import well_records
 Conn = psycopg.Connection[Any]
 ZERO = Decimal(0)
 FIRST_YEAR, LAST_YEAR = 1970, 2199
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    """``YYYY-MM`` → (year, month); anything else is an error naming the value."""
+    """Exactly ``YYYY-MM`` → (year, month); anything else is an error naming the value."""
+    found = _MONTH.fullmatch(text)
     try:
-        year, month = (int(p) for p in text.split("-"))
+        if found is None:
+            raise ValueError(text)
+        year, month = int(found[1]), int(found[2])
         dt.date(year, month, 1)
     except ValueError:
         raise ReportError(f"month {text!r} is not YYYY-MM (e.g. 2026-11)") from None
@@ -120,16 +126,29 @@ def opening_cumulative(figures: Sequence[WellDailyFigures]) -> dict[str, Cumulat
     return out
 
 
-def field_month(conn: Conn, field_code: str, month: str) -> Forma9sh:
-    """The Forma 9SH of ``field_code`` for ``month`` (``YYYY-MM``) from its signed dailies."""
+def field_month(
+    conn: Conn, field_code: str, month: str, *, now: dt.datetime | None = None
+) -> Forma9sh:
+    """The Forma 9SH of ``field_code`` for ``month`` (``YYYY-MM``) from its signed dailies.
+
+    A month that starts after the field's contract day at ``now`` (default: the clock) has not
+    started: it is refused rather than written as a form of zeros.
+    """
     year, number = parse_month(month)
     row = conn.execute(
-        "SELECT id, contract, municipality_dane FROM fields WHERE code = %s", (field_code,)
+        "SELECT id, contract, municipality_dane, timezone, contract_day_start_hour FROM fields "
+        "WHERE code = %s",
+        (field_code,),
     ).fetchone()
     if row is None:
         raise ReportError(f"field {field_code!r} does not exist")
     field_id, contract, dane = int(row[0]), str(row[1]), str(row[2])
     first = dt.date(year, number, 1)
+    today = contract_day_of(
+        dt.datetime.now(dt.UTC) if now is None else now, timezone=row[3], start_hour=row[4]
+    ).day
+    if first > today:
+        raise ReportError(f"month {month} has not started (the field's contract day is {today})")
     last = dt.date(year, number, calendar.monthrange(year, number)[1])
     month_docs = signed_documents(conn, field_id, first, last)
     before = signed_documents(conn, field_id, None, first - dt.timedelta(days=1))

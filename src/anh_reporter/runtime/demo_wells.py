@@ -106,7 +106,7 @@ def seed_wells(db: Database, field: FieldSite, now: dt.datetime | None = None) -
                     gas_kscf_d=(rate["gas"] * factor).quantize(cent, ROUND_HALF_UP),
                     water_bbl_d=(rate["water"] * factor).quantize(cent, ROUND_HALF_UP),
                     tested_by="Ing. de pruebas (demo)", entered_by="demo",
-                    pump_speed=_test_speed(well),
+                    pump_speed=_test_speed(well), now=now,
                 )  # fmt: skip
         if len(field.wells) >= 3:
             down = field.wells[2].code
@@ -115,7 +115,7 @@ def seed_wells(db: Database, field: FieldSite, now: dt.datetime | None = None) -
                 add_downtime(
                     conn, field_code=field.code, well_code=down, start=start,
                     end=start + dt.timedelta(hours=int(DOWN_H)), cause="artificial_lift_failure",
-                    entered_by="demo", comment="variador de frecuencia en falla (demo)",
+                    entered_by="demo", comment="variador de frecuencia en falla (demo)", now=now,
                 )  # fmt: skip
             # The operator's sheet: the pump ran 18 h (its status signal says otherwise). The
             # entry recomputes the day, so the stored allocation (the table the demo prints,

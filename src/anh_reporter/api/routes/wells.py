@@ -33,7 +33,15 @@ Reader = Annotated[Principal, require(Permission.SITE_READ)]
 ProductionReader = Annotated[Principal, require(Permission.PRODUCTION_READ)]
 Writer = Annotated[Principal, require(Permission.PRODUCTION_WRITE)]
 WellId = Annotated[int, Path(ge=1, le=MAX_ID32)]
-Rate = Annotated[Decimal, Field(ge=0, le=10_000_000, max_digits=14, decimal_places=4)]
+Rate = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        le=well_entries.MAX_RATE,
+        max_digits=14,
+        decimal_places=well_entries.RATE_PLACES,
+    ),
+]
 
 
 class WellOut(BaseModel):
