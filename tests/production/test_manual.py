@@ -159,3 +159,18 @@ def test_service_audit_entries_name_the_operator(conn: Conn) -> None:
         "WHERE action IN ('manual_entry.add', 'production.reset_confirmation') ORDER BY id"
     ).fetchall()
     assert rows == [("manual_entry.add", operator), ("production.reset_confirmation", operator)]
+
+
+def test_an_entry_for_a_day_that_has_not_come_is_refused(conn: Conn) -> None:
+    """At 2026-02-03 10:59 UTC (05:59 at Bogotá) the field's contract day is still 2026-02-02:
+    an entry for 2026-02-03 is refused, naming both days; a minute later it is accepted."""
+    load_test_site(conn)
+    nxt = DAY_D + dt.timedelta(days=1)
+    before = dt.datetime(2026, 2, 3, 10, 59, tzinfo=dt.UTC)
+    kw = {"kind": "bsw", "value": "2", "pmo_code": "PMO-OIL", "recompute": False}
+    with pytest.raises(
+        ManualEntryError,
+        match=r"day: 2026-02-03 has not come; the field's current contract day is 2026-02-02",
+    ):
+        add(conn, **(kw | {"day": nxt, "now": before}))
+    add(conn, **(kw | {"day": nxt, "now": before + dt.timedelta(minutes=1)}))

@@ -18,6 +18,7 @@ readings 5 min either side of it:
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +27,7 @@ import psycopg
 import pytest
 
 from anh_reporter.production.daily import compute_day
-from anh_reporter.production.tank_gauging import Gauge
+from anh_reporter.production.tank_gauging import Gauge, TankGaugingError
 from anh_reporter.production.tank_stock import add_tank_stock
 from anh_reporter.site import Site
 from anh_reporter.storage import well_records
@@ -131,6 +132,15 @@ def test_stock_from_level_telemetry_closes_the_oil_balance_and_a_stale_level_ope
         "bbl (level 2.5000 → 12.2800 ft"
     )
 
+    # Gauges of a day that has not come are refused (at 2026-02-03 10:59 UTC the field's day is
+    # still 2026-02-02).
+    with pytest.raises(TankGaugingError, match="2026-02-03 has not come"):
+        add_tank_stock(
+            conn, field_code=FIELD, day=DAY_D + dt.timedelta(days=1), tank="TK-1",
+            opening=Gauge(D("2.50"), D("60.0")), closing=Gauge(D("11.37"), D("60.0")),
+            api60=D("30.0"), bsw_percent=D("2.00"), entered_by="aforador", reason="aforo",
+            now=dt.datetime(2026, 2, 3, 10, 59, tzinfo=dt.UTC),
+        )  # fmt: skip
     # A hand gauging of the day wins over telemetry (here one that missed 100 bbl: 1 ft less).
     add_tank_stock(
         conn, field_code=FIELD, day=DAY_D, tank="TK-1", opening=Gauge(D("2.50"), D("60.0")),

@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 from anh_reporter.domain.mpms import TEMPERATURE_RANGE_F, density_to_api
 from anh_reporter.errors import AnhError
 from anh_reporter.production.config import FieldConfig, load_field
+from anh_reporter.production.contract_day import contract_day_of
 from anh_reporter.production.daily import ComputeResult, compute_day
 from anh_reporter.production.inputs import DEFAULT_SETTINGS, VOLUME_KINDS, ProductionSettings
 from anh_reporter.production.store import flag_issued_report
@@ -161,6 +162,17 @@ def _decimal(value: Decimal | float | str) -> Decimal:
     return out
 
 
+def not_after_today(
+    config: FieldConfig, day: dt.date, now: dt.datetime | None, error: type[AnhError]
+) -> None:
+    """Refuse an entry for a contract day that has not come (the field's day at ``now``)."""
+    today = contract_day_of(
+        now or dt.datetime.now(dt.UTC), timezone=config.timezone, start_hour=config.start_hour
+    )
+    if day > today.day:
+        raise error(f"day: {day} has not come; the field's current contract day is {today.day}")
+
+
 def add_entry(
     conn: Conn,
     *,
@@ -179,8 +191,11 @@ def add_entry(
     details: dict[str, Any] | None = None,
     recompute: bool = True,
     settings: ProductionSettings = DEFAULT_SETTINGS,
+    now: dt.datetime | None = None,
 ) -> AddResult:
     """Store a manual entry (replacing ``replaces`` when given) and recompute its day.
+
+    ``day`` cannot be after the field's current contract day at ``now`` (default: the clock).
 
     A volume says its ``level``: ``indicated`` (default: the meter factor and corrections are
     applied), ``gov``, ``gsv`` or ``nsv`` (taken as they are, so no factor is applied twice), or
@@ -217,6 +232,7 @@ def add_entry(
     if not entered_by.strip():
         raise ManualEntryError("entered_by is required (who enters the value)")
     config = load_field(conn, field_code)
+    not_after_today(config, day, now, ManualEntryError)
     if window is not None:
         _check_window(window, config.day(day))
     pmo_id = well_id = None

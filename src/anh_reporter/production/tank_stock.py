@@ -19,6 +19,7 @@ import psycopg
 
 from anh_reporter.production.config import load_field
 from anh_reporter.production.daily import compute_day
+from anh_reporter.production.manual import not_after_today
 from anh_reporter.production.tank_gauging import Gauge, TankGaugingError, load_tank, transfer
 from anh_reporter.storage import audit_log
 from anh_reporter.storage.database import returned
@@ -39,11 +40,16 @@ def add_tank_stock(
     entered_by: str,
     reason: str,
     recompute: bool = True,
+    now: dt.datetime | None = None,
 ) -> int:
-    """Store a storage tank's gauges of ``day`` (superseding earlier ones); the new row's id."""
+    """Store a storage tank's gauges of ``day`` (superseding earlier ones); the new row's id.
+
+    ``day`` cannot be after the field's current contract day at ``now`` (default: the clock).
+    """
     if not entered_by.strip() or not reason.strip():
         raise TankGaugingError("a tank stock needs who enters it and why (entered_by, reason)")
     config = load_field(conn, field_code)
+    not_after_today(config, day, now, TankGaugingError)
     pmo_id, definition = load_tank(conn, config.id, tank)
     if pmo_id is not None:
         raise TankGaugingError(
