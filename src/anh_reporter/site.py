@@ -204,10 +204,8 @@ class Pmo(_Model):
             return value
         if not value:
             raise ValueError("an empty list names no PMO: name at least one, or leave it out")
-        blank = [c for c in value if not c.strip()]
-        repeated = sorted({c for c in value if value.count(c) > 1})
-        if blank or repeated:
-            raise ValueError(f"PMO codes must be given once and not blank; got {list(value)}")
+        if any(not c.strip() for c in value) or len(set(value)) < len(value):
+            raise ValueError("name each upstream PMO once, by a code that is not blank")
         return value[0] if len(value) == 1 else value
 
     @model_validator(mode="after")

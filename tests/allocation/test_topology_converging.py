@@ -126,8 +126,8 @@ def test_a_well_entering_another_facilitys_pmo_is_accepted_with_a_warning() -> N
     assert topo.production_pmo("W-2", "oil") == "ST-OIL"
     assert topo.warnings == (
         "well 'W-2' flows to 'BAT-2' but enters PMO 'B1-T' at 'BAT-1': if the well flows there, "
-        "set its facility to 'BAT-1'; if 'BAT-2' feeds that facility, name 'BAT-2''s PMO in the "
-        "downstream_of of the PMO it feeds and leave the well's entries out",
+        "set its facility to 'BAT-1'; if 'BAT-2' feeds that facility, name the PMO of 'BAT-2' "
+        "in the downstream_of of the PMO it feeds and leave the well's entries out",
     )
 
 

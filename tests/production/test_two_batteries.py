@@ -7,6 +7,7 @@
 Wells W-1 at BAT-1 (test 600 bbl/d), W-2 and W-3 at BAT-2 (tests 300 and 100 bbl/d), 24 h on
 each. The day's NSV typed by hand: B1-T 560.00, B2-T 345.00, ST-OIL 900.00, LACT 890.00.
 
+Field totals by role: transfer 560.00 + 345.00 = 905.00, production 900.00, sales 890.00.
 Oil allocated at ST-OIL (the station's production PMO, for the wells of both batteries):
   theoretical Σ = 600 + 300 + 100 = 1,000; factor = 900.00 / 1,000 = 0.90000;
   W-1 600 × 0.9 = 540.00, W-2 300 × 0.9 = 270.00, W-3 100 × 0.9 = 90.00; Σ = 900.00 exactly.
@@ -127,8 +128,8 @@ def test_a_well_entering_another_facilitys_pmo_is_noted_on_load(conn: Conn) -> N
     summary = load_site_into(conn, Site.model_validate(raw), changed_by="t")
     assert summary.notes == [
         f"{FIELD}: well 'W-2' flows to 'BAT-2' but enters PMO 'B1-T' at 'BAT-1': if the well "
-        "flows there, set its facility to 'BAT-1'; if 'BAT-2' feeds that facility, name "
-        "'BAT-2''s PMO in the downstream_of of the PMO it feeds and leave the well's entries out"
+        "flows there, set its facility to 'BAT-1'; if 'BAT-2' feeds that facility, name the "
+        "PMO of 'BAT-2' in the downstream_of of the PMO it feeds and leave the well's entries out"
     ]
 
 
@@ -166,3 +167,11 @@ def test_wells_of_both_batteries_are_allocated_from_the_station(conn: Conn) -> N
     total = sum((d["oil_bbl"] for d in days.values()), Decimal(0))
     assert total == Decimal("900.00") == Decimal(measured[("ST-OIL", "oil")])
     assert all(f["code"] != "allocation_failed" for f in alloc["findings"])
+    # Field totals count each fluid once: transfer 560.00 + 345.00 = 905.00 (not added to
+    # production), production ST-OIL 900.00, sales LACT 890.00.
+    by_role = {(t["role"], t["total"], tuple(t["pmos"])) for t in alloc["totals"]["by_role"]}
+    assert by_role == {
+        ("transfer", "905.00", ("B1-T", "B2-T")),
+        ("production", "900.00", ("ST-OIL",)),
+        ("sales", "890.00", ("LACT",)),
+    }

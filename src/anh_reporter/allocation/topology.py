@@ -396,8 +396,8 @@ def _foreign_entries(topology: Topology) -> tuple[str, ...]:
     return tuple(
         f"well {w.code!r} flows to {w.facility!r} but enters PMO {entry!r} at "
         f"{facility[entry]!r}: if the well flows there, set its facility to "
-        f"{facility[entry]!r}; if {w.facility!r} feeds that facility, name {w.facility!r}'s PMO "
-        "in the downstream_of of the PMO it feeds and leave the well's entries out"
+        f"{facility[entry]!r}; if {w.facility!r} feeds that facility, name the PMO of "
+        f"{w.facility!r} in the downstream_of of the PMO it feeds and leave the well's entries out"
         for w in sorted(topology.wells, key=lambda w: w.code)
         for entry in w.entries
         if entry in facility and facility[entry] != w.facility
@@ -459,7 +459,14 @@ def field_totals(topology: Topology, volumes: Mapping[str, Decimal]) -> FieldTot
     )
 
 
-def _covered(code: str, role: Role, by_code: Mapping[str, TopologyPmo]) -> bool:
+def _covered(
+    code: str, role: Role, by_code: Mapping[str, TopologyPmo], memo: dict[str, bool] | None = None
+) -> bool:
     """True when a PMO of ``role`` lies upstream of ``code`` on every one of its inflows."""
-    ups = by_code[code].upstreams
-    return bool(ups) and all(by_code[u].role == role or _covered(u, role, by_code) for u in ups)
+    memo = {} if memo is None else memo
+    if code not in memo:
+        ups = by_code[code].upstreams
+        memo[code] = bool(ups) and all(
+            by_code[u].role == role or _covered(u, role, by_code, memo) for u in ups
+        )
+    return memo[code]
