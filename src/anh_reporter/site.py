@@ -189,10 +189,24 @@ class Pmo(_Model):
         description="The facility (battery, station) the PMO sits at; default: the "
         "field's only facility",
     )
-    downstream_of: str | None = Field(
-        None, description="The PMO the same fluid passed through just before this one"
+    downstream_of: str | tuple[str, ...] | None = Field(
+        None,
+        description="The PMO the same fluid passed through just before this one, or a list of "
+        "them where several flows converge (e.g. two batteries' transfer meters feeding a "
+        "station)",
     )
     series: tuple[Series, ...] = ()
+
+    @field_validator("downstream_of")
+    @classmethod
+    def _upstream_codes(cls, value: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        if value is None or isinstance(value, str):
+            return value
+        if not value:
+            raise ValueError("an empty list names no PMO: name at least one, or leave it out")
+        if any(not c.strip() for c in value) or len(set(value)) < len(value):
+            raise ValueError("name each upstream PMO once, by a code that is not blank")
+        return value[0] if len(value) == 1 else value
 
     @model_validator(mode="after")
     def _custody_series_exist(self) -> Pmo:

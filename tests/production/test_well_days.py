@@ -177,8 +177,9 @@ def test_data_the_allocation_refuses_does_not_stop_the_figures(conn: Conn) -> No
     # A chain changed by hand in the database, its configuration log too (a day is allocated
     # with the topology the log says was in force): PMO-GAS downstream of PMO-OIL.
     conn.execute(
-        "UPDATE measurement_points SET downstream_of_id = (SELECT id FROM measurement_points "
-        "WHERE code = 'PMO-OIL') WHERE code = 'PMO-GAS'"
+        "INSERT INTO measurement_point_upstreams (pmo_id, upstream_id) SELECT g.id, o.id "
+        "FROM measurement_points g, measurement_points o "
+        "WHERE g.code = 'PMO-GAS' AND o.code = 'PMO-OIL'"
     )
     conn.execute(
         "INSERT INTO config_log (changed_by, entity, entity_code, attribute, new_value, "

@@ -135,7 +135,8 @@ def test_site_load_writes_facilities_and_links(conn: psycopg.Connection[Any]) ->
     rows = conn.execute(
         "SELECT p.code, f.code, u.code, p.role FROM measurement_points p "
         "JOIN facilities f ON f.id = p.facility_id "
-        "LEFT JOIN measurement_points u ON u.id = p.downstream_of_id ORDER BY p.code"
+        "LEFT JOIN measurement_point_upstreams x ON x.pmo_id = p.id "
+        "LEFT JOIN measurement_points u ON u.id = x.upstream_id ORDER BY p.code"
     ).fetchall()
     assert rows == [
         ("EST-OIL", "EST-1", "SEP-OIL", "production"),

@@ -4,14 +4,18 @@
 * Each **PMO** sits at a facility and measures one fluid in one role: ``production`` (the
   fiscal point for the field's production of that fluid), ``transfer``, ``sales`` (LACT,
   dispatch), ``fuel``, ``flare``, ``vent``, ``reinjection``, ``gas_lift``, ``water_disposal``
-  or ``water_injection``. ``downstream_of`` names the PMO the fluid passed through just before
-  (same fluid), so PMOs form chains, e.g. battery transfer → station production → LACT.
+  or ``water_injection``. ``downstream_of`` names the PMO, or the PMOs, the fluid passed
+  through just before (same fluid), so PMOs form chains that may converge, e.g. the transfer
+  meters of two batteries → the station's production PMO → LACT.
 * A well **enters** at its facility's entry PMOs of each fluid: those with no upstream PMO at
-  the same facility (a PMO fed by another facility's PMO is still an entry for its own
+  the same facility (a PMO fed only by other facilities' PMOs is still an entry for its own
   facility's wells). A well may name its entry PMOs itself (``entries``) when a facility has
-  parallel trains.
+  parallel trains; naming a PMO at another facility is allowed (older site files did it to
+  reach a station) but noted in :attr:`Topology.warnings`.
 * From its entry PMOs a well's fluid follows the chains downstream. For each fluid it produces,
   exactly one ``production`` PMO must lie on that path: it is the PMO the well is allocated at.
+  No production PMO may lie upstream of another (along any path), so each path from a well to
+  the fiscal point crosses exactly one.
 
 :class:`Topology` checks all of this when built and raises one :class:`TopologyError` listing
 every problem (the first one leads): unknown codes, a link between different fluids, a role
@@ -19,13 +23,15 @@ that does not fit the fluid, a cycle, two production PMOs in series for the same
 with no path (or two parallel paths) to a production PMO of a fluid it produces.
 
 :func:`field_totals` adds PMO volumes by (fluid, role) without counting one fluid twice along
-a path: a PMO is left out when a PMO of the same role lies upstream of it (two flare meters in
-series measure the same gas once).
+a path: a PMO is left out when a PMO of the same role lies upstream of it on every inflow (two
+flare meters in series measure the same gas once; a station transfer meter fed by two metered
+battery transfers repeats them), and a PMO is left out when a counted PMO of the same role lies
+downstream of it (that one measures this fluid too, with an inflow no meter of the role saw).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -104,15 +110,37 @@ class TopologyWell:
     """The PMOs the well's fluids enter, when not all of its facility's entry PMOs."""
 
 
+Upstream = str | tuple[str, ...] | None
+"""A PMO's ``downstream_of``: one PMO code, several, or None."""
+
+
+def upstream_value(codes: Iterable[str]) -> Upstream:
+    """``codes`` as a ``downstream_of`` value: None, one code, or several (sorted)."""
+    unique = sorted(set(codes))
+    if not unique:
+        return None
+    return unique[0] if len(unique) == 1 else tuple(unique)
+
+
 @dataclass(frozen=True)
 class TopologyPmo:
-    """A PMO: where it is, which fluid, which role, and the PMO just upstream of it."""
+    """A PMO: where it is, which fluid, which role, and the PMOs just upstream of it."""
 
     code: str
     facility: str
     fluid: Fluid
     role: Role
-    downstream_of: str | None = None
+    downstream_of: Upstream = None
+    """The PMO (a code) or PMOs (a tuple of codes) the fluid passed through just before."""
+
+    @property
+    def upstreams(self) -> tuple[str, ...]:
+        """The PMOs just upstream of this one, by code."""
+        if self.downstream_of is None:
+            return ()
+        if isinstance(self.downstream_of, str):
+            return (self.downstream_of,)
+        return tuple(sorted(self.downstream_of))
 
 
 @dataclass(frozen=True)
@@ -125,6 +153,8 @@ class Topology:
     pmos: tuple[TopologyPmo, ...]
     _production: dict[tuple[str, Fluid], str] = field(init=False, repr=False, compare=False)
     _wells_at: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    warnings: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """What is accepted but probably wrong: a well entering a PMO at another facility."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -136,6 +166,7 @@ class Topology:
         for (well, _), pmo in production.items():
             groups.setdefault(pmo, set()).add(well)
         object.__setattr__(self, "_wells_at", {p: tuple(sorted(w)) for p, w in groups.items()})
+        object.__setattr__(self, "warnings", _foreign_entries(self))
 
     def pmo(self, code: str) -> TopologyPmo:
         """The PMO ``code``."""
@@ -157,14 +188,9 @@ class Topology:
         return tuple(sorted((p for p in self.pmos if p.role == Role.PRODUCTION), key=_code))
 
     def upstream(self, pmo: str) -> tuple[str, ...]:
-        """The PMOs upstream of ``pmo`` along its chain, nearest first."""
+        """Every PMO upstream of ``pmo`` (along all its inflows), nearest first, each once."""
         by_code = {p.code: p for p in self.pmos}
-        out: list[str] = []
-        current = by_code[pmo].downstream_of
-        while current is not None:
-            out.append(current)
-            current = by_code[current].downstream_of
-        return tuple(out)
+        return tuple(_walk(pmo, lambda code: by_code[code].upstreams)[1:])
 
 
 def _code(p: TopologyPmo) -> str:
@@ -191,16 +217,7 @@ def _validate(topology: Topology, problems: list[str]) -> dict[tuple[str, Fluid]
             problems.append(
                 f"PMO {p.code!r} measures {p.fluid} in role {p.role}, which only fits {allowed}"
             )
-        up = p.downstream_of
-        if up is None:
-            continue
-        if up not in pmos:
-            problems.append(f"PMO {p.code!r} is downstream of unknown PMO {up!r}")
-        elif pmos[up].fluid != p.fluid:
-            problems.append(
-                f"PMO {p.code!r} ({p.fluid}) is downstream of PMO {up!r} ({pmos[up].fluid}): a "
-                "chain carries one fluid"
-            )
+        _check_upstreams(p, pmos, problems)
     if problems:
         return {}
     cycles = _cycles(pmos)
@@ -210,12 +227,33 @@ def _validate(topology: Topology, problems: list[str]) -> dict[tuple[str, Fluid]
         return {}
     children: dict[str, list[str]] = {}
     for p in pmos.values():
-        if p.downstream_of is not None:
-            children.setdefault(p.downstream_of, []).append(p.code)
+        for up in p.upstreams:
+            children.setdefault(up, []).append(p.code)
     _series(pmos, problems)
     if problems:  # the wells' paths would only repeat the series problem
         return {}
     return _well_paths(topology, facilities, pmos, wells, children, problems)
+
+
+def _check_upstreams(p: TopologyPmo, pmos: Mapping[str, TopologyPmo], problems: list[str]) -> None:
+    named = p.downstream_of
+    if named is not None and not isinstance(named, str):
+        if not named:
+            problems.append(
+                f"PMO {p.code!r} is downstream of an empty list of PMOs: name at least one, or "
+                "leave downstream_of out"
+            )
+        repeated = sorted({c for c in named if named.count(c) > 1})
+        if repeated:
+            problems.append(f"PMO {p.code!r} names upstream PMO(s) {repeated} more than once")
+    for up in p.upstreams:
+        if up not in pmos:
+            problems.append(f"PMO {p.code!r} is downstream of unknown PMO {up!r}")
+        elif pmos[up].fluid != p.fluid:
+            problems.append(
+                f"PMO {p.code!r} ({p.fluid}) is downstream of PMO {up!r} ({pmos[up].fluid}): a "
+                "chain carries one fluid"
+            )
 
 
 _Node = TypeVar("_Node", Facility, TopologyWell, TopologyPmo)
@@ -233,37 +271,45 @@ def _unique(items: tuple[_Node, ...], what: str, problems: list[str]) -> dict[st
 
 
 def _cycles(pmos: Mapping[str, TopologyPmo]) -> list[list[str]]:
-    """Each cycle of ``downstream_of`` links once, starting at its smallest code."""
+    """Each cycle of ``downstream_of`` links found once, starting at its smallest code."""
     found: dict[tuple[str, ...], list[str]] = {}
+    done: set[str] = set()
     for start in sorted(pmos):
-        path: list[str] = []
-        seen: set[str] = set()
-        current: str | None = start
-        while current is not None and current not in seen:
-            seen.add(current)
-            path.append(current)
-            current = pmos[current].downstream_of
-        if current is not None:
-            # The path runs upstream; written in flow order, each PMO feeds the next.
-            flow = list(reversed(path[path.index(current) :]))
-            first = flow.index(min(flow))
-            found.setdefault(tuple(sorted(flow)), flow[first:] + flow[:first])
+        if start in done:
+            continue
+        # Depth first upstream; ``path`` runs upstream, each PMO fed by the next.
+        path = [start]
+        pending = [iter(pmos[start].upstreams)]
+        while pending:
+            up = next(pending[-1], None)
+            if up is None:
+                done.add(path.pop())
+                pending.pop()
+            elif up in path:  # written in flow order, each PMO feeds the next
+                flow = list(reversed(path[path.index(up) :]))
+                first = flow.index(min(flow))
+                found.setdefault(tuple(sorted(flow)), flow[first:] + flow[:first])
+            elif up not in done:
+                path.append(up)
+                pending.append(iter(pmos[up].upstreams))
     return list(found.values())
 
 
 def _series(pmos: Mapping[str, TopologyPmo], problems: list[str]) -> None:
+    """A production PMO with another one upstream of it (the nearest, on any inflow)."""
+
+    def up_to_production(code: str) -> tuple[str, ...]:
+        return () if pmos[code].role == Role.PRODUCTION else pmos[code].upstreams
+
     for p in sorted(pmos.values(), key=_code):
         if p.role != Role.PRODUCTION:
             continue
-        up = p.downstream_of
-        while up is not None:
-            if pmos[up].role == Role.PRODUCTION:
-                problems.append(
-                    f"production PMOs {up!r} and {p.code!r} are in series for {p.fluid}: the same "
-                    f"{p.fluid} would be counted twice; make one of them a transfer PMO"
-                )
-                break
-            up = pmos[up].downstream_of
+        nearest = [u for up in p.upstreams for u in _walk(up, up_to_production)]
+        for up in sorted({u for u in nearest if pmos[u].role == Role.PRODUCTION}):
+            problems.append(
+                f"production PMOs {up!r} and {p.code!r} are in series for {p.fluid}: the same "
+                f"{p.fluid} would be counted twice; make one of them a transfer PMO"
+            )
 
 
 def _well_paths(
@@ -323,18 +369,39 @@ def _entries(w: TopologyWell, fluid: Fluid, pmos: Mapping[str, TopologyPmo]) -> 
         for p in pmos.values()
         if p.facility == w.facility
         and p.fluid == fluid
-        and (p.downstream_of is None or pmos[p.downstream_of].facility != w.facility)
+        and all(pmos[u].facility != w.facility for u in p.upstreams)
     )
 
 
 def _downstream(start: str, children: Mapping[str, list[str]]) -> list[str]:
+    return _walk(start, lambda code: children.get(code, ()))
+
+
+def _walk(start: str, links: Callable[[str], Iterable[str]]) -> list[str]:
+    """``start`` and every code reached from it through ``links``, nearest first, each once."""
     out = [start]
-    stack = [start]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            out.append(child)
-            stack.append(child)
+    seen = {start}
+    index = 0
+    while index < len(out):
+        for code in links(out[index]):
+            if code not in seen:
+                seen.add(code)
+                out.append(code)
+        index += 1
     return out
+
+
+def _foreign_entries(topology: Topology) -> tuple[str, ...]:
+    facility = {p.code: p.facility for p in topology.pmos}
+    return tuple(
+        f"well {w.code!r} flows to {w.facility!r} but enters PMO {entry!r} at "
+        f"{facility[entry]!r}: if the well flows there, set its facility to "
+        f"{facility[entry]!r}; if {w.facility!r} feeds that facility, name the PMO of "
+        f"{w.facility!r} in the downstream_of of the PMO it feeds and leave the well's entries out"
+        for w in sorted(topology.wells, key=lambda w: w.code)
+        for entry in w.entries
+        if entry in facility and facility[entry] != w.facility
+    )
 
 
 @dataclass(frozen=True)
@@ -345,7 +412,7 @@ class FieldTotals:
     counted: dict[tuple[Fluid, Role], tuple[str, ...]]
     """The PMOs each total adds."""
     left_out: tuple[str, ...]
-    """PMOs not added because a PMO of the same role lies upstream of them."""
+    """PMOs not added: a PMO of the same role measured their fluid (see the module docstring)."""
     missing: tuple[str, ...]
     """PMOs with no volume given."""
 
@@ -361,13 +428,23 @@ def field_totals(topology: Topology, volumes: Mapping[str, Decimal]) -> FieldTot
         raise AllocationError(
             f"volumes given for PMOs {unknown} that are not in field {topology.field_code!r}"
         )
-    roles = {p.code: p.role for p in topology.pmos}
+    by_code = {p.code: p for p in topology.pmos}
+    covered = {p.code for p in topology.pmos if _covered(p.code, p.role, by_code)}
+    # A PMO left uncovered although a same-role PMO feeds one of its inflows measures that
+    # PMO's fluid again: it is counted, and the same-role PMOs upstream of it are not.
+    repeated = {
+        u
+        for p in topology.pmos
+        if p.code not in covered
+        for u in topology.upstream(p.code)
+        if by_code[u].role == p.role
+    }
     totals: dict[tuple[Fluid, Role], Decimal] = {}
     counted: dict[tuple[Fluid, Role], list[str]] = {}
     left_out: list[str] = []
     missing: list[str] = []
     for p in sorted(topology.pmos, key=_code):
-        if any(roles[u] == p.role for u in topology.upstream(p.code)):
+        if p.code in covered or p.code in repeated:
             left_out.append(p.code)
             continue
         volume = volumes.get(p.code)
@@ -380,3 +457,16 @@ def field_totals(topology: Topology, volumes: Mapping[str, Decimal]) -> FieldTot
     return FieldTotals(
         totals, {k: tuple(v) for k, v in counted.items()}, tuple(left_out), tuple(missing)
     )
+
+
+def _covered(
+    code: str, role: Role, by_code: Mapping[str, TopologyPmo], memo: dict[str, bool] | None = None
+) -> bool:
+    """True when a PMO of ``role`` lies upstream of ``code`` on every one of its inflows."""
+    memo = {} if memo is None else memo
+    if code not in memo:
+        ups = by_code[code].upstreams
+        memo[code] = bool(ups) and all(
+            by_code[u].role == role or _covered(u, role, by_code, memo) for u in ups
+        )
+    return memo[code]

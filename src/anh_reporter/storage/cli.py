@@ -213,6 +213,9 @@ def site_check(path: SiteFile) -> None:
         f"{n_well} well(s), {len(site.series_codes())} series; "
         f"{len(topologies)} field(s) allocated per well"
     )
+    for code, topology in topologies.items():
+        for warning in topology.warnings:
+            console.print(f"  [yellow]note[/]: {code}: {warning}", highlight=False)
 
 
 @site_app.command("load")

@@ -7,7 +7,7 @@ first entry (the value it was created with) holds from the beginning; the value 
 is the newest change effective at or before ``T``, else that first value.
 
 :func:`topology_in_force` applies the same rule to a field's topology (a well's facility, fluids,
-entry PMOs, legacy PMO and injection meter; a PMO's role, facility and upstream PMO; a
+entry PMOs, legacy PMO and injection meter; a PMO's role, facility and upstream PMO or PMOs; a
 facility's kind; the field's allocation settings), so a day is allocated with the topology in
 force when it started.
 """
@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from anh_reporter.allocation.topology import Upstream, upstream_value
 from anh_reporter.storage.well_records import FieldTopologyRows, load_topology_rows
 
 Conn = psycopg.Connection[Any]
@@ -97,6 +98,15 @@ def topology_in_force(conn: Conn, field_id: int, at: dt.datetime) -> FieldTopolo
         value = logged(entity, code, attribute, marker)
         return now if value is marker else None if value is None else codes.get(int(value))
 
+    def upstream_in_force(code: str, now: Upstream) -> Upstream:
+        """The logged ``downstream_of_id``: one PMO id, None, or a list of ids (several)."""
+        marker = object()
+        value = logged("measurement_point", code, "downstream_of_id", marker)
+        if value is marker:
+            return now
+        ids = value if isinstance(value, list) else [] if value is None else [value]
+        return upstream_value(pmo_codes[int(i)] for i in ids if int(i) in pmo_codes)
+
     facilities = tuple(
         dataclasses.replace(f, kind=logged("facility", f.code, "kind", f.kind))
         for f in rows.facilities
@@ -106,9 +116,7 @@ def topology_in_force(conn: Conn, field_id: int, at: dt.datetime) -> FieldTopolo
             p,
             role=logged("measurement_point", p.code, "role", p.role),
             facility=named(facility_codes, "measurement_point", p.code, "facility_id", p.facility),
-            downstream_of=named(
-                pmo_codes, "measurement_point", p.code, "downstream_of_id", p.downstream_of
-            ),
+            downstream_of=upstream_in_force(p.code, p.downstream_of),
         )
         for p in rows.pmos
     )

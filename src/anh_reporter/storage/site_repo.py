@@ -100,8 +100,9 @@ def load_site_into(
     Changed values take effect at ``effective_from`` (default: now, so the contract day under
     way keeps the values it started with); the configuration log keeps both instants.
     """
-    check_site(site)
+    topologies = check_site(site)
     summary = SiteLoadSummary()
+    summary.notes += [f"{code}: {w}" for code, t in topologies.items() for w in t.warnings]
     log = _ConfigLog(conn, changed_by, reason, summary, effective_from)
     with conn.transaction():
         operator_id = _upsert(
@@ -237,9 +238,10 @@ def _load_field(
         for s in pmo.series:
             series.add(*_series_row(f, field_id, pmo.code, {"pmo_id": pmo_ids[pmo.code]}, s))
     for pmo in f.pmos:
+        named = (pmo.downstream_of,) if isinstance(pmo.downstream_of, str) else pmo.downstream_of
         _set_upstream(
             conn, f"{f.code}.{pmo.code}", pmo_ids[pmo.code],
-            pmo_ids[pmo.downstream_of] if pmo.downstream_of else None,
+            sorted(pmo_ids[code] for code in named or ()),
             created=pmo.code not in known_pmos, log=log,
         )  # fmt: skip
     for tank in f.tanks:
@@ -290,25 +292,44 @@ def _set_upstream(
     conn: psycopg.Connection[Any],
     code: str,
     pmo_id: int,
-    upstream: int | None,
+    upstream: list[int],
     *,
     created: bool,
     log: _ConfigLog,
 ) -> None:
-    """Set a PMO's upstream PMO (once every PMO has an id) and log it like any column."""
-    row = conn.execute(
-        "SELECT downstream_of_id FROM measurement_points WHERE id = %s", (pmo_id,)
-    ).fetchone()
-    current = None if row is None else row[0]
+    """Set a PMO's upstream PMOs (ids, sorted; once every PMO has an id) and log them.
+
+    The log's ``downstream_of_id`` holds one id, None, or a sorted list of ids when there are
+    several (:func:`logged_upstream`), so a single upstream PMO is logged as it always was.
+    """
+    current = [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT upstream_id FROM measurement_point_upstreams WHERE pmo_id = %s "
+            "ORDER BY upstream_id",
+            (pmo_id,),
+        ).fetchall()
+    ]
+    old, new = logged_upstream(current), logged_upstream(upstream)
     if created:
-        log.write("measurement_point", code, "downstream_of_id", None, upstream, created=True)
+        log.write("measurement_point", code, "downstream_of_id", None, new, created=True)
     elif current != upstream:
-        log.write("measurement_point", code, "downstream_of_id", current, upstream, created=False)
+        log.write("measurement_point", code, "downstream_of_id", old, new, created=False)
     if current != upstream:
-        conn.execute(
-            "UPDATE measurement_points SET downstream_of_id = %s, updated_at = now() WHERE id = %s",
-            (upstream, pmo_id),
-        )
+        conn.execute("DELETE FROM measurement_point_upstreams WHERE pmo_id = %s", (pmo_id,))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO measurement_point_upstreams (pmo_id, upstream_id) VALUES (%s, %s)",
+                [(pmo_id, up) for up in upstream],
+            )
+        conn.execute("UPDATE measurement_points SET updated_at = now() WHERE id = %s", (pmo_id,))
+
+
+def logged_upstream(ids: list[int]) -> int | list[int] | None:
+    """A PMO's upstream PMO ids as logged: None, the one id, or the sorted list of them."""
+    if not ids:
+        return None
+    return ids[0] if len(ids) == 1 else sorted(ids)
 
 
 def _tank_definition(tank: Tank) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from anh_reporter.allocation.topology import Upstream, upstream_value
 from anh_reporter.storage.database import returned
 
 Conn = psycopg.Connection[Any]
@@ -39,7 +40,8 @@ class TopologyPmoRow:
     kind: str
     role: str
     facility: str | None
-    downstream_of: str | None
+    downstream_of: Upstream
+    """The upstream PMO's code, or a sorted tuple of codes when several (None: none)."""
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,12 @@ def load_topology_rows(conn: Conn, field_id: int) -> FieldTopologyRows:
         ).fetchall()
     )
     pmos = tuple(
-        TopologyPmoRow(*r)
-        for r in conn.execute(
-            "SELECT p.id, p.code, p.kind, p.role, f.code, u.code FROM measurement_points p "
+        TopologyPmoRow(pid, code, kind, role, facility, upstream_value(ups))
+        for pid, code, kind, role, facility, ups in conn.execute(
+            "SELECT p.id, p.code, p.kind, p.role, f.code, ARRAY(SELECT u.code "
+            "FROM measurement_point_upstreams x JOIN measurement_points u ON u.id = x.upstream_id "
+            "WHERE x.pmo_id = p.id) FROM measurement_points p "
             "LEFT JOIN facilities f ON f.id = p.facility_id "
-            "LEFT JOIN measurement_points u ON u.id = p.downstream_of_id "
             "WHERE p.field_id = %s ORDER BY p.code",
             (field_id,),
         ).fetchall()
