@@ -120,8 +120,6 @@ def test_migration_0015_logs_the_untracked_values_once(conn: Conn) -> None:
         (FIELD,),
     )
     count = "SELECT count(*) FROM config_log WHERE changed_by = 'migration 0015'"
-    # The backfill reads the schema of its revision: the column revision 0019 moved to a table.
-    conn.execute("ALTER TABLE measurement_points ADD COLUMN downstream_of_id int")
     conn.execute(migration.BACKFILL)
     logged = conn.execute(
         "SELECT entity_code, attribute, old_value, new_value, effective_from FROM config_log "

@@ -2,14 +2,17 @@
 
 ``measurement_points.downstream_of_id`` held one upstream PMO; ``measurement_point_upstreams``
 holds one row per (PMO, upstream PMO), both referencing ``measurement_points``. The upgrade
-moves every stored link there and drops the column.
+copies every stored link there. It is an *expand* step (docs/operations.md, upgrades without
+downtime): the column stays, no longer read or written by this version (a release running
+beside it during a rolling upgrade still reads it; a later release drops it, a contract step).
 
 The configuration log is unchanged: a PMO's ``downstream_of_id`` attribute still logs the
 upstream PMO's id (an integer) when it has one, NULL when none, and a sorted list of ids when
 it has several, so the history written before this revision reads back as it was.
 
-The downgrade restores the column from the table; it refuses, naming them, while a PMO has
-more than one upstream PMO (the column cannot hold them; change the site file first).
+The downgrade writes the table's links back into the column (they may have changed since) and
+drops the table; it refuses, naming them, while a PMO has more than one upstream PMO (the column
+cannot hold them; change the site file first).
 
 Revision ID: 0019
 Revises: 0018
@@ -36,7 +39,8 @@ COMMENT ON TABLE measurement_point_upstreams IS
     'several where flows converge.';
 INSERT INTO measurement_point_upstreams (pmo_id, upstream_id)
 SELECT id, downstream_of_id FROM measurement_points WHERE downstream_of_id IS NOT NULL;
-ALTER TABLE measurement_points DROP COLUMN downstream_of_id;
+COMMENT ON COLUMN measurement_points.downstream_of_id IS
+    'Not used from revision 0019 (see measurement_point_upstreams); dropped by a later release.';
 """
 
 REFUSE_SEVERAL = """
@@ -55,9 +59,10 @@ END $$;
 """
 
 DOWNGRADE = """
-ALTER TABLE measurement_points ADD COLUMN downstream_of_id int REFERENCES measurement_points (id);
-UPDATE measurement_points p SET downstream_of_id = u.upstream_id
-FROM measurement_point_upstreams u WHERE u.pmo_id = p.id;
+UPDATE measurement_points p SET downstream_of_id = (
+    SELECT u.upstream_id FROM measurement_point_upstreams u WHERE u.pmo_id = p.id
+);
+COMMENT ON COLUMN measurement_points.downstream_of_id IS NULL;
 DROP TABLE measurement_point_upstreams;
 """
 
