@@ -48,7 +48,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "production": ("anh_reporter.production.cli:app", "Daily production per PMO (API MPMS)."),
     "manual": (
         "anh_reporter.production.manual_cli:manual_app",
-        "Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests.",
+        "Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests, "
+        "the field's oil consumption and losses.",
     ),
     "wells": (
         "anh_reporter.production.wells_cli:wells_app",
