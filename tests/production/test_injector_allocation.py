@@ -182,3 +182,46 @@ def test_a_producer_injecting_all_day_is_left_out(conn: Conn) -> None:
     assert not [
         f for f in stored["findings"] if f["code"] in ("hours_on_missing", "well_without_test")
     ]
+
+
+def converted_site() -> Site:
+    """The site with W-3 an injector (its hours entry and tests stay in the database)."""
+    raw = site().model_dump(mode="json", exclude_none=True)
+    w3 = next(w for w in raw["fields"][0]["wells"] if w["code"] == "W-3")
+    w3["production_method"] = "injector"
+    w3.pop("fluids", None)
+    w3.pop("entries", None)
+    return Site.model_validate(raw)
+
+
+def test_a_site_file_conversion_counts_from_its_effective_instant(conn: Conn) -> None:
+    """W-3 becomes an injector in the site file, effective at the day's end: the day is
+    allocated as before (W-3 180.14 bbl). The method is logged (config_log)."""
+    the_day(conn)
+    at = dt.datetime.fromtimestamp(E / US, dt.UTC)
+    load_site_into(conn, converted_site(), changed_by="test", effective_from=at)
+    days, _ = computed(conn)
+    assert volumes(days)["W-3"] == (D("180.14"), D("250.00"), D("1000.00"))
+    logged = conn.execute(
+        "SELECT old_value, new_value, effective_from FROM config_log "
+        "WHERE attribute = 'production_method' AND entity_code = %s ORDER BY id",
+        (f"{FIELD}.W-3",),
+    ).fetchall()
+    assert logged == [(None, "pcp", None), ("pcp", "injector", at)]
+
+
+def test_a_site_file_conversion_before_the_day_leaves_it_out(conn: Conn) -> None:
+    """Effective an hour before the day: W-3 is an injector all day, out of the allocation;
+    W-1 and W-2 take the PMOs as in test_a_producer_injecting_all_day_is_left_out (367.79 and
+    612.99 bbl of oil, 568.42 and 631.58 kscf, 1,875.00 and 3,125.00 bbl of water)."""
+    the_day(conn)
+    at = dt.datetime.fromtimestamp((S - HOUR) / US, dt.UTC)
+    load_site_into(conn, converted_site(), changed_by="test", effective_from=at)
+    days, _ = computed(conn)
+    assert volumes(days) == {
+        "W-1": (D("367.79"), D("568.42"), D("1875.00")),
+        "W-2": (D("612.99"), D("631.58"), D("3125.00")),
+        "W-3": (None, None, None),
+        "INJ-1": (None, None, None),
+    }
+    assert days["W-3"]["status"] == "injecting"
