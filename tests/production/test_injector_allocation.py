@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,12 +34,15 @@ import psycopg
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.manual import add_entry
 from anh_reporter.production.well_entries import add_status_change, add_well_test
+from anh_reporter.reports.canonical import parse
+from anh_reporter.reports.verify import verify_file
 from anh_reporter.site import Site
 from anh_reporter.storage import well_records
 from anh_reporter.storage.series_repo import list_series
 from anh_reporter.storage.site_repo import load_site_into
 
-from .helpers import DAY, DAY_D, FIELD, HOUR, US, E, S, _series, grid, write
+from ..reports.helpers import context, generate
+from .helpers import DAY, DAY_D, FIELD, HOUR, US, E, S, _series, grid, prove_meters, write
 from .test_injection_wells import _water_pmo
 from .wells_site import wells_site_dict
 
@@ -225,3 +229,33 @@ def test_a_site_file_conversion_before_the_day_leaves_it_out(conn: Conn) -> None
         "INJ-1": (None, None, None),
     }
     assert days["W-3"]["status"] == "injecting"
+
+
+def test_the_signed_report_shows_the_injector_without_an_allocation_error(
+    conn: Conn, tmp_path: Path
+) -> None:
+    """The day of the module docstring signed: INJ-1's row is injecting, 0 h, no volume, no
+    PMO, no finding; no IDP032 (allocation error) anywhere; the wells' oil adds up to the PMO's
+    980.78 bbl and the water balance counts INJ-1's 1,200.00 bbl."""
+    the_day(conn)
+    prove_meters(conn)
+    signed = generate(conn, context(tmp_path))
+    assert signed.path is not None
+    doc = parse(signed.path.read_bytes())
+    assert isinstance(doc, dict)
+    inj = next(w for w in doc["wells"] if w["code"] == "INJ-1")
+    assert (inj["status"], inj["hours_on"], inj["production_method"]) == (
+        "injecting", D("0"), "injector",
+    )  # fmt: skip
+    assert (inj["oil_net_bbl"], inj["gas_kpc"], inj["water_bbl"]) == (None, None, None)
+    assert (inj["pmos"], inj["findings"]) == ({}, [])
+    assert [f for f in signed.findings if f["code"] == "IDP032"] == []
+    assert [f["code"] for f in signed.findings if f["target"] == "INJ-1"] == []
+    oil = sum((w["oil_net_bbl"] or D(0) for w in doc["wells"]), D(0))
+    assert oil == D("980.78")
+    water = next(b for b in doc["balances"] if b["fluid"] == "water")
+    assert [(t["name"], t["volume"]) for t in water["terms"]] == [
+        ("disposal", D("3800.00")),
+        ("injection:INJ-1", D("1200.00")),
+    ]
+    assert verify_file(signed.path).ok
