@@ -286,6 +286,21 @@ class Well(_Model):
     )
 
     @model_validator(mode="after")
+    def _injector_produces_nothing(self) -> Well:
+        if self.production_method == "injector":
+            named = [
+                f"{k}: {list(v)}"
+                for k, v in (("fluids", self.fluids), ("entries", self.entries))
+                if v
+            ]
+            if named:
+                raise ValueError(
+                    f"an injector produces no fluid and takes no part in the production "
+                    f"allocation: remove {' and '.join(named)}"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _virtual_meter_inputs(self) -> Well:
         if self.virtual_meter is not None:
             units = {s.variable: s.unit for s in self.series}
@@ -442,7 +457,10 @@ class FieldSite(_Model):
         return self.facilities[0].code if len(self.facilities) == 1 else None
 
     def well_fluids(self, well: Well) -> tuple[FluidName, ...]:
-        """The fluids ``well`` produces: its own list, else every fluid with a production PMO."""
+        """The fluids ``well`` produces: none for an injector, its own list, else every fluid
+        with a production PMO."""
+        if well.production_method == "injector":
+            return ()
         if well.fluids is not None:
             return well.fluids
         kinds = {p.kind for p in self.pmos if p.role == "production"}

@@ -12,8 +12,8 @@ end, both boundaries included):
   800 bbl/d linear → 20,800.00 at its end: 800.00 bbl.
 
 Balance: 5,000.00 − (3,000.00 + 1,200.00 + 800.00) = 0.00, within max(0.5 % × 5,000.00, 1) =
-25.00 bbl. (The injectors list ``fluids: [water]`` because the topology wants every well to
-produce a fluid; without tests or hours they raise allocation findings the balance ignores.)
+25.00 bbl. (The injectors take no part in the production allocation: no fluids, no tests, no
+hours on; tests/production/test_injector_allocation.py checks their rows.)
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ def injection_site(*, metered: bool = True, injection_pmo: bool = False) -> Site
     if injection_pmo:
         field["pmos"].append(_water_pmo("PMO-INJ", "water_injection"))
     field["wells"] += [
-        {"code": "INJ-1", "name": "Iny 1", "production_method": "injector", "fluids": ["water"],
+        {"code": "INJ-1", "name": "Iny 1", "production_method": "injector",
          "series": [_series("water_rate", "bbl/d", 0, 20_000, 600)]},
-        {"code": "INJ-2", "name": "Iny 2", "production_method": "injector", "fluids": ["water"],
+        {"code": "INJ-2", "name": "Iny 2", "production_method": "injector",
          "series": [_series("water_total", "bbl", 0, 9_999_999.99, 600, rollover=1e7,
                             resolution=0.01)]},
     ]  # fmt: skip

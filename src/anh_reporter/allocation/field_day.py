@@ -6,6 +6,14 @@ status, pump hours, downtime), allocates every production PMO of every fluid
 (:func:`~anh_reporter.allocation.allocation.allocate_pmo`) and gathers each well's oil, gas and
 water with its ratios, allocation factors, deferred production and findings: the per-well rows
 of the daily report.
+
+An **injecting well** takes no part in the production allocation: an injector of the topology
+(:attr:`~anh_reporter.allocation.topology.Topology.injectors`) every day, and any other well on a
+day it spent injecting from start to end (``WellDayInput.injecting``, a producer converted to
+injection). It enters no PMO's allocation (so it needs no test and no hours on, and no other
+well's share moves), and its row has no volumes, no factors, no PMOs, no deferred production and
+no finding of its own but one: hours on production entered for it (> 0 h) are a
+``status_conflict`` warning, since an injecting well produces nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ class WellDayInput:
     deferred: Deferred | None = None
     findings: tuple[Finding, ...] = ()
     """Findings already raised for the day (hours on, status...), carried to the row."""
+    injecting: bool = False
+    """The well injected all day (its status): it is left out of the production allocation."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,7 @@ def allocate_field_day(
             f"wells of field {topology.field_code!r} do not match its topology: "
             f"missing {missing}, not in the topology {extra}"
         )
+    injecting = topology.injectors | {w.well for w in wells if w.injecting}
     pmo_rows: list[PmoAllocation] = []
     findings: list[Finding] = []
     for pmo in topology.production_pmos():
@@ -123,6 +134,7 @@ def allocate_field_day(
         group = [
             WellInput(w, inputs[w].hours_on, inputs[w].test, inputs[w].status)
             for w in topology.wells_at(pmo.code)
+            if w not in injecting
         ]
         allocation = allocate_pmo(pmo.code, pmo.fluid, volume, group, settings)
         pmo_rows.append(allocation)
@@ -130,7 +142,12 @@ def allocate_field_day(
     lookup: _Lookup = {
         (a.pmo, a.fluid): (a.factor, {r.well: r.allocated for r in a.wells}) for a in pmo_rows
     }
-    rows = tuple(_well_day(topology, inputs[code], lookup) for code in sorted(inputs))
+    rows = tuple(
+        _injecting_day(inputs[code])
+        if code in injecting
+        else _well_day(topology, inputs[code], lookup)
+        for code in sorted(inputs)
+    )
     for row in rows:
         findings.extend(row.findings)
     # One expired test is flagged by each fluid's allocation in the same words: say it once.
@@ -140,6 +157,38 @@ def allocate_field_day(
 
 _Lookup = dict[tuple[str, Fluid], tuple[Decimal | None, dict[str, Decimal | None]]]
 """Per (PMO, fluid): the allocation factor and each well's allocated volume."""
+
+
+def _injecting_day(w: WellDayInput) -> WellDay:
+    """The row of a well that injected all day: no volumes, nothing allocated or deferred."""
+    findings = list(w.findings)
+    if w.hours_on:
+        findings.append(
+            Finding(
+                Code.STATUS_CONFLICT,
+                Severity.WARNING,
+                f"an injecting well with {w.hours_on} h on production: it is not allocated; "
+                "check the status log or the hours",
+                w.well,
+            )
+        )
+    test = w.test.test
+    return WellDay(
+        well=w.well,
+        status=w.status,
+        hours_on=w.hours_on,
+        test_state=w.test.state,
+        test_date=None if test is None else test.tested_on,
+        test_age_days=w.test.age_days,
+        oil_bbl=None,
+        gas_kscf=None,
+        water_bbl=None,
+        pmos={},
+        factors={},
+        ratios=well_ratios(None, None, None),
+        deferred=None,
+        findings=tuple(findings),
+    )
 
 
 def _well_day(topology: Topology, w: WellDayInput, lookup: _Lookup) -> WellDay:

@@ -15,9 +15,10 @@ are never counted as on.
 3. else the telemetry's hours on (known time only) with a warning naming the unknown hours,
    so that someone enters the day's hours by hand;
 4. else, with no telemetry and no entry: 0 h when the well's status kept it from producing all
-   day (shut in, workover, suspended, abandoned), otherwise no hours and a warning (the well is
-   then left out of allocation, with a finding). A signal that knows no time of the day (no
-   reading in it, every hour unknown) is no telemetry: it does not say the well was off.
+   day (shut in, workover, suspended, abandoned, injecting), otherwise no hours and a warning
+   (the well is then left out of allocation, with a finding). A signal that knows no time of
+   the day (no reading in it, every hour unknown) is no telemetry: it does not say the well was
+   off.
 
 **Status.** A log of status changes (:class:`StatusChange`) gives the status in force at the end
 of the day and the hours spent in each status (:func:`day_status`).
@@ -54,9 +55,16 @@ class WellStatus(StrEnum):
 
 
 NOT_PRODUCING = frozenset(
-    {WellStatus.SHUT_IN, WellStatus.WORKOVER, WellStatus.SUSPENDED, WellStatus.ABANDONED}
+    {
+        WellStatus.SHUT_IN,
+        WellStatus.WORKOVER,
+        WellStatus.SUSPENDED,
+        WellStatus.ABANDONED,
+        WellStatus.INJECTING,
+    }
 )
-"""Statuses in which a well cannot produce: no hours on, no test needed."""
+"""Statuses in which a well cannot produce: no hours on, no test needed (an injecting well
+injects; it produces nothing)."""
 
 
 @dataclass(frozen=True)

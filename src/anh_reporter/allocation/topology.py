@@ -16,6 +16,9 @@
   exactly one ``production`` PMO must lie on that path: it is the PMO the well is allocated at.
   No production PMO may lie upstream of another (along any path), so each path from a well to
   the fiscal point crosses exactly one.
+* An **injector** (``injector=True``) produces no fluid: it has no fluids, names no entry PMOs
+  and is allocated at no production PMO (:attr:`Topology.injectors` lists them). It still flows
+  to (sits at) a facility.
 
 :class:`Topology` checks all of this when built and raises one :class:`TopologyError` listing
 every problem (the first one leads): unknown codes, a link between different fluids, a role
@@ -108,6 +111,8 @@ class TopologyWell:
     fluids: frozenset[Fluid] = frozenset(FLUIDS)
     entries: tuple[str, ...] = ()
     """The PMOs the well's fluids enter, when not all of its facility's entry PMOs."""
+    injector: bool = False
+    """An injector: no fluids, no entries, no production PMO (it takes no part in allocation)."""
 
 
 Upstream = str | tuple[str, ...] | None
@@ -182,6 +187,11 @@ class Topology:
     def wells_at(self, pmo: str) -> tuple[str, ...]:
         """The wells allocated at production PMO ``pmo``, by code."""
         return self._wells_at.get(pmo, ())
+
+    @property
+    def injectors(self) -> frozenset[str]:
+        """The codes of the injectors (allocated at no production PMO)."""
+        return frozenset(w.code for w in self.wells if w.injector)
 
     def production_pmos(self) -> tuple[TopologyPmo, ...]:
         """Every production PMO, by code."""
@@ -322,6 +332,9 @@ def _well_paths(
 ) -> dict[tuple[str, Fluid], str]:
     production: dict[tuple[str, Fluid], str] = {}
     for w in sorted(wells.values(), key=lambda w: w.code):
+        if w.injector:
+            _check_injector(w, facilities, problems)
+            continue
         odd = sorted(set(w.fluids) - set(FLUIDS))
         if odd or not w.fluids:
             problems.append(
@@ -359,6 +372,18 @@ def _well_paths(
             else:
                 production[(w.code, fluid)] = reached[0]
     return production
+
+
+def _check_injector(
+    w: TopologyWell, facilities: Mapping[str, Facility], problems: list[str]
+) -> None:
+    if w.fluids or w.entries:
+        problems.append(
+            f"well {w.code!r} is an injector and produces no fluid: it has fluids "
+            f"{sorted(w.fluids)} and entries {list(w.entries)}, both must be empty"
+        )
+    if w.facility not in facilities:
+        problems.append(f"well {w.code!r} flows to unknown facility {w.facility!r}")
 
 
 def _entries(w: TopologyWell, fluid: Fluid, pmos: Mapping[str, TopologyPmo]) -> list[str]:

@@ -11,7 +11,9 @@ For each well of the day (docs/allocation.md, "Integration"):
   such row falls back on the legacy manual entries ``well_test_oil``/``gas``/``water`` (the
   latest of each on or before the day, dated by the latest of them, 24 h);
 * **the status**: from ``well_status_changes`` (a well never logged is producing, an injector
-  injecting);
+  injecting). An injector (``production_method: injector``), and any well that is ``injecting``
+  from the day's start to its end, takes no part in the production allocation: no test, no
+  hours on (0 h unless entered), no downtime, no volumes (docs/allocation.md, "Injectors");
 * **hours on**: a ``well_hours_on`` manual entry, else the well's on-signal telemetry (pump
   status, speed, strokes or choke, by production method), else 0 h when the status kept it
   from producing, else none (not allocated, with a finding);
@@ -97,6 +99,8 @@ from anh_reporter.storage.config_history import topology_in_force
 
 Conn = psycopg.Connection[Any]
 CENT = Decimal("0.01")
+INJECTOR = "injector"
+"""The production method of an injector (``site.Well.production_method``)."""
 PUMP_SIGNALS = frozenset({"pump_status", "pump_speed", "strokes_per_minute"})
 
 
@@ -153,7 +157,9 @@ def topology_of(field_code: str, rows: records.FieldTopologyRows) -> Topology:
         for p in rows.pmos
     )
     wells = tuple(
-        TopologyWell(
+        TopologyWell(w.code, w.facility or only, injector=True, fluids=frozenset())
+        if w.production_method == INJECTOR  # its stored fluids (older site files) are not read
+        else TopologyWell(
             w.code,
             w.facility or only,
             frozenset(check_fluid("well fluid", f) for f in w.fluids),
@@ -252,16 +258,29 @@ def _allocate(
     inputs: list[WellDayInput] = []
     hours_source: dict[str, str] = {}
     for w in rows.wells:
-        initial = WellStatus.INJECTING if w.production_method == "injector" else None
-        status = day_status(
-            w.code, statuses.get(w.code, []), span, initial=initial or WellStatus.PRODUCING
-        )
+        injector = w.production_method == INJECTOR
+        initial = WellStatus.INJECTING if injector else WellStatus.PRODUCING
+        status = day_status(w.code, statuses.get(w.code, []), span, initial=initial)
+        test = well_test_in_force(w.code, histories.get(w.code, []), day, conf.policy)
+        if injector or set(status.hours) == {WellStatus.INJECTING}:
+            # Injects all day: out of the production allocation (allocation/field_day.py);
+            # 0 h on unless hours were entered by hand, no deferred production.
+            hours = resolve_hours_on(
+                w.code, manual_h=manual.get(w.code), status=WellStatus.INJECTING
+            )
+            hours_source[w.code] = hours.source
+            inputs.append(
+                WellDayInput(
+                    w.code, hours.hours, test, status.status, findings=hours.findings,
+                    injecting=True,
+                )
+            )  # fmt: skip
+            continue
         signal = telemetry.get(w.code)
         hours = resolve_hours_on(
             w.code, telemetry=signal, manual_h=manual.get(w.code), status=status.status
         )
         hours_source[w.code] = hours.source
-        test = well_test_in_force(w.code, histories.get(w.code, []), day, conf.policy)
         deferred = None
         if events.get(w.code):
             deferred = deferred_for_events(w.code, events[w.code], span, test, causes=conf.causes)

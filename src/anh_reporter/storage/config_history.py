@@ -7,9 +7,9 @@ first entry (the value it was created with) holds from the beginning; the value 
 is the newest change effective at or before ``T``, else that first value.
 
 :func:`topology_in_force` applies the same rule to a field's topology (a well's facility, fluids,
-entry PMOs, legacy PMO and injection meter; a PMO's role, facility and upstream PMO or PMOs; a
-facility's kind; the field's allocation settings), so a day is allocated with the topology in
-force when it started.
+entry PMOs, legacy PMO, injection meter and production method; a PMO's role, facility and
+upstream PMO or PMOs; a facility's kind; the field's allocation settings), so a day is
+allocated with the topology in force when it started.
 """
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ def topology_in_force(conn: Conn, field_id: int, at: dt.datetime) -> FieldTopolo
             entries=tuple(logged("well", w.code, "entries", w.entries) or ()),
             virtual_meter=logged("well", w.code, "virtual_meter", w.virtual_meter),
             injection_meter=logged("well", w.code, "injection_meter", w.injection_meter),
+            production_method=logged("well", w.code, "production_method", w.production_method),
         )
         for w in rows.wells
     )

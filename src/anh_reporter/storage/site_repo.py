@@ -58,14 +58,22 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "low_flow_cutoff",
         "basis",
     ),
-    "wells": ("pmo_id", "facility_id", "fluids", "entries", "virtual_meter", "injection_meter"),
+    "wells": (
+        "pmo_id",
+        "facility_id",
+        "fluids",
+        "entries",
+        "virtual_meter",
+        "injection_meter",
+        "production_method",
+    ),
     "tanks": ("definition",),
 }
 """Attributes whose history the computation reads back: a day uses the values in force on it.
 
-The topology is among them (a well's facility, fluids, entry PMOs, legacy PMO and injection
-meter; a PMO's role, facility and upstream PMO; a facility's kind; the field's allocation
-settings), so a day is allocated with the topology in force when it started
+The topology is among them (a well's facility, fluids, entry PMOs, legacy PMO, injection
+meter and production method; a PMO's role, facility and upstream PMO; a facility's kind; the
+field's allocation settings), so a day is allocated with the topology in force when it started
 (:func:`anh_reporter.storage.config_history.topology_in_force`). A field's report profile is
 logged for the record (who moved the field's reports to which format, when); a day keeps the
 profile it was first signed in. Facilities and PMOs are logged

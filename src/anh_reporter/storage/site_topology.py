@@ -56,6 +56,9 @@ def field_topology(field: FieldSite) -> Topology:
                 f"{len(field.facilities)}: say which it flows to (facility: ...)"
             )
             continue
+        if w.production_method == "injector":
+            wells.append(TopologyWell(w.code, facility, frozenset(), injector=True))
+            continue
         fluids = field.well_fluids(w)
         if not fluids:
             problems.append(
