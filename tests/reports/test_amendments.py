@@ -265,3 +265,37 @@ def test_a_test_entered_again_with_the_same_figures_flags_nothing(
     assert conn.execute("SELECT needs_amendment FROM reports").fetchone() == (False,)
     add_well_test(conn, tested_on=dt.date(2026, 2, 1), oil_bbl_d="410", **test)
     assert conn.execute("SELECT needs_amendment FROM reports").fetchone() == (True,)
+
+
+def test_an_approval_signs_only_the_figures_it_was_asked_for(conn: Conn, tmp_path: Path) -> None:
+    """The lab's BSW 5 % is asked for (material: oil 980.78 → 950.76); before the second
+    person approves, the lab corrects it to 6 %: the request no longer describes the amendment.
+    Approving it withdraws it and signs nothing; asked again, the new figures are approved and
+    signed (1,000.80 × 0.9400 = 940.75)."""
+    ctx = context(tmp_path)
+    ready_day(conn)
+    generate(conn, ctx)
+    _lab_bsw(conn, "5")
+    ask = {
+        "field_code": FIELD, "day": DAY_D, "reason_code": "lab_result", "reason": "lab BSW",
+        "requested_by": "ana", "context": ctx,
+    }  # fmt: skip
+    first = amendments.request(conn, **ask, now=AFTER + dt.timedelta(hours=1))
+    assert first.status == "pending"
+    _lab_bsw(conn, "6")
+    with pytest.raises(ReportError, match=r"the figures moved since amendment #\d+ was asked"):
+        amendments.approve(conn, field_code=FIELD, day=DAY_D, approved_by="luis", context=ctx)
+    row = conn.execute("SELECT status FROM amendment_requests WHERE id = %s", (first.id,))
+    assert row.fetchone() == ("withdrawn",)
+    assert conn.execute("SELECT count(*) FROM report_versions").fetchone() == (1,)
+    second = amendments.request(conn, **ask, now=AFTER + dt.timedelta(hours=2))
+    done = amendments.approve(
+        conn, field_code=FIELD, day=DAY_D, approved_by="luis", context=ctx,
+        now=AFTER + dt.timedelta(hours=3),
+    )  # fmt: skip
+    assert done.signed is not None and done.signed.path is not None
+    oil = {c.figure: c.new for c in second.changes if c.target == "PMO-OIL"}
+    assert oil["oil_net_bbl"] == parse(b"940.75")
+    document = parse(done.signed.path.read_bytes())
+    pmos = {p["code"]: p for p in document["pmos"]}
+    assert pmos["PMO-OIL"]["oil_net_bbl"] == parse(b"940.75")

@@ -207,6 +207,17 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, default=float).decode()
 
 
+def _as_stored(changes: list[FigureChange]) -> dict[tuple[str, str], bytes]:
+    """Each change as its request stores it (numbers as JSON numbers, keys sorted), by target
+    and figure: a request read back compares equal to the draft it was made from."""
+    return {
+        (c.target, c.figure): orjson.dumps(
+            [c.old, c.new], default=float, option=orjson.OPT_SORT_KEYS
+        )
+        for c in changes
+    }
+
+
 def _largest_change(changes: list[FigureChange], kinds: dict[Any, Any]) -> Decimal | None:
     """The largest relative change, %, of a PMO's principal volume (NSV, water, gas) or of a
     well's allocated oil, gas or water (what the Forma 9SH and the royalties per municipality
@@ -332,6 +343,25 @@ def approve(
         requested_by,
         [FigureChange.model_validate(c) for c in changes],
     )
+    # What is approved is what gets signed: if the figures moved since the request (a new test,
+    # an entry, late data), the request no longer describes the amendment.
+    current = draft(conn, field_code=field_code, day=day, context=context).changes
+    asked, now_ = _as_stored(pending.changes), _as_stored(current)
+    if asked != now_:
+        moved = sorted(k for k in asked.keys() | now_.keys() if asked.get(k) != now_.get(k))
+        shown = ", ".join(f"{t} {f}" for t, f in moved[:3])
+        conn.execute(
+            "UPDATE amendment_requests SET status = 'withdrawn', decided_by = %s, "
+            "decided_at = now() WHERE id = %s",
+            (approved_by, rid),
+        )
+        conn.commit()
+        raise ReportError(
+            f"{field_code} {day}: the figures moved since amendment #{rid} was asked "
+            f"({len(moved)} change(s) differ from what it lists, e.g. {shown}); it is withdrawn "
+            "and nothing is signed: ask again (`report amend`) so that what is approved is what "
+            "is signed"
+        )
     return _sign(conn, pending, approved_by=approved_by, context=context, now=now)
 
 
