@@ -99,7 +99,7 @@ def test_tipo_b_manual_volume(conn: Conn) -> None:
         ({"kind": "bsw", "value": "2", "pmo_code": "PMO-OIL", "reason": " "}, "reason"),
         (
             {"kind": "well_hours_on", "value": "23.999", "well_code": "W-1"},
-            r"well_hours_on 23\.999 h has more decimals than hours are reported with \(0\.01 h\)",
+            r"well_hours_on 23\.999 h has more decimals than it is reported with \(0\.01 h\)",
         ),
     ],
 )

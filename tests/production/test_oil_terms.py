@@ -149,6 +149,13 @@ def test_a_replaced_entry_no_longer_counts_and_losses_add_up(conn: Conn) -> None
         ("oil_losses", "2", {"well_code": "W-1"}, r"\(well 'W-1' given\)"),
         ("oil_losses", "2", {"reason": "  "}, "a reason is required"),
         ("oil_losses", "2", {"level": "nsv"}, "oil_losses has no level and no window"),
+        (
+            "oil_consumption",
+            "5.123",
+            {},
+            r"oil_consumption 5.123 bbl has more decimals than it is reported with \(0.01 bbl\)",
+        ),
+        ("oil_losses", "0.000001", {}, r"oil_losses 0.000001 bbl has more decimals"),
     ],
 )
 def test_a_refused_entry_names_the_field_value_and_limit(

@@ -41,8 +41,13 @@ API_RANGE = (round(density_to_api(1163.5), 1), round(density_to_api(610.6), 1))
 """API gravity limits of crude oil in API MPMS 11.1-2004 (base density 610.6-1163.5 kg/m³)."""
 
 
-HOURS_INCREMENT = Decimal("0.01")
-"""Hours on are reported to 0.01 h: a typed value with more decimals is refused, not rounded."""
+REPORTED_INCREMENT = {
+    "well_hours_on": Decimal("0.01"),
+    "oil_consumption": Decimal("0.01"),
+    "oil_losses": Decimal("0.01"),
+}
+"""Kinds reported as typed, and their increment (hours on to 0.01 h, the field's oil terms to
+0.01 bbl): a value with more decimals is refused, not rounded."""
 
 
 @dataclass(frozen=True)
@@ -222,10 +227,11 @@ def add_entry(
         )
     if kind == "bsw" and number >= 100:
         raise ManualEntryError(f"bsw {number} % must be below 100 % (NSV would be zero)")
-    if kind == "well_hours_on" and number != number.quantize(HOURS_INCREMENT):
+    increment = REPORTED_INCREMENT.get(kind)
+    if increment is not None and number != number.quantize(increment):
         raise ManualEntryError(
-            f"well_hours_on {number} h has more decimals than hours are reported with "
-            f"({HOURS_INCREMENT} h): enter e.g. {number.quantize(HOURS_INCREMENT)}"
+            f"{kind} {number} {spec.unit} has more decimals than it is reported with "
+            f"({increment} {spec.unit}): enter e.g. {number.quantize(increment)}"
         )
     if not reason.strip():
         raise ManualEntryError("a reason is required (why the value is entered by hand)")
