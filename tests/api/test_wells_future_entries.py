@@ -29,7 +29,7 @@ async def test_future_entries_are_422_naming_field_value_and_limit(
         headers=auth,
     )  # fmt: skip
     assert r.status_code == 422, r.text
-    assert r.json()["error"]["message"].startswith(f"at: {later.isoformat()} is after the ")
+    assert r.json()["error"]["message"].startswith(f"at: {later.isoformat()} has not come ")
 
     end = later + dt.timedelta(hours=1)
     r = await client.post(

@@ -56,27 +56,29 @@ def test_a_well_test_after_the_current_contract_day_is_refused(conn: Conn) -> No
         _test(conn, tested_on=dt.date(2026, 2, 3))
 
 
-def test_a_status_change_after_the_day_is_refused(conn: Conn) -> None:
+def test_a_status_change_later_than_now_is_refused(conn: Conn) -> None:
+    """At 10:59 UTC a change at 10:59 is accepted, one at 10:59:01 has not come (even though
+    the contract day runs to 11:00)."""
     load_wells_site(conn)
     kw: dict[str, Any] = {**WELL, "status": "shut_in", "changed_by": "t", "now": NOW}
-    add_status_change(conn, at=DAY_END - dt.timedelta(seconds=1), **kw)
+    add_status_change(conn, at=NOW, **kw)
     with pytest.raises(
         WellEntryError,
-        match=r"^at: 2026-02-03T11:00:00\+00:00 is after the field's current contract day "
-        r"2026-02-02, which ends 2026-02-03T06:00:00-05:00$",
+        match=r"^at: 2026-02-03T10:59:01\+00:00 has not come \(it is 2026-02-03T10:59:00\+00:00 "
+        r"now\): enter what happened, once it has$",
     ):
-        add_status_change(conn, at=DAY_END, **kw)
+        add_status_change(conn, at=NOW + dt.timedelta(seconds=1), **kw)
 
 
-def test_downtime_must_end_by_the_end_of_the_day(conn: Conn) -> None:
+def test_downtime_must_have_ended_by_now(conn: Conn) -> None:
     load_wells_site(conn)
     kw: dict[str, Any] = {**WELL, "cause": "flowline", "entered_by": "t", "now": NOW}
     hour = dt.timedelta(hours=1)
-    add_downtime(conn, start=DAY_END - hour, end=DAY_END, **kw)
-    with pytest.raises(WellEntryError, match=r"^end: 2026-02-03T11:01:00\+00:00 is after"):
-        add_downtime(conn, start=DAY_END - 3 * hour, end=DAY_END + dt.timedelta(minutes=1), **kw)
+    add_downtime(conn, start=NOW - hour, end=NOW, **kw)
+    with pytest.raises(WellEntryError, match=r"^end: 2026-02-03T11:00:00\+00:00 has not come"):
+        add_downtime(conn, start=NOW - 3 * hour, end=DAY_END, **kw)
     future = dt.datetime(2027, 3, 1, 13, tzinfo=dt.UTC)
-    with pytest.raises(WellEntryError, match=r"^start: 2027-03-01T13:00:00\+00:00 is after"):
+    with pytest.raises(WellEntryError, match=r"^start: 2027-03-01T13:00:00\+00:00 has not come"):
         add_downtime(conn, start=future, end=future + hour, **kw)
 
 

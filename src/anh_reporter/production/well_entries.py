@@ -14,8 +14,8 @@ If a touched day's report was already signed and its well figures change, the re
 as needing an amendment.
 
 Nothing is accepted for a time that has not come: a test dated after the field's current
-contract day, a downtime event or a status change after that day's end is refused
-(:func:`current_contract_day`; ``now`` is a parameter, the clock by default). A test's rates
+contract day (:func:`current_contract_day`), a downtime event or a status change at an instant
+later than now is refused (``now`` is a parameter, the clock by default). A test's rates
 are at most :data:`MAX_RATE` with at most :data:`RATE_PLACES` decimals, as the API's.
 """
 
@@ -25,7 +25,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -99,15 +98,13 @@ def _not_future_day(name: str, day: dt.date, today: ContractDay) -> None:
         )
 
 
-def _not_future_time(
-    name: str, at: dt.datetime, today: ContractDay, *, end_excluded: bool = False
-) -> None:
-    """``at`` must fall in the current contract day or before (an end, excluded, at its end)."""
-    if at > today.end or (at == today.end and not end_excluded):
-        ends = today.end.astimezone(ZoneInfo(today.timezone)).isoformat()
+def _not_future_time(name: str, at: dt.datetime, now: dt.datetime | None) -> None:
+    """``at`` must not be later than ``now`` (default: the clock): what is entered happened."""
+    clock = dt.datetime.now(dt.UTC) if now is None else aware_time("now", now)
+    if at > clock:
         raise WellEntryError(
-            f"{name}: {at.isoformat()} is after the field's current contract day {today.day}, "
-            f"which ends {ends}"
+            f"{name}: {at.isoformat()} has not come (it is {clock.isoformat(timespec='seconds')} "
+            "now): enter what happened, once it has"
         )
 
 
@@ -316,9 +313,8 @@ def add_downtime(
     config = load_field(conn, field_code)
     well = well_id_of(conn, config, well_code)
     start, end = aware_time("start", start), aware_time("end", end)
-    today = current_contract_day(config, now)
-    _not_future_time("start", start, today)
-    _not_future_time("end", end, today, end_excluded=True)
+    _not_future_time("start", start, now)
+    _not_future_time("end", end, now)
     if end <= start:
         raise WellEntryError(f"end: {end.isoformat()} must be after start {start.isoformat()}")
     if end - start > dt.timedelta(days=MAX_DOWNTIME_DAYS):
@@ -388,7 +384,7 @@ def add_status_change(
     config = load_field(conn, field_code)
     well = well_id_of(conn, config, well_code)
     at = aware_time("at", at)
-    _not_future_time("at", at, current_contract_day(config, now))
+    _not_future_time("at", at, now)
     statuses = [s.value for s in WellStatus]
     if status not in statuses:
         raise WellEntryError(f"status: {status!r} is not one of {statuses}")
