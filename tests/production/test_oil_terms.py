@@ -198,6 +198,9 @@ def test_an_entry_on_a_signed_day_flags_it_for_amendment(conn: Conn, tmp_path: P
     # The oil balance's terms: dispatched, stock_change, consumption (index 2), losses.
     assert changed[("oil", "balances/terms/2/volume")] == (0, D("12.50"))
     assert changed[("oil", "balances/residual")] == (D("20.00"), D("7.50"))
+    # 12.50 bbl consumed on 1,000.00 produced: 1.25 % of the day's oil, over the 0.1 % limit:
+    # a second person must approve it (a balance term counts toward materiality).
+    assert draft.material and draft.largest_change_pct == D("1.25")
 
 
 def test_the_signed_report_carries_the_terms_and_their_entries(conn: Conn, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ its reason code, the per-figure changes, who asked and who approved.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -53,6 +54,15 @@ PRINCIPAL_VOLUME = {"oil": "oil_net_bbl", "water": "water_net_bbl", "gas": "gas_
 WELL_VOLUMES = frozenset({"wells/oil_net_bbl", "wells/gas_kpc", "wells/water_bbl"})
 """A well's allocated volumes, whose change decides materiality too."""
 WELL_ROUNDING = Decimal("0.01")
+BALANCE_TERM = re.compile(r"^balances/terms/\d+(/volume)?$")
+"""A balance term's volume (or a whole term added or removed), whose change counts against the
+fluid's production."""
+
+
+def _term_volume(value: Any) -> Decimal:
+    if isinstance(value, dict):
+        value = value.get("volume")
+    return Decimal(0) if value is None else Decimal(str(value))
 _NOT_FIGURES = ("/quality", "/issues", "/manual_entry_ids", "/sources", "/uncertainty/budget")
 
 
@@ -116,7 +126,10 @@ def draft(conn: Conn, *, field_code: str, day: dt.date, context: Context) -> Ame
         )
     ]
     kinds = {p.get("code"): p.get("kind") for p in [*old.get("pmos", []), *new.get("pmos", [])]}
-    largest = _largest_change(changes, kinds)
+    produced = {
+        str(b.get("fluid")): Decimal(str(b.get("produced") or 0)) for b in new.get("balances", [])
+    }
+    largest = _largest_change(changes, kinds, produced)
     limit = context.options.amendment_materiality_pct
     return AmendmentDraft(
         field_code, day, last.version, changes, largest is not None and largest > limit, largest
@@ -218,13 +231,23 @@ def _as_stored(changes: list[FigureChange]) -> dict[tuple[str, str], bytes]:
     }
 
 
-def _largest_change(changes: list[FigureChange], kinds: dict[Any, Any]) -> Decimal | None:
-    """The largest relative change, %, of a PMO's principal volume (NSV, water, gas) or of a
+def _largest_change(
+    changes: list[FigureChange], kinds: dict[Any, Any], produced: dict[str, Decimal]
+) -> Decimal | None:
+    """The largest relative change, %, of a PMO's principal volume (NSV, water, gas), of a
     well's allocated oil, gas or water (what the Forma 9SH and the royalties per municipality
-    rest on). A well's change of one rounding increment (0.01) or less is left out: the
-    largest-remainder rounding can move any well by that much when its PMO's volume moves."""
+    rest on), or of a balance's term (consumption, losses, Δ stock, ...) against the fluid's
+    production that day. A well's change of one rounding increment (0.01) or less is left out:
+    the largest-remainder rounding can move any well by that much when its PMO's volume moves."""
     largest: Decimal | None = None
     for c in changes:
+        if BALANCE_TERM.match(c.figure):
+            moved = abs(_term_volume(c.new) - _term_volume(c.old))
+            base = produced.get(c.target, Decimal(0))
+            if moved:
+                pct = Decimal(100) if base <= 0 else moved / base * 100
+                largest = pct if largest is None else max(largest, pct)
+            continue
         is_well = c.figure in WELL_VOLUMES
         if not is_well and c.figure != PRINCIPAL_VOLUME.get(str(kinds.get(c.target))):
             continue
