@@ -63,6 +63,8 @@ def _term_volume(value: Any) -> Decimal:
     if isinstance(value, dict):
         value = value.get("volume")
     return Decimal(0) if value is None else Decimal(str(value))
+
+
 _NOT_FIGURES = ("/quality", "/issues", "/manual_entry_ids", "/sources", "/uncertainty/budget")
 
 
