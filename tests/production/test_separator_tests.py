@@ -33,8 +33,8 @@ import pytest
 from typer.testing import CliRunner
 
 from anh_reporter.config import get_settings
+from anh_reporter.production.cli import CliInputError
 from anh_reporter.production.daily import compute_day
-from anh_reporter.production.manual_cli import CliInputError
 from anh_reporter.production.separator_tests import add_separator_test
 from anh_reporter.production.well_entries import WellEntryError, add_well_test
 from anh_reporter.production.wells_cli import wells_app

@@ -56,6 +56,11 @@ def test_wells_commands(cli_db: Database) -> None:
         "hours", *base, "--day", "2026-02-02", "--hours", "20", "--reason", "sheet"
     )
     assert "allocation 2026-02-02" in run("day", "--field", FIELD, "--day", "2026-02-02")
+    # A day never computed: one line that says so, not two empty tables.
+    never = runner.invoke(wells_app, ["day", "--field", FIELD, "--day", "2026-02-20"])
+    assert never.exit_code != 0 and str(never.exception).startswith(
+        "no well allocation stored for CAMPO-TEST on 2026-02-20: the day has not been computed"
+    )
     with cli_db.connect() as conn:
         compute_day(conn, FIELD, DAY_D)
         field_id = load_field(conn, FIELD).id

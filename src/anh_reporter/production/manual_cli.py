@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from anh_reporter.config import get_settings
-from anh_reporter.errors import AnhError
+from anh_reporter.production.cli import CliInputError
 from anh_reporter.production.manual import KINDS, add_entry, add_tank_gauging, list_entries
 from anh_reporter.production.provings import list_provings, record_proving
 from anh_reporter.production.tank_gauging import Gauge
@@ -34,10 +34,6 @@ DayOpt = Annotated[
     dt.datetime, typer.Option("--day", "-d", formats=["%Y-%m-%d"], help="Contract day")
 ]
 TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"]
-
-
-class CliInputError(AnhError):
-    """A command-line value that cannot be used."""
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

@@ -12,15 +12,10 @@ from rich.console import Group
 from rich.table import Table
 
 from anh_reporter.config import get_settings
+from anh_reporter.production.cli import CliInputError
 from anh_reporter.production.config import load_field
 from anh_reporter.production.manual import add_entry
-from anh_reporter.production.manual_cli import (
-    TIME_FORMATS,
-    CliInputError,
-    DayOpt,
-    FieldOpt,
-    _utc,
-)
+from anh_reporter.production.manual_cli import TIME_FORMATS, DayOpt, FieldOpt, _utc
 from anh_reporter.production.separator_tests import add_separator_test
 from anh_reporter.production.well_entries import (
     WellEntryResult,
@@ -221,6 +216,12 @@ def wells_day(field: FieldOpt, day: DayOpt) -> None:
     """The day's allocation table: per well hours, test, volumes, factor, deferred, findings."""
     with open_database(get_settings()) as db, db.connect() as conn:
         config = load_field(conn, field)
+        if not well_records.load_well_days(conn, config.id, day.date()):
+            raise CliInputError(
+                f"no well allocation stored for {field} on {day.date()}: the day has not been "
+                f"computed (`production compute --field {field} --day {day.date()}`) or its "
+                "field has no wells"
+            )
         console.print(allocation_table(conn, config.id, day.date()))
 
 
