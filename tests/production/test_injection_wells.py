@@ -311,8 +311,8 @@ def test_a_meter_without_readings_leaves_the_balance_open(conn: Conn) -> None:
     (open_,) = about(findings, "balance_not_closed")
     assert open_["message"] == (
         "water balance cannot close: the injection meter of well(s) INJ-2 left part of the day "
-        "without a volume (see injection_meter_gap); residual with what the wells measured "
-        "(INJ-1 1200.00, INJ-2 0.00) 800.00 bbl"
+        "without a volume or with too much of it estimated (see injection_meter_gap); residual "
+        "with what the wells counted (INJ-1 1200.00, INJ-2 0.00) 800.00 bbl"
     )
     assert totals["injection_wells"][1]["complete"] is False
 
