@@ -23,12 +23,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from anh_reporter.allocation.findings import Severity
-from anh_reporter.production.config import load_field
+from anh_reporter.production.config import SeriesInfo, load_field
+from anh_reporter.production.contract_day import contract_day
 from anh_reporter.production.daily import compute_day, recompute_stale
-from anh_reporter.production.injection_days import injection_day
+from anh_reporter.production.injection_days import MeterLimits, injection_day, meter_day
 from anh_reporter.production.inputs import DEFAULT_SETTINGS
 from anh_reporter.reports import amendments
 from anh_reporter.site import Site
@@ -297,6 +299,23 @@ def test_a_day_in_progress_counts_only_its_part_until_now(conn: Conn) -> None:
         f"well 'INJ-1': injection meter '{INJ1}': the day is in progress: its 43200 s after "
         "now (2026-02-02T23:00:00Z) are not counted in the 600.00 bbl",
     )
+
+
+def test_a_daily_reading_just_outside_the_day_still_meters_it() -> None:
+    """A meter read once a day (sampling period 86,400 s, tolerance 6 × 86,400 s), its readings
+    1 s before the day and 1 s after it: none inside, but the 86,402 s between them are within
+    the tolerance, so the day is covered and its volume measured: 1,200 bbl/d held, 1,200 ×
+    86,400 / 86,400 = 1,200.00 bbl, nothing estimated, whole (no finding)."""
+    info = SeriesInfo(1, INJ1, "water_rate", "bbl/d", 86_400.0)
+    rows = (
+        np.array([S - US, E + US], np.int64),
+        np.array([1200.0, 1200.0]),
+        np.zeros(2, np.int32),
+    )
+    window = contract_day(DAY_D, timezone="America/Bogota", start_hour=6)
+    limits = MeterLimits(E + DAY, D(5))
+    day = meter_day("INJ-1", INJ1, info, rows, window, DEFAULT_SETTINGS, limits)
+    assert (day.volume, day.complete, day.finding) == (D("1200.00"), True, None)
 
 
 def test_a_meter_without_readings_leaves_the_balance_open(conn: Conn) -> None:

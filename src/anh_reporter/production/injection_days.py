@@ -15,8 +15,9 @@ gets its day volume:
   ``injection_meter_gap`` finding naming the well, the series and the seconds and barrels
   concerned (info while the day stays whole);
 * **incomplete** (warning): a stretch with no basis for an estimate or no reading at all (its
-  figure is what was measured); no good reading inside the day (a volume wholly estimated from
-  readings outside it, before the series started or after it stopped: not counted, 0.00 bbl);
+  figure is what was measured); no good reading inside the day nor around it within the gap
+  tolerance (a volume wholly estimated from readings outside it, before the series started or
+  after it stopped: not counted, 0.00 bbl);
   a day in progress (only its part until now is counted); or an estimated share of the volume
   above the limit a PMO's day needs a person's approval beyond (setting
   ``reports.estimate_approval_pct``, IDP028; a well's meter has no approval). The water balance
@@ -170,9 +171,10 @@ def meter_day(
     if telemetry is None:
         missing_s = (end_us - window.start_us) / 1e6
         parts.append("no usable reading in or around the day: the well's injection is unknown")
-    elif quality is not None and quality.samples_good == 0:
-        # Wholly estimated from readings outside the day (before the series started, after
-        # it stopped): nothing of it was metered, so nothing of it is counted.
+    elif quality is not None and quality.samples_good == 0 and not quality.covered_s:
+        # No good reading in the day, and none around it within the gap tolerance: its volume
+        # is wholly estimated from readings outside it (before the series started, after it
+        # stopped), nothing of it was metered, so nothing of it is counted.
         missing_s = (end_us - window.start_us) / 1e6
         not_counted = (
             f"; the {volume} bbl estimated from readings outside it ({methods}) are not counted"
