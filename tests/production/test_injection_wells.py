@@ -318,6 +318,19 @@ def test_a_daily_reading_just_outside_the_day_still_meters_it() -> None:
     assert (day.volume, day.complete, day.finding) == (D("1200.00"), True, None)
 
 
+def test_a_day_not_started_has_no_volume() -> None:
+    """Now is 1 s before the day starts: nothing of it can be metered yet; 0.00 bbl, the whole
+    86,400 s missing, incomplete (warning)."""
+    info = SeriesInfo(1, INJ1, "water_rate", "bbl/d", 600.0)
+    window = contract_day(DAY_D, timezone="America/Bogota", start_hour=6)
+    day = meter_day("INJ-1", INJ1, info, None, window, DEFAULT_SETTINGS, MeterLimits(S - US, D(5)))
+    assert (day.volume, day.complete, day.details["missing_s"]) == (D("0.00"), False, 86400)
+    assert day.finding is not None and day.finding.message == (
+        f"well 'INJ-1': injection meter '{INJ1}' has nothing to measure yet: the day starts after "
+        "now (2026-02-02T10:59:59Z): the well's injection is unknown (0.00 bbl)"
+    )
+
+
 def test_a_meter_without_readings_leaves_the_balance_open(conn: Conn) -> None:
     """INJ-2 has no reading at all: its injection is unknown, never counted as a complete 0.
     Residual 5,000.00 − (3,000.00 + 1,200.00 + 0.00) = 800.00; the balance cannot close and
