@@ -23,9 +23,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 
+from anh_reporter.allocation.findings import Severity
+from anh_reporter.production.config import SeriesInfo, load_field
+from anh_reporter.production.contract_day import contract_day
 from anh_reporter.production.daily import compute_day, recompute_stale
+from anh_reporter.production.injection_days import MeterLimits, injection_day, meter_day
+from anh_reporter.production.inputs import DEFAULT_SETTINGS
 from anh_reporter.reports import amendments
 from anh_reporter.site import Site
 from anh_reporter.storage import well_records
@@ -160,28 +166,169 @@ def test_the_injection_pmo_is_checked_against_the_wells(conn: Conn) -> None:
     )
 
 
-def test_a_gap_in_an_injection_meter_is_said(conn: Conn) -> None:
-    """INJ-1 has no reading from 06:00 to 12:10 into the day (readings 36 to 71 missing): the
-    gap runs from reading 35 (05:50) to reading 72 (12:00), 37 × 600 = 22,200 s, and is
-    estimated on the straight line between them: 1,200 × 22,200 / 86,400 = 308.333… → 308.33
-    bbl of the 1,200.00 counted. The balance still closes; an info finding says so."""
-    ids = load(conn, injection_site())
-    water_day(conn, ids)
+def _drop(conn: Conn, series_id: int, start_us: int, end_us: int) -> None:
+    """Delete the readings of ``series_id`` in ``[start_us, end_us)``."""
     conn.execute(
         "DELETE FROM telemetry WHERE series_id = %s AND time >= %s AND time < %s",
-        (ids["INJ-1.water_rate"], _at(S + 36 * 600 * US), _at(S + 72 * 600 * US)),
+        (series_id, _at(start_us), _at(end_us)),
     )
     conn.commit()
+
+
+def test_a_short_gap_in_an_injection_meter_is_said(conn: Conn) -> None:
+    """INJ-1 has no reading from 06:00 to 07:00 into the day (readings 36 to 41 missing): the
+    gap runs from reading 35 (05:50) to reading 42 (07:00), 7 × 600 = 4,200 s (beyond the
+    tolerance 6 × 600 = 3,600 s), estimated on the straight line between them: 1,200 × 4,200 /
+    86,400 = 58.333… → 58.33 bbl of the 1,200.00 counted, 58.33 / 1,200.00 = 4.86 % estimated,
+    within the 5 % limit. The day is whole: the balance closes; an info finding says so."""
+    ids = load(conn, injection_site())
+    water_day(conn, ids)
+    _drop(conn, ids["INJ-1.water_rate"], S + 36 * 600 * US, S + 42 * 600 * US)
     balance, findings, totals = water_balance(conn)
     assert balance["closes"] is True and D(balance["residual"]) == D("0.00")
     (gap,) = about(findings, "injection_meter_gap")
     assert (gap["severity"], gap["target"]) == ("info", "INJ-1")
     assert gap["message"] == (
-        f"well 'INJ-1': injection meter '{INJ1}': no usable reading for 22200 s of the day "
-        "(longest gap 22200 s); 308.33 bbl of the 1200.00 bbl counted estimated "
+        f"well 'INJ-1': injection meter '{INJ1}': no usable reading for 4200 s of the day "
+        "(longest gap 4200 s); 58.33 bbl of the 1200.00 bbl counted estimated "
         "(rate_interpolation)"
     )
-    assert totals["injection_wells"][0]["estimated"] == "308.33"
+    inj1 = totals["injection_wells"][0]
+    assert (inj1["estimated"], inj1["complete"]) == ("58.33", True)
+
+
+def test_a_mostly_estimated_meter_day_leaves_the_balance_open(conn: Conn) -> None:
+    """INJ-1 has no reading from 06:00 to 12:10 into the day (readings 36 to 71 missing): the
+    gap runs from reading 35 (05:50) to reading 72 (12:00), 37 × 600 = 22,200 s, estimated on
+    the straight line: 1,200 × 22,200 / 86,400 = 308.333… → 308.33 bbl of the 1,200.00
+    counted, 308.33 / 1,200.00 = 25.69 % estimated, above the 5 % a PMO's day may hold without
+    a person's approval (IDP028). The volume stays counted (residual 0.00) but the day is not
+    whole: the balance cannot close."""
+    ids = load(conn, injection_site())
+    water_day(conn, ids)
+    _drop(conn, ids["INJ-1.water_rate"], S + 36 * 600 * US, S + 72 * 600 * US)
+    balance, findings, totals = water_balance(conn)
+    assert (D(balance["residual"]), balance["closes"]) == (D("0.00"), False)
+    (gap,) = about(findings, "injection_meter_gap")
+    assert (gap["severity"], gap["target"]) == ("warning", "INJ-1")
+    assert gap["message"] == (
+        f"well 'INJ-1': injection meter '{INJ1}': no usable reading for 22200 s of the day "
+        "(longest gap 22200 s); 308.33 bbl of the 1200.00 bbl counted estimated "
+        "(rate_interpolation); 25.69 % of the volume is estimated, above the 5 % limit "
+        "(reports.estimate_approval_pct): the day is not taken as metered"
+    )
+    (open_,) = about(findings, "balance_not_closed")
+    assert "injection meter of well(s) INJ-1 left part of the day" in open_["message"]
+    assert totals["injection_wells"][0] == {
+        "well": "INJ-1", "series": INJ1, "method": "rate_integration", "volume": "1200.00",
+        "estimated": "308.33", "missing_s": 0, "complete": False,
+    }  # fmt: skip
+
+
+def test_a_day_before_the_meter_s_first_reading_is_not_counted(conn: Conn) -> None:
+    """INJ-1's first reading comes almost a day after the day ends (E + 23 h 50 min): none
+    inside the day. Its last good rate held back over the day would be 1,200 × 86,400 / 86,400
+    = 1,200.00 bbl, all estimated from a reading outside the day: not counted (0.00 bbl), the
+    whole 86,400 s missing, the well incomplete (warning). Residual 5,000.00 − (3,000.00 + 0.00
+    + 800.00) = 1,200.00; the balance cannot close."""
+    ids = load(conn, injection_site())
+    water_day(conn, ids)
+    _drop(conn, ids["INJ-1.water_rate"], S - DAY, E + 1)
+    write(conn, ids["INJ-1.water_rate"], grid(E + DAY, E + 2 * DAY), 1200.0)
+    balance, findings, totals = water_balance(conn)
+    assert (D(balance["residual"]), balance["closes"]) == (D("1200.00"), False)
+    (gap,) = about(findings, "injection_meter_gap")
+    assert (gap["severity"], gap["target"]) == ("warning", "INJ-1")
+    assert gap["message"] == (
+        f"well 'INJ-1': injection meter '{INJ1}': no good reading inside the day; the 1200.00 "
+        "bbl estimated from readings outside it (last_good_rate) are not counted: the well's "
+        "injection is unknown (0.00 bbl)"
+    )
+    (open_,) = about(findings, "balance_not_closed")
+    assert open_["message"].endswith("(INJ-1 0.00, INJ-2 800.00) 1200.00 bbl")
+    assert totals["injection_wells"][0] == {
+        "well": "INJ-1", "series": INJ1, "method": "rate_integration", "volume": "0.00",
+        "estimated": "0.00", "missing_s": 86400, "complete": False,
+    }  # fmt: skip
+
+
+def test_a_meter_that_stops_after_six_hours_leaves_the_balance_open(conn: Conn) -> None:
+    """INJ-1 reads until 06:00 into the day (reading 36), then nothing: measured 1,200 × 21,600
+    / 86,400 = 300.00 bbl; the last good rate held over the 64,800 s left, 1,200 × 64,800 /
+    86,400 = 900.00 bbl estimated; counted 1,200.00, of which 900.00 / 1,200.00 = 75.00 %
+    estimated, above the 5 % limit: the well is incomplete (warning) and the balance, though
+    its residual is 5,000.00 − (3,000.00 + 1,200.00 + 800.00) = 0.00, cannot close."""
+    ids = load(conn, injection_site())
+    water_day(conn, ids)
+    _drop(conn, ids["INJ-1.water_rate"], S + 37 * 600 * US, E + DAY)
+    balance, findings, totals = water_balance(conn)
+    assert (D(balance["residual"]), balance["closes"]) == (D("0.00"), False)
+    (gap,) = about(findings, "injection_meter_gap")
+    assert (gap["severity"], gap["target"]) == ("warning", "INJ-1")
+    assert gap["message"] == (
+        f"well 'INJ-1': injection meter '{INJ1}': no usable reading for 64800 s of the day "
+        "(longest gap 64800 s); 900.00 bbl of the 1200.00 bbl counted estimated "
+        "(last_good_rate); 75.00 % of the volume is estimated, above the 5 % limit "
+        "(reports.estimate_approval_pct): the day is not taken as metered"
+    )
+    assert about(findings, "balance_not_closed")
+    assert totals["injection_wells"][0]["complete"] is False
+
+
+def test_a_day_in_progress_counts_only_its_part_until_now(conn: Conn) -> None:
+    """Now is 12:00 into the day (S + 43,200 s) and the meters read until then: INJ-1 1,200 ×
+    43,200 / 86,400 = 600.00 bbl, INJ-2 20,400.00 − 20,000.00 = 400.00 bbl, both measured; the
+    43,200 s still ahead are not counted and leave both wells incomplete (warning)."""
+    ids = load(conn, injection_site())
+    t = grid(S, S + DAY // 2)
+    write(conn, ids["INJ-1.water_rate"], t, 1200.0)
+    write(conn, ids["INJ-2.water_total"], t, 20_000.0 + 800.0 * (t - S) / (E - S))
+    config = load_field(conn, FIELD, day=DAY_D)
+    wells = well_records.load_topology_rows(conn, config.id).wells
+    day = injection_day(
+        conn, config.id, wells, config.day(DAY_D), DEFAULT_SETTINGS, now=_at(S + DAY // 2)
+    )
+    assert dict(day.metered.wells) == {"INJ-1": D("600.00"), "INJ-2": D("400.00")}
+    assert day.metered.incomplete == ("INJ-1", "INJ-2")
+    assert [(d["volume"], d["missing_s"], d["complete"]) for d in day.details] == [
+        ("600.00", 43200, False), ("400.00", 43200, False),
+    ]  # fmt: skip
+    first = day.metered.findings[0]
+    assert (first.severity, first.message) == (
+        Severity.WARNING,
+        f"well 'INJ-1': injection meter '{INJ1}': the day is in progress: its 43200 s after "
+        "now (2026-02-02T23:00:00Z) are not counted in the 600.00 bbl",
+    )
+
+
+def test_a_daily_reading_just_outside_the_day_still_meters_it() -> None:
+    """A meter read once a day (sampling period 86,400 s, tolerance 6 × 86,400 s), its readings
+    1 s before the day and 1 s after it: none inside, but the 86,402 s between them are within
+    the tolerance, so the day is covered and its volume measured: 1,200 bbl/d held, 1,200 ×
+    86,400 / 86,400 = 1,200.00 bbl, nothing estimated, whole (no finding)."""
+    info = SeriesInfo(1, INJ1, "water_rate", "bbl/d", 86_400.0)
+    rows = (
+        np.array([S - US, E + US], np.int64),
+        np.array([1200.0, 1200.0]),
+        np.zeros(2, np.int32),
+    )
+    window = contract_day(DAY_D, timezone="America/Bogota", start_hour=6)
+    limits = MeterLimits(E + DAY, D(5))
+    day = meter_day("INJ-1", INJ1, info, rows, window, DEFAULT_SETTINGS, limits)
+    assert (day.volume, day.complete, day.finding) == (D("1200.00"), True, None)
+
+
+def test_a_day_not_started_has_no_volume() -> None:
+    """Now is 1 s before the day starts: nothing of it can be metered yet; 0.00 bbl, the whole
+    86,400 s missing, incomplete (warning)."""
+    info = SeriesInfo(1, INJ1, "water_rate", "bbl/d", 600.0)
+    window = contract_day(DAY_D, timezone="America/Bogota", start_hour=6)
+    day = meter_day("INJ-1", INJ1, info, None, window, DEFAULT_SETTINGS, MeterLimits(S - US, D(5)))
+    assert (day.volume, day.complete, day.details["missing_s"]) == (D("0.00"), False, 86400)
+    assert day.finding is not None and day.finding.message == (
+        f"well 'INJ-1': injection meter '{INJ1}' has nothing to measure yet: the day starts after "
+        "now (2026-02-02T10:59:59Z): the well's injection is unknown (0.00 bbl)"
+    )
 
 
 def test_a_meter_without_readings_leaves_the_balance_open(conn: Conn) -> None:
@@ -196,8 +343,8 @@ def test_a_meter_without_readings_leaves_the_balance_open(conn: Conn) -> None:
     (open_,) = about(findings, "balance_not_closed")
     assert open_["message"] == (
         "water balance cannot close: the injection meter of well(s) INJ-2 left part of the day "
-        "without a volume (see injection_meter_gap); residual with what the wells measured "
-        "(INJ-1 1200.00, INJ-2 0.00) 800.00 bbl"
+        "without a volume or with too much of it estimated (see injection_meter_gap); residual "
+        "with what the wells counted (INJ-1 1200.00, INJ-2 0.00) 800.00 bbl"
     )
     assert totals["injection_wells"][1]["complete"] is False
 

@@ -250,8 +250,9 @@ class MeteredInjection:
     """The day's water injected by each metered injection well (bbl, by well code).
 
     ``incomplete`` wells have a meter whose series leaves part of the day without a volume (no
-    readings and no basis for an estimate): their figure is what was measured, known to be
-    short. ``findings`` say what each meter's day was (gaps, estimates).
+    readings and no basis for an estimate, no reading inside the day, a day in progress) or
+    with too much of it estimated: their figure is what was counted, not taken as the day's.
+    ``findings`` say what each meter's day was (gaps, estimates).
     """
 
     wells: Mapping[str, Decimal]
@@ -322,8 +323,9 @@ def water_balance(
         Code.BALANCE_OPEN,
         Severity.WARNING,
         f"water balance cannot close: the injection meter of well(s) "
-        f"{', '.join(sorted(incomplete_wells))} left part of the day without a volume (see "
-        f"injection_meter_gap); residual with what the wells measured ({listed}) "
+        f"{', '.join(sorted(incomplete_wells))} left part of the day without a volume or "
+        f"with too much of it estimated (see injection_meter_gap); residual with what the "
+        f"wells counted ({listed}) "
         f"{balance.residual} bbl",
         target,
     )

@@ -13,9 +13,16 @@ gets its day volume:
   0.01 bbl, with no meter factor nor temperature correction;
 * **gaps**: a meter whose day has missing readings, estimated parts or a reset gets an
   ``injection_meter_gap`` finding naming the well, the series and the seconds and barrels
-  concerned; a stretch with no basis for an estimate (or no reading at all) leaves the well
-  **incomplete**: its figure is what was measured, and the water balance is not taken as closed
-  on it (:func:`~anh_reporter.allocation.balances.water_balance`).
+  concerned (info while the day stays whole);
+* **incomplete** (warning): a stretch with no basis for an estimate or no reading at all (its
+  figure is what was measured); no good reading inside the day nor around it within the gap
+  tolerance (a volume wholly estimated from readings outside it, before the series started or
+  after it stopped: not counted, 0.00 bbl);
+  a day in progress (only its part until now is counted); or an estimated share of the volume
+  above the limit a PMO's day needs a person's approval beyond (setting
+  ``reports.estimate_approval_pct``, IDP028; a well's meter has no approval). The water balance
+  is not taken as closed on an incomplete well
+  (:func:`~anh_reporter.allocation.balances.water_balance`).
 """
 
 from __future__ import annotations
@@ -31,13 +38,16 @@ import psycopg
 
 from anh_reporter.allocation.balances import MeteredInjection
 from anh_reporter.allocation.findings import Code, Finding, Severity
+from anh_reporter.config import get_settings
 from anh_reporter.domain.mpms import round_half_up
+from anh_reporter.domain.timeutil import to_us
 from anh_reporter.production.config import SeriesInfo, series_in_force
 from anh_reporter.production.contract_day import ContractDay
 from anh_reporter.production.day_volume import day_volume
 from anh_reporter.production.inputs import Issue, PmoInputs, ProductionSettings, Samples
 from anh_reporter.production.raw_rows import COUNTER_LOOKBACK, RawRequest, load_raw
-from anh_reporter.production.volumes import CounterSpec
+from anh_reporter.production.volumes import CounterSpec, DayQuality
+from anh_reporter.production.volumes.parts import iso
 from anh_reporter.storage.config_history import values_in_force
 from anh_reporter.storage.well_records import WellRow
 
@@ -61,11 +71,23 @@ def injection_day(
     wells: Sequence[WellRow],
     window: ContractDay,
     settings: ProductionSettings,
+    *,
+    now: dt.datetime | None = None,
+    estimate_limit_pct: Decimal | None = None,
 ) -> InjectionDay:
-    """Each metered injection well's water of the day (wells without a meter: none)."""
+    """Each metered injection well's water of the day (wells without a meter: none).
+
+    ``now`` (default: the clock) ends a day in progress; ``estimate_limit_pct`` (default: the
+    setting ``reports.estimate_approval_pct``, the PMOs' IDP028 limit) caps a meter's estimated
+    share of a day taken as whole.
+    """
     meters = {w.code: w.injection_meter for w in wells if w.injection_meter}
     if not meters:
         return InjectionDay(MeteredInjection({}), [])
+    at = dt.datetime.now(dt.UTC) if now is None else now
+    if estimate_limit_pct is None:
+        estimate_limit_pct = get_settings().reports.estimate_approval_pct
+    limits = MeterLimits(to_us(at), estimate_limit_pct)
     infos = _series(conn, field_id, sorted(set(meters.values())), window.start)
     requests = [
         RawRequest(s, far=True, before=COUNTER_LOOKBACK if _is_total(s) else 1)
@@ -78,7 +100,8 @@ def injection_day(
     details: list[dict[str, Any]] = []
     for well, code in sorted(meters.items()):
         info = infos.get(code)
-        day = meter_day(well, code, info, raw.get(info.id) if info else None, window, settings)
+        rows = raw.get(info.id) if info else None
+        day = meter_day(well, code, info, rows, window, settings, limits)
         volumes[well] = day.volume
         if not day.complete:
             incomplete.append(well)
@@ -89,13 +112,25 @@ def injection_day(
 
 
 @dataclass(frozen=True)
+class MeterLimits:
+    """What a meter's day is judged against."""
+
+    now_us: int
+    """The instant of the computation: a day that ends later is in progress."""
+    estimate_limit_pct: Decimal
+    """A day with a larger estimated share of its volume is not whole (as a PMO's above the
+    IDP028 limit needs a person's approval; a well's meter has no approval)."""
+
+
+@dataclass(frozen=True)
 class MeterDay:
     """One injection well's meter over the day."""
 
     volume: Decimal
     """The volume counted (bbl, 0.01): what was measured and estimated."""
     complete: bool
-    """False when part of the day has no volume (no basis for an estimate, or no reading)."""
+    """False when part of the day has no volume (no basis for an estimate, no reading in the
+    day, a day in progress) or too much of it is estimated."""
     finding: Finding | None
     details: dict[str, Any]
 
@@ -107,45 +142,67 @@ def meter_day(
     rows: Rows | None,
     window: ContractDay,
     settings: ProductionSettings,
+    limits: MeterLimits,
 ) -> MeterDay:
     """Well ``well``'s day from its meter ``code`` (``info`` None: no such series stored)."""
     where = f"well {well!r}: injection meter {code!r}"
-    if info is None:
-        message = f"{where} is not a stored series: the well's injection is unknown (0.00 bbl)"
+    end_us = min(window.end_us, limits.now_us)
+    ahead_s = (window.end_us - end_us) / 1e6
+    if info is None or end_us <= window.start_us:
+        why = (
+            "is not a stored series"
+            if info is None
+            else f"has nothing to measure yet: the day starts after now ({iso(limits.now_us)})"
+        )
+        message = f"{where} {why}: the well's injection is unknown (0.00 bbl)"
         unknown = Finding(Code.INJECTION_METER_GAP, Severity.WARNING, message, well)
         details = {"well": well, "series": code, "method": "none", "volume": "0.00",
                    "estimated": "0.00", "missing_s": (window.end_us - window.start_us) / 1e6,
                    "complete": False}  # fmt: skip
         return MeterDay(Decimal("0.00"), False, unknown, details)
     issues: list[Issue] = []
-    result = day_volume(_inputs(well, info, rows, window), settings, issues)
+    result = day_volume(_inputs(well, info, rows, window.start_us, end_us), settings, issues)
     telemetry, quality = result.telemetry, result.quality
     step = settings.rounding.volume
     volume = round_half_up(result.total or 0, step)
     estimated = round_half_up(telemetry.estimated, step) if telemetry else Decimal(0)
-    if telemetry is None:
-        missing_s = (window.end_us - window.start_us) / 1e6
-    else:
-        missing_s = sum(g.duration_s for g in telemetry.unestimated)
-    complete = missing_s == 0
+    methods = ", ".join(sorted({p.method for p in telemetry.estimates})) if telemetry else ""
     parts: list[str] = []
     if telemetry is None:
+        missing_s = (end_us - window.start_us) / 1e6
         parts.append("no usable reading in or around the day: the well's injection is unknown")
-    elif quality is not None and quality.gaps:
-        parts.append(
-            f"no usable reading for {quality.gap_s:g} s of the day (longest gap "
-            f"{quality.longest_gap_s:g} s)"
+    elif quality is not None and quality.samples_good == 0 and not quality.covered_s:
+        # No good reading in the day, and none around it within the gap tolerance: its volume
+        # is wholly estimated from readings outside it (before the series started, after it
+        # stopped), nothing of it was metered, so nothing of it is counted.
+        missing_s = (end_us - window.start_us) / 1e6
+        not_counted = (
+            f"; the {volume} bbl estimated from readings outside it ({methods}) are not counted"
+            if estimated
+            else ""
         )
-    if telemetry is not None and estimated:
-        methods = ", ".join(sorted({p.method for p in telemetry.estimates}))
-        parts.append(f"{estimated} bbl of the {volume} bbl counted estimated ({methods})")
-    elif telemetry is not None and quality is not None and quality.gaps and complete:
-        parts.append("the counter's difference across it is measured")
-    if telemetry is not None and not complete:
         parts.append(
-            f"{missing_s:g} s have no basis for an estimate: their water is missing from the "
-            f"{volume} bbl counted"
+            f"no good reading inside the day{not_counted}: the well's injection is unknown "
+            "(0.00 bbl)"
         )
+        volume = estimated = Decimal("0.00")
+    else:
+        missing_s = sum(g.duration_s for g in telemetry.unestimated)
+        parts += _gaps(quality, volume, estimated, methods, missing_s)
+    share = 100 * estimated / volume if volume else Decimal(0)
+    capped = share > limits.estimate_limit_pct
+    if capped:
+        parts.append(
+            f"{share:.2f} % of the volume is estimated, above the "
+            f"{limits.estimate_limit_pct} % limit (reports.estimate_approval_pct): the day is "
+            "not taken as metered"
+        )
+    if ahead_s:
+        parts.append(
+            f"the day is in progress: its {ahead_s:g} s after now ({iso(limits.now_us)}) are "
+            f"not counted in the {volume} bbl"
+        )
+    complete = missing_s == 0 and not capped and not ahead_s
     # Other problems of the day (a reset to confirm) say so too; the missing volume is above.
     others = [i.message for i in issues if i.code not in ("volume_missing", "no_volume")]
     finding: Finding | None = None
@@ -159,14 +216,39 @@ def meter_day(
         "method": result.method,
         "volume": str(volume),
         "estimated": str(estimated),
-        "missing_s": missing_s,
+        "missing_s": missing_s + ahead_s,
         "complete": complete,
     }
     return MeterDay(volume, complete, finding, details)
 
 
-def _inputs(well: str, info: SeriesInfo, rows: Rows | None, window: ContractDay) -> PmoInputs:
-    """The meter as :func:`day_volume` reads a PMO's: one water volume series, no manual entry."""
+def _gaps(
+    quality: DayQuality | None, volume: Decimal, estimated: Decimal, methods: str, missing_s: float
+) -> list[str]:
+    """What a meter with readings in the day says of its gaps and estimates."""
+    parts: list[str] = []
+    if quality is not None and quality.gaps:
+        parts.append(
+            f"no usable reading for {quality.gap_s:g} s of the day (longest gap "
+            f"{quality.longest_gap_s:g} s)"
+        )
+    if estimated:
+        parts.append(f"{estimated} bbl of the {volume} bbl counted estimated ({methods})")
+    elif quality is not None and quality.gaps and not missing_s:
+        parts.append("the counter's difference across it is measured")
+    if missing_s:
+        parts.append(
+            f"{missing_s:g} s have no basis for an estimate: their water is missing from the "
+            f"{volume} bbl counted"
+        )
+    return parts
+
+
+def _inputs(
+    well: str, info: SeriesInfo, rows: Rows | None, start_us: int, end_us: int
+) -> PmoInputs:
+    """The meter as :func:`day_volume` reads a PMO's: one water volume series, no manual entry;
+    over ``[start_us, end_us)`` (the day, or its part until now)."""
     t, v, q = rows or (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int32))
     total = _is_total(info)
     return PmoInputs(
@@ -174,8 +256,8 @@ def _inputs(well: str, info: SeriesInfo, rows: Rows | None, window: ContractDay)
         fluid="water",
         has_totalizer=total,
         meter_factor=1.0,
-        day_start_us=window.start_us,
-        day_end_us=window.end_us,
+        day_start_us=start_us,
+        day_end_us=end_us,
         volume_series=Samples(t, v, q, info.sampling_period_s, info.unit, info.code),
         volume_variable=info.variable,
         counter=CounterSpec(
