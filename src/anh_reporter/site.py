@@ -25,6 +25,7 @@ from pydantic import (
 
 from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.errors import AnhError, ConfigError
+from anh_reporter.site_avm import duplicate_avm_code_problem
 from anh_reporter.site_injection import injection_meter_problem
 from anh_reporter.site_tanks import SiteModel as _Model
 from anh_reporter.site_tanks import Tank, check_level_telemetry
@@ -414,7 +415,8 @@ class FieldSite(_Model):
         pmo_codes = [p.code for p in self.pmos]
         _no_duplicates(pmo_codes, "PMO code")
         _no_duplicates([w.code for w in self.wells], "well code")
-        _no_duplicates([w.avm_code or w.code for w in self.wells], "well AVM code")
+        if problem := duplicate_avm_code_problem([(w.code, w.avm_code) for w in self.wells]):
+            raise ValueError(problem)
         for well in self.wells:
             if well.pmo is not None and well.pmo not in pmo_codes:
                 raise ValueError(

@@ -16,8 +16,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from anh_reporter.site import FieldSite, Site, field_series, series_code
+from anh_reporter.site import FieldSite, Site, SiteFileError, field_series, series_code
 from anh_reporter.site import Series as SeriesConf
+from anh_reporter.site_avm import avm_key
 from anh_reporter.site_tanks import Tank
 from anh_reporter.storage.database import returned
 from anh_reporter.storage.site_topology import check_site
@@ -66,14 +67,16 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "virtual_meter",
         "injection_meter",
         "production_method",
+        "avm_code",
     ),
     "tanks": ("definition",),
 }
 """Attributes whose history the computation reads back: a day uses the values in force on it.
 
 The topology is among them (a well's facility, fluids, entry PMOs, legacy PMO, injection
-meter and production method; a PMO's role, facility and upstream PMO; a facility's kind; the
-field's allocation settings), so a day is allocated with the topology in force when it started
+meter, production method and AVM code; a PMO's role, facility and upstream PMO; a facility's
+kind; the field's allocation settings), so a day is allocated, and its report names its wells,
+with the topology in force when it started
 (:func:`anh_reporter.storage.config_history.topology_in_force`). A field's report profile is
 logged for the record (who moved the field's reports to which format, when); a day keeps the
 profile it was first signed in. Facilities and PMOs are logged
@@ -127,6 +130,8 @@ def load_site_into(
             log.field = field_conf.code
             _load_field(conn, operator_id, field_conf, log, summary)
         log.flush()
+        # Checked here, once every well holds its new code (a swap passes), not at the commit.
+        conn.execute("SET CONSTRAINTS wells_field_avm_code IMMEDIATE")
         if effective_from is not None:
             for code in sorted(log.changed_fields):
                 _note_days_to_recompute(conn, code, effective_from, summary)
@@ -267,6 +272,7 @@ def _load_field(
             log,
             summary,
         )
+    _check_stored_avm_codes(conn, field_id, f)
     for well in f.wells:
         well_id = _upsert(
             conn,
@@ -294,6 +300,23 @@ def _load_field(
         for s in well.series:
             series.add(*_series_row(f, field_id, well.code, {"well_id": well_id}, s))
     series.flush()
+
+
+def _check_stored_avm_codes(conn: psycopg.Connection[Any], field_id: int, f: FieldSite) -> None:
+    """A stored well the file no longer lists keeps its AVM code (its own code when it has none):
+    a listed well may not take it (compared without case: :func:`~anh_reporter.site_avm.avm_key`).
+    """
+    listed = {avm_key(w.avm_code or w.code): w.code for w in f.wells}
+    for code, avm in conn.execute(
+        "SELECT code, coalesce(avm_code, code) FROM wells WHERE field_id = %s "
+        "AND NOT code = ANY(%s) ORDER BY code",
+        (field_id, [w.code for w in f.wells]),
+    ).fetchall():
+        if (taker := listed.get(avm_key(avm))) is not None:
+            raise SiteFileError(
+                f"fields {f.code!r}: well {taker!r} takes AVM code {avm!r} of stored well "
+                f"{code!r}, which the file no longer lists (AVM codes are compared without case)"
+            )
 
 
 def _set_upstream(
