@@ -99,3 +99,17 @@ def test_a_code_changed_after_a_signed_day_leaves_that_day_its_code(
         "the well's AVM code changed within 2026-02 ('CDL-0003' on 2026-02-02..2026-02-03; "
         "'CDL-0033' on 2026-02-04): the form lists 'CDL-0033', the code of its latest signed day"
     ]
+
+    # Back-dated before signed days: they keep their signed code, and the load says so.
+    day3_start = load_field(conn, FIELD, day=DAYS[1]).day(DAYS[1]).start
+    site["fields"][0]["wells"][2]["avm_code"] = "CDL-0333"
+    summary = load_site_into(
+        conn, Site.model_validate(site), changed_by="test", effective_from=day3_start
+    )
+    assert (
+        f"{FIELD}: the AVM code of W-3 changes from 2026-02-03T11:00:00+00:00, before 2 signed "
+        "day(s) from 2026-02-03 to 2026-02-04: their signed reports keep the code they were "
+        "signed with; an amendment of such a day (report amend) in a profile with AVM codes "
+        "(idp-1.3, anh-es-1.1) carries the new one"
+    ) in summary.notes
+    assert _w3_on_the_form(conn)[0] == "CDL-0033"

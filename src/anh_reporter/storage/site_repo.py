@@ -16,10 +16,10 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from anh_reporter.site import FieldSite, Site, SiteFileError, field_series, series_code
+from anh_reporter.site import FieldSite, Site, field_series, series_code
 from anh_reporter.site import Series as SeriesConf
-from anh_reporter.site_avm import avm_key
 from anh_reporter.site_tanks import Tank
+from anh_reporter.storage.avm_codes import check_stored_avm_codes, signed_days_with_earlier_codes
 from anh_reporter.storage.database import returned
 from anh_reporter.storage.site_topology import check_site
 
@@ -135,6 +135,8 @@ def load_site_into(
         if effective_from is not None:
             for code in sorted(log.changed_fields):
                 _note_days_to_recompute(conn, code, effective_from, summary)
+            for code, wells in sorted(log.avm_changes.items()):
+                summary.notes += signed_days_with_earlier_codes(conn, code, wells, effective_from)
     return summary
 
 
@@ -272,7 +274,7 @@ def _load_field(
             log,
             summary,
         )
-    _check_stored_avm_codes(conn, field_id, f)
+    check_stored_avm_codes(conn, field_id, f)
     for well in f.wells:
         well_id = _upsert(
             conn,
@@ -300,23 +302,6 @@ def _load_field(
         for s in well.series:
             series.add(*_series_row(f, field_id, well.code, {"well_id": well_id}, s))
     series.flush()
-
-
-def _check_stored_avm_codes(conn: psycopg.Connection[Any], field_id: int, f: FieldSite) -> None:
-    """A stored well the file no longer lists keeps its AVM code (its own code when it has none):
-    a listed well may not take it (compared without case: :func:`~anh_reporter.site_avm.avm_key`).
-    """
-    listed = {avm_key(w.avm_code or w.code): w.code for w in f.wells}
-    for code, avm in conn.execute(
-        "SELECT code, coalesce(avm_code, code) FROM wells WHERE field_id = %s "
-        "AND NOT code = ANY(%s) ORDER BY code",
-        (field_id, [w.code for w in f.wells]),
-    ).fetchall():
-        if (taker := listed.get(avm_key(avm))) is not None:
-            raise SiteFileError(
-                f"fields {f.code!r}: well {taker!r} takes AVM code {avm!r} of stored well "
-                f"{code!r}, which the file no longer lists (AVM codes are compared without case)"
-            )
 
 
 def _set_upstream(
@@ -485,6 +470,8 @@ class _ConfigLog:
         """The field being loaded (None: the operator)."""
         self.changed_fields: set[str] = set()
         """Fields with a change (not a creation) logged."""
+        self.avm_changes: dict[str, list[str]] = {}
+        """Per field, the wells whose AVM code changed."""
 
     def write(
         self, entity: str, code: str, attribute: str, old: Any, new: Any, *, created: bool
@@ -493,6 +480,8 @@ class _ConfigLog:
         effective = None if created else self.effective_from
         if not created and self.field is not None:
             self.changed_fields.add(self.field)
+            if attribute == "avm_code":
+                self.avm_changes.setdefault(self.field, []).append(code)
         self.rows.append(
             (self.changed_by, entity, code, attribute, _json(old), _json(new), self.reason,
              effective)
