@@ -270,8 +270,9 @@ class Well(_Model):
         max_length=60,
         pattern=r"^\S(.*\S)?$",
         description="The ANH's code of the well (its AVM master data), when the operator's "
-        "`code` differs; default: `code`. Reported in each well row (from profiles idp-1.3 and "
-        "anh-es-1.1) and in the Forma 9SH",
+        "`code` differs; default: `code`. One of a kind in the field, compared without case. "
+        "Date-effective like the topology: reported in each well row (from profiles idp-1.3 "
+        "and anh-es-1.1) as in force when the day started, and in the Forma 9SH as signed",
     )
     series: tuple[Series, ...] = ()
     virtual_meter: VirtualMeterConf | None = Field(
