@@ -2,12 +2,13 @@
 
 The wells site of tests/reports/test_forma9sh_signed.py (W-3 known to the ANH as CDL-0003 from
 its creation; three days typed, 2026-02-02..04). Day 02 is signed in idp-1.2 (no AVM code in
-its rows), day 03 in idp-1.3. Then W-3's code becomes CDL-0033 with ``--effective`` the start of
-day 04 (a change logged in config_log), and day 03's oil is corrected and the day amended: the
-amendment still carries CDL-0003, and the month's Forma 9SH lists CDL-0003 (the code both
-signed days carry: day 02's is the one in force when it started) although the master data now
-says CDL-0033. Once day 04 is signed (CDL-0033), the form lists CDL-0033, the latest signed
-day's, and a note says the code changed and on which days.
+its rows), day 03 in idp-1.3 (or anh-es-1.1: ``codigo_avm``). Then W-3's code becomes
+CDL-0033 with ``--effective`` the start of day 04 (a change logged in config_log), and day
+03's oil is corrected and the day amended: the amendment still carries CDL-0003, and the
+month's Forma 9SH lists CDL-0003 (the code both signed days carry: day 02's is the one in force
+when it started) although the master data now says CDL-0033. Once day 04 is signed
+(CDL-0033), the form lists CDL-0033, the latest signed day's, and a note says the code changed
+and on which days. Last, a code back-dated before signed days leaves them theirs, and is said.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from anh_reporter.allocation.findings import Code
 from anh_reporter.production.config import load_field
@@ -30,12 +33,16 @@ from ..production.wells_site import wells_site_dict
 from .helpers import context
 from .test_forma9sh_signed import DAYS, NOW, type_the_days
 
+SPANISH = {"wells": "pozos", "code": "codigo", "avm_code": "codigo_avm"}
+"""The keys read here as anh-es-1.1 names them (docs/anh-profile.md's mapping)."""
+
 
 def _w3_code(path: Path | None) -> Any:
     assert path is not None
     doc = parse(path.read_bytes())
     assert isinstance(doc, dict)
-    return {w["code"]: w.get("avm_code") for w in doc["wells"]}["W-3"]
+    key = (lambda k: SPANISH[k]) if str(doc["profile"]).startswith("anh-es") else (lambda k: k)
+    return {w[key("code")]: w.get(key("avm_code")) for w in doc[key("wells")]}["W-3"]
 
 
 def _w3_on_the_form(conn: Any) -> tuple[str, list[str]]:
@@ -44,8 +51,9 @@ def _w3_on_the_form(conn: Any) -> tuple[str, list[str]]:
     return {r.well: r.avm_code for r in form.rows}["W-3"], notes
 
 
+@pytest.mark.parametrize("profile", ["idp-1.3", "anh-es-1.1"])
 def test_a_code_changed_after_a_signed_day_leaves_that_day_its_code(
-    conn: Any, tmp_path: Path
+    conn: Any, tmp_path: Path, profile: str
 ) -> None:
     ctx = context(tmp_path / "reports")
     day3_oil = type_the_days(conn)
@@ -57,7 +65,7 @@ def test_a_code_changed_after_a_signed_day_leaves_that_day_its_code(
         )
 
     day2 = sign(DAYS[0], "idp-1.2")
-    day3 = sign(DAYS[1], "idp-1.3")
+    day3 = sign(DAYS[1], profile)
     assert _w3_code(day2.path) is None  # idp-1.2 has no AVM code
     assert _w3_code(day3.path) == "CDL-0003"
 
@@ -66,7 +74,7 @@ def test_a_code_changed_after_a_signed_day_leaves_that_day_its_code(
     assert day4_start == dt.datetime(2026, 2, 4, 11, tzinfo=dt.UTC)
     site = wells_site_dict()
     site["fields"][0]["wells"][2]["avm_code"] = "CDL-0033"
-    site["fields"][0]["report_profile"] = "idp-1.3"  # as set above: unchanged
+    site["fields"][0]["report_profile"] = profile  # as set above: unchanged
     summary = load_site_into(
         conn, Site.model_validate(site), changed_by="test", effective_from=day4_start
     )
@@ -91,7 +99,7 @@ def test_a_code_changed_after_a_signed_day_leaves_that_day_its_code(
     # Days 02 and 03 signed: the form lists their code, not the master data's CDL-0033.
     assert _w3_on_the_form(conn) == ("CDL-0003", [])
 
-    day4 = sign(DAYS[2], "idp-1.3")
+    day4 = sign(DAYS[2], profile)
     assert _w3_code(day4.path) == "CDL-0033"
     code, notes = _w3_on_the_form(conn)
     assert code == "CDL-0033"
