@@ -25,6 +25,7 @@ from pydantic import (
 
 from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.errors import AnhError, ConfigError
+from anh_reporter.site_avm import duplicate_avm_code_problem
 from anh_reporter.site_injection import injection_meter_problem
 from anh_reporter.site_tanks import SiteModel as _Model
 from anh_reporter.site_tanks import Tank, check_level_telemetry
@@ -269,8 +270,9 @@ class Well(_Model):
         max_length=60,
         pattern=r"^\S(.*\S)?$",
         description="The ANH's code of the well (its AVM master data), when the operator's "
-        "`code` differs; default: `code`. Reported in each well row (from profiles idp-1.3 and "
-        "anh-es-1.1) and in the Forma 9SH",
+        "`code` differs; default: `code`. One of a kind in the field, compared without case. "
+        "Date-effective like the topology: reported in each well row (from profiles idp-1.3 "
+        "and anh-es-1.1) as in force when the day started, and in the Forma 9SH as signed",
     )
     series: tuple[Series, ...] = ()
     virtual_meter: VirtualMeterConf | None = Field(
@@ -414,7 +416,8 @@ class FieldSite(_Model):
         pmo_codes = [p.code for p in self.pmos]
         _no_duplicates(pmo_codes, "PMO code")
         _no_duplicates([w.code for w in self.wells], "well code")
-        _no_duplicates([w.avm_code or w.code for w in self.wells], "well AVM code")
+        if problem := duplicate_avm_code_problem([(w.code, w.avm_code) for w in self.wells]):
+            raise ValueError(problem)
         for well in self.wells:
             if well.pmo is not None and well.pmo not in pmo_codes:
                 raise ValueError(

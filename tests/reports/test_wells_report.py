@@ -7,6 +7,7 @@ W-1 300.24 bbl oil / 450.00 kscf gas, W-2 500.40 / 500.00, W-3 180.14 / 250.00 w
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,11 @@ from anh_reporter.reports.canonical import parse
 from anh_reporter.reports.model import ReportInputs
 from anh_reporter.reports.profiles import get_profile
 from anh_reporter.reports.verify import verify_file
+from anh_reporter.site import Site
+from anh_reporter.storage.site_repo import load_site_into
 
 from ..production.helpers import prove_meters
-from ..production.wells_site import wells_day
+from ..production.wells_site import wells_day, wells_site_dict
 from .helpers import context, generate
 
 Conn = psycopg.Connection[object]
@@ -36,8 +39,12 @@ def _document(path: Path) -> dict[str, Any]:
 def test_signed_report_shows_the_wells(conn: Conn, tmp_path: Path) -> None:
     wells_day(conn)
     prove_meters(conn)
-    # W-3 is known to the ANH by another code (the site file's avm_code); the others by theirs.
-    conn.execute("UPDATE wells SET avm_code = 'CDL-0003' WHERE code = 'W-3'")
+    # W-3 is known to the ANH by another code (the site file's avm_code, in force from before
+    # the day: the code is date-effective); the others by theirs.
+    site = wells_site_dict()
+    site["fields"][0]["wells"][2]["avm_code"] = "CDL-0003"
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    load_site_into(conn, Site.model_validate(site), changed_by="test", effective_from=since)
     signed = generate(conn, context(tmp_path))
     assert signed.path is not None
     doc = _document(signed.path)

@@ -45,6 +45,7 @@ class Code(StrEnum):
     VIRTUAL_METER_INCOMPLETE = "virtual_meter_incomplete"
     INJECTION_METER_GAP = "injection_meter_gap"
     MONTH_DAYS_MISSING = "month_days_missing"
+    MONTH_AVM_CODE_CHANGED = "month_avm_code_changed"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ class WellDailyFigures:
     api_gravity: Decimal | None = None
     theoretical_oil_bbl: Decimal | None = None
     """The day's theoretical oil (test rate × hours / 24), for the correction factor."""
+    avm_code: str | None = None
+    """The ANH's code of the well the signed day carries (None: the master data's)."""
 
     def __post_init__(self) -> None:
         where = f"daily figures of well {self.well!r} on {self.day}"
@@ -142,7 +144,8 @@ def monthly_form(
 
     A daily figure outside the month, for an unknown well, or twice for one well and day is an
     error. A well with fewer daily figures than the month has days gets a warning (the form
-    still adds what there is).
+    still adds what there is). A well's AVM code is the one its latest signed day carries
+    (:func:`avm_code_of_month`).
     """
     if not 1 <= month <= 12:
         raise AllocationError(f"month {month} is outside [1, 12]")
@@ -177,19 +180,70 @@ def monthly_form(
                     Code.MONTH_DAYS_MISSING,
                     Severity.WARNING,
                     f"{len(days)} of {days_in_month} days have signed figures in "
-                    f"{year:04d}-{month:02d}: the month adds only those",
+                    f"{year:04d}-{month:02d}: the month adds only those"
+                    + (
+                        ""
+                        if days
+                        else f"; its AVM code is its master data's "
+                        f"({masters[code].avm_code or code!r}), which no signed day carries"
+                    ),
                     code,
                 )
             )
-        rows.append(_row(masters[code], days, opening.get(code, Cumulative())))
+        avm, note = avm_code_of_month(masters[code], days, f"{year:04d}-{month:02d}")
+        if note is not None:
+            findings.append(note)
+        rows.append(_row(masters[code], days, opening.get(code, Cumulative()), avm))
     return Forma9sh(field_code, contract, year, month, tuple(rows), _total(rows), tuple(findings))
+
+
+def avm_code_of_month(
+    master: WellMaster, days: Sequence[WellDailyFigures], period: str
+) -> tuple[str, Finding | None]:
+    """The well's AVM code on the form: the one its latest signed day carries (a day that
+    carries none: the master data's code, else the well's own code).
+
+    A code that changed within the month is said (a note naming each code and its days). A
+    well without a signed day in the month is listed with its master data's code (its
+    ``month_days_missing`` warning says so).
+    """
+    fallback = master.avm_code or master.well
+    if not days:
+        return fallback, None
+    spans: dict[str, list[dt.date]] = {}
+    for d in days:  # in day order: the dict keeps each code's first appearance
+        spans.setdefault(d.avm_code or fallback, []).append(d.day)
+    latest = days[-1].avm_code or fallback
+    if len(spans) == 1:
+        return latest, None
+    listed = "; ".join(f"{c!r} on {_day_list(ds)}" for c, ds in spans.items())
+    return latest, Finding(
+        Code.MONTH_AVM_CODE_CHANGED,
+        Severity.INFO,
+        f"the well's AVM code changed within {period} ({listed}): the form lists {latest!r}, "
+        "the code of its latest signed day",
+        master.well,
+    )
+
+
+def _day_list(days: Sequence[dt.date]) -> str:
+    """``2026-02-02..2026-02-03, 2026-02-05``: runs of consecutive days."""
+    runs: list[list[dt.date]] = []
+    for day in days:
+        if runs and day - runs[-1][-1] == dt.timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs)
 
 
 def _sum(values: Sequence[Decimal]) -> Decimal:
     return sum(values, Decimal(0))
 
 
-def _row(master: WellMaster, days: Sequence[WellDailyFigures], start: Cumulative) -> Forma9shRow:
+def _row(
+    master: WellMaster, days: Sequence[WellDailyFigures], start: Cumulative, avm_code: str
+) -> Forma9shRow:
     oil = _sum([d.oil_bbl for d in days])
     gas = _sum([d.gas_kscf for d in days])
     water = _sum([d.water_bbl for d in days])
@@ -224,7 +278,7 @@ def _row(master: WellMaster, days: Sequence[WellDailyFigures], start: Cumulative
         gor_scf_bbl=ratios.gor_scf_bbl,
         correction_factor=factor,
         days_reported=len(days),
-        avm_code=master.avm_code or master.well,
+        avm_code=avm_code,
     )
 
 

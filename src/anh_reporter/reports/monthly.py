@@ -11,6 +11,12 @@ A day signed in a profile before idp-1.2 has no per-well hours or status: its vo
 its hours count as 0 and its status as producing. A day signed in a profile with other key
 names (``anh-es-1.0``) is read through its profile's names, so a field may change profile
 within a month.
+
+Each well's AVM code is the one its signed rows carry (``avm_code``, from idp-1.3 and
+anh-es-1.1); a day signed in a profile without it counts with the well's code in force when that
+day started (its ``avm_code`` in the configuration log, else its own code). A code that changed
+within the month is listed as of the latest signed day, with a note
+(:func:`~anh_reporter.allocation.forma9sh.avm_code_of_month`).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from anh_reporter.reports.canonical import parse
 from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.profiles import ProfileError, internal_document
 from anh_reporter.storage import well_records
+from anh_reporter.storage.config_history import avm_codes_in_force
 
 Conn = psycopg.Connection[Any]
 ZERO = Decimal(0)
@@ -102,9 +109,24 @@ def daily_figures(documents: Iterable[dict[str, Any]]) -> list[WellDailyFigures]
                     status=WellStatus(status),
                     api_gravity=_opt(api.get(oil_pmo)) if w.get("oil_net_bbl") else None,
                     theoretical_oil_bbl=_opt(w.get("theoretical_oil_bbl")),
+                    avm_code=w.get("avm_code"),
                 )
             )
     return out
+
+
+def _fill_avm_codes(
+    conn: Conn, field_code: str, doc: dict[str, Any], wells: Sequence[tuple[str, str | None]]
+) -> None:
+    """Give each well row of a day signed without AVM codes (a profile before idp-1.3) the
+    well's code in force when the day started, as its report would have carried it."""
+    rows = [w for w in doc.get("wells", []) if not w.get("avm_code")]
+    if not rows:
+        return
+    start = dt.datetime.fromisoformat(doc["contract_day"]["start"])
+    codes = avm_codes_in_force(conn, field_code, wells, start)
+    for w in rows:
+        w["avm_code"] = codes.get(w["code"], w["code"])
 
 
 def _dec(value: Any) -> Decimal:
@@ -152,10 +174,13 @@ def field_month(
     last = dt.date(year, number, calendar.monthrange(year, number)[1])
     month_docs = signed_documents(conn, field_id, first, last)
     before = signed_documents(conn, field_id, None, first - dt.timedelta(days=1))
+    stored = well_records.load_topology_rows(conn, field_id).wells
     masters = [
         WellMaster(w.code, w.name, w.municipality_dane or dane, w.production_method, w.avm_code)
-        for w in well_records.load_topology_rows(conn, field_id).wells
+        for w in stored
     ]
+    for doc in month_docs:
+        _fill_avm_codes(conn, field_code, doc, [(w.code, w.avm_code) for w in stored])
     return monthly_form(
         field_code=field_code,
         contract=contract,

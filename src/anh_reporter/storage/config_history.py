@@ -7,9 +7,9 @@ first entry (the value it was created with) holds from the beginning; the value 
 is the newest change effective at or before ``T``, else that first value.
 
 :func:`topology_in_force` applies the same rule to a field's topology (a well's facility, fluids,
-entry PMOs, legacy PMO, injection meter and production method; a PMO's role, facility and
-upstream PMO or PMOs; a facility's kind; the field's allocation settings), so a day is
-allocated with the topology in force when it started.
+entry PMOs, legacy PMO, injection meter, production method and AVM code; a PMO's role, facility
+and upstream PMO or PMOs; a facility's kind; the field's allocation settings), so a day is
+allocated, and its report names its wells, with the topology in force when it started.
 """
 
 from __future__ import annotations
@@ -130,8 +130,21 @@ def topology_in_force(conn: Conn, field_id: int, at: dt.datetime) -> FieldTopolo
             virtual_meter=logged("well", w.code, "virtual_meter", w.virtual_meter),
             injection_meter=logged("well", w.code, "injection_meter", w.injection_meter),
             production_method=logged("well", w.code, "production_method", w.production_method),
+            avm_code=logged("well", w.code, "avm_code", w.avm_code),
         )
         for w in rows.wells
     )
     allocation = logged("field", "", "allocation", rows.allocation)
     return FieldTopologyRows(facilities, pmos, wells, dict(allocation or {}))
+
+
+def avm_codes_in_force(
+    conn: Conn, field_code: str, wells: Sequence[tuple[str, str | None]], at: dt.datetime
+) -> dict[str, str]:
+    """Each well's AVM code in force at ``at``, from ``(code, stored avm_code)`` pairs: the
+    logged ``avm_code`` (a well never logged keeps its stored one), else the well's own code."""
+    in_force = values_in_force(conn, [("well", f"{field_code}.{code}") for code, _ in wells], at)
+    return {
+        code: in_force.get(("well", f"{field_code}.{code}", "avm_code"), stored) or code
+        for code, stored in wells
+    }

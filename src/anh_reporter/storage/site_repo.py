@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from anh_reporter.site import FieldSite, Site, field_series, series_code
 from anh_reporter.site import Series as SeriesConf
 from anh_reporter.site_tanks import Tank
+from anh_reporter.storage.avm_codes import check_stored_avm_codes, signed_days_with_earlier_codes
 from anh_reporter.storage.database import returned
 from anh_reporter.storage.site_topology import check_site
 
@@ -66,14 +67,16 @@ TRACKED: dict[str, tuple[str, ...]] = {
         "virtual_meter",
         "injection_meter",
         "production_method",
+        "avm_code",
     ),
     "tanks": ("definition",),
 }
 """Attributes whose history the computation reads back: a day uses the values in force on it.
 
 The topology is among them (a well's facility, fluids, entry PMOs, legacy PMO, injection
-meter and production method; a PMO's role, facility and upstream PMO; a facility's kind; the
-field's allocation settings), so a day is allocated with the topology in force when it started
+meter, production method and AVM code; a PMO's role, facility and upstream PMO; a facility's
+kind; the field's allocation settings), so a day is allocated, and its report names its wells,
+with the topology in force when it started
 (:func:`anh_reporter.storage.config_history.topology_in_force`). A field's report profile is
 logged for the record (who moved the field's reports to which format, when); a day keeps the
 profile it was first signed in. Facilities and PMOs are logged
@@ -127,9 +130,13 @@ def load_site_into(
             log.field = field_conf.code
             _load_field(conn, operator_id, field_conf, log, summary)
         log.flush()
+        # Checked here, once every well holds its new code (a swap passes), not at the commit.
+        conn.execute("SET CONSTRAINTS wells_field_avm_code IMMEDIATE")
         if effective_from is not None:
             for code in sorted(log.changed_fields):
                 _note_days_to_recompute(conn, code, effective_from, summary)
+            for code, wells in sorted(log.avm_changes.items()):
+                summary.notes += signed_days_with_earlier_codes(conn, code, wells, effective_from)
     return summary
 
 
@@ -267,6 +274,7 @@ def _load_field(
             log,
             summary,
         )
+    check_stored_avm_codes(conn, field_id, f)
     for well in f.wells:
         well_id = _upsert(
             conn,
@@ -462,6 +470,8 @@ class _ConfigLog:
         """The field being loaded (None: the operator)."""
         self.changed_fields: set[str] = set()
         """Fields with a change (not a creation) logged."""
+        self.avm_changes: dict[str, list[str]] = {}
+        """Per field, the wells whose AVM code changed."""
 
     def write(
         self, entity: str, code: str, attribute: str, old: Any, new: Any, *, created: bool
@@ -470,6 +480,8 @@ class _ConfigLog:
         effective = None if created else self.effective_from
         if not created and self.field is not None:
             self.changed_fields.add(self.field)
+            if attribute == "avm_code":
+                self.avm_changes.setdefault(self.field, []).append(code)
         self.rows.append(
             (self.changed_by, entity, code, attribute, _json(old), _json(new), self.reason,
              effective)

@@ -1,0 +1,31 @@
+"""A well's AVM code in the site file: the ANH's code of the well, one of a kind in its field.
+
+The ANH compares AVM codes without case (``AVM-0001`` and ``avm-0001`` are one code), so two
+wells of a field may not have codes that differ only in case; the file keeps the spelling it
+gives, and that spelling is what the reports carry. A well without ``avm_code`` is known to the
+ANH by its own ``code``, which counts among the field's AVM codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def avm_key(code: str) -> str:
+    """An AVM code as the ANH compares it: without case."""
+    return code.casefold()
+
+
+def duplicate_avm_code_problem(wells: Sequence[tuple[str, str | None]]) -> str | None:
+    """The first two wells (``(code, avm_code)`` pairs, in order) sharing an AVM code, as one
+    line; None when every well's code is its own."""
+    seen: dict[str, tuple[str, str]] = {}
+    for well, avm in wells:
+        code = avm or well
+        first = seen.setdefault(avm_key(code), (well, code))
+        if first[0] != well:
+            return (
+                f"duplicate well AVM code {code!r}: wells {first[0]!r} ({first[1]!r}) and "
+                f"{well!r} ({code!r}) have the same one (AVM codes are compared without case)"
+            )
+    return None
