@@ -400,9 +400,10 @@ def test_a_meter_named_back_to_a_signed_day_flags_it(conn: Conn, tmp_path: Path)
     assert water == [
         ("balances/closes", False, True),
         ("balances/residual", D("2000.00"), D("0.00")),
-        ("balances/terms/1/name", "injection", "injection:INJ-1"),
-        ("balances/terms/1/volume", 0, D("1200.00")),
-        ("balances/terms/2", None, {"name": "injection:INJ-2", "volume": D("800.00")}),
+        # The terms by name: the PMOs' injection total (0) gives way to the two wells'.
+        ("balances/terms/injection", 0, None),
+        ("balances/terms/injection:INJ-1", None, D("1200.00")),
+        ("balances/terms/injection:INJ-2", None, D("800.00")),
     ]
 
 

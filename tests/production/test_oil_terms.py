@@ -195,8 +195,8 @@ def test_an_entry_on_a_signed_day_flags_it_for_amendment(conn: Conn, tmp_path: P
     assert conn.execute("SELECT canonical FROM report_versions").fetchall() == signed
     draft = amendments.draft(conn, field_code=FIELD, day=DAY_D, context=context)
     changed = {(c.target, c.figure): (c.old, c.new) for c in draft.changes}
-    # The oil balance's terms: dispatched, stock_change, consumption (index 2), losses.
-    assert changed[("oil", "balances/terms/2/volume")] == (0, D("12.50"))
+    # The oil balance's terms, by name: dispatched, stock_change, consumption, losses.
+    assert changed[("oil", "balances/terms/consumption")] == (0, D("12.50"))
     assert changed[("oil", "balances/residual")] == (D("20.00"), D("7.50"))
     # 12.50 bbl consumed on 1,000.00 produced: 1.25 % of the day's oil, over the 0.1 % limit:
     # a second person must approve it (a balance term counts toward materiality).

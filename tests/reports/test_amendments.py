@@ -150,6 +150,29 @@ def test_figure_changes_cover_wells_balances_and_the_allocation() -> None:
     ]
 
 
+def test_figure_changes_name_balance_terms_and_skip_empty_figures_of_a_new_row() -> None:
+    """A balance's terms are named by name (a term that moved in the list is the same term);
+    a PMO added with empty figures lists only the figures it has (no null → null)."""
+    old = {
+        "pmos": [{"code": "PMO-OIL", "kind": "oil", "oil_net_bbl": 980.78}],
+        "balances": [{"fluid": "oil", "terms": [{"name": "dispatched", "volume": 980.0},
+                                                {"name": "consumption", "volume": 0}]}],
+    }  # fmt: skip
+    new = {
+        "pmos": [{"code": "PMO-OIL", "kind": "oil", "oil_net_bbl": 980.78},
+                 {"code": "PMO-TRF", "kind": "oil", "oil_net_bbl": None, "api_gravity": None,
+                  "meter_type": "coriolis"}],
+        "balances": [{"fluid": "oil", "terms": [{"name": "consumption", "volume": 12.5},
+                                                {"name": "dispatched", "volume": 980.0}]}],
+    }  # fmt: skip
+    assert [(c.target, c.figure, c.old, c.new) for c in amendments.figure_changes(old, new)] == [
+        ("PMO-TRF", "code", None, "PMO-TRF"),
+        ("PMO-TRF", "kind", None, "oil"),
+        ("PMO-TRF", "meter_type", None, "coriolis"),
+        ("oil", "balances/terms/consumption", 0, 12.5),
+    ]
+
+
 def test_a_well_test_that_moves_the_wells_but_no_pmo_is_material(
     conn: Conn, tmp_path: Path
 ) -> None:

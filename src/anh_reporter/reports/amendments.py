@@ -54,9 +54,9 @@ PRINCIPAL_VOLUME = {"oil": "oil_net_bbl", "water": "water_net_bbl", "gas": "gas_
 WELL_VOLUMES = frozenset({"wells/oil_net_bbl", "wells/gas_kpc", "wells/water_bbl"})
 """A well's allocated volumes, whose change decides materiality too."""
 WELL_ROUNDING = Decimal("0.01")
-BALANCE_TERM = re.compile(r"^balances/terms/\d+(/volume)?$")
-"""A balance term's volume (or a whole term added or removed), whose change counts against the
-fluid's production."""
+BALANCE_TERM = re.compile(r"^balances/terms/[^/]+$")
+"""A balance term's volume, by the term's name (None when the term is added or removed), whose
+change counts against the fluid's production."""
 
 
 def _term_volume(value: Any) -> Decimal:
@@ -147,7 +147,7 @@ def figure_changes(old: Any, new: Any) -> list[FigureChange]:
     old_pmos = {p.get("code"): p for p in old.get("pmos", [])}
     new_pmos = {p.get("code"): p for p in new.get("pmos", [])}
     for code in sorted(old_pmos.keys() | new_pmos.keys(), key=str):
-        for c in json_changes(old_pmos.get(code, {}), new_pmos.get(code, {})):
+        for c in _figure_changes(old_pmos.get(code, {}), new_pmos.get(code, {})):
             if not c["path"].startswith(_NOT_FIGURES):
                 out.append(
                     FigureChange(
@@ -159,7 +159,7 @@ def figure_changes(old: Any, new: Any) -> list[FigureChange]:
             FigureChange(target="totals", figure=c["path"].lstrip("/"), old=c["old"], new=c["new"])
         )
     out += _row_changes(old, new, "wells", lambda r: r.get("code"), skip=("/findings",))
-    out += _row_changes(old, new, "balances", lambda r: r.get("fluid"))
+    out += _row_changes(_named_terms(old), _named_terms(new), "balances", lambda r: r.get("fluid"))
     old_alloc, new_alloc = old.get("allocation") or {}, new.get("allocation") or {}
     out += _row_changes(old_alloc, new_alloc, "pmos", lambda r: r.get("pmo"), "allocation/pmos")
     out += _row_changes(
@@ -168,6 +168,23 @@ def figure_changes(old: Any, new: Any) -> list[FigureChange]:
     )  # fmt: skip
     out += _finding_changes(old_alloc.get("findings") or [], new_alloc.get("findings") or [])
     return out
+
+
+def _figure_changes(old: Any, new: Any) -> list[dict[str, Any]]:
+    """:func:`json_changes` without the empty ones a row added or removed brings (a new PMO's
+    figures that are null, listed as null → null)."""
+    return [c for c in json_changes(old, new) if not (c["old"] is None and c["new"] is None)]
+
+
+def _named_terms(document: Any) -> dict[str, Any]:
+    """The document's balances with each one's terms by name (``terms/consumption``, not
+    ``terms/2/volume``): a term added, removed or moved in the list is named as itself."""
+    return {
+        "balances": [
+            b | {"terms": {str(t.get("name")): t.get("volume") for t in b.get("terms") or []}}
+            for b in document.get("balances") or []
+        ]
+    }
 
 
 def _row_changes(
@@ -183,7 +200,7 @@ def _row_changes(
     new_rows = {key(r): r for r in new.get(section) or []}
     out = []
     for k in sorted(old_rows.keys() | new_rows.keys(), key=str):
-        for c in json_changes(old_rows.get(k, {}), new_rows.get(k, {})):
+        for c in _figure_changes(old_rows.get(k, {}), new_rows.get(k, {})):
             if not skip or not c["path"].startswith(skip):
                 out.append(
                     FigureChange(
