@@ -20,6 +20,7 @@ import psycopg
 import pytest
 import redis
 
+from anh_reporter.config import get_settings
 from anh_reporter.storage import migrate
 from anh_reporter.storage.database import Database
 from anh_reporter.storage.embedded import EmbeddedPostgres
@@ -151,3 +152,12 @@ def prefix() -> Iterator[str]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def cli_db(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """The test database as the CLI commands find it (``ANH_DATABASE_URL``, settings reread)."""
+    monkeypatch.setenv("ANH_DATABASE_URL", db.url)
+    get_settings.cache_clear()
+    yield db
+    get_settings.cache_clear()

@@ -22,7 +22,6 @@ Duration 4.00 h.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from anh_reporter.config import get_settings
 from anh_reporter.production.cli import CliInputError
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.separator_tests import add_separator_test
@@ -247,14 +245,6 @@ def test_virtual_meter_calibrates_over_the_test_window_not_the_whole_day(conn: C
     meter = w1["virtual_meter"]
     assert (meter["test_speed"], meter["test_speed_over"]) == ("53.7153", "contract_day")
     assert (meter["bbl_d_per_unit"], w1["virtual_liquid_bbl"]) == ("12.55081", D("627.54"))
-
-
-@pytest.fixture
-def cli_db(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    monkeypatch.setenv("ANH_DATABASE_URL", db.url)
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
 
 
 def test_cli_enters_a_separator_test_and_refuses_in_one_line(cli_db: Database) -> None:

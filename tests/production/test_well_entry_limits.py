@@ -9,14 +9,12 @@ that day, or a downtime event ending after it is refused; up to that end is acce
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
 from anh_reporter import cli
-from anh_reporter.config import get_settings
 from anh_reporter.production.well_entries import (
     WellEntryError,
     add_downtime,
@@ -108,14 +106,6 @@ def test_the_highest_rate_is_accepted(conn: Conn) -> None:
     row = conn.execute("SELECT oil_bbl_d, gas_kscf_d, water_bbl_d FROM well_tests").fetchone()
     assert row is not None
     assert (str(row[0]), str(row[1]), str(row[2])) == ("10000000", "0.0001", "12.500000")
-
-
-@pytest.fixture
-def cli_db(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    monkeypatch.setenv("ANH_DATABASE_URL", db.url)
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
 
 
 def test_cli_refuses_in_one_line(cli_db: Database, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from anh_reporter.config import get_settings
 from anh_reporter.production.config import load_field
 from anh_reporter.production.daily import compute_day
 from anh_reporter.production.wells_cli import allocation_table, wells_app
@@ -16,14 +12,6 @@ from anh_reporter.storage.database import Database
 
 from .helpers import DAY_D, FIELD
 from .wells_site import load_wells_site
-
-
-@pytest.fixture
-def cli_db(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    monkeypatch.setenv("ANH_DATABASE_URL", db.url)
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
 
 
 def test_wells_commands(cli_db: Database) -> None:

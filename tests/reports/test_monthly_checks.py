@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from anh_reporter import cli
-from anh_reporter.config import get_settings
 from anh_reporter.reports.errors import ReportError
 from anh_reporter.reports.monthly import field_month, parse_month
 from anh_reporter.storage.database import Database
@@ -47,14 +45,6 @@ def test_a_month_that_has_not_started_is_refused(conn: Conn) -> None:
         field_month(conn, FIELD, "2026-02", now=before)
     started = field_month(conn, FIELD, "2026-02", now=before + dt.timedelta(minutes=1))
     assert (started.year, started.month) == (2026, 2)
-
-
-@pytest.fixture
-def cli_db(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    monkeypatch.setenv("ANH_DATABASE_URL", db.url)
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
 
 
 def test_cli_refuses_in_one_line_and_writes_nothing(
