@@ -204,7 +204,9 @@ def _well_day(topology: Topology, w: WellDayInput, lookup: _Lookup) -> WellDay:
         if found is not None:
             factors[fluid], shares = found
             volumes[fluid] = shares[w.well]
-    findings = list(w.findings)
+    # Hours missing are a warning in themselves; behind a production PMO the allocation says it,
+    # as an error, for each fluid the others carry: the row does not repeat it as a warning.
+    findings = [f for f in w.findings if not (f.code is Code.HOURS_MISSING and pmos)]
     findings.extend(pump_findings(w.well, w.pump_running_h, list(volumes.values())))
     if w.deferred is not None:
         findings.extend(w.deferred.findings)
