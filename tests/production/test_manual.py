@@ -98,6 +98,11 @@ def test_tipo_b_manual_volume(conn: Conn) -> None:
         ({"kind": "colour", "value": "2", "pmo_code": "PMO-OIL"}, "kind 'colour' is not one of"),
         ({"kind": "bsw", "value": "2", "pmo_code": "PMO-OIL", "reason": " "}, "reason"),
         (
+            {"kind": "bsw", "value": "2", "pmo_code": "PMO-OIL", "reason": " x "},
+            r"a reason is required \(why the value is entered by hand, at least 3 characters; "
+            r"got 'x'\)",
+        ),
+        (
             {"kind": "well_hours_on", "value": "23.999", "well_code": "W-1"},
             r"well_hours_on 23\.999 h has more decimals than it is reported with \(0\.01 h\)",
         ),

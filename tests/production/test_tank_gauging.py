@@ -73,17 +73,17 @@ def test_a_tank_gauging_is_entered_with_its_gauges(conn: Conn) -> None:
     with pytest.raises(ManualEntryError, match="entered with its gauges"):
         add_entry(
             conn, field_code=FIELD, day=DAY_D, kind="tank_gauging", value="700",
-            pmo_code="PMO-OIL", entered_by="ana", reason="x",
+            pmo_code="PMO-OIL", entered_by="ana", reason="aforo",
         )  # fmt: skip
     with pytest.raises(TankGaugingError, match=r"level 25\.00 ft is outside .* \[0\.0, 20\.0\] ft"):
         add_tank_gauging(
             conn, field_code=FIELD, day=DAY_D, pmo_code="PMO-OIL", tank="TK-1",
             opening=Gauge(D("5.00"), D("60.0")), closing=Gauge(D("25.00"), D("60.0")),
-            api60="30.0", bsw_percent="0.5", entered_by="ana", reason="x",
+            api60="30.0", bsw_percent="0.5", entered_by="ana", reason="aforo",
         )  # fmt: skip
     with pytest.raises(ManualEntryError, match=r"delivered 497\.50 bbl NSV"):
         add_tank_gauging(
             conn, field_code=FIELD, day=DAY_D, pmo_code="PMO-OIL", tank="TK-1",
             opening=Gauge(D("10.00"), D("60.0")), closing=Gauge(D("5.00"), D("60.0")),
-            api60="30.0", bsw_percent="0.5", entered_by="ana", reason="x",
+            api60="30.0", bsw_percent="0.5", entered_by="ana", reason="aforo",
         )  # fmt: skip

@@ -41,6 +41,9 @@ API_RANGE = (round(density_to_api(1163.5), 1), round(density_to_api(610.6), 1))
 """API gravity limits of crude oil in API MPMS 11.1-2004 (base density 610.6-1163.5 kg/m³)."""
 
 
+MIN_REASON = 3
+"""The shortest reason a manual entry takes (the API's limit too): a word, not a keystroke."""
+
 REPORTED_INCREMENT = {
     "well_hours_on": Decimal("0.01"),
     "oil_consumption": Decimal("0.01"),
@@ -233,8 +236,11 @@ def add_entry(
             f"{kind} {number} {spec.unit} has more decimals than it is reported with "
             f"({increment} {spec.unit}): enter e.g. {number.quantize(increment)}"
         )
-    if not reason.strip():
-        raise ManualEntryError("a reason is required (why the value is entered by hand)")
+    if len(reason.strip()) < MIN_REASON:
+        raise ManualEntryError(
+            f"a reason is required (why the value is entered by hand, at least {MIN_REASON} "
+            f"characters; got {reason.strip()!r})"
+        )
     if not entered_by.strip():
         raise ManualEntryError("entered_by is required (who enters the value)")
     config = load_field(conn, field_code)
