@@ -8,6 +8,7 @@ import pytest
 from anh_reporter.allocation.errors import AllocationError
 from anh_reporter.allocation.findings import Code, Severity
 from anh_reporter.allocation.hours_on import (
+    NOT_PRODUCING,
     ON_SIGNALS,
     SIGNALS_BY_METHOD,
     StatusChange,
@@ -181,6 +182,28 @@ def test_a_signal_known_part_of_the_day_still_counts_with_a_warning() -> None:
 def test_manual_hours_beyond_the_day_are_refused() -> None:
     with pytest.raises(AllocationError, match=r"manual hours on of well 'A' 25 h is outside"):
         resolve_hours_on("A", manual_h=D(25))
+
+
+def test_a_well_shut_in_during_the_day_was_not_kept_from_producing_all_day() -> None:
+    """Producing until 14:00, shut in since, no telemetry, no hours typed: its status at the
+    day's end does not make it 0 h (it could produce 8 h): hours missing, saying why. Shut in
+    all day (0 h in a producing status): 0 h from its status, no finding."""
+    log = [
+        StatusChange("A", hours_us(-100), WellStatus.PRODUCING, "start-up"),
+        StatusChange("A", hours_us(8), WellStatus.SHUT_IN, "flowline leak", "operador"),
+    ]
+    day = day_status("A", log, WINDOW)
+    producing = day.hours_in(s for s in WellStatus if s not in NOT_PRODUCING)
+    assert (day.status, producing) == (WellStatus.SHUT_IN, D("8.00"))
+    got = resolve_hours_on("A", status=day.status, producing_status_h=producing)
+    assert (got.hours, got.source) == (None, "none")
+    (finding,) = got.findings
+    assert finding.code is Code.HOURS_MISSING
+    assert finding.message.endswith(
+        "(its status log has it able to produce for 8.00 h of the day before it went shut_in)"
+    )
+    shut = resolve_hours_on("A", status=WellStatus.SHUT_IN, producing_status_h=D("0.00"))
+    assert (shut.hours, shut.source, shut.findings) == (D(0), "status", ())
 
 
 def test_day_status_from_the_change_log() -> None:

@@ -151,8 +151,14 @@ def resolve_hours_on(
     manual_h: Decimal | None = None,
     status: WellStatus | None = None,
     day_hours: Decimal = HOURS_PER_DAY,
+    producing_status_h: Decimal | None = None,
 ) -> HoursOn:
-    """Choose the day's hours on production (rules 1–4 of the module docstring)."""
+    """Choose the day's hours on production (rules 1–4 of the module docstring).
+
+    ``status`` is the well's status at the day's end; ``producing_status_h`` the hours of the
+    day its status log has it in a status that can produce (:meth:`DayStatus.hours_in`), when
+    known: a well shut in during the day was not kept from producing all day.
+    """
     if telemetry is not None and telemetry.on_h + telemetry.off_h == 0:
         telemetry = None  # nothing known all day: no telemetry (rule 4), not 0 h on
     if manual_h is not None:
@@ -181,12 +187,19 @@ def resolve_hours_on(
             well,
         )
         return HoursOn(well, telemetry.on_h, "telemetry", telemetry, (gap,))
-    if status in NOT_PRODUCING:
+    if status in NOT_PRODUCING and not producing_status_h:
         return HoursOn(well, Decimal("0.00"), "status")
+    part = (
+        f" (its status log has it able to produce for {producing_status_h} h of the day before "
+        f"it went {status})"
+        if status in NOT_PRODUCING
+        else ""
+    )
     missing = Finding(
         Code.HOURS_MISSING,
         Severity.WARNING,
-        "no on-signal telemetry and no manual hours on for the day: the well is not allocated",
+        "no on-signal telemetry and no manual hours on for the day: the well is not allocated"
+        f"{part}",
         well,
     )
     return HoursOn(well, None, "none", None, (missing,))

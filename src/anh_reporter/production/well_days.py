@@ -61,6 +61,7 @@ from anh_reporter.allocation.field_day import FieldDay, WellDayInput, allocate_f
 from anh_reporter.allocation.findings import Finding
 from anh_reporter.allocation.fluids import FLUIDS, check_fluid
 from anh_reporter.allocation.hours_on import (
+    NOT_PRODUCING,
     ON_SIGNALS,
     SIGNALS_BY_METHOD,
     StatusChange,
@@ -278,8 +279,9 @@ def _allocate(
             continue
         signal = telemetry.get(w.code)
         hours = resolve_hours_on(
-            w.code, telemetry=signal, manual_h=manual.get(w.code), status=status.status
-        )
+            w.code, telemetry=signal, manual_h=manual.get(w.code), status=status.status,
+            producing_status_h=status.hours_in(s for s in WellStatus if s not in NOT_PRODUCING),
+        )  # fmt: skip
         hours_source[w.code] = hours.source
         deferred = None
         if events.get(w.code):
