@@ -172,23 +172,7 @@ def _injecting_day(w: WellDayInput) -> WellDay:
                 w.well,
             )
         )
-    test = w.test.test
-    return WellDay(
-        well=w.well,
-        status=w.status,
-        hours_on=w.hours_on,
-        test_state=w.test.state,
-        test_date=None if test is None else test.tested_on,
-        test_age_days=w.test.age_days,
-        oil_bbl=None,
-        gas_kscf=None,
-        water_bbl=None,
-        pmos={},
-        factors={},
-        ratios=well_ratios(None, None, None),
-        deferred=None,
-        findings=tuple(findings),
-    )
+    return _row(w, dict.fromkeys(FLUIDS), {}, {}, findings, deferred=None)
 
 
 def _well_day(topology: Topology, w: WellDayInput, lookup: _Lookup) -> WellDay:
@@ -220,6 +204,19 @@ def _well_day(topology: Topology, w: WellDayInput, lookup: _Lookup) -> WellDay:
                     w.well,
                 )
             )
+    return _row(w, volumes, pmos, factors, findings, deferred=w.deferred)
+
+
+def _row(
+    w: WellDayInput,
+    volumes: dict[Fluid, Decimal | None],
+    pmos: dict[Fluid, str],
+    factors: dict[Fluid, Decimal | None],
+    findings: list[Finding],
+    *,
+    deferred: Deferred | None,
+) -> WellDay:
+    """The well's row: its day's status, hours and test, with the volumes it was allocated."""
     test = w.test.test
     return WellDay(
         well=w.well,
@@ -234,6 +231,6 @@ def _well_day(topology: Topology, w: WellDayInput, lookup: _Lookup) -> WellDay:
         pmos=pmos,
         factors=factors,
         ratios=well_ratios(volumes["oil"], volumes["gas"], volumes["water"]),
-        deferred=w.deferred,
+        deferred=deferred,
         findings=tuple(findings),
     )

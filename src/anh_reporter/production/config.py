@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from anh_reporter.errors import AnhError
-from anh_reporter.production.contract_day import ContractDay, contract_day
+from anh_reporter.production.contract_day import ContractDay, contract_day, contract_day_of
 from anh_reporter.production.inputs import Fluid
 from anh_reporter.storage.config_history import InForce, values_in_force
 
@@ -120,6 +120,11 @@ class FieldConfig:
         if self.window is not None and self.window.day == day:
             return self.window
         return contract_day(day, timezone=self.timezone, start_hour=self.start_hour)
+
+    def today(self, now: dt.datetime | None = None) -> ContractDay:
+        """The field's contract day at ``now`` (aware; default: the clock): the current one."""
+        at = dt.datetime.now(dt.UTC) if now is None else now
+        return contract_day_of(at, timezone=self.timezone, start_hour=self.start_hour)
 
 
 def load_field(conn: Conn, field_code: str, *, day: dt.date | None = None) -> FieldConfig:

@@ -23,7 +23,6 @@ from psycopg.types.json import Jsonb
 from anh_reporter.domain.mpms import TEMPERATURE_RANGE_F, density_to_api
 from anh_reporter.errors import AnhError
 from anh_reporter.production.config import FieldConfig, load_field
-from anh_reporter.production.contract_day import contract_day_of
 from anh_reporter.production.daily import ComputeResult, compute_day
 from anh_reporter.production.inputs import DEFAULT_SETTINGS, VOLUME_KINDS, ProductionSettings
 from anh_reporter.production.store import flag_issued_report
@@ -174,9 +173,7 @@ def not_after_today(
     config: FieldConfig, day: dt.date, now: dt.datetime | None, error: type[AnhError]
 ) -> None:
     """Refuse an entry for a contract day that has not come (the field's day at ``now``)."""
-    today = contract_day_of(
-        now or dt.datetime.now(dt.UTC), timezone=config.timezone, start_hour=config.start_hour
-    )
+    today = config.today(now)
     if day > today.day:
         raise error(f"day: {day} has not come; the field's current contract day is {today.day}")
 

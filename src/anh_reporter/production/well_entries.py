@@ -87,8 +87,7 @@ def _rate(field: str, value: Decimal | float | str, unit: str) -> Decimal:
 
 def current_contract_day(config: FieldConfig, now: dt.datetime | None = None) -> ContractDay:
     """The field's contract day at ``now`` (aware; default: the clock), in its time zone."""
-    at = dt.datetime.now(dt.UTC) if now is None else aware_time("now", now)
-    return contract_day_of(at, timezone=config.timezone, start_hour=config.start_hour)
+    return config.today(None if now is None else aware_time("now", now))
 
 
 def _not_future_day(name: str, day: dt.date, today: ContractDay) -> None:
