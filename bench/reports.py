@@ -443,6 +443,30 @@ def production_bench(db: Database, pmos: int, runs: int) -> dict[str, float]:
     return {"rows": rows, "rollups_s": median(rollups), "raw_s": median(raw)}
 
 
+def goal_budget(pmos_only: dict[str, Any], wells: dict[str, Any]) -> dict[str, float]:
+    """What the 1,000 reports/s goal leaves a 500-well report, measured in this run.
+
+    Two processes do ``scaling`` times one process's work (the 500-well report's own ratio), so
+    one report may take ``scaling`` x 1,000 µs in one process. The signature alone (Ed25519 over
+    the whole canonical document, as every signed report since idp-1.0: SHA-512 twice over it,
+    and the envelope's SHA-256) takes ``sign_us`` of that; the 50 PMOs without wells take
+    ``pmos_unsigned_us`` before signing.
+    """
+    one_us = sum(wells["stage_us"].values())
+    scaling = wells["two_processes_per_s"] * one_us / 1e6
+    budget_us = scaling * 1e6 / 1000
+    sign_us = wells["stage_us"]["sign"]
+    pmos_unsigned_us = sum(us for k, us in pmos_only["stage_us"].items() if k != "sign")
+    return {
+        "scaling": scaling,
+        "budget_us": budget_us,
+        "sign_us": sign_us,
+        "sign_share": sign_us / budget_us,
+        "pmos_unsigned_us": pmos_unsigned_us,
+        "pmos_share": pmos_unsigned_us / budget_us,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pmos", type=int, default=50)
@@ -509,6 +533,16 @@ def main() -> None:
         }
     if wells:
         figures |= {"wells": 500, "wells_profile": default}
+        budget = goal_budget(r, wells[default])
+        rows += [
+            ("goal 1,000/s on 2 processes: µs a report may take in one process",
+             f"{budget['budget_us']:,.0f} µs", f"{budget['scaling']:.2f}× scaling"),
+            (f"  {default}: signing the 500-well document alone",
+             f"{budget['sign_us']:,.0f} µs", f"{budget['sign_share']:.0%} of it"),
+            ("  the 50 PMOs without wells, all but signing",
+             f"{budget['pmos_unsigned_us']:,.0f} µs", f"{budget['pmos_share']:.0%} of it"),
+        ]  # fmt: skip
+        figures |= {"goal_budget": {k: round(v, 3) for k, v in budget.items()}}
     if p is not None:
         rows += [
             ("daily production, raw rows (baseline)", f"{p['raw_s']:.3f} s", "1.00"),
