@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
@@ -20,6 +22,16 @@ def progress() -> Progress:
         TimeRemainingColumn(),
         console=console,
     )
+
+
+def table(columns: Iterable[str], *, title: str | None = None, right: Iterable[str] = ()) -> Table:
+    """A listing's table: every value shown whole, folded onto more lines in a narrow terminal
+    (never cut short with an ellipsis); the ``right`` columns right-aligned."""
+    out = Table(title=title, show_edge=False)
+    aligned = set(right)
+    for name in columns:
+        out.add_column(name, overflow="fold", justify="right" if name in aligned else "left")
+    return out
 
 
 def os_user() -> str:

@@ -31,6 +31,7 @@ from anh_reporter.domain.quality import good_mask
 from anh_reporter.domain.timeutil import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, from_us, to_us
 from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.storage.database import open_database
+from anh_reporter.terminal import table as terminal_table
 
 app = typer.Typer(
     help="Analytics: anomaly models, SPC, production forecasts.", no_args_is_help=True
@@ -149,9 +150,10 @@ def score(
                 hours=hours,
                 on_progress=lambda: progress.advance(task),
             )
-    table = Table(title="Anomalies found by the models", show_edge=False)
-    for col in ("PMO", "from", "to", "severity", "score", "main feature", "model", "row"):
-        table.add_column(col)
+    table = terminal_table(
+        ("PMO", "from", "to", "severity", "score", "main feature", "model", "row"),
+        title="Anomalies found by the models",
+    )
     for result in results:
         for a, saved in zip(result.anomalies, result.saved, strict=True):
             table.add_row(
@@ -396,9 +398,7 @@ def list_command(
             min_severity=wanted_severity,
             limit=limit,
         )
-    table = Table(show_edge=False)
-    for col in ("id", "from", "to", "severity", "detector", "on", "status", "why"):
-        table.add_column(col)
+    table = terminal_table(("id", "from", "to", "severity", "detector", "on", "status", "why"))
     for s in found:
         a = s.anomaly
         on = f"series {a.series_id}" if a.series_id is not None else f"PMO {a.pmo_id}"

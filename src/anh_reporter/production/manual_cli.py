@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from anh_reporter.config import get_settings
 from anh_reporter.production.cli import CliInputError
@@ -17,6 +16,7 @@ from anh_reporter.production.tank_gauging import Gauge
 from anh_reporter.production.tank_stock import add_tank_stock
 from anh_reporter.storage.database import open_database
 from anh_reporter.terminal import console, os_user
+from anh_reporter.terminal import table as terminal_table
 
 manual_app = typer.Typer(
     help="Manual entries: lab BSW and API gravity, tank gauging, Tipo B volumes, well tests, "
@@ -248,9 +248,10 @@ def manual_list(
         entries = list_entries(
             conn, field_code=field, day=day.date() if day else None, include_superseded=all_
         )
-    table = Table(show_edge=False)
-    for col in ("id", "day", "for", "kind", "value", "unit", "by", "at", "reason", "replaced by"):
-        table.add_column(col)
+    table = terminal_table(
+        ("id", "day", "for", "kind", "value", "unit", "by", "at", "reason", "replaced by"),
+        right=("value",),
+    )
     for e in entries:
         table.add_row(
             str(e.id),
@@ -321,10 +322,8 @@ def proving_list(
     """List a field's provings, newest first."""
     with open_database(get_settings()) as db, db.connect() as conn:
         provings = list_provings(conn, field_code=field, pmo_code=pmo)
-    table = Table(show_edge=False)
-    for col in ("id", "PMO", "proved", "effective", "factor", "previous", "change %", "run",
-                "proved by", "recorded by"):  # fmt: skip
-        table.add_column(col)
+    table = terminal_table(("id", "PMO", "proved", "effective", "factor", "previous",
+                            "change %", "run", "proved by", "recorded by"))  # fmt: skip
     for p in provings:
         table.add_row(
             str(p.id), p.pmo_code, f"{p.proved_at:%Y-%m-%d %H:%M}",

@@ -27,6 +27,7 @@ from anh_reporter.production.well_entries import (
 from anh_reporter.storage import well_records
 from anh_reporter.storage.database import open_database
 from anh_reporter.terminal import console, os_user
+from anh_reporter.terminal import table as terminal_table
 
 HELP = "Wells: tests, downtime, status changes, hours on, and the day's allocation table."
 wells_app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
@@ -136,12 +137,11 @@ def wells_tests(
     """A well's test history, oldest first."""
     with open_database(get_settings()) as db, db.connect() as conn:
         rows = well_test_history(conn, field_code=field, well_code=well, include_superseded=all_)
-    table = Table(show_edge=False)
-    for col in (
-        "id", "date", "h", "oil bbl/d", "gas kscf/d", "water bbl/d", "BSW %", "by", "source",
-        "window",
-    ):  # fmt: skip
-        table.add_column(col)
+    table = terminal_table(
+        ("id", "date", "h", "oil bbl/d", "gas kscf/d", "water bbl/d", "BSW %", "by", "source",
+         "window"),
+        right=("h", "oil bbl/d", "gas kscf/d", "water bbl/d", "BSW %"),
+    )  # fmt: skip
     for t in rows:
         window = ""
         if t.window_start is not None and t.window_end is not None:

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from anh_reporter.config import get_settings
 from anh_reporter.errors import AnhError
@@ -20,6 +19,7 @@ from anh_reporter.reports.rules import Finding
 from anh_reporter.reports.verify import verify_file
 from anh_reporter.storage.database import open_database
 from anh_reporter.terminal import os_user
+from anh_reporter.terminal import table as terminal_table
 
 app = typer.Typer(
     help="Daily production report (IDP): generate, sign, verify, submit, amend, audit.",
@@ -48,9 +48,7 @@ def _findings(findings: list[dict[str, str]] | list[Finding]) -> None:
     if not rows:
         console.print("rules: no findings")
         return
-    table = Table(title="pre-submission rules", show_edge=False)
-    for col in ("severity", "code", "target", "message"):
-        table.add_column(col)
+    table = terminal_table(("severity", "code", "target", "message"), title="pre-submission rules")
     colour = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in rows:
         sev = f["severity"]
@@ -163,7 +161,9 @@ def amendments_list(
 def _changes(changes: list[FigureChange]) -> None:
     for c in changes:
         console.print(
-            f"  {c.target} {c.figure}: {_shown(c.old)} → {_shown(c.new)}", highlight=False
+            f"  {c.target} {c.figure}: {_shown(c.old)} → {_shown(c.new)}",
+            highlight=False,
+            soft_wrap=True,  # a long row stays one line: never broken inside a value
         )
 
 
@@ -251,10 +251,8 @@ def list_(
     """List report versions, newest first, with status and findings."""
     with open_database(get_settings()) as db, db.connect() as conn:
         rows = records.list_versions(conn, field_code=field, limit=limit)
-    table = Table(show_edge=False)
-    for col in ("field", "day", "v", "status", "chain", "errors", "warnings", "amend?",
-                "signed at", "by", "reason / message"):  # fmt: skip
-        table.add_column(col)
+    table = terminal_table(("field", "day", "v", "status", "chain", "errors", "warnings",
+                            "amend?", "signed at", "by", "reason / message"))  # fmt: skip
     for r in rows:
         table.add_row(
             r.field_code,

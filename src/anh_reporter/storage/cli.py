@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import psycopg
 import typer
-from rich.table import Table
 
 from anh_reporter.config import get_settings
 from anh_reporter.site import load_site
@@ -17,6 +16,7 @@ from anh_reporter.storage.database import Database, open_database
 from anh_reporter.storage.site_repo import SiteLoadSummary, load_site_into
 from anh_reporter.storage.site_topology import check_site
 from anh_reporter.terminal import console, human_size, os_user, progress
+from anh_reporter.terminal import table as terminal_table
 
 db_app = typer.Typer(
     help="Database: migrations, status, partitions.", no_args_is_help=True, add_completion=False
@@ -131,9 +131,9 @@ def db_partitions(
             if drop_expired
             else []
         )
-        table = Table(show_edge=False)
-        for col in ("partition", "from", "to", "rows (est.)", "size"):
-            table.add_column(col)
+        table = terminal_table(
+            ("partition", "from", "to", "rows (est.)", "size"), right=("rows (est.)", "size")
+        )
         for p in partitions.list_partitions(conn):
             table.add_row(
                 p.name,
