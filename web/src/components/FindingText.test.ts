@@ -6,7 +6,8 @@ import { i18n, setLocale } from '@/i18n'
 import { findingTitleKey } from '@/lib/findings'
 
 // In a list item, as the views show it (the component has several roots).
-const render = (props: Record<string, unknown>) =>
+interface Props { code: string; message: string; target?: string; rule?: string | null; showCode?: boolean }
+const render = (props: Props) =>
   mount({ render: () => h('li', [h(FindingText, props)]) }, { global: { plugins: [i18n] } })
 
 describe('FindingText', () => {
