@@ -75,7 +75,7 @@ describe('WellAllocation per-well notes', () => {
     expect(row.text()).not.toContain('last valid test')
     expect(row.text()).toContain('Hallazgo de advertencia')
     const notes = w.get('[data-testid="well-notes-CDL-003"]')
-    expect(notes.text()).toBe('Notas del pozo CDL-003:Paro y producción diferida: Falla del levantamiento artificial: 4,0 h▲Advertencia well_test_expired last valid test of 2026-09-01 is 97 days old')
+    expect(notes.text()).toBe('Notas del pozo CDL-003:Paro y producción diferida: Falla del levantamiento artificial: 4,0 h▲Advertencia Prueba de pozo vencida well_test_expired last valid test of 2026-09-01 is 97 days old')
     const cell = notes.get('td')
     expect(cell.attributes('colspan')).toBe(String(row.findAll('th, td').length))
     expect(cell.attributes('headers')).toBe(row.get('th').attributes('id'))
@@ -85,7 +85,7 @@ describe('WellAllocation per-well notes', () => {
   it('says it in English, and a well without notes has no notes line', () => {
     setLocale('en')
     const w = mount(WellAllocation, { props: { allocation: readAllocation(NOTED)!, version: 1 }, global: { plugins: [i18n] } })
-    expect(w.get('[data-testid="well-notes-CDL-003"]').text()).toBe('Notes on well CDL-003:Down and deferred: Artificial lift failure: 4.0 h▲Warning well_test_expired last valid test of 2026-09-01 is 97 days old')
+    expect(w.get('[data-testid="well-notes-CDL-003"]').text()).toBe('Notes on well CDL-003:Down and deferred: Artificial lift failure: 4.0 h▲Warning Well test expired well_test_expired last valid test of 2026-09-01 is 97 days old')
     const quiet = { ...DOC, wells: [{ ...DOC.wells[0], deferred: { hours_down: 0, causes: [] } }] }
     const plain = mount(WellAllocation, { props: { allocation: readAllocation(quiet)!, version: 1 }, global: { plugins: [i18n] } })
     expect(plain.find('[data-testid="well-notes-CDL-003"]').exists()).toBe(false)

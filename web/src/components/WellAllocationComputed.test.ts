@@ -48,7 +48,10 @@ describe('WellAllocation before signing', () => {
     const finding = w.get('[data-testid="virtual-finding-PMO-OIL"]').text()
     expect(finding).toContain('IDP035')
     expect(finding).toContain('9984.00 bbl of oil, the PMO measured 7928.64 bbl (+25.92 %)')
-    expect(w.get('[data-testid="allocation-finding-virtual_meter_diverges"]').text()).toContain('IDP035')
+    expect(finding).toMatch(/^▲Advertencia Medidores virtuales difieren del PMO IDP035 the wells' virtual meters /)
+    expect(w.get('[data-testid="allocation-finding-virtual_meter_diverges"]').text()).toMatch(
+      /^▲Advertencia Medidores virtuales difieren del PMO IDP035 virtual_meter_diverges PMO-OIL: the wells' virtual meters /,
+    )
     expect(w.get('[data-testid="balance-oil"]').text()).toContain('8,64\u00a0bbl')
     expect(w.find('[data-testid="allocation-changed"]').exists()).toBe(false)
   })
