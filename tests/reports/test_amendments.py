@@ -173,6 +173,20 @@ def test_figure_changes_name_balance_terms_and_skip_empty_figures_of_a_new_row()
     ]
 
 
+def test_figure_changes_name_deferred_causes() -> None:
+    """W-4 (test oil 500 bbl/d) signed with 4 h down for power_failure (500 × 4 / 24 = 83.33);
+    an hour down for flowline is entered before it (500 × 1 / 24 = 20.83): the change is the
+    flowline cause added and the total 83.33 → 104.17, not power_failure turned into flowline."""
+    power = {"cause": "power_failure", "hours": 4.0, "oil_bbl": 83.33}
+    flow = {"cause": "flowline", "hours": 1.0, "oil_bbl": 20.83}
+    old = {"wells": [{"code": "W-4", "deferred": {"oil_bbl": 83.33, "causes": [power]}}]}
+    new = {"wells": [{"code": "W-4", "deferred": {"oil_bbl": 104.17, "causes": [flow, power]}}]}
+    assert [(c.target, c.figure, c.old, c.new) for c in amendments.figure_changes(old, new)] == [
+        ("W-4", "wells/deferred/causes/flowline", None, {"hours": 1.0, "oil_bbl": 20.83}),
+        ("W-4", "wells/deferred/oil_bbl", 83.33, 104.17),
+    ]
+
+
 def test_a_well_test_that_moves_the_wells_but_no_pmo_is_material(
     conn: Conn, tmp_path: Path
 ) -> None:
@@ -322,3 +336,43 @@ def test_an_approval_signs_only_the_figures_it_was_asked_for(conn: Conn, tmp_pat
     document = parse(done.signed.path.read_bytes())
     pmos = {p["code"]: p for p in document["pmos"]}
     assert pmos["PMO-OIL"]["oil_net_bbl"] == parse(b"940.75")
+
+
+def test_figures_back_to_the_signed_ones_clear_the_flag_and_sign_nothing(
+    conn: Conn, tmp_path: Path
+) -> None:
+    """A W-1 test at 200 bbl/d on the signed day moves the wells (the day is flagged); it is
+    replaced by the same test dated the next day (it was typed on the wrong date): the day is
+    back to its signed figures. Asking for an amendment then signs no empty version: it says
+    there is nothing to amend and clears the flag."""
+    from anh_reporter.production.well_entries import add_well_test
+
+    from ..production.helpers import prove_meters
+    from ..production.wells_site import wells_day
+
+    ctx = context(tmp_path)
+    wells_day(conn)
+    prove_meters(conn)
+    generate(conn, ctx)
+    test = {"duration_h": "12", "gas_kscf_d": "600", "water_bbl_d": "50",
+            "tested_by": "Ing. Pruebas", "entered_by": "test"}  # fmt: skip
+    moved = add_well_test(
+        conn, field_code=FIELD, well_code="W-1", tested_on=DAY_D, oil_bbl_d="200", **test
+    )
+    assert moved.needs_amendment == (DAY_D,)
+    assert amendments.draft(conn, field_code=FIELD, day=DAY_D, context=ctx).changes
+    add_well_test(
+        conn, field_code=FIELD, well_code="W-1", tested_on=DAY_D + dt.timedelta(days=1),
+        oil_bbl_d="200", replaces=moved.id, **test,
+    )  # fmt: skip
+    with pytest.raises(ReportError, match=r"nothing to amend.*signed v1.*flag is cleared"):
+        amendments.request(
+            conn, field_code=FIELD, day=DAY_D, reason_code="manual_correction",
+            reason="test typed twice", requested_by="ana", context=ctx,
+        )  # fmt: skip
+    flags = conn.execute(
+        "SELECT r.needs_amendment, bool_or(d.needs_amendment), max(v.version) FROM reports r "
+        "JOIN report_versions v ON v.report_id = r.id JOIN daily_production d "
+        "ON d.contract_day = r.contract_day GROUP BY r.needs_amendment"
+    ).fetchall()
+    assert flags == [(False, False, 1)]

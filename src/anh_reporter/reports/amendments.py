@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 
 from anh_reporter.production import virtual_changes
 from anh_reporter.production.config import load_field
+from anh_reporter.production.store import clear_amendment
 from anh_reporter.reports import records
 from anh_reporter.reports.build import build_report
 from anh_reporter.reports.canonical import canonical_bytes, parse
@@ -138,6 +139,20 @@ def draft(conn: Conn, *, field_code: str, day: dt.date, context: Context) -> Ame
     )
 
 
+def clear_if_unchanged(conn: Conn, field_id: int, found: AmendmentDraft) -> bool:
+    """Clear the day's amendment flag when ``found`` lists no change: its figures went back to
+    those signed (a corrected entry undid an earlier one). True when a flag was cleared."""
+    if found.changes:
+        return False
+    row = conn.execute(
+        "UPDATE reports SET needs_amendment = false, updated_at = now() "
+        "WHERE field_id = %s AND contract_day = %s AND needs_amendment RETURNING id",
+        (field_id, found.day),
+    ).fetchone()
+    clear_amendment(conn, field_id, found.day)
+    return row is not None
+
+
 def figure_changes(old: Any, new: Any) -> list[FigureChange]:
     """Reported figures that differ between two documents of one profile: per PMO, the totals,
     per well (by code: ``wells/oil_net_bbl``, ``wells/facility``...), per balance, the
@@ -158,7 +173,10 @@ def figure_changes(old: Any, new: Any) -> list[FigureChange]:
         out.append(
             FigureChange(target="totals", figure=c["path"].lstrip("/"), old=c["old"], new=c["new"])
         )
-    out += _row_changes(old, new, "wells", lambda r: r.get("code"), skip=("/findings",))
+    out += _row_changes(
+        _named_causes(old), _named_causes(new), "wells", lambda r: r.get("code"),
+        skip=("/findings",),
+    )  # fmt: skip
     out += _row_changes(_named_terms(old), _named_terms(new), "balances", lambda r: r.get("fluid"))
     old_alloc, new_alloc = old.get("allocation") or {}, new.get("allocation") or {}
     out += _row_changes(old_alloc, new_alloc, "pmos", lambda r: r.get("pmo"), "allocation/pmos")
@@ -185,6 +203,29 @@ def _named_terms(document: Any) -> dict[str, Any]:
             for b in document.get("balances") or []
         ]
     }
+
+
+def _named_causes(document: Any) -> dict[str, Any]:
+    """The document's well rows with each one's deferred causes by name
+    (``deferred/causes/flowline``, not ``deferred/causes/0``): a cause added before another is
+    named as itself, and the other is not shown as changed."""
+    wells = []
+    for w in document.get("wells") or []:
+        deferred = w.get("deferred")
+        if isinstance(deferred, dict) and isinstance(deferred.get("causes"), list):
+            named: dict[str, Any] = {}
+            for c in deferred["causes"]:
+                name = str(c.get("cause")) if isinstance(c, dict) else str(c)
+                key, n = name, 1
+                while key in named:  # the same cause twice: numbered in list order
+                    n += 1
+                    key = f"{name}#{n}"
+                named[key] = (
+                    {k: v for k, v in c.items() if k != "cause"} if isinstance(c, dict) else c
+                )
+            w = w | {"deferred": deferred | {"causes": named}}
+        wells.append(w)
+    return {"wells": wells}
 
 
 def _row_changes(
@@ -297,6 +338,14 @@ def request(
         raise ReportError("an amendment needs a reason text (--reason)")
     found = draft(conn, field_code=field_code, day=day, context=context)
     config = load_field(conn, field_code)
+    if not found.changes:
+        cleared = clear_if_unchanged(conn, config.id, found)
+        conn.commit()  # the flag's correction stands, though nothing is signed
+        note = ": the amendment flag is cleared" if cleared else ""
+        raise ReportError(
+            f"{field_code} {day}: nothing to amend, the figures are those of signed "
+            f"v{found.signed_version}{note}"
+        )
     if found.material:
         # A second person is asked only for an amendment that could be signed as it stands.
         blocking = blocking_now(conn, config, day, context, now or dt.datetime.now(dt.UTC))

@@ -137,14 +137,24 @@ def amendments_list(
     with open_database(settings) as db, db.connect() as conn:
         pending = amendments.pending_requests(conn, field_code=field)
         flagged = conn.execute(
-            "SELECT f.code, r.contract_day FROM reports r JOIN fields f ON f.id = r.field_id "
+            "SELECT f.id, f.code, r.contract_day FROM reports r JOIN fields f ON f.id = r.field_id "
             "WHERE r.needs_amendment AND (%(f)s::text IS NULL OR f.code = %(f)s) "
             "ORDER BY r.contract_day",
             {"f": field},
         ).fetchall()
-        drafts = [
-            amendments.draft(conn, field_code=code, day=d, context=context) for code, d in flagged
-        ]
+        drafts: list[amendments.AmendmentDraft] = []
+        settled: list[amendments.AmendmentDraft] = []
+        for field_id, code, d in flagged:
+            found = amendments.draft(conn, field_code=code, day=d, context=context)
+            # Figures back to those signed (an entry undone): the flag goes, nothing to amend.
+            (settled if amendments.clear_if_unchanged(conn, field_id, found) else drafts).append(
+                found
+            )
+    for d in settled:
+        console.print(
+            f"{d.field_code} {d.day}: the figures are back to those of signed v"
+            f"{d.signed_version}; no amendment needed (flag cleared)"
+        )
     for d in drafts:
         size = "material" if d.material else "not material"
         console.print(f"[bold]{d.field_code} {d.day}[/] (signed v{d.signed_version}, {size}):")
