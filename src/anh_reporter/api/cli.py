@@ -20,6 +20,7 @@ from anh_reporter.api.lockout import unlock_sync
 from anh_reporter.api.redact import install_log_redaction
 from anh_reporter.config import Settings, get_settings
 from anh_reporter.errors import AnhError, ConfigError
+from anh_reporter.observability import multiprocess
 from anh_reporter.observability.logs import json_requested
 from anh_reporter.storage import migrate, partitions
 from anh_reporter.storage.database import Database, open_database
@@ -98,7 +99,9 @@ def serve(
             # command line's TLS files reach it there.
             if cert is not None and key is not None:
                 os.environ.update(ANH_TLS__CERTFILE=str(cert), ANH_TLS__KEYFILE=str(key))
-            uvicorn.run(f"{__name__}:serving_app", factory=True, workers=workers, **options)
+            # Their metrics in files of one directory: each one's /metrics answers for all.
+            with multiprocess.shared_directory():
+                uvicorn.run(f"{__name__}:serving_app", factory=True, workers=workers, **options)
             return
         served = _served_app(settings, db, tls_on=cert is not None)
         install_log_redaction()  # again: uvicorn's logging set-up ran after create_app
@@ -139,7 +142,8 @@ def serving_app() -> Any:
     """uvicorn's app factory for ``serve --workers N``: called in each worker process.
 
     The parent process has migrated the schema; a worker reads the same environment, so it
-    needs ``ANH_DATABASE_URL`` and ``ANH_REDIS_URL`` (checked by ``serve``).
+    needs ``ANH_DATABASE_URL`` and ``ANH_REDIS_URL`` (checked by ``serve``), and the directory
+    of the workers' metrics (``PROMETHEUS_MULTIPROC_DIR``, set by ``serve``).
     """
     from anh_reporter.observability import logs, tracing
 
@@ -159,6 +163,7 @@ def serving_app() -> Any:
         )
     if (why := _not_stateless(settings)) is not None:
         raise ConfigError(f"serve --workers: {why}")
+    multiprocess.enable_in_worker()  # /metrics: every worker's (the parent set the directory)
     with open_database(settings) as db:  # a server's URL: nothing to stop on leaving
         served = _served_app(settings, db, tls_on=settings.tls.certfile is not None)
     install_log_redaction()

@@ -1,7 +1,11 @@
 """Prometheus metrics, with the names of the original design (in-process registry).
 
 Every module increments the metrics defined here; ``/metrics`` (API issue) exposes
-``REGISTRY``. Labels use ids and codes, never free text. The alert rules in
+``REGISTRY``, or with ``serve --workers N`` every worker's values (``multiprocess.py``):
+counters, histograms and summaries are then summed, and each gauge is merged by the
+``multiprocess_mode`` given below (``live*``: only processes still running count; ``max``,
+``mostrecent`` keep the value of a process that exited). The mode means nothing in one
+process. Labels use ids and codes, never free text. The alert rules in
 ``deploy/prometheus/rules/`` and the dashboards in ``deploy/grafana/`` use these names only
 (a test checks it): rename one here and there together.
 """
@@ -47,12 +51,19 @@ spool_depth_batches = Gauge(
     "ingest_spool_depth_batches",
     "Batches waiting in the store-and-forward spool",
     registry=REGISTRY,
+    multiprocess_mode="livesum",  # what the running processes' spools hold, together
 )
 spool_depth_bytes = Gauge(
-    "ingest_spool_depth_bytes", "Bytes held by the store-and-forward spool", registry=REGISTRY
+    "ingest_spool_depth_bytes",
+    "Bytes held by the store-and-forward spool",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",  # as the batches
 )
 spool_alarm = Gauge(
-    "ingest_spool_alarm", "1 when the spool is filled above its alarm ratio", registry=REGISTRY
+    "ingest_spool_alarm",
+    "1 when the spool is filled above its alarm ratio",
+    registry=REGISTRY,
+    multiprocess_mode="livemax",  # 1 when any running process's spool is above it
 )
 reports_generated = Counter(
     "anh_reports_generated_total",
@@ -61,7 +72,12 @@ reports_generated = Counter(
     registry=REGISTRY,
 )
 data_quality_score = Gauge(
-    "data_quality_score", "Current data quality score (0-100)", ["field_id"], registry=REGISTRY
+    "data_quality_score",
+    "Current data quality score (0-100)",
+    ["field_id"],
+    registry=REGISTRY,
+    # the score of the latest computed day, whichever process computed it, even one that exited
+    multiprocess_mode="mostrecent",
 )
 anomalies_detected = Counter(
     "anomalies_detected_total",
@@ -80,13 +96,28 @@ db_query_duration = Summary(
     "db_query_duration_seconds", "Database query duration", ["query_type"], registry=REGISTRY
 )
 active_connections = Gauge(
-    "active_connections", "Number of active connections", ["service"], registry=REGISTRY
+    "active_connections",
+    "Number of active connections",
+    ["service"],
+    registry=REGISTRY,
+    # in flight or open in the running processes, together; an exited process's are closed
+    multiprocess_mode="livesum",
 )
 memory_usage_bytes = Gauge(
-    "memory_usage_bytes", "Memory usage in bytes", ["service"], registry=REGISTRY
+    "memory_usage_bytes",
+    "Memory usage in bytes",
+    ["service"],
+    registry=REGISTRY,
+    # the running processes' memory, together (the API's is read from /proc when scraped,
+    # for every worker, by multiprocess.py: no worker sets it then)
+    multiprocess_mode="livesum",
 )
 connector_connected = Gauge(
-    "connector_connected", "1 when the connector is connected", ["connector"], registry=REGISTRY
+    "connector_connected",
+    "1 when the connector is connected",
+    ["connector"],
+    registry=REGISTRY,
+    multiprocess_mode="livemax",  # 1 while a running process has it connected
 )
 
 # -- Scale-out and operations: what the alert rules and the operations dashboard watch. ------
@@ -99,6 +130,7 @@ ingest_newest_reading_timestamp = Gauge(
     "(ingest lag = time() - this); set by the writer after each commit",
     ["field_id"],
     registry=REGISTRY,
+    multiprocess_mode="max",  # the newest of all processes; still committed after one exits
 )
 bus_pending_entries = Gauge(
     "bus_pending_entries",
@@ -106,6 +138,8 @@ bus_pending_entries = Gauge(
     "(Redis XPENDING count), per shard; sampled by each worker",
     ["shard"],
     registry=REGISTRY,
+    # sampled from Redis, the same for every process: the latest sample of a running one
+    multiprocess_mode="livemostrecent",
 )
 bus_stream_lag_entries = Gauge(
     "bus_stream_lag_entries",
@@ -113,6 +147,7 @@ bus_stream_lag_entries = Gauge(
     "(Redis XINFO GROUPS lag); sampled by each worker",
     ["shard"],
     registry=REGISTRY,
+    multiprocess_mode="livemostrecent",  # as bus_pending_entries
 )
 connector_last_reading_timestamp = Gauge(
     "connector_last_reading_timestamp_seconds",
@@ -120,6 +155,7 @@ connector_last_reading_timestamp = Gauge(
     "time() - this grows)",
     ["connector"],
     registry=REGISTRY,
+    multiprocess_mode="max",  # the newest of all processes, kept after one exits
 )
 report_last_day_end_timestamp = Gauge(
     "anh_report_last_day_end_timestamp_seconds",
@@ -128,6 +164,8 @@ report_last_day_end_timestamp = Gauge(
     "refreshed from the database by the scheduler leader",
     ["field_id", "stage"],
     registry=REGISTRY,
+    # raised by whichever process signs or delivers: the newest of all, kept after one exits
+    multiprocess_mode="max",
 )
 report_deliveries = Counter(
     "anh_report_deliveries_total",
@@ -139,6 +177,8 @@ scheduler_leader = Gauge(
     "scheduler_leader",
     "1 while this scheduler process holds the leader lock, 0 while it stands by",
     registry=REGISTRY,
+    # how many running processes lead: 1, and 2 stays visible (the alert sums it anyway)
+    multiprocess_mode="livesum",
 )
 scheduler_job_runs = Counter(
     "scheduler_job_runs_total",

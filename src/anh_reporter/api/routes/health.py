@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import resource
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -15,6 +14,7 @@ from anh_reporter import __version__
 from anh_reporter.api.responses import JsonResponse, dumps
 from anh_reporter.api.state import ApiState, api_state
 from anh_reporter.errors import first_line
+from anh_reporter.observability import multiprocess
 from anh_reporter.observability.metrics import REGISTRY, memory_usage_bytes
 
 log = logging.getLogger(__name__)
@@ -114,16 +114,10 @@ def _not_here(name: str) -> Any:
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def metrics() -> Response:
-    """Prometheus metrics (``observability.metrics.REGISTRY``)."""
-    # ru_maxrss is the peak resident size in KiB on Linux; current RSS from /proc when present.
-    memory_usage_bytes.labels("api").set(_rss_bytes())
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
-
-def _rss_bytes() -> int:
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            pages = int(f.read().split()[1])
-        return pages * resource.getpagesize()
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Prometheus metrics (``observability.metrics.REGISTRY``; with ``serve --workers N``, every
+    worker's, summed: ``observability.multiprocess``)."""
+    registry = multiprocess.aggregate_registry()
+    if registry is None:  # one process: its own registry, its own memory
+        memory_usage_bytes.labels("api").set(multiprocess.rss_bytes())
+        registry = REGISTRY
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
