@@ -118,17 +118,60 @@ def test_cli_verify_says_what_failed(conn: Conn, tmp_path: Path) -> None:
     signed = generate(conn, ctx)
     assert signed.path is not None
     runner = CliRunner()
+    keyset = ["--keyset", str(tmp_path / "keys" / "keyset.json")]
 
-    ok = runner.invoke(report_app, ["verify", str(signed.path)])
+    ok = runner.invoke(report_app, ["verify", str(signed.path), *keyset])
     assert ok.exit_code == 0, ok.output
-    assert "valid" in ok.output
+    assert "valid" in ok.output and "ok   key" in ok.output
 
     signed.path.write_bytes(signed.path.read_bytes().replace(b"980.78", b"980.79"))
-    bad = runner.invoke(report_app, ["verify", str(signed.path)])
+    bad = runner.invoke(report_app, ["verify", str(signed.path), *keyset])
     assert bad.exit_code != 0
     assert "FAIL hash" in bad.output and "FAIL signature" in bad.output
     assert "ok   schema" in bad.output
     assert "verification failed (hash, signature)" in str(bad.exception)
+
+
+def test_cli_verify_trusts_only_published_keys(
+    conn: Conn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report changed and signed again with another key carries that key in its envelope: its
+    hash and signature check out, but the key is not the operator's, so it is not valid."""
+    from anh_reporter.config import get_settings
+    from anh_reporter.reports.signing import load_or_create_key, sign, signature_path_for
+
+    ctx = context(tmp_path)
+    ready_day(conn)
+    signed = generate(conn, ctx)
+    assert signed.path is not None
+    forged = signed.path.read_bytes().replace(b"980.78", b"900.78")
+    signed.path.write_bytes(forged)
+    other = load_or_create_key(tmp_path / "forger")
+    signature_path_for(signed.path).write_bytes(
+        sign(forged, other, dt.datetime.now(dt.UTC)).to_bytes()
+    )
+    runner = CliRunner()
+    ours = tmp_path / "keys"
+    for trust in (
+        ["--keyset", str(ours / "keyset.json")],
+        ["--public-key", str(ours / "ed25519.pub.pem")],
+    ):
+        bad = runner.invoke(report_app, ["verify", str(signed.path), *trust])
+        assert bad.exit_code != 0
+        assert "ok   hash" in bad.output and "ok   signature" in bad.output
+        assert f"FAIL key: key {other.key_id} is not among the 1 trusted key(s)" in bad.output
+        assert "verification failed (key)" in str(bad.exception)
+    # By default the installation's own key directory is trusted.
+    monkeypatch.setenv("ANH_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        assert runner.invoke(report_app, ["verify", str(signed.path)]).exit_code != 0
+        monkeypatch.setenv("ANH_DATA_DIR", str(tmp_path / "empty"))
+        get_settings.cache_clear()
+        none = runner.invoke(report_app, ["verify", str(signed.path)])
+        assert none.exit_code != 0 and "no signing keys in" in str(none.exception)
+    finally:
+        get_settings.cache_clear()
 
 
 def test_demo_report_signs_yesterday(db: Database, tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from anh_reporter.reports.canonical import canonical_bytes
 from anh_reporter.reports.errors import ReportBlocked
 from anh_reporter.reports.model import FigureChange
 from anh_reporter.reports.rules import Finding
+from anh_reporter.reports.signing import keyset as signing_keyset
+from anh_reporter.reports.signing import trusted_key_ids
 from anh_reporter.reports.verify import verify_file
 from anh_reporter.storage.database import open_database
 from anh_reporter.terminal import os_user
@@ -191,14 +193,38 @@ def verify(
     signature: Annotated[
         Path | None, typer.Option(help="Detached signature (default: <report>.sig)")
     ] = None,
+    keyset: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="The operator's published keyset.json, whose keys are trusted (repeatable; "
+            "default: the signing key directory's keys)"
+        ),
+    ] = None,
+    public_key: Annotated[
+        list[Path] | None,
+        typer.Option(help="A trusted Ed25519 public key, PEM (repeatable)"),
+    ] = None,
 ) -> None:
-    """Check a report file's hash, signature, canonical form and schema; say what failed."""
+    """Check a report file's hash, signature (by a trusted key), canonical form and schema."""
+    settings = get_settings()
+    if keyset or public_key:
+        trusted = trusted_key_ids(keyset or [], public_key or [])
+    else:  # the keys this installation signs with, current and retired
+        trusted = {k["key_id"] for k in signing_keyset(settings.keys_dir)}
+        if not trusted:
+            raise AnhError(
+                f"no signing keys in {settings.keys_dir} to trust: pass the operator's published "
+                "--keyset keyset.json or --public-key ed25519.pub.pem"
+            )
     result = verify_file(
-        file, signature_path=signature, extra_profile_dirs=get_settings().profile_dirs
+        file,
+        signature_path=signature,
+        trusted_key_ids=trusted,
+        extra_profile_dirs=settings.profile_dirs,
     )
     for c in result.checks:
         mark = "[green]ok[/]  " if c.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {c.name}: {c.detail}", highlight=False)
+        console.print(f"{mark} {c.name}: {c.detail}", highlight=False, soft_wrap=True)
     if not result.ok:
         failed = ", ".join(c.name for c in result.failures())
         raise VerificationFailed(f"{file}: verification failed ({failed})")

@@ -211,6 +211,38 @@ def write_keyset(directory: Path) -> Path:
     return path
 
 
+def trusted_key_ids(keyset_files: list[Path], public_key_files: list[Path]) -> set[str]:
+    """The key ids of published keys: each ``keyset.json`` (``{"keys": [{"public_key": base64,
+    ...}]}``, as :func:`write_keyset` publishes it) and each Ed25519 public key PEM file.
+
+    A key's id is computed from the key itself, never taken from the file's ``key_id``.
+    """
+    ids: set[str] = set()
+    for path in keyset_files:
+        try:
+            entries = orjson.loads(path.read_bytes())["keys"]
+            raws = [base64.b64decode(e["public_key"], validate=True) for e in entries]
+        except OSError as exc:
+            raise SigningError(f"cannot read keyset {path}: {exc.strerror or exc}") from None
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise SigningError(
+                f'{path} is not a keyset: expected {{"keys": [{{"public_key": base64}}]}}'
+            ) from None
+        ids |= {key_id_of(raw) for raw in raws if len(raw) == 32}
+    for path in public_key_files:
+        try:
+            public = serialization.load_pem_public_key(path.read_bytes())
+        except OSError as exc:
+            raise SigningError(f"cannot read public key {path}: {exc.strerror or exc}") from None
+        except ValueError:
+            raise SigningError(f"{path} is not a PEM public key") from None
+        if not isinstance(public, Ed25519PublicKey):
+            raise SigningError(f"{path} is not an Ed25519 public key")
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        ids.add(key_id_of(raw))
+    return ids
+
+
 def verify_signature(data: bytes, signature: bytes, public_raw: bytes) -> bool:
     """True when ``signature`` is a valid Ed25519 signature of ``data`` by ``public_raw``."""
     try:

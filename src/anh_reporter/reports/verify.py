@@ -130,8 +130,17 @@ def envelope_checks(data: bytes, envelope: Envelope, trusted: set[str] | None) -
             Check("key", False, f"the public key does not hash to key id {envelope.key_id}")
         )
         return checks
-    if trusted is not None and envelope.key_id not in trusted:
-        checks.append(Check("key", False, f"key {envelope.key_id} is not among the trusted keys"))
+    if trusted is not None:
+        checks.append(
+            Check("key", True, f"key {envelope.key_id} is a published key")
+            if envelope.key_id in trusted
+            else Check(
+                "key",
+                False,
+                f"key {envelope.key_id} is not among the {len(trusted)} trusted key(s): a "
+                "valid signature by an unknown key proves nothing about who signed",
+            )
+        )
     ok = verify_signature(data, signature, public)
     checks.append(
         Check("signature", True, f"Ed25519, key {envelope.key_id}")
