@@ -54,10 +54,13 @@ def test_a_material_amendment_waits_for_a_second_person(
         requested_by="ana", context=ctx, now=AFTER + dt.timedelta(hours=1),
     )  # fmt: skip
     assert (asked.status, asked.signed) == ("pending", None)
-    with pytest.raises(ReportError, match="cannot also approve it"):
-        amendments.approve(conn, field_code=FIELD, day=DAY_D, approved_by="ana", context=ctx)
+    for same in ("ana", " Ana", "ANA "):  # one person, however typed
+        with pytest.raises(ReportError, match="cannot also approve it"):
+            amendments.approve(conn, field_code=FIELD, day=DAY_D, approved_by=same, context=ctx)
+    with pytest.raises(ReportError, match="approved_by is empty"):
+        amendments.approve(conn, field_code=FIELD, day=DAY_D, approved_by="  ", context=ctx)
     done = amendments.approve(
-        conn, field_code=FIELD, day=DAY_D, approved_by="luis", context=ctx,
+        conn, field_code=FIELD, day=DAY_D, approved_by=" luis ", context=ctx,
         now=AFTER + dt.timedelta(hours=2),
     )  # fmt: skip
     assert done.signed is not None and done.signed.version == 2

@@ -184,3 +184,13 @@ def test_demo_report_signs_yesterday(db: Database, tmp_path: Path) -> None:
     assert (result.contract_day, result.version, result.status) == (DAY_D, 1, "signed")
     assert result.path is not None and result.path.exists()
     assert result.summary().startswith("IDP-CAMPO-TEST-20260202 v1 signed")
+
+
+def test_cli_refuses_to_act_as_an_api_user(conn: Conn, tmp_path: Path) -> None:
+    """`--by user:1:admin@…` would sign an API identity nobody signed in as: refused."""
+    result = CliRunner().invoke(
+        report_app,
+        ["approve-amendment", "--field", FIELD, "--day", str(DAY_D), "--by", "user:1:a@b.co"],
+    )
+    assert result.exit_code != 0
+    assert "the command line cannot act as one" in str(result.exception)

@@ -332,6 +332,7 @@ def request(
     now: dt.datetime | None = None,
 ) -> AmendmentRequest:
     """Ask for an amendment; an immaterial one is signed now, a material one waits (4 eyes)."""
+    requested_by = _person(requested_by, "requested_by")
     if reason_code not in REASON_CODES:
         raise ReportError(f"reason code {reason_code!r} is not one of {', '.join(REASON_CODES)}")
     if not reason.strip():
@@ -418,7 +419,8 @@ def approve(
     if row is None:
         raise ReportError(f"{field_code} {day} has no amendment awaiting approval")
     rid, code, reason, material, requested_by, changes = row
-    if approved_by == requested_by:
+    approved_by = _person(approved_by, "approved_by")
+    if approved_by.casefold() == str(requested_by).strip().casefold():
         raise ReportError(
             f"{approved_by} asked for this amendment and cannot also approve it: a second "
             "person must (four eyes)"
@@ -454,6 +456,15 @@ def approve(
             "is signed"
         )
     return _sign(conn, pending, approved_by=approved_by, context=context, now=now)
+
+
+def _person(name: str, what: str) -> str:
+    """Who asks or approves, as recorded and signed: without surrounding spaces, never empty
+    (the four-eyes check compares names ignoring case: ``Alice`` and `` alice`` are one)."""
+    person = name.strip()
+    if not person:
+        raise ReportError(f"{what} is empty: an amendment names who asks and who approves it")
+    return person
 
 
 def pending_requests(conn: Conn, *, field_code: str | None = None) -> list[AmendmentRequest]:

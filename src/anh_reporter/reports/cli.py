@@ -37,6 +37,21 @@ DayOpt = Annotated[
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who does it (default: OS user)")]
 
 
+def _who(by: str | None) -> str:
+    """The person a command acts as: ``--by`` (trimmed) or the OS user. The API's signed-in
+    identities (``user:<id>:<email>``) are not for the command line to claim."""
+    if by is None:
+        return os_user()
+    if by.strip().lower().startswith("user:"):
+        raise AnhError(
+            f"--by {by!r}: names of the form user:<id>:<email> are the API's signed-in users; "
+            "the command line cannot act as one (give your own name)"
+        )
+    if not by.strip():
+        raise AnhError("--by is empty: say who does it")
+    return by.strip()
+
+
 class VerificationFailed(AnhError):
     """``report verify`` found a problem (the message says which check failed)."""
 
@@ -64,7 +79,7 @@ def _run(field: str, day: dt.date, by: str | None) -> None:
     with open_database(settings) as db, db.connect() as conn:
         try:
             result = service.generate(
-                conn, field_code=field, day=day, context=context, created_by=by or os_user()
+                conn, field_code=field, day=day, context=context, created_by=_who(by)
             )
         except ReportBlocked as exc:
             _findings(exc.findings)
@@ -98,7 +113,7 @@ def amend(
         try:
             done = amendments.request(
                 conn, field_code=field, day=day.date(), reason_code=reason_code, reason=reason,
-                requested_by=by or os_user(), context=context,
+                requested_by=_who(by), context=context,
             )  # fmt: skip
         except ReportBlocked as exc:
             _findings(exc.findings)
@@ -122,7 +137,7 @@ def approve_amendment(field: FieldOpt, day: DayOpt, by: ByOpt = None) -> None:
     context = service.Context.from_settings(settings)
     with open_database(settings) as db, db.connect() as conn:
         done = amendments.approve(
-            conn, field_code=field, day=day.date(), approved_by=by or os_user(), context=context
+            conn, field_code=field, day=day.date(), approved_by=_who(by), context=context
         )
     assert done.signed is not None  # noqa: S101 - narrows for mypy: approve() signs
     _findings(done.signed.findings)
@@ -247,7 +262,7 @@ def submit(
             field_code=field,
             day=day.date(),
             channel=channel,
-            created_by=by or os_user(),
+            created_by=_who(by),
             version=version,
         )
     console.print(
@@ -273,7 +288,7 @@ def ack(
             day=day.date(),
             accepted=accepted,
             message=message,
-            actor=by or os_user(),
+            actor=_who(by),
             version=version,
         )
     console.print(f"{field} {day.date()}: {status}")
