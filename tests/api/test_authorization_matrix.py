@@ -268,6 +268,13 @@ CASES = [
     ),
     Case(
         "POST",
+        "/api/v1/wells/{well}/hours",
+        "production.write",
+        body=lambda i, r: {"day": DAY, "hours_on": "18.5", "reason": f"parte diario, {r}"},
+        ok=(201,),
+    ),
+    Case(
+        "POST",
         "/api/v1/production/manual-entries",
         "production.write",
         body=lambda i, r: {

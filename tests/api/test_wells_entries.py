@@ -207,3 +207,48 @@ async def test_separator_test_refusals_are_422_naming_field_value_and_limit(
         assert message in r.json()["error"]["message"]
     r = await client.get(f"/api/v1/wells/{well}/tests", headers=auth)
     assert r.json() == []
+
+
+async def test_hours_on_typed_by_hand_over_http(
+    client: httpx.AsyncClient, world: World, tokens: dict[str, str]
+) -> None:
+    """The API's `wells hours`: stored as the well's manual entry of the day; a value out of
+    range, finer than 0.01 h or with no reason is a 422 naming the field and the limit."""
+    well = world.own["well"]
+    auth = bearer(tokens["engineer"])
+    day = T0.date().isoformat()
+    url = f"/api/v1/wells/{well}/hours"
+    r = await client.post(url, json={"day": day, "hours_on": "18.5", "reason": "parte diario"},
+                          headers=auth)  # fmt: skip
+    assert r.status_code == 201, r.text
+    entry = r.json()
+    assert (entry["kind"], entry["owner"], entry["value"], entry["contract_day"]) == (
+        "well_hours_on", "well", 18.5, day,
+    )  # fmt: skip
+    for bad, words in (
+        ({"hours_on": "24.5"}, ("hours_on", "24")),
+        ({"hours_on": "-1"}, ("hours_on", "0")),
+        ({"hours_on": "1.005"}, ("hours_on", "2 decimal")),
+        ({"reason": "x"}, ("reason", "3 characters")),
+    ):
+        body = {"day": day, "hours_on": "10", "reason": "parte diario"} | bad
+        r = await client.post(url, json=body, headers=auth)
+        assert r.status_code == 422, (bad, r.text)
+        assert all(w in r.text for w in words), (bad, r.text)
+    r = await client.post(url, json={"day": day, "hours_on": "12", "reason": "corrige",
+                                     "replaces": entry["id"]}, headers=auth)  # fmt: skip
+    assert r.status_code == 201, r.text
+
+
+async def test_a_rate_too_large_names_its_limit(
+    client: httpx.AsyncClient, world: World, tokens: dict[str, str]
+) -> None:
+    body = {
+        "tested_on": T0.date().isoformat(), "duration_h": "12", "oil_bbl_d": 1e12,
+        "gas_kscf_d": "1", "water_bbl_d": "1", "tested_by": "x",
+    }  # fmt: skip
+    r = await client.post(
+        f"/api/v1/wells/{world.own['well']}/tests", json=body, headers=bearer(tokens["engineer"])
+    )
+    assert r.status_code == 422
+    assert "oil_bbl_d" in r.text and "10000000" in r.text, r.text

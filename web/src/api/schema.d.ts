@@ -1393,6 +1393,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wells/{well_id}/hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Hours On
+         * @description Type a well's hours on production for a day (as ``wells hours`` does); the day is
+         *     allocated again (a signed day is flagged for amendment).
+         */
+        post: operations["wells-create_hours_on"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/wells/{well_id}/separator-tests": {
         parameters: {
             query?: never;
@@ -1511,7 +1532,8 @@ export interface paths {
         };
         /**
          * Metrics
-         * @description Prometheus metrics (``observability.metrics.REGISTRY``).
+         * @description Prometheus metrics (``observability.metrics.REGISTRY``; with ``serve --workers N``, every
+         *     worker's, summed: ``observability.multiprocess``).
          */
         get: operations["health-metrics"];
         put?: never;
@@ -3854,6 +3876,26 @@ export interface components {
             needs_amendment: string[];
             /** Reallocated */
             reallocated: string[];
+        };
+        /**
+         * WellHoursIn
+         * @description A well's hours on production for a contract day, typed by hand (they replace telemetry).
+         */
+        WellHoursIn: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Hours On */
+            hours_on: number | string;
+            /**
+             * Reason
+             * @description Why they are typed by hand
+             */
+            reason: string;
+            /** Replaces */
+            replaces?: number | null;
         };
         /**
          * WellOut
@@ -12784,6 +12826,131 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WellEntryOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "wells-create_hours_on": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                well_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WellHoursIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualEntryOut"];
                 };
             };
             /** @description bad request */

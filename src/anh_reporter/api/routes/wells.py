@@ -1,11 +1,11 @@
-"""Wells of the caller's fields: the wells, their tests, downtime and status changes.
+"""Wells of the caller's fields: the wells, their tests, downtime, status changes and hours on.
 
 Reading wells needs ``site.read``, a well's test history ``production.read``; recording a
-test (typed, or read from the test separator's series over a window), a downtime event or a
-status change needs ``production.write``. Each entry is checked by
-the production package (a value outside its range is a 422 naming the field, the value and the
-limit), written to the audit log with the caller's name, and the stored days it touches are
-allocated again.
+test (typed, or read from the test separator's series over a window), a downtime event, a
+status change or a day's hours on production typed by hand needs ``production.write``. Each
+entry is checked by the production package (a value outside its range is a 422 naming the
+field, the value and the limit), written to the audit log with the caller's name, and the
+stored days it touches are allocated again.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from anh_reporter.api.deps import ConnDep, StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.params import MAX_ID32, MAX_ID64, UtcDatetime
 from anh_reporter.api.permissions import Permission
+from anh_reporter.api.routes.production_day import ManualEntryOut
 from anh_reporter.api.scoping import Principal
 from anh_reporter.api.state import ApiState
-from anh_reporter.production import well_entries
+from anh_reporter.production import manual, well_entries
 from anh_reporter.production.separator_tests import add_separator_test
 from anh_reporter.production.well_entries import WellEntryError
 
@@ -37,8 +38,7 @@ Rate = Annotated[
     Decimal,
     Field(
         ge=0,
-        le=well_entries.MAX_RATE,
-        max_digits=14,
+        le=well_entries.MAX_RATE,  # no max_digits: a rate too large is refused naming this
         decimal_places=well_entries.RATE_PLACES,
     ),
 ]
@@ -216,6 +216,17 @@ class StatusChangeIn(BaseModel):
     reason: str = Field("", max_length=2000)
 
 
+class WellHoursIn(BaseModel):
+    """A well's hours on production for a contract day, typed by hand (they replace telemetry)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: dt.date = Field(ge=dt.date(1970, 1, 2), le=dt.date(2199, 12, 31))
+    hours_on: Annotated[Decimal, Field(ge=0, le=24, decimal_places=2)]
+    reason: str = Field(min_length=3, max_length=2000, description="Why they are typed by hand")
+    replaces: int | None = Field(None, ge=1, le=MAX_ID64)
+
+
 class WellEntryOut(BaseModel):
     """A stored entry and the stored contract days it made allocate again."""
 
@@ -369,3 +380,25 @@ async def create_status_change(
             status=body.status, changed_by=me.actor, reason=body.reason,
         ),
     )  # fmt: skip
+
+
+@router.post("/{well_id}/hours", status_code=201, response_model=ManualEntryOut)
+async def create_hours_on(
+    well_id: WellId, body: WellHoursIn, state: StateDep, me: Writer
+) -> ManualEntryOut:
+    """Type a well's hours on production for a day (as ``wells hours`` does); the day is
+    allocated again (a signed day is flagged for amendment)."""
+
+    def run(conn: Any) -> manual.ManualEntry:
+        field_code, well_code = _owner(conn, me, well_id)
+        try:
+            added = manual.add_entry(
+                conn, field_code=field_code, day=body.day, kind="well_hours_on",
+                value=body.hours_on, well_code=well_code, entered_by=me.actor,
+                reason=body.reason, replaces=body.replaces,
+            )  # fmt: skip
+        except manual.ManualEntryError as exc:
+            raise ApiError(422, "validation_error", str(exc)) from None
+        return added.entry
+
+    return ManualEntryOut.model_validate(await state.sync.run(run))
