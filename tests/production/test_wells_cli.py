@@ -40,7 +40,7 @@ def test_wells_commands(cli_db: Database) -> None:
     assert "status of W-2: workover" in run(
         "status", *base, "--at", "2026-02-01T10:00", "--status", "workover", "--by", "tester"
     )
-    assert "W-2 20 h on 2026-02-02" in run(
+    assert "W-2 20.00 h on 2026-02-02" in run(
         "hours", *base, "--day", "2026-02-02", "--hours", "20", "--reason", "sheet"
     )
     assert "allocation 2026-02-02" in run("day", "--field", FIELD, "--day", "2026-02-02")

@@ -208,7 +208,9 @@ def wells_hours(
             conn, field_code=field, day=day.date(), kind="well_hours_on", value=hours,
             well_code=well, entered_by=by or os_user(), reason=reason,
         )  # fmt: skip
-    console.print(f"manual entry #{added.entry.id}: {well} {hours} h on {day.date()}")
+    console.print(
+        f"manual entry #{added.entry.id}: {well} {added.entry.value:.2f} h on {day.date()}"
+    )
 
 
 @wells_app.command("day")
