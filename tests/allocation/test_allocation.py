@@ -165,25 +165,84 @@ def test_nothing_on_and_nothing_measured_is_quiet() -> None:
     assert result.findings == ()
 
 
-def test_measured_with_zero_theoretical_splits_by_test_rates() -> None:
-    """Both wells at 0 h but the PMO measured 40.00: split by test rates 100 : 300.
+def test_wells_at_zero_hours_get_nothing_and_the_volume_stays_unallocated() -> None:
+    """Battery BAT-1: W-1 (test 500 bbl/d oil), W-2 (300 bbl/d) and W-3 (no test) all typed
+    0 h on (shut in), while OIL-1 measured 100.00 bbl.
 
-    A 40 × 100 / 400 = 10.00, B 40 × 300 / 400 = 30.00, with a warning on the PMO.
+    Splitting 100.00 by the test rates (500 : 300 → 62.50 / 37.50) would put barrels on wells
+    that did not produce. Each well gets 0.00 (0 h on); the 100.00 bbl stay unallocated with one
+    error on OIL-1 naming the volume and the wells at 0 h (the report's IDP032 carries it).
     """
-    result = allocate_pmo("P", "oil", D("40.00"), [well("A", 0, oil=100), well("B", 0, oil=300)])
-    assert [w.allocated for w in result.wells] == [D("10.00"), D("30.00")]
-    assert all(w.basis is Basis.TEST_RATE for w in result.wells)
+    wells = [well("W-1", 0, oil=500), well("W-2", 0, oil=300), well("W-3", 0, oil=None)]
+    result = allocate_pmo("OIL-1", "oil", D("100.00"), wells)
+    assert [(w.allocated, w.basis) for w in result.wells] == [
+        (D("0.00"), Basis.NOT_ON), (D("0.00"), Basis.NOT_ON), (D("0.00"), Basis.NOT_ON),
+    ]  # fmt: skip
+    assert result.unallocated == D("100.00")
+    assert result.allocated_total == D("0.00")
     assert result.factor is None
-    assert codes(result.findings) == ["theoretical_zero"]
-
-
-def test_measured_with_no_rate_to_split_by_stays_unallocated() -> None:
-    """The PMO measured 40.00 but every test rate is 0: 40.00 unallocated, an error."""
-    result = allocate_pmo("P", "oil", D("40.00"), [well("A", 24, oil=0), well("B", 0, oil=0)])
-    assert result.unallocated == D("40.00")
-    assert [w.allocated for w in result.wells] == [D("0.00"), D("0.00")]
     (finding,) = result.findings
-    assert finding.code is Code.UNALLOCATED and finding.severity is Severity.ERROR
+    assert (finding.code, finding.severity, finding.target) == (
+        Code.UNALLOCATED, Severity.ERROR, "OIL-1",
+    )  # fmt: skip
+    assert finding.message == (
+        "PMO measured 100.00 bbl of oil but no well behind it is on production with a usable "
+        "test (0 h on for W-1, W-2, W-3): the 100.00 bbl stay unallocated, not put on wells "
+        "that did not produce; correct the wells' hours on or the PMO's volume and compute the "
+        "day again"
+    )
+
+
+def test_zero_rates_of_the_wells_on_split_by_hours_on() -> None:
+    """The PMO measured 100.00 bbl of oil; A (24 h) and B (12 h) are on but both tests are
+    water-only (oil 0); C is at 0 h with a 300 bbl/d oil test. Σ theoretical oil = 0.
+
+    C was off: it gets nothing. A and B share 100.00 by hours on, 24 : 12: in cents
+    10000 × 2/3 = 6666.67 and 10000 × 1/3 = 3333.33 → 6666 + 3333 = 9999; the last cent to the
+    larger remainder (A, 0.67): A 66.67, B 33.33 (= 100.00). A warning on the PMO and one on
+    each well that received oil.
+    """
+    wells = [
+        WellInput("A", D(24), in_force(well_test("A", oil=0, water=80))),
+        WellInput("B", D(12), in_force(well_test("B", oil=0, water=40))),
+        well("C", 0, oil=300),
+    ]
+    result = allocate_pmo("P", "oil", D("100.00"), wells)
+    assert [(w.allocated, w.basis) for w in result.wells] == [
+        (D("66.67"), Basis.HOURS_ON), (D("33.33"), Basis.HOURS_ON), (D("0.00"), Basis.NOT_ON),
+    ]  # fmt: skip
+    assert result.unallocated == D("0.00")
+    assert result.factor is None
+    assert [(str(f.code), f.severity, f.target) for f in result.findings] == [
+        ("theoretical_zero", Severity.WARNING, "P"),
+        ("theoretical_zero", Severity.WARNING, "A"),
+        ("theoretical_zero", Severity.WARNING, "B"),
+    ]
+    pmo_message = result.findings[0].message
+    assert "every well on production (A, B) gives 0 bbl/d of oil: split" in pmo_message
+    assert result.findings[1].message == (
+        "allocated 66.67 bbl of oil of PMO P by its 24 h on, although its test gives 0 bbl/d of "
+        "oil (as does every well on): take a new well test"
+    )
+
+
+def test_one_zero_rate_well_on_takes_the_whole_volume() -> None:
+    """A 24 h with an oil rate of 0, B at 0 h: measured 40.00 goes to A alone (the only well
+    on), with warnings; B, off, gets 0.00."""
+    result = allocate_pmo("P", "oil", D("40.00"), [well("A", 24, oil=0), well("B", 0, oil=0)])
+    assert result.unallocated == D("0.00")
+    assert [w.allocated for w in result.wells] == [D("40.00"), D("0.00")]
+    assert codes(result.findings) == ["theoretical_zero", "theoretical_zero"]
+
+
+def test_wells_off_and_a_well_on_without_a_test_leave_the_volume_unallocated() -> None:
+    """A at 0 h (test 100 bbl/d), B 10 h on without a test: no well is on with a usable test,
+    so the 25.00 bbl stay unallocated; the error names both reasons."""
+    result = allocate_pmo("P", "oil", D("25.00"), [well("A", 0, oil=100), well("B", 10)])
+    assert [w.allocated for w in result.wells] == [D("0.00"), None]
+    assert result.unallocated == D("25.00")
+    assert codes(result.findings) == ["well_without_test", "volume_unallocated"]
+    assert "(0 h on for A; no usable well test for B)" in result.findings[-1].message
 
 
 def test_no_wells_leaves_the_volume_unallocated() -> None:
@@ -223,12 +282,14 @@ def test_no_well_with_hours_leaves_the_volume_unallocated() -> None:
     assert "no hours on for A, B: enter them" in error.message
 
 
-def test_zero_theoretical_split_leaves_out_wells_without_hours() -> None:
-    """A 0 h (known), B no hours, both 100 bbl/d; measured 40.00: Σ theoretical 0, so the
-    split by test rates goes to A alone (40 × 100 / 100 = 40.00); B not allocated."""
+def test_zero_hours_and_unknown_hours_leave_the_volume_unallocated() -> None:
+    """A 0 h (known), B no hours, both 100 bbl/d; measured 40.00: neither is on, so nobody is
+    given the 40.00 bbl (A was off; B's hours must be entered): unallocated, an error."""
     result = allocate_pmo("P", "oil", D("40.00"), [well("A", 0, oil=100), well("B", None, oil=100)])
-    assert [w.allocated for w in result.wells] == [D("40.00"), None]
-    assert codes(result.findings) == ["hours_on_missing", "theoretical_zero"]
+    assert [w.allocated for w in result.wells] == [D("0.00"), None]
+    assert result.unallocated == D("40.00")
+    assert codes(result.findings) == ["hours_on_missing", "volume_unallocated"]
+    assert "(0 h on for A; no hours on for B: enter them)" in result.findings[-1].message
 
 
 def test_status_conflict_warns_but_uses_the_hours() -> None:

@@ -130,3 +130,49 @@ def test_other_increments_add_up_too(wells: list[WellInput], units: int, fluid: 
     measured = units * increment
     result = allocate_pmo("P", fluid, measured, wells, AllocationSettings(increment=increment))
     check_exact(result, measured, increment)
+
+
+@st.composite
+def wells_often_off(draw: st.DrawFn) -> list[WellInput]:
+    """1–12 wells, many at 0 h on, many with a 0 rate, some without a test or hours."""
+    count = draw(st.integers(min_value=1, max_value=12))
+    out: list[WellInput] = []
+    for i in range(count):
+        code = f"W{i:03d}"
+        rate = st.one_of(st.just(Decimal(0)), cents)
+        if draw(st.integers(0, 5)) == 0:
+            test = without_test(code, DAY)
+        else:
+            record = WellTest(
+                well=code,
+                tested_on=DAY - dt.timedelta(days=draw(st.integers(0, 90))),
+                duration_h=Decimal(12),
+                oil_bbl_d=draw(rate),
+                gas_kscf_d=draw(rate),
+                water_bbl_d=draw(rate),
+                tested_by="prop",
+            )
+            test = well_test_in_force(code, [record], DAY)
+        hours_on = draw(st.one_of(st.just(Decimal(0)), st.just(Decimal(0)), hours, st.none()))
+        out.append(WellInput(code, hours_on, test))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(wells=wells_often_off(), measured=measured_cents, fluid=st.sampled_from(FLUIDS))
+def test_a_well_at_zero_hours_is_never_allocated_volume(
+    wells: list[WellInput], measured: Decimal, fluid: Fluid
+) -> None:
+    """Whatever the PMO measured: a well at 0 h on gets 0; volume goes only to wells on with a
+    usable test; when no such well exists the whole volume stays unallocated with an error."""
+    result = allocate_pmo("P", fluid, measured, wells)
+    check_exact(result, measured, Decimal("0.01"))
+    on = {w.well for w in wells if w.hours_on and w.test.test is not None}
+    for row in result.wells:
+        if row.hours_on == 0:
+            assert row.allocated == 0
+        if row.allocated:
+            assert row.well in on
+    if measured > 0 and not on:
+        assert result.unallocated == measured
+        assert "volume_unallocated" in [str(f.code) for f in result.findings]

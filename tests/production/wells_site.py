@@ -38,8 +38,13 @@ def load_wells_site(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return {r.code.split(".", 1)[1]: r.id for r in list_series(conn, FIELD)}
 
 
-def wells_day(conn: psycopg.Connection[Any]) -> dict[str, int]:
+TYPED_HOURS = {"W-2": "24", "W-3": "12", "W-4": "24"}
+
+
+def wells_day(conn: psycopg.Connection[Any], typed: dict[str, str] = TYPED_HOURS) -> dict[str, int]:
     """The standard day plus the wells' day, worked by hand in test_well_days.py.
+
+    ``typed``: the hours on typed by hand per well (W-1's override its pump telemetry).
 
     * W-1: tested 2026-02-01 (1 day old) at oil 400, gas 600, water 50; the pump is off for the
       first 6 h of the day and on for the last 18 h (telemetry).
@@ -68,7 +73,7 @@ def wells_day(conn: psycopg.Connection[Any]) -> dict[str, int]:
         conn, field_code=FIELD, well_code="W-3", start=start, end=start + dt.timedelta(hours=12),
         cause="power_failure", entered_by="test", comment="breaker trip",
     )  # fmt: skip
-    for well, hours in (("W-2", "24"), ("W-3", "12"), ("W-4", "24")):
+    for well, hours in typed.items():
         add_entry(
             conn, field_code=FIELD, day=DAY_D, kind="well_hours_on", value=hours,
             well_code=well, entered_by="test", reason="daily sheet", recompute=False,

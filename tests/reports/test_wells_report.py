@@ -108,3 +108,34 @@ def test_every_golden_case_maps_to_idp_1_2() -> None:
         inputs = ReportInputs.model_validate_json((case / "input.json").read_bytes())
         document = profile.document(build_report(inputs))
         assert profile.problems(document) == [], case.name
+
+
+def test_wells_at_zero_hours_get_no_volume_and_the_report_says_so(
+    conn: Conn, tmp_path: Path
+) -> None:
+    """Every well of BAT-1 typed 0 h on (shut in) while its PMOs measured: PMO-OIL 980.78 bbl.
+
+    No well produced, so none is given a barrel (splitting by the test rates would have put
+    980.78 × 400 / 1,260 = 311.36 bbl on W-1 with 0 h on); the wells' oil is 0.00 and the
+    980.78 bbl stay unallocated: an error of the allocation on PMO-OIL, carried by IDP032, and
+    the wells plus the unallocated volume still add up to the PMO.
+    """
+    wells_day(conn, typed={"W-1": "0", "W-2": "0", "W-3": "0", "W-4": "0"})
+    prove_meters(conn)
+    signed = generate(conn, context(tmp_path))
+    assert signed.path is not None
+    doc = _document(signed.path)
+    wells = {w["code"]: w for w in doc["wells"]}
+    assert {c: (w["hours_on"], w["oil_net_bbl"], w["gas_kpc"]) for c, w in wells.items()} == {
+        c: (Decimal("0"), Decimal("0.00"), Decimal("0.00")) for c in ("W-1", "W-2", "W-3", "W-4")
+    }
+    allocation = {(p["pmo"], p["fluid"]): p for p in doc["allocation"]["pmos"]}
+    assert Decimal(allocation[("PMO-OIL", "oil")]["unallocated"]) == Decimal("980.78")
+    idp032 = [f for f in signed.findings if f["code"] == "IDP032" and f["target"] == "PMO-OIL"]
+    assert [f["message"] for f in idp032] == [
+        "well allocation: volume_unallocated: PMO measured 980.78 bbl of oil but no well behind "
+        "it is on production with a usable test (0 h on for W-1, W-2, W-3, W-4): the 980.78 bbl "
+        "stay unallocated, not put on wells that did not produce; correct the wells' hours on or "
+        "the PMO's volume and compute the day again"
+    ]
+    assert verify_file(signed.path).ok

@@ -23,12 +23,19 @@ Which wells take part, and what happens at the edges (each case is tested):
   its production is carried by the other wells of the PMO, as for a well without a test.
 * **measured 0**: every well is allocated 0; the factor is 0, outside the band, so it warns when
   wells were expected to produce.
-* **Σ theoretical 0 but measured > 0** (every well shows 0 h, or 0 test rates): the wells'
-  hours cannot be right; the volume is split by the test rates of the wells with a usable test
-  and known hours (as if on all day), with a warning; when those rates add up to 0 too, or no
-  well has hours (a day without telemetry or entries), nothing can be split: the volume stays
-  **unallocated** and an error finding says so. ``allocated + unallocated``
-  always equals ``measured``.
+* **Σ theoretical 0 but measured > 0**: a well at 0 h on is never given volume, whatever the PMO
+  measured.
+
+  - Some wells are on (hours > 0, a usable test) but every one of their tests has a 0 rate of
+    this fluid (a water-only test behind an oil PMO): the volume is split over **those wells**
+    in proportion to their hours on (they were producing; the tests no longer describe them),
+    with a warning on the PMO and one on each well that receives volume (take a new test).
+  - No well is on (every well at 0 h on, or without hours, or on without a usable test): the
+    volume stays **unallocated** and an error finding on the PMO names the volume and the wells
+    (0 h on, no hours, no test), so that nobody signs barrels on closed wells: a person corrects
+    the hours on (or the PMO's volume) and the day is computed again.
+
+  ``allocated + unallocated`` always equals ``measured``.
 * allocation factor outside the band (default 0.85–1.15): a warning.
 """
 
@@ -104,8 +111,8 @@ class Basis(StrEnum):
 
     THEORETICAL = "theoretical"
     """In proportion to test rate × hours on (the rule)."""
-    TEST_RATE = "test_rate"
-    """In proportion to the test rate alone (Σ theoretical was 0 but the PMO measured flow)."""
+    HOURS_ON = "hours_on"
+    """In proportion to hours on alone: the PMO measured the fluid, every well on tests 0 of it."""
     NOT_ON = "not_on"
     """0 hours on: allocated 0."""
     NOT_ALLOCATED = "not_allocated"
@@ -197,21 +204,19 @@ def allocate_pmo(
         )
         factor = _factor(measured, products)
         _check_factor(pmo, fluid, factor, settings, findings)
+    elif measured > 0 and on:
+        # Every well on has a 0 test rate of the fluid: by hours on, among those wells only.
+        basis = Basis.HOURS_ON
+        codes = [w.well for w in on]
+        split = largest_remainder(
+            measured, scaled_integers([_hours(w) for w in on]), codes, settings.increment
+        )
+        shares = dict(zip(codes, split, strict=True))
+        findings.append(_theoretical_zero(pmo, fluid, measured, unit, on))
+        findings.extend(_by_hours_on(pmo, fluid, w, shares[w.well], unit) for w in on)
     elif measured > 0:
-        basis = Basis.TEST_RATE
-        # Wells without hours are not allocated (their finding says so), not even here.
-        known = {w.well for w in ordered if w.hours_on is not None}
-        rated = [code for code, rate in usable.items() if rate > 0 and code in known]
-        if rated:
-            split = largest_remainder(
-                measured, scaled_integers([usable[c] for c in rated]), rated, settings.increment
-            )
-            shares = dict(zip(rated, split, strict=True))
-            findings.append(_theoretical_zero(pmo, fluid, measured, unit))
-        else:
-            unallocated = measured
-            unknown = [w.well for w in ordered if w.well in usable and w.hours_on is None]
-            findings.append(_unallocated(pmo, fluid, measured, unit, unknown))
+        unallocated = measured
+        findings.append(_unallocated(pmo, fluid, measured, unit, ordered, usable))
 
     zero = Decimal(0) * settings.increment
     rows = tuple(_row(w, fluid, usable, shares, basis, settings.increment, zero) for w in ordered)
@@ -351,29 +356,57 @@ def _check_factor(
         )
 
 
-def _theoretical_zero(pmo: str, fluid: Fluid, measured: Decimal, unit: str) -> Finding:
+def _theoretical_zero(
+    pmo: str, fluid: Fluid, measured: Decimal, unit: str, on: Sequence[WellInput]
+) -> Finding:
     return Finding(
         Code.THEORETICAL_ZERO,
         Severity.WARNING,
-        f"PMO measured {measured} {unit} of {fluid} but the wells' theoretical volumes add up "
-        "to 0 (0 h on or 0 test rates): split by test rates alone; check the hours on",
+        f"PMO measured {measured} {unit} of {fluid} but the test of every well on production "
+        f"({', '.join(w.well for w in on)}) gives 0 {unit}/d of {fluid}: split over those wells "
+        "by hours on; take new well tests",
         pmo,
     )
 
 
+def _by_hours_on(pmo: str, fluid: Fluid, w: WellInput, share: Decimal, unit: str) -> Finding:
+    return Finding(
+        Code.THEORETICAL_ZERO,
+        Severity.WARNING,
+        f"allocated {share} {unit} of {fluid} of PMO {pmo} by its {w.hours_on} h on, although its "
+        f"test gives 0 {unit}/d of {fluid} (as does every well on): take a new well test",
+        w.well,
+    )
+
+
 def _unallocated(
-    pmo: str, fluid: Fluid, measured: Decimal, unit: str, without_hours: Sequence[str]
+    pmo: str,
+    fluid: Fluid,
+    measured: Decimal,
+    unit: str,
+    wells: Sequence[WellInput],
+    usable: dict[str, Decimal],
 ) -> Finding:
-    why = f"no well has a test rate of {fluid} to allocate it by"
-    if without_hours:
-        why = (
-            f"no well with hours on has a test rate of {fluid} to allocate it by (no hours on "
-            f"for {', '.join(without_hours)}: enter them)"
-        )
+    """No well behind the PMO is on with a usable test: say which wells are off, and why."""
+    off = [w.well for w in wells if w.hours_on == 0]
+    unknown = [w.well for w in wells if w.hours_on is None]
+    untested = [w.well for w in wells if w.hours_on and w.well not in usable]
+    why = [
+        *([f"0 h on for {', '.join(off)}"] if off else []),
+        *([f"no hours on for {', '.join(unknown)}: enter them"] if unknown else []),
+        *([f"no usable well test for {', '.join(untested)}"] if untested else []),
+    ]
     return Finding(
         Code.UNALLOCATED,
         Severity.ERROR,
-        f"PMO measured {measured} {unit} of {fluid} but {why}: the volume stays unallocated",
+        f"PMO measured {measured} {unit} of {fluid} but "
+        + (
+            f"no well behind it is on production with a usable test ({'; '.join(why)})"
+            if why
+            else "no well is behind it"
+        )
+        + f": the {measured} {unit} stay unallocated, not put on wells that did not produce; "
+        "correct the wells' hours on or the PMO's volume and compute the day again",
         pmo,
     )
 

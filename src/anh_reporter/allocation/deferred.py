@@ -2,17 +2,24 @@
 
 A downtime event is a stretch of time a well was down, with a cause from the field's list
 (:class:`CauseCodes`; :data:`DEFAULT_CAUSE_CODES` unless the field configures its own). The
-hours down of a contract day are the events clipped to the day; the deferred volume of each
-fluid is the rate of the test in force times those hours over 24, rounded half up to the volume
-increment. Without a test nothing can be deferred: the hours are kept and a finding says so.
+hours down of a contract day are the events clipped to the day, per cause. The deferred volume
+of each fluid is the rate of the test in force times the day's hours down (every cause) over 24,
+rounded half up to the volume increment **once**; that total is then split over the causes in
+proportion to their hours by the largest-remainder method of the allocation
+(:func:`~anh_reporter.allocation.rounding.largest_remainder`, ties to the smaller cause code),
+so the causes add up to the total exactly. Rounding each cause on its own would not: 500 bbl/d
+down 1 h and 4 h gives 20.83 + 83.33 = 104.16, not 500 × 5 / 24 = 104.1667 → 104.17. Without a
+test nothing can be deferred: the hours are kept and a finding says so.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
 from anh_reporter.allocation.errors import AllocationError, require_range
 from anh_reporter.allocation.findings import Code, Finding, Severity
@@ -23,6 +30,7 @@ from anh_reporter.allocation.fluids import (
     VOLUME_INCREMENT,
     Fluid,
 )
+from anh_reporter.allocation.rounding import largest_remainder, scaled_integers
 from anh_reporter.allocation.timeseries import Window
 from anh_reporter.allocation.well_tests import WellTestInForce
 from anh_reporter.domain.mpms import round_half_up
@@ -165,26 +173,46 @@ def deferred_production(
     increment: Decimal = VOLUME_INCREMENT,
     causes: CauseCodes = DEFAULT_CAUSES,
 ) -> Deferred:
-    """Deferred volume per cause: test rate × hours down / 24, rounded half up to ``increment``."""
-    rows: list[DeferredVolume] = []
-    for cause, hours in sorted(hours_by_cause.items()):
+    """Deferred volume per cause (module docstring).
+
+    Per fluid the total is ``rate × Σ hours down / 24`` rounded half up to ``increment`` once,
+    and the causes share it in proportion to their hours (largest remainder, ties to the smaller
+    cause code): the causes add up to the total exactly.
+    """
+    ordered = sorted(hours_by_cause.items())
+    for cause, hours in ordered:
         causes.check(cause, f"downtime of well {well!r}")
         require_range(
             f"hours down of well {well!r} for {cause}", hours, Decimal(0), HOURS_PER_DAY, "h"
         )
-        volumes: list[Decimal | None] = []
-        for fluid in FLUIDS:
-            rate = test.rate(fluid)
-            volumes.append(
-                None if rate is None else round_half_up(rate * hours / HOURS_PER_DAY, increment)
-            )
-        rows.append(DeferredVolume(well, cause, hours, *volumes))
     total_down = sum(hours_by_cause.values(), Decimal(0))
-    findings: list[Finding] = []
     if total_down > HOURS_PER_DAY:
         raise AllocationError(
             f"hours down of well {well!r} add up to {total_down} h, more than a day of 24 h"
         )
+    codes = [cause for cause, _ in ordered]
+    weights = scaled_integers([hours for _, hours in ordered])
+    split: dict[Fluid, list[Decimal] | None] = {}
+    for fluid in FLUIDS:
+        rate = test.rate(fluid)
+        if rate is None:
+            split[fluid] = None
+            continue
+        total = deferred_total(rate, total_down, increment)
+        if sum(weights) > 0:
+            split[fluid] = largest_remainder(total, weights, codes, increment)
+        else:  # every cause rounds to 0.00 h: nothing deferred
+            split[fluid] = [total] * len(codes)
+    rows = tuple(
+        DeferredVolume(
+            well,
+            cause,
+            hours,
+            *(None if (parts := split[f]) is None else parts[i] for f in FLUIDS),
+        )
+        for i, (cause, hours) in enumerate(ordered)
+    )
+    findings: list[Finding] = []
     if rows and test.test is None:
         findings.append(
             Finding(
@@ -194,7 +222,15 @@ def deferred_production(
                 well,
             )
         )
-    return Deferred(well, tuple(rows), tuple(findings))
+    return Deferred(well, rows, tuple(findings))
+
+
+def deferred_total(
+    rate: Decimal, hours_down: Decimal, increment: Decimal = VOLUME_INCREMENT
+) -> Decimal:
+    """``rate × hours_down / 24`` rounded half up to ``increment``, exactly (no digit limit)."""
+    units = Fraction(rate) * Fraction(hours_down) / (Fraction(HOURS_PER_DAY) * Fraction(increment))
+    return increment * math.floor(units + Fraction(1, 2))
 
 
 def deferred_for_events(
