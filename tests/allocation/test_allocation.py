@@ -243,6 +243,11 @@ def test_wells_off_and_a_well_on_without_a_test_leave_the_volume_unallocated() -
     assert result.unallocated == D("25.00")
     assert codes(result.findings) == ["well_without_test", "volume_unallocated"]
     assert "(0 h on for A; no usable well test for B)" in result.findings[-1].message
+    # B is told where its volume went: nowhere (no other well could carry it).
+    assert result.findings[0].message == (
+        "no well test: the well's oil is not allocated and stays unallocated at PMO P with the "
+        "rest of its volume; enter a test"
+    )
 
 
 def test_no_wells_leaves_the_volume_unallocated() -> None:
@@ -261,6 +266,10 @@ def test_well_without_hours_is_left_out_with_an_error() -> None:
     assert [w.allocated for w in result.wells] == [None, D("90.00")]
     assert codes(result.findings) == ["hours_on_missing"]
     assert result.findings[0].severity is Severity.ERROR
+    assert result.findings[0].message == (
+        "no hours on for the day: the well's oil is not allocated and is carried by the other "
+        "wells of PMO P; enter its hours on"
+    )
 
 
 def test_no_well_with_hours_leaves_the_volume_unallocated() -> None:

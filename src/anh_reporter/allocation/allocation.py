@@ -16,7 +16,8 @@ Which wells take part, and what happens at the edges (each case is tested):
 * **hours on 0** (shut in, down all day): allocated 0; it needs no test and raises no finding.
 * **no test at all**, hours on > 0: not allocated (``allocated`` is None) and an error finding
   says its production is carried by the other wells of the PMO, which are allocated the whole
-  measured volume; nothing else changes for them.
+  measured volume (or, when no other well can take it, that it stays unallocated with the rest
+  of the PMO's volume); nothing else changes for them.
 * **expired test** (older than the validity window): by default the last valid test is used and
   a warning flags it; with ``expired_tests="exclude"`` the well is treated as having no test.
 * **no hours on** (None: no telemetry and no entry): not allocated, and an error finding says
@@ -42,7 +43,7 @@ Which wells take part, and what happens at the edges (each case is tested):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
 from typing import Literal
@@ -217,6 +218,13 @@ def allocate_pmo(
     elif measured > 0:
         unallocated = measured
         findings.append(_unallocated(pmo, fluid, measured, unit, ordered, usable))
+    # What happened to the volume of a well left out: the others carry it, unless none could.
+    where = (
+        f"stays unallocated at PMO {pmo} with the rest of its volume"
+        if unallocated > 0
+        else f"is carried by the other wells of PMO {pmo}"
+    )
+    findings = [replace(f, message=f.message.replace(_CARRIED, where)) for f in findings]
 
     zero = Decimal(0) * settings.increment
     rows = tuple(_row(w, fluid, usable, shares, basis, settings.increment, zero) for w in ordered)
@@ -257,6 +265,10 @@ def _hours(w: WellInput) -> Decimal:
     return w.hours_on if w.hours_on is not None else Decimal(0)
 
 
+_CARRIED = "\x00carried\x00"
+"""Where a left-out well's volume went, filled in once the PMO's split is known."""
+
+
 def _usable_rate(
     pmo: str,
     fluid: Fluid,
@@ -283,8 +295,8 @@ def _usable_rate(
                 Finding(
                     Code.NO_TEST,
                     Severity.ERROR,
-                    f"no well test: the well's {fluid} is not allocated and is carried by the "
-                    f"other wells of PMO {pmo}; enter a test",
+                    f"no well test: the well's {fluid} is not allocated and {_CARRIED}; enter "
+                    "a test",
                     w.well,
                 )
             )
@@ -300,8 +312,7 @@ def _usable_rate(
                 + (
                     "used for the allocation, flagged"
                     if used
-                    else f"the well's {fluid} is not allocated and is carried by the other "
-                    f"wells of PMO {pmo}"
+                    else f"the well's {fluid} is not allocated and {_CARRIED}"
                 ),
                 w.well,
             )
@@ -313,8 +324,8 @@ def _usable_rate(
             Finding(
                 Code.HOURS_MISSING,
                 Severity.ERROR,
-                f"no hours on for the day: the well's {fluid} is not allocated and is carried "
-                f"by the other wells of PMO {pmo}; enter its hours on",
+                f"no hours on for the day: the well's {fluid} is not allocated and "
+                f"{_CARRIED}; enter its hours on",
                 w.well,
             )
         )
