@@ -243,7 +243,7 @@ def approve_estimate_command(
             decided_by=by or os_user(),
         )  # fmt: skip
     console.print(
-        f"estimate of {pmo} on {day.date()} ({done.subject['estimated_volume']}, "
+        f"estimate of {pmo} on {day.date()} ({float(done.subject['estimated_volume']):.2f}, "
         f"{done.subject['estimated_share_pct']:.2f} % of the day) approved by {done.decided_by}"
     )
 
