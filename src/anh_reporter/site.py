@@ -25,7 +25,7 @@ from pydantic import (
 
 from anh_reporter.domain.variables import VARIABLES, VariableKind
 from anh_reporter.errors import AnhError, ConfigError
-from anh_reporter.site_avm import duplicate_avm_code_problem
+from anh_reporter.site_avm import duplicate_avm_code_problem, reserved_well_code_problem
 from anh_reporter.site_injection import injection_meter_problem
 from anh_reporter.site_tanks import SiteModel as _Model
 from anh_reporter.site_tanks import Tank, check_level_telemetry
@@ -417,6 +417,8 @@ class FieldSite(_Model):
         _no_duplicates(pmo_codes, "PMO code")
         _no_duplicates([w.code for w in self.wells], "well code")
         if problem := duplicate_avm_code_problem([(w.code, w.avm_code) for w in self.wells]):
+            raise ValueError(problem)
+        if problem := reserved_well_code_problem([w.code for w in self.wells]):
             raise ValueError(problem)
         for well in self.wells:
             if well.pmo is not None and well.pmo not in pmo_codes:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from anh_reporter.allocation.forma9sh import TOTAL_LABEL, UNALLOCATED_LABEL
+
 
 def avm_key(code: str) -> str:
     """An AVM code as the ANH compares it: without case."""
@@ -27,5 +29,18 @@ def duplicate_avm_code_problem(wells: Sequence[tuple[str, str | None]]) -> str |
             return (
                 f"duplicate well AVM code {code!r}: wells {first[0]!r} ({first[1]!r}) and "
                 f"{well!r} ({code!r}) have the same one (AVM codes are compared without case)"
+            )
+    return None
+
+
+def reserved_well_code_problem(codes: Sequence[str]) -> str | None:
+    """A well code the Forma 9SH names a non-well row with (``SIN ASIGNAR``, ``TOTAL CAMPO``,
+    compared without case): it would read as that row."""
+    reserved = {c.casefold(): c for c in (UNALLOCATED_LABEL, TOTAL_LABEL)}
+    for code in codes:
+        if code.strip().casefold() in reserved:
+            return (
+                f"well code {code!r} is reserved: the Forma 9SH names its "
+                f"{reserved[code.strip().casefold()]!r} row so; give the well another code"
             )
     return None

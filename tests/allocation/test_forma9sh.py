@@ -13,15 +13,13 @@ from openpyxl import load_workbook
 from anh_reporter.allocation.errors import AllocationError
 from anh_reporter.allocation.findings import Code
 from anh_reporter.allocation.forma9sh import (
-    COLUMNS,
     Cumulative,
     Forma9sh,
     WellDailyFigures,
     WellMaster,
     monthly_form,
-    to_csv,
-    to_xlsx,
 )
+from anh_reporter.allocation.forma9sh_files import COLUMNS, to_csv, to_xlsx
 from anh_reporter.allocation.hours_on import WellStatus
 
 from .helpers import D

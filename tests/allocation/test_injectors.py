@@ -20,13 +20,8 @@ from decimal import Decimal
 import pytest
 
 from anh_reporter.allocation.field_day import FieldDay, WellDayInput, allocate_field_day
-from anh_reporter.allocation.forma9sh import (
-    COLUMNS,
-    WellDailyFigures,
-    WellMaster,
-    monthly_form,
-    table,
-)
+from anh_reporter.allocation.forma9sh import WellDailyFigures, WellMaster, monthly_form
+from anh_reporter.allocation.forma9sh_files import COLUMNS, table
 from anh_reporter.allocation.hours_on import WellStatus, resolve_hours_on
 from anh_reporter.allocation.topology import Topology, TopologyError, TopologyWell
 from anh_reporter.allocation.well_tests import WellTestState, without_test

@@ -13,7 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from anh_reporter.allocation.forma9sh import monthly_form, to_csv
+from anh_reporter.allocation.forma9sh import monthly_form
+from anh_reporter.allocation.forma9sh_files import to_csv
 from anh_reporter.config import get_settings
 from anh_reporter.reports.cli import app as report_app
 from anh_reporter.reports.errors import ReportError

@@ -16,7 +16,7 @@ import pytest
 
 from anh_reporter import cli
 from anh_reporter.reports.errors import ReportError
-from anh_reporter.reports.monthly import field_month, parse_month
+from anh_reporter.reports.monthly import NoSignedReport, field_month, parse_month
 from anh_reporter.storage.database import Database
 
 from ..production.helpers import FIELD, load_test_site
@@ -43,8 +43,9 @@ def test_a_month_that_has_not_started_is_refused(conn: Conn) -> None:
         match=r"^month 2026-02 has not started \(the field's contract day is 2026-01-31\)$",
     ):
         field_month(conn, FIELD, "2026-02", now=before)
-    started = field_month(conn, FIELD, "2026-02", now=before + dt.timedelta(minutes=1))
-    assert (started.year, started.month) == (2026, 2)
+    # Started, but nothing signed in it: refused too, not written as a form of zeros.
+    with pytest.raises(NoSignedReport, match=r"^no signed daily report for CAMPO-TEST in 2026-02$"):
+        field_month(conn, FIELD, "2026-02", now=before + dt.timedelta(minutes=1))
 
 
 def test_cli_refuses_in_one_line_and_writes_nothing(
@@ -59,6 +60,7 @@ def test_cli_refuses_in_one_line_and_writes_nothing(
     for text, message in (
         ("2026-1", "month '2026-1' is not YYYY-MM"),
         (month, f"month {month} has not started (the field's contract day is "),
+        ("1999-02", f"no signed daily report for {FIELD} in 1999-02"),
     ):
         with pytest.raises(SystemExit) as exit_info:
             cli.main(["report", "monthly", "--field", FIELD, "--month", text, "--out", str(out)])

@@ -46,6 +46,9 @@ class Code(StrEnum):
     INJECTION_METER_GAP = "injection_meter_gap"
     MONTH_DAYS_MISSING = "month_days_missing"
     MONTH_AVM_CODE_CHANGED = "month_avm_code_changed"
+    MONTH_HOURS_UNKNOWN = "month_hours_unknown"
+    MONTH_VOLUME_UNKNOWN = "month_volume_unknown"
+    MONTH_VOLUME_UNALLOCATED = "month_volume_unallocated"
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,20 @@ Decimal sums of the daily volumes, so the form's totals equal the sum of the sig
 the last 0.01. Monthly ratios are computed from the month's volumes (not averaged day by day);
 API gravity is the oil-weighted mean of the days that have one.
 
-:func:`to_csv` and :func:`to_xlsx` return the file's bytes (the caller writes them) with the
-Spanish headers of :data:`COLUMNS`; docs/allocation.md maps each header to its field. A caller
-holding the official layout passes its own ``headers``.
+What a signed day does not say is not written as 0: a well-day without hours on (a day signed
+in a profile before idp-1.2) leaves the well's hours and days on production empty, a fluid no
+signed day of the month gives leaves its cells empty (a month with some days known adds those,
+warned), each with a warning naming the days. Production a signed day left unallocated (no well
+could take it) is its own row, ``SIN ASIGNAR`` (:data:`UNALLOCATED_LABEL`), before the total, so
+the field total is the signed days' production.
+
+The files (CSV, XLSX) are written by ``forma9sh_files``.
 """
 
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +31,13 @@ from anh_reporter.allocation.hours_on import WellStatus
 from anh_reporter.allocation.ratios import well_ratios
 from anh_reporter.domain.mpms import round_half_up
 
+TOTAL_LABEL = "TOTAL CAMPO"
+"""The "Pozo" of the field total row."""
+UNALLOCATED_LABEL = "SIN ASIGNAR"
+"""The "Pozo" of the row of production no well was allocated. Neither is ever a well's code (a
+site file refuses them, ``site.Well``), and both rows have an empty "Código AVM" (a well's row
+always has one)."""
+UNALLOCATED_NAME = "Producción sin asignar a pozos"
 API_INCREMENT = Decimal("0.1")
 FACTOR_INCREMENT = Decimal("0.00001")
 
@@ -47,15 +57,15 @@ class WellMaster:
 
 @dataclass(frozen=True)
 class WellDailyFigures:
-    """One well's signed figures for one contract day."""
+    """One well's signed figures for one contract day (None: the signed day does not say)."""
 
     well: str
     day: dt.date
-    hours_on: Decimal
-    oil_bbl: Decimal
-    gas_kscf: Decimal
-    water_bbl: Decimal
-    status: WellStatus
+    hours_on: Decimal | None
+    oil_bbl: Decimal | None
+    gas_kscf: Decimal | None
+    water_bbl: Decimal | None
+    status: WellStatus | None
     api_gravity: Decimal | None = None
     theoretical_oil_bbl: Decimal | None = None
     """The day's theoretical oil (test rate × hours / 24), for the correction factor."""
@@ -64,38 +74,66 @@ class WellDailyFigures:
 
     def __post_init__(self) -> None:
         where = f"daily figures of well {self.well!r} on {self.day}"
-        require_non_negative(f"{where}: hours on", self.hours_on, "h")
-        require_non_negative(f"{where}: oil", self.oil_bbl, "bbl")
-        require_non_negative(f"{where}: gas", self.gas_kscf, "kscf")
-        require_non_negative(f"{where}: water", self.water_bbl, "bbl")
+        for name, value, unit in (
+            ("hours on", self.hours_on, "h"),
+            ("oil", self.oil_bbl, "bbl"),
+            ("gas", self.gas_kscf, "kscf"),
+            ("water", self.water_bbl, "bbl"),
+        ):
+            if value is not None:
+                require_non_negative(f"{where}: {name}", value, unit)
+
+
+@dataclass(frozen=True)
+class UnallocatedDay:
+    """What a signed day's production left unallocated (no well could take it), per fluid
+    (None: the day does not measure that fluid)."""
+
+    day: dt.date
+    oil_bbl: Decimal | None
+    gas_kscf: Decimal | None
+    water_bbl: Decimal | None
+
+    def __post_init__(self) -> None:
+        where = f"unallocated production on {self.day}"
+        for name, value in (
+            ("oil", self.oil_bbl),
+            ("gas", self.gas_kscf),
+            ("water", self.water_bbl),
+        ):
+            if value is not None:
+                require_non_negative(f"{where}: {name}", value, "bbl" if name != "gas" else "kscf")
 
 
 @dataclass(frozen=True)
 class Cumulative:
-    """A well's cumulative production up to the start of the month."""
+    """A well's cumulative production up to the start of the month (None: no signed day
+    before the month gives that fluid)."""
 
-    oil_bbl: Decimal = Decimal(0)
-    gas_kscf: Decimal = Decimal(0)
-    water_bbl: Decimal = Decimal(0)
+    oil_bbl: Decimal | None = None
+    gas_kscf: Decimal | None = None
+    water_bbl: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class Forma9shRow:
-    """One well's line of the form (or the field total line, with ``well`` = ``TOTAL``)."""
+    """One well's line of the form (or the field total line, with ``well`` = ``TOTAL``, or the
+    unallocated production's, with ``well`` = :data:`UNALLOCATED_LABEL`). None: not known from
+    the signed days (an empty cell)."""
 
     well: str
     name: str
     municipality_dane: str
     production_method: str
     status: str
-    days_on: int
-    hours_on: Decimal
-    oil_bbl: Decimal
-    gas_kscf: Decimal
-    water_bbl: Decimal
-    oil_cumulative_bbl: Decimal
-    gas_cumulative_kscf: Decimal
-    water_cumulative_bbl: Decimal
+    days_on: int | None
+    hours_on: Decimal | None
+    oil_bbl: Decimal | None
+    gas_kscf: Decimal | None
+    water_bbl: Decimal | None
+    oil_cumulative_bbl: Decimal | None
+    gas_cumulative_kscf: Decimal | None
+    water_cumulative_bbl: Decimal | None
     bsw_pct: Decimal | None
     api_gravity: Decimal | None
     gor_scf_bbl: Decimal | None
@@ -116,6 +154,9 @@ class Forma9sh:
     rows: tuple[Forma9shRow, ...]
     total: Forma9shRow
     findings: tuple[Finding, ...] = field(default=())
+    unallocated: Forma9shRow | None = None
+    """The production no well was allocated (``SIN ASIGNAR``), when the month or the days
+    before it have some; the total counts it."""
 
     @property
     def period(self) -> str:
@@ -139,19 +180,24 @@ def monthly_form(
     wells: Sequence[WellMaster],
     dailies: Sequence[WellDailyFigures],
     opening: Mapping[str, Cumulative] | None = None,
+    unallocated: Sequence[UnallocatedDay] = (),
+    unallocated_opening: Cumulative | None = None,
 ) -> Forma9sh:
     """Build the month's form from the daily figures of ``wells`` (module docstring).
 
     A daily figure outside the month, for an unknown well, or twice for one well and day is an
     error. A well with fewer daily figures than the month has days gets a warning (the form
     still adds what there is). A well's AVM code is the one its latest signed day carries
-    (:func:`avm_code_of_month`).
+    (:func:`avm_code_of_month`). ``unallocated`` is each signed day's production that no well
+    took (``unallocated_opening``: the days before the month's): listed as its own row, with
+    a warning naming each fluid's volume and days, when the month or the days before have any.
     """
     if not 1 <= month <= 12:
         raise AllocationError(f"month {month} is outside [1, 12]")
     first = dt.date(year, month, 1)
     days_in_month = calendar.monthrange(year, month)[1]
     last = dt.date(year, month, days_in_month)
+    period = f"{year:04d}-{month:02d}"
     masters = {w.well: w for w in wells}
     if len(masters) != len(wells):
         raise AllocationError(f"a well is listed twice in the Forma 9SH of {field_code!r}")
@@ -164,7 +210,7 @@ def monthly_form(
             )
         if not first <= d.day <= last:
             raise AllocationError(
-                f"daily figures of well {d.well!r} on {d.day} fall outside {year:04d}-{month:02d}"
+                f"daily figures of well {d.well!r} on {d.day} fall outside {period}"
             )
         if d.day in by_well[d.well]:
             raise AllocationError(f"daily figures of well {d.well!r} on {d.day} are given twice")
@@ -180,7 +226,7 @@ def monthly_form(
                     Code.MONTH_DAYS_MISSING,
                     Severity.WARNING,
                     f"{len(days)} of {days_in_month} days have signed figures in "
-                    f"{year:04d}-{month:02d}: the month adds only those"
+                    f"{period}: the month adds only those"
                     + (
                         ""
                         if days
@@ -190,11 +236,127 @@ def monthly_form(
                     code,
                 )
             )
-        avm, note = avm_code_of_month(masters[code], days, f"{year:04d}-{month:02d}")
+        avm, note = avm_code_of_month(masters[code], days, period)
         if note is not None:
             findings.append(note)
+        findings.extend(unknown_findings(code, days, period))
         rows.append(_row(masters[code], days, opening.get(code, Cumulative()), avm))
-    return Forma9sh(field_code, contract, year, month, tuple(rows), _total(rows), tuple(findings))
+    extra = _unallocated_row(field_code, period, unallocated, unallocated_opening, first, last)
+    if extra is not None:
+        findings.append(extra[1])
+    lines = [*rows, extra[0]] if extra is not None else rows
+    return Forma9sh(
+        field_code, contract, year, month, tuple(rows), _total(lines), tuple(findings),
+        None if extra is None else extra[0],
+    )  # fmt: skip
+
+
+FLUID_NAMES: tuple[tuple[str, str, str], ...] = (
+    ("oil", "oil_bbl", "bbl"),
+    ("gas", "gas_kscf", "kscf"),
+    ("water", "water_bbl", "bbl"),
+)
+"""Each fluid's name, its attribute in the daily figures and rows, and its unit."""
+
+
+def unknown_findings(well: str, days: Sequence[WellDailyFigures], period: str) -> list[Finding]:
+    """Warnings for a well's signed days that do not give its hours on or a fluid's volume.
+
+    Hours on: the well's hours and days on production are left empty (they cannot be known);
+    a fluid: the month adds the days that give it (every day without: left empty).
+    """
+    out: list[Finding] = []
+    no_hours = [d.day for d in days if d.hours_on is None]
+    if no_hours:
+        out.append(
+            Finding(
+                Code.MONTH_HOURS_UNKNOWN,
+                Severity.WARNING,
+                f"{_day_list(no_hours)} signed without the well's hours on (a profile before "
+                f"idp-1.2, or hours not known): its hours and days on production in {period} are "
+                "left empty, not counted as 0",
+                well,
+            )
+        )
+    for fluid, attr, _ in FLUID_NAMES:
+        missing = [d.day for d in days if getattr(d, attr) is None]
+        if not missing:
+            continue
+        known = len(days) - len(missing)
+        what = (
+            f"its {fluid} of the month is the sum of the other {known} signed day(s)"
+            if known
+            else f"its {fluid} of {period} is left empty, not 0"
+        )
+        out.append(
+            Finding(
+                Code.MONTH_VOLUME_UNKNOWN,
+                Severity.WARNING,
+                f"{_day_list(missing)} signed without the well's {fluid} (no meter of that fluid "
+                f"for it, or no volume measured): {what}",
+                well,
+            )
+        )
+    return out
+
+
+def _unallocated_row(
+    field_code: str,
+    period: str,
+    days: Sequence[UnallocatedDay],
+    opening: Cumulative | None,
+    first: dt.date,
+    last: dt.date,
+) -> tuple[Forma9shRow, Finding] | None:
+    """The ``SIN ASIGNAR`` row and its warning, or None when nothing was ever left unallocated."""
+    for d in days:
+        if not first <= d.day <= last:
+            raise AllocationError(f"unallocated production on {d.day} falls outside {period}")
+    if len({d.day for d in days}) != len(days):
+        raise AllocationError(f"unallocated production of a day of {period} is given twice")
+    opening = opening or Cumulative()
+    month = {attr: _known_sum([getattr(d, attr) for d in days]) for _, attr, _ in FLUID_NAMES}
+    before = {attr: getattr(opening, attr) for _, attr, _ in FLUID_NAMES}
+    if not any(month.values()) and not any(before.values()):
+        return None
+    listed = []
+    for fluid, attr, unit in FLUID_NAMES:
+        volume = month[attr]
+        if volume:
+            on = _day_list(sorted(d.day for d in days if getattr(d, attr)))
+            listed.append(f"{fluid} {volume} {unit} ({on})")
+    said = "; ".join(listed) if listed else f"none in {period}, but some before it"
+    finding = Finding(
+        Code.MONTH_VOLUME_UNALLOCATED,
+        Severity.WARNING,
+        f"production the signed days left to no well: {said}: listed as {UNALLOCATED_LABEL!r}, "
+        "counted in the field total",
+        field_code,
+    )
+    cumulative = {attr: _plus(before[attr], month[attr]) for _, attr, _ in FLUID_NAMES}
+    oil, gas, water = month["oil_bbl"], month["gas_kscf"], month["water_bbl"]
+    ratios = well_ratios(oil, gas, water)
+    row = Forma9shRow(
+        well=UNALLOCATED_LABEL,
+        name=UNALLOCATED_NAME,
+        municipality_dane="",
+        production_method="",
+        status="",
+        days_on=None,
+        hours_on=None,
+        oil_bbl=oil,
+        gas_kscf=gas,
+        water_bbl=water,
+        oil_cumulative_bbl=cumulative["oil_bbl"],
+        gas_cumulative_kscf=cumulative["gas_kscf"],
+        water_cumulative_bbl=cumulative["water_bbl"],
+        bsw_pct=ratios.bsw_pct,
+        api_gravity=None,
+        gor_scf_bbl=ratios.gor_scf_bbl,
+        correction_factor=None,
+        days_reported=len(days),
+    )
+    return row, finding
 
 
 def avm_code_of_month(
@@ -241,38 +403,57 @@ def _sum(values: Sequence[Decimal]) -> Decimal:
     return sum(values, Decimal(0))
 
 
+def _known_sum(values: Sequence[Decimal | None]) -> Decimal | None:
+    """The sum of the known values; None when none is known (0 for no value at all)."""
+    known = [v for v in values if v is not None]
+    if values and not known:
+        return None
+    return _sum(known)
+
+
+def _plus(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """a + b, an unknown one left out; None when both are unknown."""
+    if a is None and b is None:
+        return None
+    return (a or Decimal(0)) + (b or Decimal(0))
+
+
 def _row(
     master: WellMaster, days: Sequence[WellDailyFigures], start: Cumulative, avm_code: str
 ) -> Forma9shRow:
-    oil = _sum([d.oil_bbl for d in days])
-    gas = _sum([d.gas_kscf for d in days])
-    water = _sum([d.water_bbl for d in days])
+    oil = _known_sum([d.oil_bbl for d in days])
+    gas = _known_sum([d.gas_kscf for d in days])
+    water = _known_sum([d.water_bbl for d in days])
     ratios = well_ratios(oil, gas, water)
-    weighted = [(d.api_gravity, d.oil_bbl) for d in days if d.api_gravity is not None]
-    weight = _sum([w for _, w in weighted])
+    weighted = [(d.api_gravity, d.oil_bbl) for d in days if d.api_gravity is not None and d.oil_bbl]
+    weight = _sum([w for _, w in weighted if w is not None])
     api = (
-        round_half_up(_sum([a * w for a, w in weighted]) / weight, API_INCREMENT)
+        round_half_up(_sum([a * w for a, w in weighted if w is not None]) / weight, API_INCREMENT)
         if weight > 0
         else None
     )
     theoretical = [d.theoretical_oil_bbl for d in days if d.theoretical_oil_bbl is not None]
     factor = None
-    if theoretical and len(theoretical) == len(days) and _sum(theoretical) > 0:
+    if oil is not None and theoretical and len(theoretical) == len(days) and _sum(theoretical) > 0:
         factor = round_half_up(oil / _sum(theoretical), FACTOR_INCREMENT)
+    hours_known = all(d.hours_on is not None for d in days)
+    last_status = days[-1].status if days else None
     return Forma9shRow(
         well=master.well,
         name=master.name,
         municipality_dane=master.municipality_dane,
         production_method=master.production_method,
-        status=str(days[-1].status) if days else "",
-        days_on=sum(1 for d in days if d.hours_on > 0),
-        hours_on=_sum([d.hours_on for d in days]),
+        status="" if last_status is None else str(last_status),
+        days_on=sum(1 for d in days if d.hours_on) if hours_known else None,
+        hours_on=_sum([d.hours_on for d in days if d.hours_on is not None])
+        if hours_known
+        else None,
         oil_bbl=oil,
         gas_kscf=gas,
         water_bbl=water,
-        oil_cumulative_bbl=start.oil_bbl + oil,
-        gas_cumulative_kscf=start.gas_kscf + gas,
-        water_cumulative_bbl=start.water_bbl + water,
+        oil_cumulative_bbl=_plus(start.oil_bbl, oil),
+        gas_cumulative_kscf=_plus(start.gas_kscf, gas),
+        water_cumulative_bbl=_plus(start.water_bbl, water),
         bsw_pct=ratios.bsw_pct,
         api_gravity=api,
         gor_scf_bbl=ratios.gor_scf_bbl,
@@ -282,178 +463,37 @@ def _row(
     )
 
 
+def _column(rows: Sequence[Forma9shRow], attr: str) -> Decimal | None:
+    """A column's total: the known cells' sum; None (empty) when every cell is empty."""
+    values = [getattr(r, attr) for r in rows]
+    known = [v for v in values if v is not None]
+    return _sum(known) if known or not values else None
+
+
 def _total(rows: Sequence[Forma9shRow]) -> Forma9shRow:
-    oil = _sum([r.oil_bbl for r in rows])
-    gas = _sum([r.gas_kscf for r in rows])
-    water = _sum([r.water_bbl for r in rows])
+    oil = _column(rows, "oil_bbl")
+    gas = _column(rows, "gas_kscf")
+    water = _column(rows, "water_bbl")
     ratios = well_ratios(oil, gas, water)
+    wells = [r for r in rows if r.well != UNALLOCATED_LABEL]
+    hours = [r.hours_on for r in wells]
     return Forma9shRow(
         well="TOTAL",
         name="",
         municipality_dane="",
         production_method="",
         status="",
-        days_on=sum(r.days_on for r in rows),
-        hours_on=_sum([r.hours_on for r in rows]),
+        days_on=None,
+        hours_on=None if None in hours else _sum([h for h in hours if h is not None]),
         oil_bbl=oil,
         gas_kscf=gas,
         water_bbl=water,
-        oil_cumulative_bbl=_sum([r.oil_cumulative_bbl for r in rows]),
-        gas_cumulative_kscf=_sum([r.gas_cumulative_kscf for r in rows]),
-        water_cumulative_bbl=_sum([r.water_cumulative_bbl for r in rows]),
+        oil_cumulative_bbl=_column(rows, "oil_cumulative_bbl"),
+        gas_cumulative_kscf=_column(rows, "gas_cumulative_kscf"),
+        water_cumulative_bbl=_column(rows, "water_cumulative_bbl"),
         bsw_pct=ratios.bsw_pct,
         api_gravity=None,
         gor_scf_bbl=ratios.gor_scf_bbl,
         correction_factor=None,
-        days_reported=sum(r.days_reported for r in rows),
+        days_reported=sum(r.days_reported for r in wells),
     )
-
-
-# --- Files -------------------------------------------------------------------------------------
-
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("period", "Mes"),
-    ("contract", "Contrato"),
-    ("field", "Campo"),
-    ("well", "Pozo"),
-    ("avm_code", "Código AVM"),
-    ("name", "Nombre del pozo"),
-    ("municipality_dane", "Municipio (código DANE)"),
-    ("production_method", "Método de producción"),
-    ("status", "Estado del pozo"),
-    ("days_on", "Días de producción"),
-    ("hours_on", "Horas de producción"),
-    ("oil_bbl", "Petróleo del mes (Bls)"),
-    ("gas_kscf", "Gas del mes (KPC)"),
-    ("water_bbl", "Agua del mes (Bls)"),
-    ("oil_cumulative_bbl", "Petróleo acumulado (Bls)"),
-    ("gas_cumulative_kscf", "Gas acumulado (KPC)"),
-    ("water_cumulative_bbl", "Agua acumulada (Bls)"),
-    ("bsw_pct", "BSW (%)"),
-    ("api_gravity", "Gravedad API (°API)"),
-    ("gor_scf_bbl", "RGP (PCS/Bl)"),
-    ("correction_factor", "Factor de corrección"),
-)
-"""Column key and Spanish header, in order (docs/allocation.md maps them)."""
-
-STATUS_ES: dict[str, str] = {
-    "producing": "Productor",
-    "shut_in": "Cerrado",
-    "workover": "En reacondicionamiento",
-    "suspended": "Suspendido",
-    "abandoned": "Abandonado",
-    "injecting": "Inyector",
-}
-
-METHOD_ES: dict[str, str] = {
-    "natural_flow": "Flujo natural",
-    "esp": "Bombeo electrosumergible (BES)",
-    "rod_pump": "Bombeo mecánico",
-    "pcp": "Bombeo por cavidades progresivas (BCP)",
-    "gas_lift": "Levantamiento por gas (gas lift)",
-    "jet_pump": "Bombeo hidráulico tipo jet",
-    "injector": "Inyector",
-}
-
-TOTAL_LABEL = "TOTAL CAMPO"
-
-
-def table(form: Forma9sh) -> list[list[str | int | Decimal | None]]:
-    """The form's rows, then the total row, as lists of cell values in :data:`COLUMNS` order."""
-    out: list[list[str | int | Decimal | None]] = []
-    for row in (*form.rows, form.total):
-        is_total = row is form.total
-        values: dict[str, str | int | Decimal | None] = {
-            "period": form.period,
-            "contract": form.contract,
-            "field": form.field_code,
-            "well": TOTAL_LABEL if is_total else row.well,
-            "avm_code": row.avm_code,
-            "name": row.name,
-            "municipality_dane": row.municipality_dane,
-            "production_method": METHOD_ES.get(row.production_method, row.production_method),
-            "status": STATUS_ES.get(row.status, row.status),
-            "days_on": None if is_total else row.days_on,
-            "hours_on": row.hours_on,
-            "oil_bbl": row.oil_bbl,
-            "gas_kscf": row.gas_kscf,
-            "water_bbl": row.water_bbl,
-            "oil_cumulative_bbl": row.oil_cumulative_bbl,
-            "gas_cumulative_kscf": row.gas_cumulative_kscf,
-            "water_cumulative_bbl": row.water_cumulative_bbl,
-            "bsw_pct": row.bsw_pct,
-            "api_gravity": row.api_gravity,
-            "gor_scf_bbl": row.gor_scf_bbl,
-            "correction_factor": row.correction_factor,
-        }
-        out.append([values[key] for key, _ in COLUMNS])
-    return out
-
-
-def _headers(headers: Mapping[str, str] | None) -> list[str]:
-    given = dict(headers or {})
-    unknown = sorted(set(given) - {key for key, _ in COLUMNS})
-    if unknown:
-        raise AllocationError(
-            f"Forma 9SH headers given for unknown columns {unknown}; columns are "
-            f"{[key for key, _ in COLUMNS]}"
-        )
-    return [given.get(key, header) for key, header in COLUMNS]
-
-
-def to_csv(form: Forma9sh, *, headers: Mapping[str, str] | None = None) -> bytes:
-    """The form as CSV (UTF-8, comma-separated, decimal point, empty cell for no value)."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(_headers(headers))
-    for cells in table(form):
-        writer.writerow("" if c is None else str(c) for c in cells)
-    return buffer.getvalue().encode("utf-8")
-
-
-def to_xlsx(form: Forma9sh, *, headers: Mapping[str, str] | None = None) -> bytes:
-    """The form as an XLSX workbook (one sheet, numbers as numbers, a bold header and total)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None  # noqa: S101 - narrows for mypy: a new workbook has its first sheet
-    sheet.title = f"Forma 9SH {form.period}"
-    sheet.append(_headers(headers))
-    rows = table(form)
-    for cells in rows:
-        sheet.append(cells)
-    bold = Font(bold=True)
-    for cell in (*sheet[1], *sheet[len(rows) + 1]):
-        cell.font = bold
-    for index, (key, _) in enumerate(COLUMNS, start=1):
-        fmt = _NUMBER_FORMATS.get(key)
-        if fmt is None:
-            continue
-        for row in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-            for cell in row:
-                cell.number_format = fmt
-    sheet.freeze_panes = "A2"
-    # Reproducible files: the document's timestamps are the month's, not the time of writing.
-    stamp = dt.datetime(form.year, form.month, 1)  # noqa: DTZ001 - openpyxl stores naive times
-    book.properties.created = stamp
-    book.properties.modified = stamp
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-_NUMBER_FORMATS: dict[str, str] = {
-    "hours_on": "0.00",
-    "oil_bbl": "0.00",
-    "gas_kscf": "0.00",
-    "water_bbl": "0.00",
-    "oil_cumulative_bbl": "0.00",
-    "gas_cumulative_kscf": "0.00",
-    "water_cumulative_bbl": "0.00",
-    "bsw_pct": "0.00",
-    "api_gravity": "0.0",
-    "gor_scf_bbl": "0.0",
-    "correction_factor": "0.00000",
-}

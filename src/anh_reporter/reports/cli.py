@@ -331,7 +331,7 @@ def report_monthly(
     ] = None,
 ) -> None:
     """Forma 9SH of a field's month (per well), from its signed daily reports."""
-    from anh_reporter.allocation.forma9sh import to_csv, to_xlsx
+    from anh_reporter.allocation.forma9sh_files import to_csv, to_xlsx
     from anh_reporter.reports.monthly import field_month
 
     if format_ not in ("csv", "xlsx"):

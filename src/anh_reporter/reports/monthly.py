@@ -8,9 +8,21 @@ totals are the sums of the signed daily figures to the last 0.01. The cumulative
 from the sum of every signed day before the month.
 
 A day signed in a profile before idp-1.2 has no per-well hours or status: its volumes count,
-its hours count as 0 and its status as producing. A day signed in a profile with other key
-names (``anh-es-1.0``) is read through its profile's names, so a field may change profile
-within a month.
+its hours and status are unknown (the well's hours and days on production are left empty, and
+its status too when that day is the month's last; warned). A well row's fluid that is null is
+unknown when the row names no production PMO of that fluid (no meter: a field without a gas
+meter) or that PMO has no figure; it is 0 when the PMO has a figure and the well was allocated
+none of it (a well without a test or hours on: others, or ``SIN ASIGNAR``, carry it) or the
+well injected. Rows of a profile without the PMO of each fluid (before idp-1.2) are judged by
+the PMOs of that fluid the day shows. A day signed in a profile with other key names
+(``anh-es-1.0``) is read through its profile's names, so a field may change profile within a
+month.
+
+What a signed day left unallocated is read from its allocation (``allocation.pmos[].unallocated``
+per fluid, idp-1.2 on); a day without that section (an older profile) gives its field figure
+less its wells' (oil: the totals' NSV; gas: the totals' kscf; water: the totals' less the S&W of
+the wells' oil PMOs), never below 0. A
+month with no signed day at all is refused (:class:`NoSignedReport`), not written as zeros.
 
 Each well's AVM code is the one its signed rows carry (``avm_code``, from idp-1.3 and
 anh-es-1.1); a day signed in a profile without it counts with the well's code in force when that
@@ -33,6 +45,7 @@ import psycopg
 from anh_reporter.allocation.forma9sh import (
     Cumulative,
     Forma9sh,
+    UnallocatedDay,
     WellDailyFigures,
     WellMaster,
     monthly_form,
@@ -49,6 +62,15 @@ Conn = psycopg.Connection[Any]
 ZERO = Decimal(0)
 FIRST_YEAR, LAST_YEAR = 1970, 2199
 _MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+FLUIDS = ("oil", "gas", "water")
+WELL_KEY = {"oil": "oil_net_bbl", "gas": "gas_kpc", "water": "water_bbl"}
+"""A well row's figure of each fluid."""
+PMO_KEY = {"oil": "oil_net_bbl", "gas": "gas_kpc", "water": "water_net_bbl"}
+"""A PMO's figure of each fluid (a production PMO of that fluid)."""
+
+
+class NoSignedReport(ReportError):
+    """The month has no signed daily report: there is nothing to write a form from."""
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -90,29 +112,107 @@ def signed_documents(
 
 
 def daily_figures(documents: Iterable[dict[str, Any]]) -> list[WellDailyFigures]:
-    """Each well row of each signed document as the form's daily figures."""
+    """Each well row of each signed document as the form's daily figures (None: the row does
+    not give it; a null volume is 0 or unknown as the module docstring says)."""
     out: list[WellDailyFigures] = []
     for doc in documents:
         day = dt.date.fromisoformat(doc["contract_day"]["date"])
-        api = {p["code"]: p.get("api_gravity") for p in doc.get("pmos", [])}
+        pmos = {p["code"]: p for p in doc.get("pmos", [])}
+        measured = {f: _measured_by_kind(doc, f) for f in FLUIDS}
         for w in doc.get("wells", []):
             oil_pmo = (w.get("pmos") or {}).get("oil", w.get("pmo"))
-            status = w.get("status") or "producing"
+            status = w.get("status")
+            volumes = {f: _well_volume(w, f, pmos, measured[f]) for f in FLUIDS}
             out.append(
                 WellDailyFigures(
                     well=w["code"],
                     day=day,
-                    hours_on=_dec(w.get("hours_on")),
-                    oil_bbl=_dec(w.get("oil_net_bbl")),
-                    gas_kscf=_dec(w.get("gas_kpc")),
-                    water_bbl=_dec(w.get("water_bbl")),
-                    status=WellStatus(status),
-                    api_gravity=_opt(api.get(oil_pmo)) if w.get("oil_net_bbl") else None,
+                    hours_on=_opt(w.get("hours_on")),
+                    oil_bbl=volumes["oil"],
+                    gas_kscf=volumes["gas"],
+                    water_bbl=volumes["water"],
+                    status=None if status is None else WellStatus(status),
+                    api_gravity=_opt((pmos.get(oil_pmo) or {}).get("api_gravity"))
+                    if w.get("oil_net_bbl")
+                    else None,
                     theoretical_oil_bbl=_opt(w.get("theoretical_oil_bbl")),
                     avm_code=w.get("avm_code"),
                 )
             )
     return out
+
+
+def _measured_by_kind(doc: dict[str, Any], fluid: str) -> bool:
+    """The day shows a PMO of ``fluid`` with a figure of it."""
+    return any(
+        p.get("kind") == fluid and p.get(PMO_KEY[fluid]) is not None for p in doc.get("pmos", [])
+    )
+
+
+def _well_volume(
+    w: dict[str, Any], fluid: str, pmos: dict[str, dict[str, Any]], by_kind: bool
+) -> Decimal | None:
+    """A well row's figure of ``fluid``: its value; for null, 0 or None (unknown)."""
+    value = w.get(WELL_KEY[fluid])
+    if value is not None:
+        return Decimal(value)
+    if w.get("status") == "injecting":
+        return ZERO  # an injecting well produces nothing
+    if "pmos" in w:  # idp-1.2 on: the production PMO of each fluid the well flows to
+        code = w["pmos"].get(fluid)
+        measured = code is not None and (pmos.get(code) or {}).get(PMO_KEY[fluid]) is not None
+        return ZERO if measured else None
+    return ZERO if by_kind else None
+
+
+def unallocated_days(documents: Iterable[dict[str, Any]]) -> list[UnallocatedDay]:
+    """Each signed day's production that no well took, per fluid (module docstring); a day
+    that left nothing unallocated is left out."""
+    out: list[UnallocatedDay] = []
+    for doc in documents:
+        day = dt.date.fromisoformat(doc["contract_day"]["date"])
+        allocation = doc.get("allocation")
+        if allocation is not None:
+            left: dict[str, Decimal | None] = dict.fromkeys(FLUIDS)
+            for row in allocation.get("pmos", []):
+                fluid = row["fluid"]
+                left[fluid] = (left[fluid] or ZERO) + Decimal(row["unallocated"])
+        else:
+            left = _left_by_difference(doc)
+        if any(left.values()):
+            out.append(UnallocatedDay(day, left["oil"], left["gas"], left["water"]))
+    return out
+
+
+def _left_by_difference(doc: dict[str, Any]) -> dict[str, Decimal | None]:
+    """A day signed without its allocation: the field figure less its wells', per fluid."""
+    totals = doc.get("totals") or {}
+    field = {
+        "oil": _opt(totals.get("oil_net_bbl")),
+        "gas": _opt(totals.get("gas_kpc")),
+        "water": _opt(totals.get("water_net_bbl")),
+    }
+    # The totals' water counts the S&W of the production oil PMOs, which no well takes: the
+    # wells' oil PMOs' is left out (its water PMOs' remains).
+    named = {w.get("pmo") for w in doc.get("wells", [])}
+    in_oil = _sum_opt(
+        p.get("water_net_bbl") for p in doc.get("pmos", [])
+        if p.get("kind") == "oil" and p["code"] in named
+    )  # fmt: skip
+    if field["water"] is not None and in_oil is not None:
+        field["water"] -= in_oil
+    out: dict[str, Decimal | None] = {}
+    for fluid in FLUIDS:
+        wells = sum((Decimal(w[WELL_KEY[fluid]]) for w in doc.get("wells", [])
+                     if w.get(WELL_KEY[fluid]) is not None), ZERO)  # fmt: skip
+        figure = field[fluid]
+        out[fluid] = None if figure is None else max(figure - wells, ZERO)
+    return out
+
+
+def _sum_opt(values: Iterable[Any]) -> Decimal | None:
+    known = [Decimal(v) for v in values if v is not None]
+    return sum(known, ZERO) if known else None
 
 
 def _fill_avm_codes(
@@ -129,23 +229,37 @@ def _fill_avm_codes(
         w["avm_code"] = codes.get(w["code"], w["code"])
 
 
-def _dec(value: Any) -> Decimal:
-    return ZERO if value is None else Decimal(value)
-
-
 def _opt(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
 def opening_cumulative(figures: Sequence[WellDailyFigures]) -> dict[str, Cumulative]:
-    """Per well, the sum of every signed day before the month."""
+    """Per well, the sum of every signed day before the month (a fluid no day gives: None)."""
     out: dict[str, Cumulative] = {}
     for f in figures:
         c = out.get(f.well, Cumulative())
         out[f.well] = Cumulative(
-            c.oil_bbl + f.oil_bbl, c.gas_kscf + f.gas_kscf, c.water_bbl + f.water_bbl
-        )
+            _add(c.oil_bbl, f.oil_bbl), _add(c.gas_kscf, f.gas_kscf),
+            _add(c.water_bbl, f.water_bbl),
+        )  # fmt: skip
     return out
+
+
+def unallocated_opening(days: Sequence[UnallocatedDay]) -> Cumulative:
+    """What the signed days before the month left unallocated, per fluid."""
+    c = Cumulative()
+    for d in days:
+        c = Cumulative(
+            _add(c.oil_bbl, d.oil_bbl), _add(c.gas_kscf, d.gas_kscf),
+            _add(c.water_bbl, d.water_bbl),
+        )  # fmt: skip
+    return c
+
+
+def _add(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    if a is None and b is None:
+        return None
+    return (a or ZERO) + (b or ZERO)
 
 
 def field_month(
@@ -154,7 +268,8 @@ def field_month(
     """The Forma 9SH of ``field_code`` for ``month`` (``YYYY-MM``) from its signed dailies.
 
     A month that starts after the field's contract day at ``now`` (default: the clock) has not
-    started: it is refused rather than written as a form of zeros.
+    started: it is refused rather than written as a form of zeros; so is a month without a
+    signed daily report (:class:`NoSignedReport`).
     """
     year, number = parse_month(month)
     row = conn.execute(
@@ -173,6 +288,8 @@ def field_month(
         raise ReportError(f"month {month} has not started (the field's contract day is {today})")
     last = dt.date(year, number, calendar.monthrange(year, number)[1])
     month_docs = signed_documents(conn, field_id, first, last)
+    if not month_docs:
+        raise NoSignedReport(f"no signed daily report for {field_code} in {month}")
     before = signed_documents(conn, field_id, None, first - dt.timedelta(days=1))
     stored = well_records.load_topology_rows(conn, field_id).wells
     masters = [
@@ -189,4 +306,6 @@ def field_month(
         wells=masters,
         dailies=daily_figures(month_docs),
         opening=opening_cumulative(daily_figures(before)),
+        unallocated=unallocated_days(month_docs),
+        unallocated_opening=unallocated_opening(unallocated_days(before)),
     )

@@ -6,14 +6,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from anh_reporter.allocation.forma9sh import to_csv, to_xlsx
+from anh_reporter.allocation.forma9sh_files import to_csv, to_xlsx
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.errors import ApiError, not_found
 from anh_reporter.api.params import MAX_ID32
 from anh_reporter.api.permissions import Permission
 from anh_reporter.api.scoping import Principal, require_field_visible
 from anh_reporter.reports.errors import ReportError
-from anh_reporter.reports.monthly import field_month
+from anh_reporter.reports.monthly import NoSignedReport, field_month
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 Reader = Annotated[Principal, require(Permission.REPORTS_READ)]
@@ -44,6 +44,8 @@ async def get_forma9sh(
             raise not_found("field", field_id)
         try:
             form = field_month(conn, str(row[0]), month)
+        except NoSignedReport as exc:
+            raise ApiError(404, "not_found", str(exc)) from None
         except ReportError as exc:
             raise ApiError(422, "validation_error", str(exc)) from None
         return str(row[0]), to_csv(form) if format == "csv" else to_xlsx(form)
