@@ -1,0 +1,1 @@
+import{E as e,G as t,H as n,M as r,N as i,T as a,a as o,g as s,k as c,m as l}from"./index-SasZh7AW.js";var u={key:0},d=c({__name:`HomeView`,setup(c){let{t:d}=s(),f=l(),p=o();return r(()=>{let e=p.fields[0];e&&f.replace({name:`overview`,params:{fieldId:e.id}})}),(r,o)=>n(p).fields.length===0?(i(),e(`p`,u,t(n(d)(`home.noFields`)),1)):a(``,!0)}});export{d as default};

@@ -1,0 +1,1 @@
+import{C as e,D as t,E as n,F as r,G as i,H as a,N as o,O as s,R as c,g as l,k as u,x as d}from"./index-SasZh7AW.js";var f=u({__name:`NotFoundView`,setup(u){let{t:f}=l();return(l,u)=>{let p=r(`RouterLink`);return o(),n(d,null,[e(`h1`,null,i(a(f)(`notFound.title`)),1),s(p,{to:`/`},{default:c(()=>[t(i(a(f)(`notFound.home`)),1)]),_:1})],64)}}});export{f as default};
