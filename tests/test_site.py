@@ -250,6 +250,10 @@ def test_a_wells_avm_code_is_one_of_a_kind_within_its_field() -> None:
         )
     with pytest.raises(ValueError, match="avm_code"):
         FieldSite.model_validate(field({"code": "W-1", "name": "1", "avm_code": " CDL-1"}))
+    # The Forma 9SH's own rows: no well may be named like them, in any case.
+    for reserved in ("SIN ASIGNAR", "total campo"):
+        with pytest.raises(ValueError, match=reserved):
+            FieldSite.model_validate(field({"code": reserved, "name": "1"}))
 
 
 def test_a_sections_own_check_is_not_followed_by_the_whole_section() -> None:

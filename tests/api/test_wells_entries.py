@@ -104,6 +104,9 @@ async def test_forma9sh_route_serves_csv_and_xlsx(
     assert r.status_code == 200 and r.content[:2] == b"PK"
     r = await client.get(f"/api/v1/reports/fields/{field}/forma9sh/2026-13", headers=auth)
     assert r.status_code == 422
+    r = await client.get(f"/api/v1/reports/fields/{field}/forma9sh/2025-06", headers=auth)
+    assert r.status_code == 404
+    assert "no signed daily report for" in r.text and "2025-06" in r.text
 
 
 def _with_separator_series(db: Database, well_id: int) -> tuple[str, str]:
