@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from anh_reporter.allocation.errors import AllocationError, require_non_negative
 from anh_reporter.allocation.findings import Code, Finding, Severity
+from anh_reporter.allocation.fluids import HOURS_INCREMENT, VOLUME_INCREMENT
 from anh_reporter.allocation.hours_on import WellStatus
 from anh_reporter.allocation.ratios import well_ratios
 from anh_reporter.domain.mpms import round_half_up
@@ -241,12 +242,23 @@ def _sum(values: Sequence[Decimal]) -> Decimal:
     return sum(values, Decimal(0))
 
 
+def _hours(values: Sequence[Decimal]) -> Decimal:
+    """Hours on added up, at their increment (0.01 h): a day signed as ``24`` (before the report
+    gave every figure its increment) or a month of no hours is written ``24.00``, ``0.00``."""
+    return round_half_up(_sum(values), HOURS_INCREMENT)
+
+
+def _volume(values: Sequence[Decimal]) -> Decimal:
+    """Volumes added up (each at 0.01, so exact), at 0.01: no volume is ``0.00``."""
+    return round_half_up(_sum(values), VOLUME_INCREMENT)
+
+
 def _row(
     master: WellMaster, days: Sequence[WellDailyFigures], start: Cumulative, avm_code: str
 ) -> Forma9shRow:
-    oil = _sum([d.oil_bbl for d in days])
-    gas = _sum([d.gas_kscf for d in days])
-    water = _sum([d.water_bbl for d in days])
+    oil = _volume([d.oil_bbl for d in days])
+    gas = _volume([d.gas_kscf for d in days])
+    water = _volume([d.water_bbl for d in days])
     ratios = well_ratios(oil, gas, water)
     weighted = [(d.api_gravity, d.oil_bbl) for d in days if d.api_gravity is not None]
     weight = _sum([w for _, w in weighted])
@@ -266,13 +278,13 @@ def _row(
         production_method=master.production_method,
         status=str(days[-1].status) if days else "",
         days_on=sum(1 for d in days if d.hours_on > 0),
-        hours_on=_sum([d.hours_on for d in days]),
+        hours_on=_hours([d.hours_on for d in days]),
         oil_bbl=oil,
         gas_kscf=gas,
         water_bbl=water,
-        oil_cumulative_bbl=start.oil_bbl + oil,
-        gas_cumulative_kscf=start.gas_kscf + gas,
-        water_cumulative_bbl=start.water_bbl + water,
+        oil_cumulative_bbl=_volume([start.oil_bbl, oil]),
+        gas_cumulative_kscf=_volume([start.gas_kscf, gas]),
+        water_cumulative_bbl=_volume([start.water_bbl, water]),
         bsw_pct=ratios.bsw_pct,
         api_gravity=api,
         gor_scf_bbl=ratios.gor_scf_bbl,
@@ -283,9 +295,9 @@ def _row(
 
 
 def _total(rows: Sequence[Forma9shRow]) -> Forma9shRow:
-    oil = _sum([r.oil_bbl for r in rows])
-    gas = _sum([r.gas_kscf for r in rows])
-    water = _sum([r.water_bbl for r in rows])
+    oil = _volume([r.oil_bbl for r in rows])
+    gas = _volume([r.gas_kscf for r in rows])
+    water = _volume([r.water_bbl for r in rows])
     ratios = well_ratios(oil, gas, water)
     return Forma9shRow(
         well="TOTAL",
@@ -294,13 +306,13 @@ def _total(rows: Sequence[Forma9shRow]) -> Forma9shRow:
         production_method="",
         status="",
         days_on=sum(r.days_on for r in rows),
-        hours_on=_sum([r.hours_on for r in rows]),
+        hours_on=_hours([r.hours_on for r in rows]),
         oil_bbl=oil,
         gas_kscf=gas,
         water_bbl=water,
-        oil_cumulative_bbl=_sum([r.oil_cumulative_bbl for r in rows]),
-        gas_cumulative_kscf=_sum([r.gas_cumulative_kscf for r in rows]),
-        water_cumulative_bbl=_sum([r.water_cumulative_bbl for r in rows]),
+        oil_cumulative_bbl=_volume([r.oil_cumulative_bbl for r in rows]),
+        gas_cumulative_kscf=_volume([r.gas_cumulative_kscf for r in rows]),
+        water_cumulative_bbl=_volume([r.water_cumulative_bbl for r in rows]),
         bsw_pct=ratios.bsw_pct,
         api_gravity=None,
         gor_scf_bbl=ratios.gor_scf_bbl,
