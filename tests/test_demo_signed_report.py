@@ -108,6 +108,21 @@ def test_the_demos_signed_report(db: Database, tmp_path: Path) -> None:
     row = next(line for line in table.splitlines() if line.strip().startswith("CDL-003"))
     assert "18.00" in row and str(wells["CDL-003"]["oil_net_bbl"]) in row, row
     assert stored["CDL-003"]["hours_on"] == Decimal(18)
+    # Signed at their increment whatever their source: typed 18 is 18.00 like telemetry's 22.00.
+    assert {str(w["hours_on"]) for w in wells.values()} == {"18.00", "22.00"}
+    # The typed hours are listed with who, when, why and their id, as every entry a figure
+    # rests on.
+    (typed,) = [e for e in doc["manual_entries"] if e["kind"] == "well_hours_on"]
+    assert (typed["target"], str(typed["value"]), typed["unit"]) == ("CDL-003", "18.00", "h")
+    assert typed["reason"] == "parte diario: 4 h sin variador"
+    assert typed["entered_by"] and typed["entered_at"] and isinstance(typed["id"], int)
+    # totals.water_net_bbl adds the oil meter's S&W water to the water meter's volume, so it is
+    # more than the wells' water (docs/reports.md).
+    oil_sw = number(pmos[PRODUCTION["oil"]]["water_net_bbl"])
+    water = number(pmos[PRODUCTION["water"]]["water_net_bbl"])
+    assert oil_sw > 0
+    assert number(doc["totals"]["water_net_bbl"]) == water + oil_sw
+    assert sum((number(w["water_bbl"]) for w in wells.values()), Decimal(0)) == water
     for code, w in wells.items():
         assert number(w["oil_net_bbl"]) == stored[code]["oil_bbl"]
 

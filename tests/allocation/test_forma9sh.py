@@ -174,6 +174,11 @@ def test_csv_has_the_spanish_headers_and_the_total_row() -> None:
     assert w2["Método de producción"] == "Bombeo mecánico"
     assert w2["Estado del pozo"] == "Cerrado"
     assert w2["Petróleo del mes (Bls)"] == "140.00"
+    # Hours signed as 24, 12, 0 (before the report gave every figure its increment) are
+    # written at 0.01 h: 24 + 12 + 0 = 36.00; W-1's 30 days of 24 h are 720.00.
+    assert w2["Horas de producción"] == "36.00"
+    assert dict(zip(rows[0], rows[1], strict=True))["Horas de producción"] == "720.00"
+    assert dict(zip(rows[0], rows[-1], strict=True))["Horas de producción"] == "756.00"
     assert w2["Municipio (código DANE)"] == "50568"
     total = dict(zip(rows[0], rows[-1], strict=True))
     assert total["Pozo"] == "TOTAL CAMPO"

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from anh_reporter.allocation.errors import AllocationError, require_non_negative
 from anh_reporter.allocation.findings import Code, Finding, Severity
+from anh_reporter.allocation.fluids import HOURS_INCREMENT, VOLUME_INCREMENT
 from anh_reporter.allocation.hours_on import WellStatus
 from anh_reporter.allocation.ratios import well_ratios
 from anh_reporter.domain.mpms import round_half_up
@@ -418,12 +419,24 @@ def _plus(a: Decimal | None, b: Decimal | None) -> Decimal | None:
     return (a or Decimal(0)) + (b or Decimal(0))
 
 
+def _hours(values: Sequence[Decimal]) -> Decimal:
+    """Hours on added up, at their increment (0.01 h): a day signed as ``24`` (before the report
+    gave every figure its increment) or a month of no hours is written ``24.00``, ``0.00``."""
+    return round_half_up(_sum(values), HOURS_INCREMENT)
+
+
+def _volume(value: Decimal | None) -> Decimal | None:
+    """A volume added up (each at 0.01, so exact), at 0.01: no volume is ``0.00``; unknown stays
+    unknown."""
+    return None if value is None else round_half_up(value, VOLUME_INCREMENT)
+
+
 def _row(
     master: WellMaster, days: Sequence[WellDailyFigures], start: Cumulative, avm_code: str
 ) -> Forma9shRow:
-    oil = _known_sum([d.oil_bbl for d in days])
-    gas = _known_sum([d.gas_kscf for d in days])
-    water = _known_sum([d.water_bbl for d in days])
+    oil = _volume(_known_sum([d.oil_bbl for d in days]))
+    gas = _volume(_known_sum([d.gas_kscf for d in days]))
+    water = _volume(_known_sum([d.water_bbl for d in days]))
     ratios = well_ratios(oil, gas, water)
     weighted = [(d.api_gravity, d.oil_bbl) for d in days if d.api_gravity is not None and d.oil_bbl]
     weight = _sum([w for _, w in weighted if w is not None])
@@ -445,15 +458,15 @@ def _row(
         production_method=master.production_method,
         status="" if last_status is None else str(last_status),
         days_on=sum(1 for d in days if d.hours_on) if hours_known else None,
-        hours_on=_sum([d.hours_on for d in days if d.hours_on is not None])
+        hours_on=_hours([d.hours_on for d in days if d.hours_on is not None])
         if hours_known
         else None,
         oil_bbl=oil,
         gas_kscf=gas,
         water_bbl=water,
-        oil_cumulative_bbl=_plus(start.oil_bbl, oil),
-        gas_cumulative_kscf=_plus(start.gas_kscf, gas),
-        water_cumulative_bbl=_plus(start.water_bbl, water),
+        oil_cumulative_bbl=_volume(_plus(start.oil_bbl, oil)),
+        gas_cumulative_kscf=_volume(_plus(start.gas_kscf, gas)),
+        water_cumulative_bbl=_volume(_plus(start.water_bbl, water)),
         bsw_pct=ratios.bsw_pct,
         api_gravity=api,
         gor_scf_bbl=ratios.gor_scf_bbl,
@@ -471,9 +484,9 @@ def _column(rows: Sequence[Forma9shRow], attr: str) -> Decimal | None:
 
 
 def _total(rows: Sequence[Forma9shRow]) -> Forma9shRow:
-    oil = _column(rows, "oil_bbl")
-    gas = _column(rows, "gas_kscf")
-    water = _column(rows, "water_bbl")
+    oil = _volume(_column(rows, "oil_bbl"))
+    gas = _volume(_column(rows, "gas_kscf"))
+    water = _volume(_column(rows, "water_bbl"))
     ratios = well_ratios(oil, gas, water)
     wells = [r for r in rows if r.well != UNALLOCATED_LABEL]
     hours = [r.hours_on for r in wells]
@@ -484,13 +497,13 @@ def _total(rows: Sequence[Forma9shRow]) -> Forma9shRow:
         production_method="",
         status="",
         days_on=None,
-        hours_on=None if None in hours else _sum([h for h in hours if h is not None]),
+        hours_on=None if None in hours else _hours([h for h in hours if h is not None]),
         oil_bbl=oil,
         gas_kscf=gas,
         water_bbl=water,
-        oil_cumulative_bbl=_column(rows, "oil_cumulative_bbl"),
-        gas_cumulative_kscf=_column(rows, "gas_cumulative_kscf"),
-        water_cumulative_bbl=_column(rows, "water_cumulative_bbl"),
+        oil_cumulative_bbl=_volume(_column(rows, "oil_cumulative_bbl")),
+        gas_cumulative_kscf=_volume(_column(rows, "gas_cumulative_kscf")),
+        water_cumulative_bbl=_volume(_column(rows, "water_cumulative_bbl")),
         bsw_pct=ratios.bsw_pct,
         api_gravity=None,
         gor_scf_bbl=ratios.gor_scf_bbl,

@@ -250,7 +250,7 @@ def _allocate(
     histories, test_ids = _test_histories(conn, config.id, day)
     statuses = _statuses(conn, config.id, window)
     telemetry = _telemetry_hours(conn, config.id, rows.wells, window, settings)
-    manual = records.manual_hours_on(conn, config.id, day)
+    manual = {w: h for w, (_, h) in records.manual_hours_entries(conn, config.id, day).items()}
     events: dict[str, list[DowntimeEvent]] = defaultdict(list)
     for e in records.downtime_events(conn, config.id, window.start, window.end):
         events[e.well].append(

@@ -169,7 +169,7 @@ def figure_changes(old: Any, new: Any) -> list[FigureChange]:
                         target=str(code), figure=c["path"].lstrip("/"), old=c["old"], new=c["new"]
                     )
                 )
-    for c in json_changes(old.get("totals", {}), new.get("totals", {})):
+    for c in json_changes(old.get("totals", {}), new.get("totals", {}), by_value=True):
         out.append(
             FigureChange(target="totals", figure=c["path"].lstrip("/"), old=c["old"], new=c["new"])
         )
@@ -191,7 +191,11 @@ def figure_changes(old: Any, new: Any) -> list[FigureChange]:
 def _figure_changes(old: Any, new: Any) -> list[dict[str, Any]]:
     """:func:`json_changes` without the empty ones a row added or removed brings (a new PMO's
     figures that are null, listed as null → null)."""
-    return [c for c in json_changes(old, new) if not (c["old"] is None and c["new"] is None)]
+    return [
+        c
+        for c in json_changes(old, new, by_value=True)
+        if not (c["old"] is None and c["new"] is None)
+    ]
 
 
 def _named_terms(document: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from anh_reporter.domain.timeutil import from_us
 from anh_reporter.production.oil_terms import stored_entry_ids
 from anh_reporter.production.store import StoredDay
 from anh_reporter.reports.model import (
+    ENTRY_QUANTA,
     SCHEMA_VERSION,
     ApprovalInfo,
     ContractDayInfo,
@@ -37,9 +38,11 @@ from anh_reporter.reports.model import (
     EventReport,
     GasBaseReport,
     IdpReport,
+    ManualEntryUsed,
     PmoContext,
     PmoQuality,
     PmoReport,
+    ProvingInfo,
     QualitySummary,
     ReplacedReport,
     ReportHeader,
@@ -69,6 +72,12 @@ def build_report(inputs: ReportInputs) -> IdpReport:
     used_ids |= {i for w in inputs.wells if w.code in allocated for i in w.test_entry_ids}
     # The field's oil consumption and losses the oil balance counts.
     used_ids |= set(stored_entry_ids(inputs.allocation.totals if inputs.allocation else {}))
+    # The hours on typed by hand each well's row reports (and its allocation rests on).
+    used_ids |= {
+        d.hours_entry_id
+        for d in inputs.well_days
+        if d.hours_source == "manual" and d.hours_entry_id is not None
+    }
     v = inputs.version
     return IdpReport(
         schema_version=SCHEMA_VERSION,
@@ -101,13 +110,21 @@ def build_report(inputs: ReportInputs) -> IdpReport:
         data_quality=_summary(inputs.pmos, pmos, inputs.completeness_threshold_pct),
         anomalies=sorted(inputs.anomalies, key=lambda a: (a.at, a.target, a.kind)),
         manual_entries=sorted(
-            (m for m in inputs.manual_entries if m.id in used_ids), key=lambda m: m.id
+            (_entry(m) for m in inputs.manual_entries if m.id in used_ids), key=lambda m: m.id
         ),
         software={"name": "anh-reporter", "version": inputs.software_version},
         facilities=list(inputs.facilities),
         balances=balance_reports(inputs.allocation),
         allocation=allocation_report(inputs.allocation),
     )
+
+
+def _entry(m: ManualEntryUsed) -> ManualEntryUsed:
+    """A manual entry as listed: a kind reported as typed at its increment (``ENTRY_QUANTA``)."""
+    kind = ENTRY_QUANTA.get(m.kind)
+    if kind is None:
+        return m
+    return m.model_copy(update={"value": _q(m.value, kind)})
 
 
 def _pmo(day: StoredDay, context: PmoContext | None, approvals: list[ApprovalInfo]) -> PmoReport:
@@ -231,9 +248,22 @@ def _pmo(day: StoredDay, context: PmoContext | None, approvals: list[ApprovalInf
                 for line in p.uncertainty.lines
             ],
         ),
-        proving=context.proving if context else None,
+        proving=_proving(context.proving) if context else None,
         approvals=approvals,
         context=context,
+    )
+
+
+def _proving(proving: ProvingInfo | None) -> ProvingInfo | None:
+    """The proving in force with its factors at the meter factor's increment (as typed, a
+    ``1.0`` would be signed next to the PMO's ``1.0000``)."""
+    if proving is None:
+        return None
+    return proving.model_copy(
+        update={
+            "meter_factor": _q(proving.meter_factor, "meter_factor"),
+            "previous_factor": q(proving.previous_factor, "meter_factor"),
+        }
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -21,9 +22,27 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def json_changes(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
+def _number(value: Any) -> bool:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
+
+
+def _same_figure(a: Any, b: Any) -> bool:
+    # A figure signed as 24 (before every figure carried its increment) and rebuilt as 24.00
+    # is the same figure: numbers compare by value; anything else as in _same.
+    if _number(a) and _number(b):
+        return bool(a == b)
+    return _same(a, b)
+
+
+def json_changes(
+    old: Any, new: Any, path: str = "", *, by_value: bool = False
+) -> list[dict[str, Any]]:
     """Differences from ``old`` to ``new`` as JSON Pointer paths (RFC 6901): objects by key
-    (in sorted order), arrays by position (the report keeps its lists sorted by code)."""
+    (in sorted order), arrays by position (the report keeps its lists sorted by code).
+
+    ``by_value``: numbers compare by value (``0`` and ``0.00`` are the same figure), as an
+    amendment's figure changes do; without it a number written differently is a change of the
+    document."""
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[dict[str, Any]] = []
         for key in sorted(old.keys() | new.keys()):
@@ -33,7 +52,7 @@ def json_changes(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
             elif key not in old:
                 out.append({"path": where, "op": "added", "old": None, "new": new[key]})
             else:
-                out += json_changes(old[key], new[key], where)
+                out += json_changes(old[key], new[key], where, by_value=by_value)
         return out
     if isinstance(old, list) and isinstance(new, list):
         out = []
@@ -44,9 +63,9 @@ def json_changes(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
             elif i >= len(old):
                 out.append({"path": where, "op": "added", "old": None, "new": new[i]})
             else:
-                out += json_changes(old[i], new[i], where)
+                out += json_changes(old[i], new[i], where, by_value=by_value)
         return out
-    if _same(old, new):
+    if (_same_figure if by_value else _same)(old, new):
         return []
     return [{"path": path, "op": "changed", "old": old, "new": new}]
 

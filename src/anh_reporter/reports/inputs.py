@@ -72,14 +72,24 @@ def load_inputs(
                 avm_code=w.avm_code,
             )
         )
+    # The hours typed by hand a well day was allocated with: the day's active entry (the day is
+    # recomputed whenever an hours entry is added or replaced).
+    typed_hours = well_records.manual_hours_entries(conn, config.id, day)
     well_days = [
-        WellDayInfo(code=code, **row)
+        WellDayInfo(
+            code=code,
+            **row,
+            hours_entry_id=typed_hours[code][0]
+            if row.get("hours_source") == "manual" and code in typed_hours
+            else None,
+        )
         for code, row in well_records.load_well_days(conn, config.id, day).items()
     ]
     stored_allocation = well_records.load_allocation_day(conn, config.id, day)
     ids = sorted(
         {i for p in pmos for i in p.figures.manual_entry_ids}
         | {i for w in wells for i in w.test_entry_ids}
+        | {d.hours_entry_id for d in well_days if d.hours_entry_id is not None}
         | set(stored_entry_ids(stored_allocation["totals"] if stored_allocation else {}))
     )
     manual = [

@@ -35,8 +35,29 @@ QUANTA: dict[str, Decimal] = {
     "points": Decimal("0.1"),
     "fraction": Decimal("0.0001"),
     "ccf": Decimal("0.0001"),
+    "hours": Decimal("0.01"),
+    "gor": Decimal("0.1"),
+    "wor": Decimal("0.001"),
 }
-"""Reporting increment of each kind of figure (values are rounded half up to it)."""
+"""Reporting increment of each kind of figure (values are rounded half up to it).
+
+Every figure of the model is a Decimal at its kind's increment whatever its source (telemetry,
+a value typed by hand, a zero default): ``24`` hours typed at the CLI are ``24.00`` h, a zero
+balance term ``0.00`` bbl. Hours on and down are to 0.01 h, GOR to 0.1 scf/bbl and WOR to
+0.001 (``allocation/ratios.py``), allocation factors to 0.00001, balance and allocation volumes
+(and a balance's tolerance) to 0.01."""
+
+
+ENTRY_QUANTA: dict[str, str] = {
+    "well_hours_on": "hours",
+    "oil_consumption": "volume",
+    "oil_losses": "volume",
+}
+"""The manual entry kinds a report shows as typed, by kind of figure: their value is refused
+with more decimals than the increment (``production.manual.REPORTED_INCREMENT``), so the
+report lists it at the increment (``24`` h typed is ``24.00``) without rounding. Other kinds
+(lab values, test rates, volumes at a level) are listed as typed: the report's figures made
+from them carry the increment."""
 
 
 def q(value: Decimal | float | int | None, kind: str) -> Decimal | None:
@@ -119,6 +140,9 @@ class WellDayInfo(_Model):
     status: str
     hours_on: Decimal | None = None
     hours_source: str = "none"
+    hours_entry_id: int | None = None
+    """The ``well_hours_on`` manual entry the hours on were taken from (source ``manual``):
+    not stored with the well day, found when the report's inputs are loaded."""
     test_id: int | None = None
     test_date: dt.date | None = None
     test_age_days: int | None = None

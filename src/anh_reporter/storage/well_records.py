@@ -322,16 +322,17 @@ def downtime_event(conn: Conn, event_id: int) -> DowntimeRow | None:
     return None if row is None else DowntimeRow(*row)
 
 
-def manual_hours_on(conn: Conn, field_id: int, day: dt.date) -> dict[str, Decimal]:
-    """Per well code, the active ``well_hours_on`` entry of the day (the latest)."""
+def manual_hours_entries(conn: Conn, field_id: int, day: dt.date) -> dict[str, tuple[int, Decimal]]:
+    """Per well code, the id and value of the active ``well_hours_on`` entry of the day (the
+    latest): the entry a well day with hours from ``manual`` was allocated with."""
     rows = conn.execute(
-        "SELECT DISTINCT ON (m.well_id) w.code, m.value FROM manual_entries m "
+        "SELECT DISTINCT ON (m.well_id) w.code, m.id, m.value FROM manual_entries m "
         "JOIN wells w ON w.id = m.well_id WHERE m.field_id = %s AND m.contract_day = %s "
         "AND m.kind = 'well_hours_on' AND m.superseded_by IS NULL "
         "ORDER BY m.well_id, m.entered_at DESC, m.id DESC",
         (field_id, day),
     ).fetchall()
-    return {code: Decimal(value) for code, value in rows}
+    return {code: (int(entry_id), Decimal(value)) for code, entry_id, value in rows}
 
 
 @dataclass(frozen=True)
