@@ -40,3 +40,21 @@ def test_newest_effective_entry_else_the_value_at_creation(conn: Conn) -> None:
     # Two entries effective at the same instant: the one logged last.
     _log(conn, 1.0025, 1.0020, created + dt.timedelta(days=3), T + dt.timedelta(days=19))
     assert at(19) == 1.0020
+
+
+def test_a_back_dated_change_holds_over_a_later_dated_one_logged_before_it(conn: Conn) -> None:
+    """A change to 1.0030 effective 10 Mar is logged; then a site file saying 1.0020 is loaded
+    back-dated to 5 Mar (the 10 Mar change was a mistake). The file is the configuration from
+    5 Mar on, as stored now: 1.0020 from 5 Mar, also after 10 Mar (it was not before 5 Mar)."""
+    created = T + dt.timedelta(days=30)
+    _log(conn, None, 1.0008, created)
+    _log(conn, 1.0008, 1.0030, created + dt.timedelta(days=1), T + dt.timedelta(days=9))
+    _log(conn, 1.0030, 1.0020, created + dt.timedelta(days=2), T + dt.timedelta(days=4))
+
+    def at(day: int) -> float:
+        return float(values_in_force(conn, [KEY[:2]], T + dt.timedelta(days=day))[KEY])
+
+    assert [at(d) for d in (0, 3, 4, 9, 20, 60)] == [1.0008, 1.0008, 1.0020, 1.0020, 1.0020, 1.0020]
+    # Loading the 10 Mar change again (it was right after all) takes effect from 10 Mar again.
+    _log(conn, 1.0020, 1.0030, created + dt.timedelta(days=3), T + dt.timedelta(days=9))
+    assert [at(d) for d in (4, 8, 9, 60)] == [1.0020, 1.0020, 1.0030, 1.0030]

@@ -4,7 +4,10 @@ Every tracked attribute of a field, PMO, series or well (meter factor, base cond
 hour, ranges, rollover, assignments...) is logged when it is created and each time it changes,
 with the instant it takes effect (``effective_from``, or when it was logged). An attribute's
 first entry (the value it was created with) holds from the beginning; the value in force at ``T``
-is the newest change effective at or before ``T``, else that first value.
+is, among the changes effective at or before ``T``, the one logged last, else that first value.
+A change logged with an earlier effective instant than one logged before it (a back-dated
+correction) therefore holds from its instant on, over the earlier-logged one: a site file loaded
+with ``--effective`` describes the configuration from that instant on, as it is stored now.
 
 :func:`topology_in_force` applies the same rule to a field's topology (a well's facility, fluids,
 entry PMOs, legacy PMO, injection meter, production method and AVM code; a PMO's role, facility
@@ -30,8 +33,9 @@ InForce = dict[tuple[str, str, str], Any]
 
 # An attribute's first entry is the value it was created with: in force from the beginning
 # (a site loaded after the history it describes still describes that history). Every later entry
-# is a change from its effective instant; the newest effective one wins, the latest logged among
-# entries effective at the same instant.
+# is a change from its effective instant on: among the entries effective by then, the one logged
+# last wins. So a change back-dated before one logged earlier holds from its own instant on, over
+# the earlier one too, as the site file loaded with it says (it is also the value stored now).
 _IN_FORCE_SQL = """
 WITH log AS (
     SELECT entity, entity_code, attribute, new_value, id,
@@ -43,7 +47,7 @@ WITH log AS (
 )
 SELECT DISTINCT ON (entity, entity_code, attribute) entity, entity_code, attribute, new_value
 FROM log WHERE effective <= %(at)s
-ORDER BY entity, entity_code, attribute, effective DESC, id DESC
+ORDER BY entity, entity_code, attribute, id DESC
 """
 
 
