@@ -206,3 +206,16 @@ def test_xlsx_round_trip() -> None:
     assert Decimal(str(values[-1][oil])) == got.total.oil_bbl
     assert Decimal(str(values[2][oil])) == D("140.00")
     assert sheet.cell(row=2, column=oil + 1).number_format == "0.00"
+
+
+def test_the_production_method_is_the_one_the_signed_days_carry() -> None:
+    """W-2 is a rod pump in the master data today; its November days were signed as a PCP
+    (converted since): the form shows what the signed days say, the latest one's."""
+    import dataclasses
+
+    days = [dataclasses.replace(d, production_method="pcp") for d in w2_days()]
+    got = monthly_form(
+        field_code="CAMPO-DEMO", contract="LLA-DEMO-2019", year=2026, month=11, wells=MASTERS,
+        dailies=[*days, *w1_days()],
+    )  # fmt: skip
+    assert [(r.well, r.production_method) for r in got.rows[:2]] == [("W-1", "esp"), ("W-2", "pcp")]

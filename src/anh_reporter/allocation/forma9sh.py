@@ -72,6 +72,8 @@ class WellDailyFigures:
     """The day's theoretical oil (test rate × hours / 24), for the correction factor."""
     avm_code: str | None = None
     """The ANH's code of the well the signed day carries (None: the master data's)."""
+    production_method: str | None = None
+    """The well's production method the signed day carries (None: the master data's)."""
 
     def __post_init__(self) -> None:
         where = f"daily figures of well {self.well!r} on {self.day}"
@@ -455,7 +457,12 @@ def _row(
         well=master.well,
         name=master.name,
         municipality_dane=master.municipality_dane,
-        production_method=master.production_method,
+        # As the latest signed day of the month says (a producer made an injector later is
+        # still shown as it produced); the master data's only when no day carries it.
+        production_method=next(
+            (d.production_method for d in reversed(days) if d.production_method),
+            master.production_method,
+        ),
         status="" if last_status is None else str(last_status),
         days_on=sum(1 for d in days if d.hours_on) if hours_known else None,
         hours_on=_hours([d.hours_on for d in days if d.hours_on is not None])

@@ -137,6 +137,7 @@ def daily_figures(documents: Iterable[dict[str, Any]]) -> list[WellDailyFigures]
                     else None,
                     theoretical_oil_bbl=_opt(w.get("theoretical_oil_bbl")),
                     avm_code=w.get("avm_code"),
+                    production_method=w.get("production_method"),
                 )
             )
     return out
@@ -157,7 +158,9 @@ def _well_volume(
     if value is not None:
         return Decimal(value)
     if w.get("status") == "injecting":
-        return ZERO  # an injecting well produces nothing
+        # An injecting well produces nothing: 0 of a fluid the day measures, unknown otherwise
+        # (a field without a gas meter writes no gas, not 0).
+        return ZERO if by_kind else None
     if "pmos" in w:  # idp-1.2 on: the production PMO of each fluid the well flows to
         code = w["pmos"].get(fluid)
         measured = code is not None and (pmos.get(code) or {}).get(PMO_KEY[fluid]) is not None
