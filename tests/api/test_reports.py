@@ -104,11 +104,22 @@ async def test_amend_diff_and_submit(
 ) -> None:
     auth = bearer(tokens["engineer"])
     base = f"/api/v1/reports/{world.own['report']}"
-    r = await client.post(
-        f"{base}/amend",
-        json={"reason": "lab BSW re-test", "reason_code": "lab_result"},
-        headers=auth,
-    )
+    amend = {"reason": "lab BSW re-test", "reason_code": "lab_result"}
+    # Nothing changed since v1: there is nothing to amend, and no empty version is signed.
+    task = await _finished(client, await client.post(f"{base}/amend", json=amend, headers=auth),
+                           auth)  # fmt: skip
+    assert task["status"] == "failed" and "nothing to amend" in task["message"], task
+    with db.connect() as conn:
+        (pmo_id,) = conn.execute(
+            "SELECT id FROM measurement_points WHERE field_id = %s AND code = 'PMO-LACT-01'",
+            (world.own["field"],),
+        ).fetchone() or (None,)
+    # A ticket 3.95 bbl under the LACT's 9,223.95 (0.04 %: not material) is typed in.
+    entry = {"pmo_id": pmo_id, "day": DAY, "level": "nsv", "volume": "9220.00",
+             "reason": "custody ticket"}  # fmt: skip
+    r = await client.post("/api/v1/production/manual-entries", json=entry, headers=auth)
+    assert r.status_code == 201, r.text
+    r = await client.post(f"{base}/amend", json=amend, headers=auth)
     task = await _finished(client, r, auth)
     assert (task["status"], task["version"], task["created"]) == ("succeeded", 2, True)
     report = (await client.get(base, headers=auth)).json()
@@ -156,6 +167,8 @@ async def test_amend_diff_and_submit(
         ).fetchall()
     # The task runs before the call that queued it is over, so its entry comes first.
     assert audited == [
+        ("report.amend.task", "failed", None),
+        ("POST /api/v1/reports/{report_id}/amend", "202", None),
         ("report.amend.task", "succeeded", "2"),
         ("POST /api/v1/reports/{report_id}/amend", "202", None),
         ("POST /api/v1/reports/{report_id}/submit", "200", "2"),
