@@ -84,11 +84,16 @@ def _well(d: WellDayInfo, w: WellInfo | None, field_dane: str) -> WellReport:
     )
 
 
+_TEXT_KEYS = frozenset({"cause", "pmo", "fluid", "role", "name"})
+"""Keys of stored rows that hold codes and names, never numbers (a PMO coded ``1001`` or a
+downtime cause ``1.5`` stays text)."""
+
+
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """A stored JSON row with its numbers as Decimals (stored as text to stay exact)."""
     out: dict[str, Any] = {}
     for key, value in row.items():
-        if isinstance(value, str) and key != "cause":
+        if isinstance(value, str) and key not in _TEXT_KEYS:
             try:
                 out[key] = Decimal(value)
                 continue
