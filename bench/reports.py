@@ -11,7 +11,7 @@
    report would cap at).
    The same with per-well allocation: a 50-PMO, 500-well field (``bench/allocation.py``'s: 10
    batteries of 5 PMOs and 50 wells), allocated once as ``compute_day`` does and stored as the
-   well days the report reads, in the service's default profile (idp-1.3: 500 full well rows,
+   well days the report reads, in the service's default profile (idp-1.4: 500 full well rows,
    the balances and the allocation of its 30 production PMOs) and in idp-1.0 (eight figures
    per well): reports per second in two processes, and µs per stage in one.
 2. Daily production: 50 PMOs x 10 variables at 10 s samples (4.32 M readings a day) written to a

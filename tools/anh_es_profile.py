@@ -1,6 +1,6 @@
 """Generate the Spanish ANH report profiles from their English sources (``anh-es-1.0`` from
-``idp-1.2``, ``anh-es-1.1`` from ``idp-1.3``): same content, field names in the ANH's Spanish
-nomenclature.
+``idp-1.2``, ``anh-es-1.1`` from ``idp-1.3``, ``anh-es-1.2`` from ``idp-1.4``): same content,
+field names in the ANH's Spanish nomenclature.
 
 A profile maps a report with its source's template, then renames every key of the document by
 its ``field_names`` (:data:`NAMES`, plus :data:`ADDED` from the version that added each name);
@@ -24,7 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "src" / "anh_reporter" / "reports" / "schemas"
-PAIRS = (("idp-1.2", "anh-es-1.0"), ("idp-1.3", "anh-es-1.1"))
+PAIRS = (("idp-1.2", "anh-es-1.0"), ("idp-1.3", "anh-es-1.1"), ("idp-1.4", "anh-es-1.2"))
 """(English source, Spanish profile), oldest first."""
 
 NAMES: dict[str, str] = {
@@ -109,7 +109,18 @@ NAMES: dict[str, str] = {
 
 ADDED: dict[str, dict[str, str]] = {
     "anh-es-1.1": {"avm_code": "codigo_avm"},
-}
+    # idp-1.4 types what 1.3 left as bare objects: their keys get Spanish names too.
+    "anh-es-1.2": {
+        # each production PMO's allocation (API MPMS 20.1) and the field totals by role
+        "theoretical_total": "total_teorico", "factor": "factor_asignacion",
+        "allocated_total": "total_asignado", "unallocated": "sin_asignar",
+        "role": "rol", "total": "total",
+        # a well's deferred production, per downtime cause
+        "cause": "causa",
+        # the custody properties a PMO's sources and property coverage name
+        "temperature": "temperatura", "pressure": "presion", "bsw": "bsw",
+    },
+}  # fmt: skip
 """The names each later Spanish profile adds (a published profile's mapping never changes)."""
 
 

@@ -142,7 +142,7 @@ class ReportSettings(BaseModel):
     keys_dir: Path | None = Field(None, description="Signing key directory (default <data>/keys)")
     reports_dir: Path | None = Field(None, description="Signed reports (default <data>/reports)")
     profiles_dir: Path | None = Field(None, description="Extra profiles (default <data>/profiles)")
-    profile: str = "idp-1.3"
+    profile: str = "idp-1.4"
     compress: bool = Field(False, description="Write reports as .json.gz")
     completeness_warning_pct: Decimal = Field(
         Decimal("95"), ge=0, le=100, description="Warn below this flow-time coverage, %"

@@ -80,7 +80,9 @@ def _render(profile: Profile, model: IdpReport) -> tuple[Any, ...]:
 
 @pytest.fixture(scope="module")
 def model() -> IdpReport:
-    return build_report(field_with_wells(_inputs("tipo-a-three-pmos"), wells=6))
+    return build_report(
+        field_with_wells(_inputs("tipo-a-three-pmos"), wells=6, stored_allocation=True)
+    )
 
 
 def _rows(model: IdpReport) -> list[tuple[str, Any, list[str]]]:
@@ -93,7 +95,7 @@ def _rows(model: IdpReport) -> list[tuple[str, Any, list[str]]]:
     ]
 
 
-@pytest.mark.parametrize("name", ["idp-1.0", "idp-1.1", "idp-1.2"])
+@pytest.mark.parametrize("name", ["idp-1.0", "idp-1.1", "idp-1.2", "idp-1.4"])
 def test_every_field_and_value_gives_what_the_plain_document_gives(
     name: str, model: IdpReport
 ) -> None:
@@ -236,7 +238,7 @@ def _nested() -> list[tuple[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("name", ["idp-1.1", "idp-1.2"])
+@pytest.mark.parametrize("name", ["idp-1.1", "idp-1.2", "idp-1.4"])
 def test_nested_parts_of_a_pmo_row_give_what_the_plain_document_gives(
     name: str, model: IdpReport
 ) -> None:

@@ -163,7 +163,8 @@ def test_an_operator_adds_a_profile_without_code(tmp_path: Path) -> None:
 def test_unknown_profile_lists_the_available_ones() -> None:
     with pytest.raises(
         ProfileError,
-        match=r"profile .idp-9. not found; available: anh-es-1\.0, anh-es-1\.1, idp-1\.0",
+        match=r"profile .idp-9. not found; available: anh-es-1\.0, anh-es-1\.1, anh-es-1\.2, "
+        r"idp-1\.0",
     ):
         get_profile("idp-9")
 

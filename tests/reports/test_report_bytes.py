@@ -31,7 +31,11 @@ from anh_reporter.reports.model import (
 from anh_reporter.reports.profiles import get_profile
 
 CASES = Path(__file__).parent / "cases"
-PROFILES = ("idp-1.0", "idp-1.1", "idp-1.2", "idp-1.3", "anh-es-1.0", "anh-es-1.1")
+PROFILES = (
+    "idp-1.0", "idp-1.1", "idp-1.2", "idp-1.3", "idp-1.4", "anh-es-1.0", "anh-es-1.1", "anh-es-1.2",
+)  # fmt: skip
+TYPED_ALLOCATION = frozenset({"idp-1.4", "anh-es-1.2"})
+"""The profiles whose schema types the allocation's rows: their 500-well field stores it whole."""
 D = Decimal
 
 
@@ -92,9 +96,31 @@ def _well_day(rng: random.Random, code: str, pmos: dict[str, str]) -> WellDayInf
     )
 
 
-def field_with_wells(base: ReportInputs, wells: int = 500, seed: int = 12) -> ReportInputs:
+STORED_ALLOCATION: dict[str, Any] = {
+    "pmos": [
+        {"pmo": "PMO-OIL-1", "fluid": "oil", "measured": "980.78", "theoretical_total": "980.00",
+         "factor": "1.00080", "allocated_total": "980.78", "unallocated": "0.00"},
+        {"pmo": "1001", "fluid": "gas", "measured": "1200.00", "theoretical_total": "0.00",
+         "factor": None, "allocated_total": "0.00", "unallocated": "1200.00"},
+    ],
+    "by_role": [
+        {"fluid": "gas", "role": "production", "total": "1200.00", "pmos": ["1001"]},
+        {"fluid": "oil", "role": "production", "total": "980.78", "pmos": ["PMO-OIL-1"]},
+        {"fluid": "oil", "role": "sales", "total": "980.70", "pmos": ["PMO-LACT-1"]},
+    ],
+}  # fmt: skip
+"""An allocation with every key the stored rows hold (production/well_days.py): what the
+profiles that type the allocation (idp-1.4 on) need; a PMO coded ``1001`` stays text, a PMO
+with no theoretical volume has no factor and leaves its volume unallocated."""
+
+
+def field_with_wells(
+    base: ReportInputs, wells: int = 500, seed: int = 12, *, stored_allocation: bool = False
+) -> ReportInputs:
     """``base`` with ``wells`` stored well days (in random order), their master data, the
-    facilities and a stored allocation."""
+    facilities and a stored allocation (``stored_allocation``: :data:`STORED_ALLOCATION`'s rows;
+    else the rows the bytes of the profiles before idp-1.4 were recorded with, which lack keys
+    the stored rows hold)."""
     rng = random.Random(seed)
     pmos = {"oil": "PMO-OIL-1", "gas": "PMO-GAS-1", "water": "PMO-WATER-1"}
     codes = [f"W-{i:03d}" for i in range(wells)]
@@ -115,6 +141,9 @@ def field_with_wells(base: ReportInputs, wells: int = 500, seed: int = 12) -> Re
         "findings": [{"code": "factor_out_of_band", "severity": "warning", "target": "PMO-OIL-1",
                       "message": "factor 1.2 outside 0.85–1.15"}],
     }  # fmt: skip
+    if stored_allocation:
+        allocation["pmos"] = STORED_ALLOCATION["pmos"]
+        allocation["totals"]["by_role"] = STORED_ALLOCATION["by_role"]
     return base.model_copy(
         update={"wells": info, "well_days": days, "allocation": AllocationInfo(**allocation),
                 "facilities": [FacilityInfo(code="BAT-1", name="Batería 1", kind="battery")]}
@@ -220,15 +249,48 @@ RECORDED: dict[tuple[str, str], str] = {
         "tipo-b-manual-allocated",
         "anh-es-1.1",
     ): "9b0ea6d5fb6939044877db7a06ead79a5e3f7900936c82a29f2986c3b7f72f99",
+    # idp-1.4 and anh-es-1.2 (the 500-well field with its allocation stored whole), recorded
+    # with every figure at its increment.
+    ("500-wells", "idp-1.4"): "a9a9a2e479a5212faa9768a4ae3e3660faa93aeb363b81de2bbb5eb3c3ca253d",
+    ("500-wells", "anh-es-1.2"): "12368845f71e809d7ecf6d7f2df0a9282bee7ee2a46eb106399d764211e47f97",
+    (
+        "amendment-v2-with-anomalies",
+        "idp-1.4",
+    ): "0d5b343cc2b6cbc2109413b10dab4c56d5406aabd6f3e7e823e395f265eb71f9",
+    (
+        "amendment-v2-with-anomalies",
+        "anh-es-1.2",
+    ): "43a51c41ae9fa5f8d7f29faaa8beb7ca36a4c4412a471f0374995f7b4b4bd109",
+    (
+        "tipo-a-three-pmos",
+        "idp-1.4",
+    ): "4e0c620ece2cd4540e23c1937a8be496813063724f257fb3260ca840826db30e",
+    (
+        "tipo-a-three-pmos",
+        "anh-es-1.2",
+    ): "2573e35aa9cedf615f173315600902a3f85033b7a7479fb6f03ae1ca491d46a1",
+    (
+        "tipo-b-manual-allocated",
+        "idp-1.4",
+    ): "5482b1cf24c5f06e37204cf3f8eaaff58dd03c0e0de03418cfbffd8881dd3241",
+    (
+        "tipo-b-manual-allocated",
+        "anh-es-1.2",
+    ): "2011d445cbe1cff935c10ee5648c9674a5d450b8328d5af5a8c010d5c1f7b3bb",
 }
+
+
+def _case_inputs(case: str, profile: str) -> ReportInputs:
+    if case != "500-wells":
+        return _inputs(case)
+    stored = profile in TYPED_ALLOCATION
+    return field_with_wells(_inputs("tipo-a-three-pmos"), stored_allocation=stored)
 
 
 @pytest.mark.parametrize("key", sorted(RECORDED), ids=lambda k: "-".join(k))
 def test_report_bytes_are_unchanged(key: tuple[str, str]) -> None:
     case, profile = key
-    inputs = (
-        field_with_wells(_inputs("tipo-a-three-pmos")) if case == "500-wells" else _inputs(case)
-    )
+    inputs = _case_inputs(case, profile)
     assert _sha256(inputs, profile) == RECORDED[key]
 
 
@@ -242,9 +304,7 @@ def test_the_bytes_signed_are_the_recorded_ones(key: tuple[str, str]) -> None:
     """What the service signs (``Profile.render``: well rows rendered and checked one by one,
     where the profile allows it) is the same document, byte for byte."""
     case, name = key
-    inputs = (
-        field_with_wells(_inputs("tipo-a-three-pmos")) if case == "500-wells" else _inputs(case)
-    )
+    inputs = _case_inputs(case, name)
     data = get_profile(name).render(build_report(inputs))
     assert data is not None
     assert hashlib.sha256(data).hexdigest() == RECORDED[key]

@@ -48,7 +48,7 @@ def test_signed_report_shows_the_wells(conn: Conn, tmp_path: Path) -> None:
     signed = generate(conn, context(tmp_path))
     assert signed.path is not None
     doc = _document(signed.path)
-    assert (doc["profile"], doc["schema_version"]) == ("idp-1.3", "1.3")  # the default
+    assert (doc["profile"], doc["schema_version"]) == ("idp-1.4", "1.4")  # the default
     wells = {w["code"]: w for w in doc["wells"]}
     assert {c: w["avm_code"] for c, w in wells.items()} == {
         "W-1": "W-1", "W-2": "W-2", "W-3": "CDL-0003", "W-4": "W-4",

@@ -100,17 +100,25 @@ def _well(d: WellDayInfo, w: WellInfo | None, field_dane: str) -> WellReport:
     )
 
 
+_TEXT_KEYS = frozenset({"cause", "pmo", "fluid", "role", "name"})
+"""Keys of stored rows that hold codes and names, never numbers (a PMO coded ``1001`` or a
+downtime cause ``1.5`` stays text)."""
+
+
 def _plain(row: dict[str, Any], figures: dict[str, Decimal]) -> dict[str, Any]:
     """A stored JSON row with its numbers as Decimals (stored as text to stay exact), each of
     ``figures`` rounded half up to its increment (a stored ``"0"`` is reported ``0.00``)."""
     out: dict[str, Any] = {}
     for key, value in row.items():
+        if key in _TEXT_KEYS:
+            out[key] = value
+            continue
         if isinstance(value, str | int | Decimal) and not isinstance(value, bool):
             increment = figures.get(key)
             if increment is not None:
                 out[key] = Decimal(value).quantize(increment, ROUND_HALF_UP)
                 continue
-            if isinstance(value, str) and key != "cause":
+            if isinstance(value, str):
                 try:
                     out[key] = Decimal(value)
                     continue
