@@ -98,13 +98,13 @@ def value_at(
     ):
         (t0, v0), (t1, v1) = last, following
         value = v0 + (v1 - v0) * (at_us - t0) / (t1 - t0)
-        how = f"interpolated between {v0} {unit} at {_when(t0)} and {v1} {unit} at {_when(t1)}"
+        how = f"interpolated between {v0:g} {unit} at {_when(t0)} and {v1:g} {unit} at {_when(t1)}"
     elif last is not None and at_us - last[0] <= max_age_us:
         value = last[1]
         how = f"last good reading, {(at_us - last[0]) / US_PER_S:g} s before {_when(at_us)}"
     else:
         seen = (
-            f"the last is {last[1]} {unit} at {_when(last[0])}"
+            f"the last is {last[1]:g} {unit} at {_when(last[0])}"
             if last is not None
             else "none before it"
         )

@@ -204,7 +204,17 @@ def meter_day(
         )
     complete = missing_s == 0 and not capped and not ahead_s
     # Other problems of the day (a reset to confirm) say so too; the missing volume is above.
-    others = [i.message for i in issues if i.code not in ("volume_missing", "no_volume")]
+    # A PMO's reset is confirmed (or its volume typed) by a person; an injection well's meter
+    # has neither yet: its reset is counted as estimated, and said so.
+    others = [
+        i.message.replace(
+            "a person must confirm it or enter the volume",
+            "an injection meter's reset cannot be confirmed: the estimate stands and the water "
+            "balance shows it",
+        )
+        for i in issues
+        if i.code not in ("volume_missing", "no_volume")
+    ]
     finding: Finding | None = None
     if parts or others:
         severity = Severity.INFO if complete and not others else Severity.WARNING
