@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from anh_reporter.allocation.forma9sh import TOTAL_LABEL, UNALLOCATED_LABEL
+TOTAL_LABEL = "TOTAL CAMPO"
+"""The "Pozo" of the Forma 9SH's field total row (``allocation.forma9sh``)."""
+UNALLOCATED_LABEL = "SIN ASIGNAR"
+"""The "Pozo" of the Forma 9SH's row of production no well was allocated. Neither is ever a
+well's code (:func:`reserved_well_code_problem`), and both rows have an empty "Código AVM" (a
+well's row always has one)."""
 
 
 def avm_key(code: str) -> str:

@@ -31,13 +31,8 @@ from anh_reporter.allocation.fluids import HOURS_INCREMENT, VOLUME_INCREMENT
 from anh_reporter.allocation.hours_on import WellStatus
 from anh_reporter.allocation.ratios import well_ratios
 from anh_reporter.domain.mpms import round_half_up
+from anh_reporter.site_avm import UNALLOCATED_LABEL
 
-TOTAL_LABEL = "TOTAL CAMPO"
-"""The "Pozo" of the field total row."""
-UNALLOCATED_LABEL = "SIN ASIGNAR"
-"""The "Pozo" of the row of production no well was allocated. Neither is ever a well's code (a
-site file refuses them, ``site.Well``), and both rows have an empty "Código AVM" (a well's row
-always has one)."""
 UNALLOCATED_NAME = "Producción sin asignar a pozos"
 API_INCREMENT = Decimal("0.1")
 FACTOR_INCREMENT = Decimal("0.00001")

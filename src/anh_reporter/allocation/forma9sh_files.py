@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from anh_reporter.allocation.errors import AllocationError
-from anh_reporter.allocation.forma9sh import TOTAL_LABEL, Forma9sh
+from anh_reporter.allocation.forma9sh import Forma9sh
+from anh_reporter.site_avm import TOTAL_LABEL
 
 # --- Columns -------------------------------------------------------------------------------------
 
