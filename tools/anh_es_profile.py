@@ -119,6 +119,8 @@ ADDED: dict[str, dict[str, str]] = {
         "cause": "causa",
         # the custody properties a PMO's sources and property coverage name
         "temperature": "temperatura", "pressure": "presion", "bsw": "bsw",
+        # a balance's terms whose volume is only partly known (a tank's stock, a meter's day)
+        "incomplete_terms": "terminos_incompletos",
     },
 }  # fmt: skip
 """The names each later Spanish profile adds (a published profile's mapping never changes)."""

@@ -186,6 +186,7 @@ def test_an_incomplete_injection_meter_never_closes_the_balance() -> None:
         meter_findings=[gap],
     )
     assert got.residual == D("20.00") and not got.closes
+    assert got.incomplete_terms == ("injection:INJ-2",)
     assert [f.code for f in got.findings] == [Code.INJECTION_METER_GAP, Code.BALANCE_OPEN]
     message = got.findings[1].message
     assert "injection meter of well(s) INJ-2 left part of the day without a volume" in message
@@ -213,7 +214,7 @@ def test_injection_wells_checked_against_the_injection_pmo() -> None:
         produced=D("5000.00"), disposal=D("3000.00"), injection=D("2000.00"),
         injection_wells=wells, incomplete_wells=["INJ-1"],
     )  # fmt: skip
-    assert incomplete.closes and incomplete.findings == ()
+    assert incomplete.closes and incomplete.findings == () and incomplete.incomplete_terms == ()
 
 
 def test_balances_from_totals_take_the_metered_wells() -> None:

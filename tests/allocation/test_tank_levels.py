@@ -129,6 +129,7 @@ def test_a_tank_whose_stock_is_unknown_keeps_the_oil_balance_open() -> None:
     )
     assert balance.residual == Decimal("0") and balance.term("stock_change") == Decimal("10")
     assert not balance.closes
+    assert balance.incomplete_terms == ("stock_change",)  # 10 counts TK-1 only
     assert [f.code for f in balance.findings] == [Code.TANK_LEVEL_STALE, Code.BALANCE_OPEN]
     assert balance.findings[1].message == (
         "oil balance cannot close: the stock of tank(s) TK-2 is unknown (see tank_level_stale / "

@@ -102,6 +102,7 @@ def test_stock_from_level_telemetry_closes_the_oil_balance_and_a_stale_level_ope
     write(conn, level_id, times[cut], rising[cut])
     balance, findings, tank = oil_balance(conn)
     assert about_tank(findings) == ["tank_level_stale", "tank_stock_unknown"]
+    assert balance["incomplete_terms"] == ["stock_change"]  # stored, and signed in idp-1.4
     stale = next(f for f in findings if f["code"] == "tank_level_stale")["message"]
     assert stale.startswith(
         f"level of tank TK-1 ({LEVEL}): no good reading within 1800 s before "

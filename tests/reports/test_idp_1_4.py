@@ -51,12 +51,16 @@ def _reports(field: IdpReport) -> list[tuple[str, IdpReport]]:
 
 
 def test_idp_1_4_is_idp_1_3_with_its_version(field: IdpReport) -> None:
-    """Nothing changes from 1.3 to 1.4 but the version constants: only the schema is stricter."""
+    """Nothing changes from 1.3 to 1.4 but the version constants and each balance's
+    ``incomplete_terms`` (1.4 names the terms whose volume is only partly known): the schema is
+    stricter."""
     old, new = get_profile("idp-1.3"), get_profile("idp-1.4")
     for name, report in _reports(field):
         before, after = old.document(report), new.document(report)
         assert new.problems(after) == [], name
         assert (after["profile"], after["schema_version"]) == ("idp-1.4", "1.4")
+        balances = [b.pop("incomplete_terms") for b in after["balances"]]
+        assert balances == [b.incomplete_terms for b in report.balances], name
         assert after | {"profile": "idp-1.3", "schema_version": "1.3"} == before, name
 
 
@@ -118,6 +122,8 @@ def test_a_broken_allocation_row_is_refused_naming_its_path(
     assert len(problems) == 1 and problems[0][0] == where and message in problems[0][1], problems
     if path[0] == "allocation":
         as_1_3 = bad | {"profile": "idp-1.3", "schema_version": "1.3"}
+        for b in as_1_3["balances"]:
+            b.pop("incomplete_terms")
         assert old.is_valid(as_1_3) and old.problems(as_1_3) == []
 
 
@@ -220,3 +226,25 @@ def test_the_allocation_is_signed_typed(conn: Conn, tmp_path: Path, profile: str
     if profile == "anh-es-1.2":
         row = next(p for p in doc["asignacion"]["puntos_medicion"] if p["pmo"] == "PMO-OIL")
         assert row["sin_asignar"] == D("980.78") and row["total_asignado"] == D("0.00")
+
+
+def test_a_balance_names_its_incomplete_terms_from_idp_1_4_on(field: IdpReport) -> None:
+    """A tank's stock unknown: the oil balance's stock_change counts the known tanks only. From
+    idp-1.4 on the balance says so (``incomplete_terms``, Spanish ``terminos_incompletos``);
+    earlier profiles keep their shape (and stay valid)."""
+    report = copy.deepcopy(field)
+    assert report.balances
+    report.balances[0].incomplete_terms = ["stock_change"]
+    for name in ("idp-1.4", "anh-es-1.2"):
+        profile = get_profile(name)
+        doc = profile.document(report)
+        assert profile.problems(doc) == [], name
+        first = profile.internal(doc)["balances"][0]
+        assert first["incomplete_terms"] == ["stock_change"], name
+    spanish = get_profile("anh-es-1.2").document(report)
+    assert any("terminos_incompletos" in str(v) for v in spanish.values())
+    for name in ("idp-1.2", "idp-1.3", "anh-es-1.0", "anh-es-1.1"):
+        profile = get_profile(name)
+        doc = profile.document(report)
+        assert profile.problems(doc) == [], name
+        assert "incomplete_terms" not in str(doc), name

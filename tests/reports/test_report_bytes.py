@@ -250,9 +250,9 @@ RECORDED: dict[tuple[str, str], str] = {
         "anh-es-1.1",
     ): "9b0ea6d5fb6939044877db7a06ead79a5e3f7900936c82a29f2986c3b7f72f99",
     # idp-1.4 and anh-es-1.2 (the 500-well field with its allocation stored whole), recorded
-    # with every figure at its increment.
-    ("500-wells", "idp-1.4"): "a9a9a2e479a5212faa9768a4ae3e3660faa93aeb363b81de2bbb5eb3c3ca253d",
-    ("500-wells", "anh-es-1.2"): "12368845f71e809d7ecf6d7f2df0a9282bee7ee2a46eb106399d764211e47f97",
+    # with every figure at its increment and its balances naming their incomplete terms.
+    ("500-wells", "idp-1.4"): "97b06fa9503ddb0e4e75d878402507440d64e682567e111ffb1cd8af594bbf3d",
+    ("500-wells", "anh-es-1.2"): "a209e84f8f28c9ed7e3fbfd1471644321ee0f398d97bfc3a4d53742fd7edb8be",
     (
         "amendment-v2-with-anomalies",
         "idp-1.4",

@@ -109,6 +109,10 @@ class Balance:
     tolerance: Decimal
     closes: bool
     findings: tuple[Finding, ...] = field(default=())
+    incomplete_terms: tuple[str, ...] = ()
+    """Terms whose volume counts only part of what they stand for (``stock_change`` with a
+    tank's stock unknown, ``injection:<well>`` with a meter that left part of the day without a
+    volume): the balance does not close, and the report says which terms are incomplete."""
 
     @property
     def disposed(self) -> Decimal:
@@ -218,7 +222,9 @@ def oil_balance(
         target,
     )
     found = tuple(f for f in balance.findings if f.code is not Code.BALANCE_OPEN)
-    return replace(balance, closes=False, findings=(*found, unknown))
+    return replace(
+        balance, closes=False, findings=(*found, unknown), incomplete_terms=("stock_change",)
+    )
 
 
 def gas_balance(
@@ -330,7 +336,8 @@ def water_balance(
         target,
     )
     found = tuple(f for f in balance.findings if f.code is not Code.BALANCE_OPEN)
-    return replace(balance, closes=False, findings=(*found, cannot))
+    incomplete = tuple(f"{INJECTION_TERM}:{w}" for w in sorted(incomplete_wells))
+    return replace(balance, closes=False, findings=(*found, cannot), incomplete_terms=incomplete)
 
 
 @dataclass(frozen=True)

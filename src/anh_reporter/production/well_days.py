@@ -414,6 +414,7 @@ def _balance(b: Balance) -> dict[str, Any]:
         "residual": str(b.residual),
         "tolerance": str(b.tolerance),
         "closes": b.closes,
+        "incomplete_terms": list(b.incomplete_terms),
     }
 
 

@@ -523,6 +523,10 @@ class BalanceReport:
     residual: Decimal
     tolerance: Decimal
     closes: bool
+    incomplete_terms: list[str] = field(default_factory=list, metadata={"since": "idp-1.4"})
+    """Terms whose volume counts only part of what they stand for (a tank's stock unknown, an
+    injection meter's day incomplete). Named by ``idp-1.4`` on; earlier profiles, which pass the
+    balance on whole, leave it out (their documents keep their shape)."""
 
 
 @dataclass(slots=True)

@@ -116,7 +116,13 @@ def _plain(value: Any) -> Any:
         # Its fields, as model_dump() gives them (the report models allow no extra fields).
         value = value.__dict__
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        # A field added for a later profile (metadata ``since``) is named by that profile's
+        # template; a profile passing the whole object on (``"$.balances"``) leaves it out.
+        value = {
+            f.name: getattr(value, f.name)
+            for f in dataclasses.fields(value)
+            if "since" not in f.metadata
+        }
     if isinstance(value, dict):
         return {
             k if type(k) is str else str(k): v if type(v) in _SCALAR_TYPES else _plain(v)
@@ -163,6 +169,17 @@ def _fields(annotation: Any) -> dict[str, Any] | None:
         hints = get_type_hints(annotation)
         return {f.name: hints[f.name] for f in dataclasses.fields(annotation)}
     return None
+
+
+def _passed_whole(annotation: Any) -> dict[str, Any] | None:
+    """The fields a model or dataclass passed on whole (``"$.balances"``) is written with: all
+    but those added for a later profile (metadata ``since``), which only a template naming them
+    writes, so an earlier profile's documents keep their shape."""
+    fields = _fields(annotation)
+    if fields is None or not dataclasses.is_dataclass(annotation):
+        return fields
+    later = {f.name for f in dataclasses.fields(annotation) if "since" in f.metadata}
+    return {k: a for k, a in fields.items() if k not in later}
 
 
 def _is_scalar(annotation: Any) -> bool:
@@ -262,7 +279,7 @@ class _TemplateCompiler:
         origin, args = get_origin(base), get_args(base)
         self.temps += 1
         var = f"_v{self.temps}"
-        if (fields := _fields(base)) is not None:
+        if (fields := _passed_whole(base)) is not None:
             parts = ", ".join(f"{k!r}: {self.convert(f'{var}.{k}', a)}" for k, a in fields.items())
             body = "{" + parts + "}"
         elif origin is list and len(args) == 1:

@@ -144,6 +144,7 @@ def balance_reports(allocation: AllocationInfo | None) -> list[BalanceReport]:
             residual=_volume(b["residual"]),
             tolerance=_volume(b["tolerance"]),
             closes=bool(b["closes"]),
+            incomplete_terms=[str(t) for t in b.get("incomplete_terms") or []],
         )
         for b in allocation.totals.get("balances", [])
     ]
