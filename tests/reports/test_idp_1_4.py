@@ -248,3 +248,17 @@ def test_a_balance_names_its_incomplete_terms_from_idp_1_4_on(field: IdpReport) 
         doc = profile.document(report)
         assert profile.problems(doc) == [], name
         assert "incomplete_terms" not in str(doc), name
+
+
+def test_an_idp_1_4_document_signed_before_incomplete_terms_still_verifies(
+    field: IdpReport,
+) -> None:
+    """``incomplete_terms`` came to idp-1.4 after its first documents were signed: it is written
+    on every balance but not required, so a document without it stays valid."""
+    for name in ("idp-1.4", "anh-es-1.2"):
+        profile = get_profile(name)
+        doc = profile.document(field)
+        key = "balances"
+        for b in doc[key]:
+            b.pop("incomplete_terms" if name == "idp-1.4" else "terminos_incompletos")
+        assert profile.is_valid(doc) and profile.problems(doc) == [], name
