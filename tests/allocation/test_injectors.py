@@ -128,12 +128,13 @@ def test_hours_entered_for_an_injector_are_a_conflict_not_a_volume() -> None:
     day = allocate_field_day(topology(), MEASURED, [*producers(), injector_input("6")])
     row = next(w for w in day.wells if w.well == "INY-1")
     assert volumes(day)["INY-1"] == (None, None, None)
+    assert row.hours_on == D("0.00")  # not signed as production hours (nor counted as a day on)
     assert [(str(f.code), str(f.severity), f.message) for f in row.findings] == [
         (
             "status_conflict",
             "warning",
-            "an injecting well with 6 h on production: it is not allocated; check the status "
-            "log or the hours",
+            "an injecting well with 6 h on production typed: they are not used (0 h on "
+            "production) and it is not allocated; check the status log or the hours",
         )
     ]
 

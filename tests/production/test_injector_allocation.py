@@ -182,6 +182,8 @@ def test_a_producer_injecting_all_day_is_left_out(conn: Conn) -> None:
     }
     w3 = days["W-3"]
     assert (w3["status"], w3["pmos"], w3["deferred_oil_bbl"]) == ("injecting", {}, None)
+    # Not signed as 12 production hours (the Forma 9SH would count a day on): 0 h by its status.
+    assert (Decimal(w3["hours_on"]), w3["hours_source"]) == (D("0"), "status")
     assert [(f["code"], f["severity"]) for f in w3["findings"]] == [("status_conflict", "warning")]
     assert not [
         f for f in stored["findings"] if f["code"] in ("hours_on_missing", "well_without_test")

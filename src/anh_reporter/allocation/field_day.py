@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from anh_reporter.allocation.allocation import (
@@ -34,7 +34,7 @@ from anh_reporter.allocation.allocation import (
 from anh_reporter.allocation.deferred import Deferred
 from anh_reporter.allocation.errors import AllocationError
 from anh_reporter.allocation.findings import Code, Finding, Severity
-from anh_reporter.allocation.fluids import FLUIDS, HOURS_PER_DAY, Fluid
+from anh_reporter.allocation.fluids import FLUIDS, HOURS_INCREMENT, HOURS_PER_DAY, Fluid
 from anh_reporter.allocation.hours_on import WellStatus
 from anh_reporter.allocation.ratios import WellRatios, well_ratios
 from anh_reporter.allocation.topology import Topology
@@ -160,19 +160,21 @@ _Lookup = dict[tuple[str, Fluid], tuple[Decimal | None, dict[str, Decimal | None
 
 
 def _injecting_day(w: WellDayInput) -> WellDay:
-    """The row of a well that injected all day: no volumes, nothing allocated or deferred."""
+    """The row of a well that injected all day: 0 h on production (hours typed for it are not
+    used, and said so), no volumes, nothing allocated or deferred."""
     findings = list(w.findings)
     if w.hours_on:
         findings.append(
             Finding(
                 Code.STATUS_CONFLICT,
                 Severity.WARNING,
-                f"an injecting well with {w.hours_on} h on production: it is not allocated; "
-                "check the status log or the hours",
+                f"an injecting well with {w.hours_on} h on production typed: they are not used "
+                "(0 h on production) and it is not allocated; check the status log or the hours",
                 w.well,
             )
         )
-    return _row(w, dict.fromkeys(FLUIDS), {}, {}, findings, deferred=None)
+    off = replace(w, hours_on=Decimal(0) * HOURS_INCREMENT)
+    return _row(off, dict.fromkeys(FLUIDS), {}, {}, findings, deferred=None)
 
 
 def _well_day(topology: Topology, w: WellDayInput, lookup: _Lookup) -> WellDay:

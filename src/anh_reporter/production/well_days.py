@@ -264,12 +264,13 @@ def _allocate(
         status = day_status(w.code, statuses.get(w.code, []), span, initial=initial)
         test = well_test_in_force(w.code, histories.get(w.code, []), day, conf.policy)
         if injector or set(status.hours) == {WellStatus.INJECTING}:
-            # Injects all day: out of the production allocation (allocation/field_day.py);
-            # 0 h on unless hours were entered by hand, no deferred production.
+            # Injects all day: out of the production allocation (allocation/field_day.py), 0 h
+            # on production by its status (hours typed for it are only warned about), no
+            # deferred production.
             hours = resolve_hours_on(
                 w.code, manual_h=manual.get(w.code), status=WellStatus.INJECTING
             )
-            hours_source[w.code] = hours.source
+            hours_source[w.code] = "status"
             inputs.append(
                 WellDayInput(
                     w.code, hours.hours, test, status.status, findings=hours.findings,
