@@ -379,3 +379,14 @@ def test_figures_back_to_the_signed_ones_clear_the_flag_and_sign_nothing(
         "ON d.contract_day = r.contract_day GROUP BY r.needs_amendment"
     ).fetchall()
     assert flags == [(False, False, 1)]
+
+
+def test_four_eyes_names_are_compared_as_people_not_as_strings() -> None:
+    """Spacing and case do not make a second person (a two-space "ana  maría" approved an
+    amendment "Ana María" asked for); a different name does."""
+    from anh_reporter.reports.amendments import _same_person
+
+    for typed in ("Ana María", "ana  maría", " ANA MARÍA ", "ana\tmaría"):
+        assert _same_person(typed, "Ana María"), typed
+    assert not _same_person("Ana Marína", "Ana María")
+    assert not _same_person("anamaría", "Ana María")

@@ -424,10 +424,10 @@ def approve(
         raise ReportError(f"{field_code} {day} has no amendment awaiting approval")
     rid, code, reason, material, requested_by, changes = row
     approved_by = _person(approved_by, "approved_by")
-    if approved_by.casefold() == str(requested_by).strip().casefold():
+    if _same_person(approved_by, str(requested_by)):
         raise ReportError(
-            f"{approved_by} asked for this amendment and cannot also approve it: a second "
-            "person must (four eyes)"
+            f"{requested_by} asked for this amendment; {approved_by} cannot also approve it: "
+            "a second person must (four eyes)"
         )
     pending = AmendmentRequest(
         int(rid),
@@ -463,12 +463,17 @@ def approve(
 
 
 def _person(name: str, what: str) -> str:
-    """Who asks or approves, as recorded and signed: without surrounding spaces, never empty
-    (the four-eyes check compares names ignoring case: ``Alice`` and `` alice`` are one)."""
-    person = name.strip()
+    """Who asks or approves, as recorded and signed: spaces collapsed, never empty."""
+    person = " ".join(name.split())
     if not person:
         raise ReportError(f"{what} is empty: an amendment names who asks and who approves it")
     return person
+
+
+def _same_person(a: str, b: str) -> bool:
+    """The four-eyes check: names compared with their spaces collapsed and without case
+    (``Ana María``, `` ana  maría`` and ``ANA MARÍA`` are one person)."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def pending_requests(conn: Conn, *, field_code: str | None = None) -> list[AmendmentRequest]:
