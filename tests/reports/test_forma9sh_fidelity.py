@@ -128,6 +128,9 @@ def test_the_form_counts_what_was_signed_unallocated_and_without_hours(
         "", "", "",
     )  # fmt: skip
     assert all(by[w]["Código AVM"] for w in WELLS)
+    # Its cumulative at the volumes' increment, and no ratio (no well's): "0.00", "".
+    assert left["Gas acumulado (KPC)"] == "1400.00"
+    assert (left["BSW (%)"], left["RGP (PCS/Bl)"]) == ("", "")
     # The wells' rows: 2026-02-02 and 2026-02-04 (each well's share; 2026-02-03 gave 0.00).
     wells_oil = sum((D(by[w][COLUMN["oil"]]) for w in WELLS), D(0))
     assert wells_oil == D("1000.00") + D("900.00")

@@ -331,9 +331,8 @@ def _unallocated_row(
         "counted in the field total",
         field_code,
     )
-    cumulative = {attr: _plus(before[attr], month[attr]) for _, attr, _ in FLUID_NAMES}
-    oil, gas, water = month["oil_bbl"], month["gas_kscf"], month["water_bbl"]
-    ratios = well_ratios(oil, gas, water)
+    cumulative = {attr: _volume(_plus(before[attr], month[attr])) for _, attr, _ in FLUID_NAMES}
+    oil, gas, water = (_volume(month[a]) for a in ("oil_bbl", "gas_kscf", "water_bbl"))
     row = Forma9shRow(
         well=UNALLOCATED_LABEL,
         name=UNALLOCATED_NAME,
@@ -348,9 +347,9 @@ def _unallocated_row(
         oil_cumulative_bbl=cumulative["oil_bbl"],
         gas_cumulative_kscf=cumulative["gas_kscf"],
         water_cumulative_bbl=cumulative["water_bbl"],
-        bsw_pct=ratios.bsw_pct,
+        bsw_pct=None,  # no well's ratios: volumes no well took
         api_gravity=None,
-        gor_scf_bbl=ratios.gor_scf_bbl,
+        gor_scf_bbl=None,
         correction_factor=None,
         days_reported=len(days),
     )
