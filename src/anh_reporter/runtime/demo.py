@@ -18,6 +18,7 @@ from rich.table import Table
 from anh_reporter.api.accounts import create_admin
 from anh_reporter.config import Settings, get_settings
 from anh_reporter.domain.timeutil import from_us
+from anh_reporter.errors import ConfigError
 from anh_reporter.runtime.demo_wells import print_allocation, seed_wells
 from anh_reporter.runtime.live import LiveIngest, demo_connectors
 from anh_reporter.simulator.backfill import backfill
@@ -58,6 +59,11 @@ def demo(
     seconds, until Ctrl-C (or for ``--live`` seconds).
     """
     settings = get_settings()
+    if site_file == DEFAULT_SITE and not site_file.exists():
+        raise ConfigError(
+            f"{site_file}: the demo's site file is in the project's folder (run the demo from "
+            "there, as `make demo` does) or give one with --site PATH"
+        )
     site = load_site(site_file)
     with open_database(settings) as db:
         where = "embedded PostgreSQL" if db.embedded else db.display_url
