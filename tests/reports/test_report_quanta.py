@@ -251,3 +251,20 @@ def test_a_day_signed_without_increments_needs_no_amendment(
     draft = amendments.draft(conn, field_code=FIELD, day=DAY_D, context=context(tmp_path))
     assert draft.changes == []
     assert not draft.material
+
+
+def test_a_manual_pmo_is_not_counted_as_from_telemetry() -> None:
+    """tipo-b: one PMO, gauged by hand. Even when its day carries a completeness (a manual
+    volume over part of the day), the data quality counts it manual, not from telemetry."""
+    import dataclasses
+
+    from .test_report_bytes import _inputs
+
+    inputs = _inputs("tipo-b-manual-allocated")
+    day = inputs.pmos[0]
+    figures = dataclasses.replace(day.figures, completeness_pct=100.0)
+    inputs = inputs.model_copy(update={"pmos": [dataclasses.replace(day, figures=figures)]})
+    quality = build.build_report(inputs).data_quality
+    assert (quality.pmos, quality.pmos_from_telemetry, quality.pmos_manual) == (
+        1, 0, ["PMO-TANQUE-01"],
+    )  # fmt: skip

@@ -305,7 +305,8 @@ def _totals(every: Sequence[PmoReport]) -> Totals:
 def _summary(
     days: Sequence[StoredDay], pmos: Sequence[PmoReport], threshold: Decimal
 ) -> QualitySummary:
-    telemetry = [p for p in pmos if p.quality.completeness_pct is not None]
+    manual = [p for p in pmos if p.method in ("manual", "tank_gauging")]
+    telemetry = [p for p in pmos if p.quality.completeness_pct is not None and p not in manual]
     scored = [p for p in pmos if p.quality.quality_score is not None]
     completeness = [p.quality.completeness_pct for p in telemetry]
     lowest = min(scored, key=lambda p: (p.quality.quality_score, p.code), default=None)
@@ -316,7 +317,7 @@ def _summary(
     return QualitySummary(
         pmos=len(pmos),
         pmos_from_telemetry=len(telemetry),
-        pmos_manual=sorted(p.code for p in pmos if p.method in ("manual", "tank_gauging")),
+        pmos_manual=sorted(p.code for p in manual),
         samples_expected=sum(d.figures.samples_expected for d in days),
         samples_received=sum(d.figures.samples_received for d in days),
         samples_good=sum(d.figures.samples_good for d in days),
