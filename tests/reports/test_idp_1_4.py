@@ -262,3 +262,31 @@ def test_an_idp_1_4_document_signed_before_incomplete_terms_still_verifies(
         for b in doc[key]:
             b.pop("incomplete_terms" if name == "idp-1.4" else "terminos_incompletos")
         assert profile.is_valid(doc) and profile.problems(doc) == [], name
+
+
+def test_a_gross_total_nobody_measured_is_null_from_idp_1_4_on() -> None:
+    """A PMO whose volume was typed at NSV has no gross: the field's gross oil and water are not
+    known. idp-1.4 writes them null (the net 995.00 stays); earlier profiles, whose schema wants
+    a number, keep the known gross added up (0.00 here) as they always did."""
+    import dataclasses
+
+    inputs = _inputs("tipo-b-manual-allocated")
+    day = inputs.pmos[0]
+    figures = dataclasses.replace(day.figures, gross_standard_volume=None)
+    report = build_report(
+        inputs.model_copy(update={"pmos": [dataclasses.replace(day, figures=figures)]})
+    )
+    assert report.pmos[0].oil_gross_bbl is None and report.pmos[0].oil_net_bbl is not None
+    new = get_profile("idp-1.4").document(report)
+    assert new["totals"]["oil_gross_bbl"] is None and new["totals"]["water_gross_bbl"] is None
+    assert new["totals"]["oil_net_bbl"] == report.totals.oil_net_bbl
+    assert get_profile("idp-1.4").problems(new) == []
+    old = get_profile("idp-1.3").document(report)
+    assert old["totals"]["oil_gross_bbl"] == Decimal("0.00")
+    assert get_profile("idp-1.3").problems(old) == []
+    # Measured gross: the same number in every profile.
+    measured = build_report(inputs)
+    assert (
+        get_profile("idp-1.4").document(measured)["totals"]
+        == get_profile("idp-1.3").document(measured)["totals"]
+    )

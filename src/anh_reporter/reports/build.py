@@ -293,12 +293,22 @@ def is_production(p: PmoReport) -> bool:
 
 def _totals(every: Sequence[PmoReport]) -> Totals:
     pmos = [p for p in every if is_production(p)]
+    oil_gross = _sum([p.oil_gross_bbl for p in pmos])
+    water_gross = _sum([p.water_gross_bbl for p in pmos])
+    # A PMO with a net volume and no gross (typed at NSV) leaves the gross totals unknown: an
+    # oil PMO's, the water too (its S&W water is part of the gross water).
+    oil_unknown = any(p.oil_net_bbl is not None and p.oil_gross_bbl is None for p in pmos)
+    water_unknown = oil_unknown or any(
+        p.water_net_bbl is not None and p.water_gross_bbl is None for p in pmos
+    )
     return Totals(
-        oil_gross_bbl=_sum([p.oil_gross_bbl for p in pmos]),
+        oil_gross_bbl=oil_gross,
         oil_net_bbl=_sum([p.oil_net_bbl for p in pmos]),
-        water_gross_bbl=_sum([p.water_gross_bbl for p in pmos]),
+        water_gross_bbl=water_gross,
         water_net_bbl=_sum([p.water_net_bbl for p in pmos]),
         gas_kpc=_sum([p.gas_kpc for p in pmos]),
+        oil_gross_known_bbl=None if oil_unknown else oil_gross,
+        water_gross_known_bbl=None if water_unknown else water_gross,
     )
 
 

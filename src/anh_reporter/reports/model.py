@@ -547,6 +547,13 @@ class Totals:
     water_gross_bbl: Decimal
     water_net_bbl: Decimal
     gas_kpc: Decimal
+    oil_gross_known_bbl: Decimal | None = field(default=None, metadata={"since": "idp-1.4"})
+    """The gross oil when every production PMO gives it; None when one gives a net volume
+    without its gross (a volume typed at NSV). ``idp-1.4`` on report it as ``oil_gross_bbl``;
+    earlier profiles keep ``oil_gross_bbl`` (the known gross added up, 0.00 for none)."""
+    water_gross_known_bbl: Decimal | None = field(default=None, metadata={"since": "idp-1.4"})
+    """The same for the gross water (unknown too when an oil PMO's gross is: its S&W water is
+    part of it)."""
 
 
 @dataclass(slots=True)
