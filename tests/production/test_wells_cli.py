@@ -56,5 +56,5 @@ def test_wells_commands(cli_db: Database) -> None:
         wide.print(allocation_table(conn, field_id, DAY_D))
     table = " ".join(wide.export_text().replace("│", " ").split())
     # W-2 is in workover with 20 h typed by hand, its test 1 day old, 2 h down (flowline).
-    assert "W-2 workover 20 2026-02-01 1" in table
+    assert "W-2 workover 20.00 2026-02-01 1" in table
     assert "status_conflict" in table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any
 
 import psycopg
@@ -231,6 +232,11 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _hours(value: object) -> str:
+    """Hours at 0.01 h, as the report signs them (a day typed as 24 shows 24.00)."""
+    return "" if value is None else f"{Decimal(str(value)):.2f}"
+
+
 def allocation_table(conn: psycopg.Connection[Any], field_id: int, day: dt.date) -> Group:
     """The stored allocation of a field's day as two tables (also printed by ``make demo``):
     the allocation, then each well's ratios, downtime, virtual meter and findings, so that
@@ -254,13 +260,13 @@ def allocation_table(conn: psycopg.Connection[Any], field_id: int, day: dt.date)
         v = virtual.get(code, {})
         meter = v.get("virtual_meter") or {}
         allocated.add_row(
-            code, d["status"], _text(d["hours_on"]), _text(d["test_date"]),
+            code, d["status"], _hours(d["hours_on"]), _text(d["test_date"]),
             _text(d["test_age_days"]), _text(d["oil_bbl"]), _text(d["gas_kscf"]),
             _text(d["water_bbl"]), _text(d["factors"].get("oil")),
         )  # fmt: skip
         details.add_row(
             code, _text(d["bsw_pct"]), _text(d["gor_scf_bbl"]),
-            _text(d["hours_down"]) if d["hours_down"] else "", _text(d["deferred_oil_bbl"]),
+            _hours(d["hours_down"]) if d["hours_down"] else "", _text(d["deferred_oil_bbl"]),
             _text(v.get("virtual_liquid_bbl")) or ("—" if meter else ""),
             _text(meter.get("oil_bbl")), ", ".join(sorted({f["code"] for f in d["findings"]})),
         )  # fmt: skip

@@ -16,8 +16,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
+from anh_reporter.allocation.fluids import HOURS_INCREMENT
 from anh_reporter.api.deps import StateDep, require
 from anh_reporter.api.params import FIRST_DAY, LAST_DAY, FieldId
 from anh_reporter.api.permissions import Permission
@@ -58,6 +59,11 @@ class VirtualMeterOut(BaseModel):
     note: str | None = None
 
 
+def _hours(value: Decimal | None) -> Decimal | None:
+    """Hours at their increment, 0.01 h (a day stored from hours typed as ``24`` reads 24.00)."""
+    return None if value is None else Decimal(value).quantize(HOURS_INCREMENT)
+
+
 class DeferredCauseOut(BaseModel):
     """Part of a well's downtime with its cause and the volume it deferred (test rate × hours)."""
 
@@ -66,6 +72,8 @@ class DeferredCauseOut(BaseModel):
     oil: Decimal | None = None
     gas: Decimal | None = None
     water: Decimal | None = None
+
+    at_increment = field_validator("hours_down")(_hours)
 
 
 class WellDayOut(BaseModel):
@@ -96,6 +104,8 @@ class WellDayOut(BaseModel):
     virtual_liquid_bbl: Decimal | None
     """Oil + water from the well's pump speed (None: no virtual meter, or no estimate)."""
     virtual_meter: VirtualMeterOut | None
+
+    at_increment = field_validator("hours_on", "hours_down")(_hours)
 
 
 class PmoAllocationOut(BaseModel):
