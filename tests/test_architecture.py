@@ -26,6 +26,7 @@ FLOORS: dict[str, int] = {
     "site_virtual_meter": 1,
     "site_injection": 1,
     "site_avm": 1,
+    "site_allocation": 1,
     "allocation": 2,
     "site_tanks": 1,
     "site": 2,
