@@ -118,6 +118,6 @@ def test_a_code_changed_after_a_signed_day_leaves_that_day_its_code(
         f"{FIELD}: the AVM code of W-3 changes from 2026-02-03T11:00:00+00:00, before 2 signed "
         "day(s) from 2026-02-03 to 2026-02-04: their signed reports keep the code they were "
         "signed with; an amendment of such a day (report amend) in a profile with AVM codes "
-        "(idp-1.3, anh-es-1.1) carries the new one"
+        "(idp-1.3 on, anh-es-1.1 on) carries the new one"
     ) in summary.notes
     assert _w3_on_the_form(conn)[0] == "CDL-0033"

@@ -63,5 +63,5 @@ def signed_days_with_earlier_codes(
         f"{field_code}: the AVM code of {names} changes from {effective.isoformat()}, before "
         f"{days} signed day(s) from {first} to {last}: their signed reports keep the code they "
         "were signed with; an amendment of such a day (report amend) in a profile with AVM "
-        "codes (idp-1.3, anh-es-1.1) carries the new one"
+        "codes (idp-1.3 on, anh-es-1.1 on) carries the new one"
     ]
