@@ -157,6 +157,21 @@ def standard_day(
     0 psig; BSW 2.00 %; API 30.0. Water: 500 bbl/d for 12 h, then 1500 bbl/d; 90 °F then
     110 °F. Gas: totalizer 1,200 kscf/d linear.
     """
+    oil_and_gas_day(conn, ids, oil_temperature_f=oil_temperature_f, oil_bbl_d=oil_bbl_d)
+    t = grid()
+    k = (t - S) // (600 * US)
+    write(conn, ids["PMO-WATER.water_rate"], t, np.where(k < 72, 500.0, 1500.0))
+    write(conn, ids["PMO-WATER.meter_temperature"], t, np.where(k < 72, 90.0, 110.0))
+
+
+def oil_and_gas_day(
+    conn: psycopg.Connection[Any],
+    ids: dict[str, int],
+    *,
+    oil_temperature_f: float = 60.0,
+    oil_bbl_d: float = 1000.0,
+) -> None:
+    """The reference day's oil and gas PMOs (:func:`standard_day` without its water)."""
     t = grid()
     days = (t - S) / DAY
     write(conn, ids["PMO-OIL.oil_total"], t, 5000.0 + oil_bbl_d * days)
@@ -165,9 +180,6 @@ def standard_day(
     write(conn, ids["PMO-OIL.meter_pressure"], t, 0.0)
     write(conn, ids["PMO-OIL.bsw"], t, 2.0)
     write(conn, ids["PMO-OIL.api_gravity"], t, 30.0)
-    k = (t - S) // (600 * US)
-    write(conn, ids["PMO-WATER.water_rate"], t, np.where(k < 72, 500.0, 1500.0))
-    write(conn, ids["PMO-WATER.meter_temperature"], t, np.where(k < 72, 90.0, 110.0))
     write(conn, ids["PMO-GAS.gas_total"], t, 1200.0 * days + 10_000.0)
 
 

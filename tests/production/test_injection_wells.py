@@ -39,7 +39,19 @@ from anh_reporter.storage.series_repo import list_series
 from anh_reporter.storage.site_repo import load_site_into
 
 from ..reports.helpers import context, generate
-from .helpers import DAY, DAY_D, FIELD, US, E, S, _series, grid, prove_meters, write
+from .helpers import (
+    DAY,
+    DAY_D,
+    FIELD,
+    US,
+    E,
+    S,
+    _series,
+    grid,
+    oil_and_gas_day,
+    prove_meters,
+    write,
+)
 from .wells_site import wells_site_dict
 
 Conn = psycopg.Connection[Any]
@@ -375,17 +387,7 @@ def test_a_meter_named_back_to_a_signed_day_flags_it(conn: Conn, tmp_path: Path)
     and its amendment lists the change."""
     ids = load(conn, injection_site(metered=False))
     water_day(conn, ids)
-    t = grid()  # PMO-OIL and PMO-GAS as helpers.standard_day writes them (a signable day)
-    write(conn, ids["PMO-OIL.oil_total"], t, 5000.0 + 1000.0 * (t - S) / DAY)
-    for variable, value in (
-        ("oil_rate", 1000.0),
-        ("meter_temperature", 60.0),
-        ("meter_pressure", 0.0),
-        ("bsw", 2.0),
-        ("api_gravity", 30.0),
-    ):
-        write(conn, ids[f"PMO-OIL.{variable}"], t, value)
-    write(conn, ids["PMO-GAS.gas_total"], t, 10_000.0 + 1200.0 * (t - S) / DAY)
+    oil_and_gas_day(conn, ids)  # a signable day
     prove_meters(conn)
     compute_day(conn, FIELD, DAY_D)
     ctx = context(tmp_path)

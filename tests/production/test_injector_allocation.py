@@ -42,7 +42,19 @@ from anh_reporter.storage.series_repo import list_series
 from anh_reporter.storage.site_repo import load_site_into
 
 from ..reports.helpers import context, generate
-from .helpers import DAY, DAY_D, FIELD, HOUR, US, E, S, _series, grid, prove_meters, write
+from .helpers import (
+    DAY_D,
+    FIELD,
+    HOUR,
+    US,
+    E,
+    S,
+    _series,
+    grid,
+    oil_and_gas_day,
+    prove_meters,
+    write,
+)
 from .test_injection_wells import _water_pmo
 from .wells_site import wells_site_dict
 
@@ -72,18 +84,8 @@ def the_day(conn: Conn) -> None:
     load_site_into(conn, site(), changed_by="test")
     conn.commit()
     ids = {r.code.split(".", 1)[1]: r.id for r in list_series(conn, FIELD)}
+    oil_and_gas_day(conn, ids)
     t = grid()
-    days = (t - S) / DAY
-    write(conn, ids["PMO-OIL.oil_total"], t, 5000.0 + 1000.0 * days)
-    for variable, value in (
-        ("oil_rate", 1000.0),
-        ("meter_temperature", 60.0),
-        ("meter_pressure", 0.0),
-        ("bsw", 2.0),
-        ("api_gravity", 30.0),
-    ):
-        write(conn, ids[f"PMO-OIL.{variable}"], t, value)
-    write(conn, ids["PMO-GAS.gas_total"], t, 1200.0 * days + 10_000.0)
     write(conn, ids["PMO-WATER.water_rate"], t, 5000.0)
     write(conn, ids["PMO-DISP.water_rate"], t, 3800.0)
     write(conn, ids["INJ-1.water_rate"], t, 1200.0)

@@ -198,12 +198,27 @@ def _figure_changes(old: Any, new: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _by_name(rows: Any, key: str) -> dict[str, Any]:
+    """A list of rows as a dict by each row's ``key`` (the rest of the row as the value), so a
+    row added, removed or moved in the list is named as itself; a name given twice is numbered
+    in list order (``flowline#2``)."""
+    named: dict[str, Any] = {}
+    for row in rows if isinstance(rows, list) else []:
+        name = str(row.get(key)) if isinstance(row, dict) else str(row)
+        label, n = name, 1
+        while label in named:
+            n += 1
+            label = f"{name}#{n}"
+        named[label] = {k: v for k, v in row.items() if k != key} if isinstance(row, dict) else row
+    return named
+
+
 def _named_terms(document: Any) -> dict[str, Any]:
     """The document's balances with each one's terms by name (``terms/consumption``, not
-    ``terms/2/volume``): a term added, removed or moved in the list is named as itself."""
+    ``terms/2/volume``)."""
     return {
         "balances": [
-            b | {"terms": {str(t.get("name")): t.get("volume") for t in b.get("terms") or []}}
+            b | {"terms": {n: t.get("volume") for n, t in _by_name(b.get("terms"), "name").items()}}
             for b in document.get("balances") or []
         ]
     }
@@ -217,17 +232,7 @@ def _named_causes(document: Any) -> dict[str, Any]:
     for w in document.get("wells") or []:
         deferred = w.get("deferred")
         if isinstance(deferred, dict) and isinstance(deferred.get("causes"), list):
-            named: dict[str, Any] = {}
-            for c in deferred["causes"]:
-                name = str(c.get("cause")) if isinstance(c, dict) else str(c)
-                key, n = name, 1
-                while key in named:  # the same cause twice: numbered in list order
-                    n += 1
-                    key = f"{name}#{n}"
-                named[key] = (
-                    {k: v for k, v in c.items() if k != "cause"} if isinstance(c, dict) else c
-                )
-            w = w | {"deferred": deferred | {"causes": named}}
+            w = w | {"deferred": deferred | {"causes": _by_name(deferred["causes"], "cause")}}
         wells.append(w)
     return {"wells": wells}
 

@@ -45,7 +45,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -116,13 +116,7 @@ def _plain(value: Any) -> Any:
         # Its fields, as model_dump() gives them (the report models allow no extra fields).
         value = value.__dict__
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        # A field added for a later profile (metadata ``since``) is named by that profile's
-        # template; a profile passing the whole object on (``"$.balances"``) leaves it out.
-        value = {
-            f.name: getattr(value, f.name)
-            for f in dataclasses.fields(value)
-            if "since" not in f.metadata
-        }
+        value = {name: getattr(value, name) for name in _passed_names(type(value))}
     if isinstance(value, dict):
         return {
             k if type(k) is str else str(k): v if type(v) in _SCALAR_TYPES else _plain(v)
@@ -171,15 +165,24 @@ def _fields(annotation: Any) -> dict[str, Any] | None:
     return None
 
 
+@cache
+def _passed_names(cls: type) -> tuple[str, ...]:
+    """The fields a dataclass passed on whole (``"$.balances"``) is written with: all but those
+    added for a later profile (metadata ``since``), which only a template naming them writes,
+    so an earlier profile's documents keep their shape."""
+    return tuple(f.name for f in dataclasses.fields(cls) if "since" not in f.metadata)
+
+
 def _passed_whole(annotation: Any) -> dict[str, Any] | None:
-    """The fields a model or dataclass passed on whole (``"$.balances"``) is written with: all
-    but those added for a later profile (metadata ``since``), which only a template naming them
-    writes, so an earlier profile's documents keep their shape."""
+    """Field name → type of a model or dataclass passed on whole (:func:`_passed_names`)."""
     fields = _fields(annotation)
-    if fields is None or not dataclasses.is_dataclass(annotation):
+    if (
+        fields is None
+        or not isinstance(annotation, type)
+        or not dataclasses.is_dataclass(annotation)
+    ):
         return fields
-    later = {f.name for f in dataclasses.fields(annotation) if "since" in f.metadata}
-    return {k: a for k, a in fields.items() if k not in later}
+    return {k: fields[k] for k in _passed_names(annotation)}
 
 
 def _is_scalar(annotation: Any) -> bool:

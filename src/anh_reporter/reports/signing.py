@@ -186,12 +186,8 @@ def keyset(directory: Path) -> list[dict[str, str]]:
         (p, "retired") for p in sorted((directory / RETIRED_DIR).glob("*.pub.pem"))
     ]
     for path, status in files:
-        if not path.exists():
+        if not path.exists() or (raw := _ed25519_raw(path.read_bytes())) is None:
             continue
-        public = serialization.load_pem_public_key(path.read_bytes())
-        if not isinstance(public, Ed25519PublicKey):
-            continue
-        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         keys.append(
             {
                 "key_id": key_id_of(raw),
@@ -231,16 +227,24 @@ def trusted_key_ids(keyset_files: list[Path], public_key_files: list[Path]) -> s
         ids |= {key_id_of(raw) for raw in raws if len(raw) == 32}
     for path in public_key_files:
         try:
-            public = serialization.load_pem_public_key(path.read_bytes())
+            raw = _ed25519_raw(path.read_bytes())
         except OSError as exc:
             raise SigningError(f"cannot read public key {path}: {exc.strerror or exc}") from None
         except ValueError:
             raise SigningError(f"{path} is not a PEM public key") from None
-        if not isinstance(public, Ed25519PublicKey):
+        if raw is None:
             raise SigningError(f"{path} is not an Ed25519 public key")
-        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         ids.add(key_id_of(raw))
     return ids
+
+
+def _ed25519_raw(pem: bytes) -> bytes | None:
+    """The raw 32 bytes of a PEM public key; None when it is not Ed25519 (ValueError: not a
+    PEM public key)."""
+    public = serialization.load_pem_public_key(pem)
+    if not isinstance(public, Ed25519PublicKey):
+        return None
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def verify_signature(data: bytes, signature: bytes, public_raw: bytes) -> bool:
